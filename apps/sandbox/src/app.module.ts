@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { RunnerModule, RunnerOptions } from '@brain-net/runner';
+import { AppConfig, CONTAINER_LABEL } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { ProblemDetailsFilter } from './errors/problem-details.filter';
+import { ExecutionModule } from './execution/execution.module';
+import { createValidationPipe } from './http/validation';
+
+@Module({
+  imports: [
+    ConfigModule,
+    RunnerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): RunnerOptions => ({
+        dockerHost: config.dockerHost,
+        containerLabel: CONTAINER_LABEL,
+      }),
+    }),
+    ExecutionModule,
+  ],
+  providers: [
+    { provide: APP_PIPE, useFactory: createValidationPipe },
+    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,80 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { ContainerLimits } from '@brain-net/runner';
+import { EnvironmentVariables, LogLevel } from './environment-variables';
+
+/** Label key carried by every container this service starts. */
+export const CONTAINER_LABEL = 'brain-net.sandbox.execution';
+
+/** The service's typed, validated configuration. Also its injection token. */
+export class AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  readonly defaultTimeoutS: number;
+  readonly maxTimeoutS: number;
+  readonly maxConcurrentExecutions: number;
+  readonly maxQueuedExecutions: number;
+  readonly executionHistoryLimit: number;
+  readonly backendUrl: string;
+  readonly sandboxImage: string;
+  readonly limits: ContainerLimits;
+  readonly maxOutputBytes: number;
+  readonly maxCodeBytes: number;
+  readonly maxRequestBytes: number;
+  readonly dockerHost: string | undefined;
+
+  constructor(env: EnvironmentVariables) {
+    this.port = env.PORT;
+    this.host = env.HOST;
+    this.logLevel = env.LOG_LEVEL;
+    this.defaultTimeoutS = Math.min(env.EXECUTION_TIMEOUT, env.MAX_TIMEOUT);
+    this.maxTimeoutS = env.MAX_TIMEOUT;
+    this.maxConcurrentExecutions = env.MAX_CONCURRENT_EXECUTIONS;
+    this.maxQueuedExecutions = env.MAX_QUEUED_EXECUTIONS;
+    this.executionHistoryLimit = env.EXECUTION_HISTORY_LIMIT;
+    this.backendUrl = env.BACKEND_URL;
+    this.sandboxImage = env.SANDBOX_IMAGE;
+    this.limits = {
+      memoryBytes: env.SANDBOX_MEMORY_MB * 1024 * 1024,
+      cpus: env.SANDBOX_CPUS,
+      pids: env.SANDBOX_PIDS,
+      tmpfsBytes: env.SANDBOX_TMPFS_MB * 1024 * 1024,
+      openFiles: 256,
+      fileSizeBytes: env.SANDBOX_TMPFS_MB * 1024 * 1024,
+      user: env.SANDBOX_USER,
+    };
+    this.maxOutputBytes = env.MAX_OUTPUT_BYTES;
+    this.maxCodeBytes = env.MAX_CODE_BYTES;
+    this.maxRequestBytes = env.MAX_REQUEST_BYTES;
+    this.dockerHost = env.DOCKER_HOST;
+  }
+}
+
+export class InvalidConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+/** Reads and validates the environment; throws naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const known = Object.fromEntries(
+    Object.keys(new EnvironmentVariables())
+      .concat('DOCKER_HOST')
+      .filter((name) => env[name] !== undefined && env[name] !== '')
+      .map((name) => [name, env[name]]),
+  );
+  const variables = plainToInstance(EnvironmentVariables, known, { exposeDefaultValues: true });
+  const errors = validateSync(variables, { skipMissingProperties: false });
+  if (errors.length > 0) {
+    throw new InvalidConfigError(
+      errors.map((error) => {
+        const reasons = Object.values(error.constraints ?? {}).join('; ');
+        return `${error.property}=${JSON.stringify(known[error.property])}: ${reasons}`;
+      }),
+    );
+  }
+  return new AppConfig(variables);
+}

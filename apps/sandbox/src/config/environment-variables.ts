@@ -1,0 +1,124 @@
+import { Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Every setting the service reads from its environment, with defaults. Validated once
+ * at boot by loadConfig(); nothing else reads process.env.
+ */
+export class EnvironmentVariables {
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  PORT = 8001;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  /** Default timeout (seconds) of an execution that does not set one. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  EXECUTION_TIMEOUT = 60;
+
+  /** Largest timeout (seconds) a request may ask for. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  MAX_TIMEOUT = 300;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_CONCURRENT_EXECUTIONS = 10;
+
+  /** Executions that may wait for a slot; beyond it POST /execute answers 429. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  MAX_QUEUED_EXECUTIONS = 100;
+
+  /** Finished executions kept for GET /execution/{id} (oldest dropped first). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  EXECUTION_HISTORY_LIMIT = 1000;
+
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  BACKEND_URL = 'http://backend:8000';
+
+  @IsString()
+  @Matches(/^[\w./:@-]+$/, { message: 'SANDBOX_IMAGE must be an image reference' })
+  SANDBOX_IMAGE = 'brain-net-sandbox-runtime:3.11';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(16)
+  @Max(65536)
+  SANDBOX_MEMORY_MB = 256;
+
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0.01)
+  @Max(64)
+  SANDBOX_CPUS = 1;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(8)
+  @Max(4096)
+  SANDBOX_PIDS = 64;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(4096)
+  SANDBOX_TMPFS_MB = 64;
+
+  @Matches(/^\d+:\d+$/, { message: 'SANDBOX_USER must be uid:gid' })
+  @Matches(/^(?!0:)/, { message: 'SANDBOX_USER must not be root' })
+  SANDBOX_USER = '10001:10001';
+
+  /** Cap on each of stdout and stderr, in bytes. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  MAX_OUTPUT_BYTES = 1024 * 1024;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  MAX_CODE_BYTES = 512 * 1024;
+
+  /** Largest request body; beyond it the answer is 413. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+  /** unix:///var/run/docker.sock or tcp://host:port; the local socket when unset. */
+  @IsOptional()
+  @Matches(/^(unix|tcp|http|https):\/\/.+/, {
+    message: 'DOCKER_HOST must look like unix:///path or tcp://host:port',
+  })
+  DOCKER_HOST?: string;
+}

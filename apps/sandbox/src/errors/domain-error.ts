@@ -1,0 +1,45 @@
+import { HttpStatus } from '@nestjs/common';
+
+/** Every error the API can answer with. The one place that maps codes to HTTP statuses. */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: HttpStatus.BAD_REQUEST,
+  MALFORMED_JSON: HttpStatus.BAD_REQUEST,
+  TIMEOUT_OUT_OF_RANGE: HttpStatus.BAD_REQUEST,
+  CODE_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
+  PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
+  UNSUPPORTED_MEDIA_TYPE: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  ROUTE_NOT_FOUND: HttpStatus.NOT_FOUND,
+  EXECUTION_NOT_FOUND: HttpStatus.NOT_FOUND,
+  EXECUTION_ALREADY_FINISHED: HttpStatus.CONFLICT,
+  QUEUE_FULL: HttpStatus.TOO_MANY_REQUESTS,
+  ENGINE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
+  RUNTIME_IMAGE_MISSING: HttpStatus.SERVICE_UNAVAILABLE,
+  SHUTTING_DOWN: HttpStatus.SERVICE_UNAVAILABLE,
+  INTERNAL: HttpStatus.INTERNAL_SERVER_ERROR,
+} as const satisfies Record<string, HttpStatus>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface FieldProblem {
+  readonly field: string;
+  readonly messages: string[];
+}
+
+/** An error the service means to report to the client, with a stable code. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: {
+      readonly fieldProblems?: FieldProblem[];
+      readonly retryAfterS?: number;
+    } = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+
+  get status(): HttpStatus {
+    return ERROR_STATUS[this.code];
+  }
+}

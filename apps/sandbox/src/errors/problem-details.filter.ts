@@ -1,0 +1,101 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainError, ErrorCode, FieldProblem } from './domain-error';
+import { requestIdOf } from '../http/request-id';
+
+/** The JSON body of every error answer (RFC 9457 problem details, plus our code). */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  request_id: string;
+  errors?: FieldProblem[];
+}
+
+const TITLES: Partial<Record<HttpStatus, string>> = {
+  [HttpStatus.BAD_REQUEST]: 'Bad Request',
+  [HttpStatus.NOT_FOUND]: 'Not Found',
+  [HttpStatus.CONFLICT]: 'Conflict',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'Payload Too Large',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'Unsupported Media Type',
+  [HttpStatus.TOO_MANY_REQUESTS]: 'Too Many Requests',
+  [HttpStatus.SERVICE_UNAVAILABLE]: 'Service Unavailable',
+  [HttpStatus.INTERNAL_SERVER_ERROR]: 'Internal Server Error',
+};
+
+/**
+ * The one place errors become HTTP answers: domain errors by their code, framework and
+ * body-parser errors translated, anything else a 500 that hides internals.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ProblemDetailsFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const error = this.toDomainError(exception);
+    if (error.code === 'INTERNAL') {
+      this.logger.error(
+        `unhandled error on ${request.method} ${request.url}`,
+        exception instanceof Error ? exception.stack : String(exception),
+      );
+    }
+    const body: ProblemDetails = {
+      type: `urn:brain-net:sandbox:${error.code.toLowerCase().replace(/_/g, '-')}`,
+      title: TITLES[error.status] ?? 'Error',
+      status: error.status,
+      detail: error.message,
+      code: error.code,
+      request_id: requestIdOf(request),
+    };
+    if (error.details.fieldProblems) body.errors = error.details.fieldProblems;
+    if (error.details.retryAfterS !== undefined) {
+      response.setHeader('Retry-After', String(error.details.retryAfterS));
+    }
+    if (response.headersSent) return;
+    response.status(error.status).type('application/problem+json').send(JSON.stringify(body));
+  }
+
+  private toDomainError(exception: unknown): DomainError {
+    if (exception instanceof DomainError) return exception;
+    const bodyParserError = asBodyParserError(exception);
+    if (bodyParserError) return bodyParserError;
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status === 404) return new DomainError('ROUTE_NOT_FOUND', exception.message);
+      if (status === 413) return new DomainError('PAYLOAD_TOO_LARGE', exception.message);
+      if (status < 500) return new DomainError('VALIDATION_FAILED', exception.message);
+    }
+    return new DomainError('INTERNAL', 'An internal error occurred; the request id identifies it.');
+  }
+}
+
+/** body-parser signals bad bodies with plain errors that carry `type` and `status`. */
+function asBodyParserError(exception: unknown): DomainError | null {
+  if (typeof exception !== 'object' || exception === null || !('type' in exception)) return null;
+  switch (exception.type) {
+    case 'entity.parse.failed':
+      return new DomainError('MALFORMED_JSON', 'The request body is not valid JSON.');
+    case 'entity.too.large':
+      return new DomainError('PAYLOAD_TOO_LARGE', 'The request body is larger than allowed.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new DomainError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'The request body encoding is not supported.',
+      );
+    default:
+      return null;
+  }
+}

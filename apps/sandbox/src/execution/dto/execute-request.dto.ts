@@ -1,0 +1,69 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Min,
+} from 'class-validator';
+
+/** Body of POST /execute. */
+export class ExecuteRequestDto {
+  /**
+   * Python 3.11 source to run. `input_data` is bound as a global variable.
+   * @example "result = 2 + 2\nprint(f\"Result: {result}\")"
+   */
+  @IsString()
+  @IsNotEmpty()
+  code!: string;
+
+  /**
+   * The processor this code belongs to, for your own bookkeeping.
+   * @example "processor-123"
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  @Matches(/^[\w.:-]+$/, { message: 'processor_id may contain letters, digits, _ . : - only' })
+  processor_id?: string;
+
+  /**
+   * Any JSON object; the code sees it as the global `input_data`.
+   * @example {"key": "value"}
+   */
+  @IsOptional()
+  @IsObject()
+  input_data?: Record<string, unknown>;
+
+  /**
+   * Seconds before the container is killed (1..MAX_TIMEOUT, default EXECUTION_TIMEOUT).
+   * @example 30
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  timeout?: number;
+
+  /**
+   * Capture `variables_after` (the code's globals after the run). Exceptions are always captured.
+   * @example true
+   */
+  @IsOptional()
+  @IsBoolean()
+  debug_mode?: boolean;
+}
+
+/** Query of POST /execute. */
+export class ExecuteQueryDto {
+  /** Answer with the finished result instead of 202 and an id. */
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    value === 'true' ? true : value === 'false' ? false : value,
+  )
+  @IsBoolean()
+  wait?: boolean;
+}

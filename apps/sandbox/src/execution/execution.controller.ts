@@ -1,0 +1,97 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiBadRequestResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ExecuteQueryDto, ExecuteRequestDto } from './dto/execute-request.dto';
+import {
+  ExecutionAcceptedDto,
+  ExecutionListDto,
+  ExecutionResultDto,
+  toExecutionResult,
+  toExecutionSummary,
+} from './dto/execution-result.dto';
+import { ListExecutionsQueryDto } from './dto/list-executions.query.dto';
+import { ExecutionService } from './execution.service';
+
+@ApiTags('execution')
+@Controller()
+export class ExecutionController {
+  constructor(private readonly executions: ExecutionService) {}
+
+  @Post('execute')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Run Python code in a fresh sandbox container',
+    description:
+      'Answers 202 with the execution id at once; poll GET /execution/{id}. With ?wait=true, answers 200 with the finished result.',
+  })
+  @ApiAcceptedResponse({ type: ExecutionAcceptedDto, description: 'Accepted and queued' })
+  @ApiOkResponse({ type: ExecutionResultDto, description: 'With ?wait=true: the finished result' })
+  @ApiBadRequestResponse({
+    description: 'Invalid body, unknown field, malformed JSON or timeout out of range',
+  })
+  @ApiPayloadTooLargeResponse({ description: 'Body or code larger than allowed' })
+  @ApiTooManyRequestsResponse({ description: 'Queue full; see Retry-After' })
+  @ApiServiceUnavailableResponse({
+    description: 'Docker engine unreachable or runtime image missing',
+  })
+  async execute(
+    @Body() body: ExecuteRequestDto,
+    @Query() query: ExecuteQueryDto,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<ExecutionAcceptedDto | ExecutionResultDto> {
+    const record = await this.executions.submit(body);
+    if (!query.wait) return { execution_id: record.id, status: record.status };
+    response.status(HttpStatus.OK);
+    return toExecutionResult(await this.executions.result(record.id));
+  }
+
+  @Get('execution/:id')
+  @ApiOperation({ summary: 'An execution: status, output, error, debug info, times' })
+  @ApiOkResponse({ type: ExecutionResultDto })
+  @ApiNotFoundResponse({ description: 'No execution has this id' })
+  get(@Param('id') id: string): ExecutionResultDto {
+    return toExecutionResult(this.executions.get(id));
+  }
+
+  @Get('executions')
+  @ApiOperation({ summary: 'Recent executions, newest first' })
+  @ApiOkResponse({ type: ExecutionListDto })
+  list(@Query() query: ListExecutionsQueryDto): ExecutionListDto {
+    const { items, total } = this.executions.list(query.page, query.limit);
+    return { items: items.map(toExecutionSummary), total, page: query.page, limit: query.limit };
+  }
+
+  @Delete('execution/:id')
+  @ApiOperation({
+    summary: 'Cancel a queued or running execution',
+    description: 'Answers once its container is killed and removed.',
+  })
+  @ApiOkResponse({ type: ExecutionResultDto })
+  @ApiNotFoundResponse({ description: 'No execution has this id' })
+  @ApiConflictResponse({ description: 'The execution already finished' })
+  async cancel(@Param('id') id: string): Promise<ExecutionResultDto> {
+    return toExecutionResult(await this.executions.cancel(id));
+  }
+}

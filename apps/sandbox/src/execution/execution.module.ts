@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { ExecutionController } from './execution.controller';
+import { ExecutionEvents } from './execution-events';
+import { ExecutionService } from './execution.service';
+import { ExecutionStore, InMemoryExecutionStore } from './execution.store';
+import { RuntimeImageService } from './runtime-image.service';
+
+@Module({
+  controllers: [ExecutionController],
+  providers: [
+    ExecutionService,
+    ExecutionEvents,
+    RuntimeImageService,
+    { provide: ExecutionStore, useClass: InMemoryExecutionStore },
+  ],
+  exports: [ExecutionService, ExecutionEvents, ExecutionStore, RuntimeImageService],
+})
+export class ExecutionModule {}

@@ -1,0 +1,356 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DockerRunner,
+  EngineUnavailableError,
+  OutputStream,
+  RunOutcome,
+  SandboxJob,
+} from '@brain-net/runner';
+import { AppConfig } from '../config/app-config';
+import { DomainError } from '../errors/domain-error';
+import { ExecuteRequestDto } from './dto/execute-request.dto';
+import { ExecutionEvents } from './execution-events';
+import { ExecutionRecord, ExecutionStatus, isFinished } from './execution-record';
+import { ExecutionScheduler } from './execution-scheduler';
+import { ExecutionPage, ExecutionStore } from './execution.store';
+import { judgeOutcome } from './execution-verdict';
+import { RuntimeImageService } from './runtime-image.service';
+
+/** The file name user code is compiled under: tracebacks say `main.py`, line N. */
+const USER_FILENAME = 'main.py';
+/** The harness's own deadline trails ours, so it only fires if this service is gone. */
+const HARNESS_DEADLINE_GRACE_S = 5;
+/** How long shutdown waits for running containers to be killed and removed. */
+const SHUTDOWN_GRACE_MS = 15_000;
+
+/** An accepted execution that has not finished yet. */
+interface InFlight {
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+  readonly markDone: () => void;
+}
+
+/** Accepts, schedules, runs and finishes executions. The store holds the outcome. */
+@Injectable()
+export class ExecutionService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ExecutionService.name);
+  private readonly scheduler: ExecutionScheduler;
+  private readonly inFlight = new Map<string, InFlight>();
+  private shuttingDown = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly runner: DockerRunner,
+    private readonly store: ExecutionStore,
+    private readonly events: ExecutionEvents,
+    private readonly image: RuntimeImageService,
+  ) {
+    this.scheduler = new ExecutionScheduler(
+      config.maxConcurrentExecutions,
+      config.maxQueuedExecutions,
+    );
+  }
+
+  get runningCount(): number {
+    return this.scheduler.running;
+  }
+
+  get queuedCount(): number {
+    return this.scheduler.queued;
+  }
+
+  get isSaturated(): boolean {
+    return this.scheduler.isFull;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      const removed = await this.runner.removeLeftovers();
+      if (removed > 0)
+        this.logger.warn(`removed ${removed} sandbox containers left by an earlier run`);
+    } catch (error: unknown) {
+      this.logger.error(`cannot sweep leftover containers: ${errorMessage(error)}`);
+    }
+  }
+
+  /** Validates and queues an execution; answers at once with its record. */
+  async submit(request: ExecuteRequestDto): Promise<ExecutionRecord> {
+    if (this.shuttingDown) throw new DomainError('SHUTTING_DOWN', 'The service is shutting down.');
+    const timeoutS = request.timeout ?? this.config.defaultTimeoutS;
+    if (timeoutS > this.config.maxTimeoutS) {
+      throw new DomainError(
+        'TIMEOUT_OUT_OF_RANGE',
+        `timeout must be between 1 and ${this.config.maxTimeoutS} seconds.`,
+        {
+          fieldProblems: [
+            { field: 'timeout', messages: [`timeout must not exceed ${this.config.maxTimeoutS}`] },
+          ],
+        },
+      );
+    }
+    const codeBytes = Buffer.byteLength(request.code, 'utf8');
+    if (codeBytes > this.config.maxCodeBytes) {
+      throw new DomainError(
+        'CODE_TOO_LARGE',
+        `code is ${codeBytes} bytes; the limit is ${this.config.maxCodeBytes} bytes.`,
+      );
+    }
+    await this.image.require();
+
+    const record: ExecutionRecord = {
+      id: randomUUID(),
+      processorId: request.processor_id ?? null,
+      code: request.code,
+      inputData: request.input_data ?? {},
+      debugMode: request.debug_mode ?? true,
+      timeoutS,
+      limits: this.config.limits,
+      queuedAt: new Date(),
+      status: 'queued',
+      startedAt: null,
+      endedAt: null,
+      stdout: '',
+      stderr: '',
+      truncated: { stdout: false, stderr: false },
+      exitCode: null,
+      error: null,
+      oomKilled: false,
+      exceptions: [],
+      variablesAfter: null,
+      timings: null,
+      usage: null,
+      imageId: null,
+    };
+    if (this.scheduler.isFull) {
+      throw new DomainError(
+        'QUEUE_FULL',
+        `${this.scheduler.running} executions are running and ${this.scheduler.queued} are waiting; try again shortly.`,
+        { retryAfterS: this.retryAfterS() },
+      );
+    }
+    // No await from the check above to here: the scheduler cannot fill up in between.
+    const flight = newInFlight();
+    this.store.save(record);
+    this.inFlight.set(record.id, flight);
+    this.scheduler.submit(record.id, () => this.execute(record, flight));
+    return record;
+  }
+
+  get(id: string): ExecutionRecord {
+    const record = this.store.get(id);
+    if (!record) throw new DomainError('EXECUTION_NOT_FOUND', `No execution has id ${id}.`);
+    return record;
+  }
+
+  list(page: number, limit: number): ExecutionPage {
+    return this.store.list((page - 1) * limit, limit);
+  }
+
+  /** The record once it has finished. */
+  async result(id: string): Promise<ExecutionRecord> {
+    const record = this.get(id);
+    await this.inFlight.get(id)?.done;
+    return this.store.get(id) ?? record;
+  }
+
+  /** Cancels a queued or running execution; resolves once its container is gone. */
+  async cancel(id: string): Promise<ExecutionRecord> {
+    const record = this.get(id);
+    if (isFinished(record.status)) {
+      throw new DomainError(
+        'EXECUTION_ALREADY_FINISHED',
+        `Execution ${id} already finished with status ${record.status}.`,
+      );
+    }
+    const flight = this.inFlight.get(id);
+    if (this.scheduler.withdraw(id)) {
+      this.finishWithoutRunning(
+        record,
+        'cancelled',
+        'The execution was cancelled before it started.',
+      );
+    } else {
+      flight?.abort.abort();
+    }
+    await flight?.done;
+    return record;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    for (const id of this.scheduler.drain()) {
+      const record = this.store.get(id);
+      if (record)
+        this.finishWithoutRunning(record, 'cancelled', 'The service shut down before it started.');
+    }
+    const flights = [...this.inFlight.values()];
+    flights.forEach((flight) => flight.abort.abort());
+    await Promise.race([
+      Promise.all(flights.map((flight) => flight.done)),
+      new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref()),
+    ]);
+  }
+
+  private async execute(record: ExecutionRecord, flight: InFlight): Promise<void> {
+    const dequeuedAt = Date.now();
+    this.transition(record, 'running');
+    const written = { stdout: 0, stderr: 0 };
+    const job: SandboxJob = {
+      jobId: record.id,
+      image: this.config.sandboxImage,
+      limits: record.limits,
+      timeoutMs: record.timeoutS * 1000,
+      payload: {
+        code: record.code,
+        input_data: record.inputData,
+        debug_mode: record.debugMode,
+        max_output_bytes: this.config.maxOutputBytes,
+        time_limit_s: record.timeoutS + HARNESS_DEADLINE_GRACE_S,
+        filename: USER_FILENAME,
+      },
+    };
+    try {
+      const outcome = await this.runner.run(
+        job,
+        {
+          onStarted: ({ startedAt }) => {
+            record.startedAt = startedAt;
+            this.store.save(record);
+          },
+          onOutput: (stream, data) => this.appendOutput(record, written, stream, data),
+        },
+        flight.abort.signal,
+      );
+      this.finish(record, outcome, dequeuedAt);
+    } catch (error: unknown) {
+      this.finishOnEngineError(record, error, dequeuedAt, flight.abort.signal.aborted);
+    } finally {
+      this.inFlight.delete(record.id);
+      flight.markDone();
+    }
+  }
+
+  /**
+   * The harness already caps each stream; this second cap holds even if user code
+   * bypassed the harness, so no job can make the service buffer without bound.
+   */
+  private appendOutput(
+    record: ExecutionRecord,
+    written: Record<OutputStream, number>,
+    stream: OutputStream,
+    data: string,
+  ): void {
+    const room = this.config.maxOutputBytes - written[stream];
+    if (room <= 0) {
+      record.truncated[stream] = true;
+      return;
+    }
+    const bytes = Buffer.byteLength(data, 'utf8');
+    const kept =
+      bytes <= room ? data : Buffer.from(data, 'utf8').subarray(0, room).toString('utf8');
+    if (kept !== data) record.truncated[stream] = true;
+    written[stream] += Math.min(bytes, room);
+    record[stream] += kept;
+    this.events.publish(record.id, { type: 'output', stream, data: kept });
+  }
+
+  private finish(record: ExecutionRecord, outcome: RunOutcome, dequeuedAt: number): void {
+    const verdict = judgeOutcome(outcome, {
+      timeoutS: record.timeoutS,
+      memoryBytes: record.limits.memoryBytes,
+    });
+    const result = outcome.exit?.result ?? null;
+    record.startedAt = outcome.startedAt;
+    record.endedAt = outcome.endedAt;
+    record.exitCode = verdict.exitCode;
+    record.error = verdict.error;
+    record.oomKilled = outcome.oomKilled;
+    record.truncated = {
+      stdout: record.truncated.stdout || outcome.truncated.stdout,
+      stderr: record.truncated.stderr || outcome.truncated.stderr,
+    };
+    record.exceptions = result?.exceptions ?? [];
+    record.variablesAfter = record.debugMode ? (result?.variables_after ?? null) : null;
+    record.imageId = outcome.imageId;
+    record.usage = outcome.exit
+      ? { peakMemoryBytes: outcome.exit.max_rss_kb * 1024, cpuTimeMs: outcome.exit.cpu_time_ms }
+      : null;
+    record.timings = {
+      queuedMs: dequeuedAt - record.queuedAt.getTime(),
+      containerStartMs: outcome.timings.containerStartMs,
+      runMs: outcome.timings.runMs,
+      totalMs: outcome.endedAt.getTime() - record.queuedAt.getTime(),
+    };
+    this.transition(record, verdict.status);
+  }
+
+  private finishOnEngineError(
+    record: ExecutionRecord,
+    error: unknown,
+    dequeuedAt: number,
+    cancelled: boolean,
+  ): void {
+    if (!(error instanceof EngineUnavailableError)) {
+      this.logger.error(
+        `execution ${record.id} failed unexpectedly`,
+        error instanceof Error ? error.stack : error,
+      );
+    }
+    if (/no such image/i.test(errorMessage(error))) this.image.forget();
+    const now = new Date();
+    record.endedAt = now;
+    record.error = `The sandbox could not run: ${errorMessage(error)}`;
+    record.timings = {
+      queuedMs: dequeuedAt - record.queuedAt.getTime(),
+      containerStartMs: 0,
+      runMs: 0,
+      totalMs: now.getTime() - record.queuedAt.getTime(),
+    };
+    this.transition(record, cancelled ? 'cancelled' : 'failed');
+  }
+
+  private finishWithoutRunning(
+    record: ExecutionRecord,
+    status: ExecutionStatus,
+    error: string,
+  ): void {
+    record.endedAt = new Date();
+    record.error = error;
+    this.transition(record, status);
+    const flight = this.inFlight.get(record.id);
+    this.inFlight.delete(record.id);
+    flight?.markDone();
+  }
+
+  private transition(record: ExecutionRecord, status: ExecutionStatus): void {
+    record.status = status;
+    this.store.save(record);
+    this.events.publish(record.id, { type: 'status', status });
+    if (isFinished(status)) {
+      this.events.publish(record.id, { type: 'finished', record });
+      this.logger.log(
+        `execution ${record.id} ${status} in ${record.timings?.totalMs ?? 0} ms` +
+          (record.error ? `: ${record.error}` : ''),
+      );
+    }
+  }
+
+  /** A guess at when a slot frees up: one default timeout spread over the slots. */
+  private retryAfterS(): number {
+    return Math.max(
+      1,
+      Math.ceil(this.config.defaultTimeoutS / this.config.maxConcurrentExecutions),
+    );
+  }
+}
+
+function newInFlight(): InFlight {
+  let markDone!: () => void;
+  const done = new Promise<void>((resolve) => (markDone = resolve));
+  return { abort: new AbortController(), done, markDone };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

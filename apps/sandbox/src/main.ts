@@ -1,0 +1,28 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import { AppConfig, InvalidConfigError } from './config/app-config';
+import { configureApp } from './http/configure-app';
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false });
+  configureApp(app);
+  const config = app.get(AppConfig);
+  await app.listen(config.port, config.host);
+  new Logger('Bootstrap').log(`listening on http://${config.host}:${config.port} (docs at /docs)`);
+}
+
+bootstrap().catch((error: unknown) => {
+  // A bad setting is the operator's to fix: say which, without a stack trace.
+  const invalid = findInvalidConfig(error);
+  console.error(invalid ? invalid.message : error);
+  process.exit(1);
+});
+
+function findInvalidConfig(error: unknown): InvalidConfigError | null {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof InvalidConfigError) return e;
+  }
+  return null;
+}

@@ -1,0 +1,33 @@
+// Unit specs live next to the code; end-to-end specs in test/ drive the real app
+// against a real Docker engine, so everything runs in band.
+const swaggerPlugin = '<rootDir>/test/support/swagger-plugin.transformer.js';
+const transform = {
+  '^.+\\.ts$': [
+    'ts-jest',
+    { astTransformers: { before: [swaggerPlugin] }, diagnostics: { warnOnly: false } },
+  ],
+};
+const moduleNameMapper = { '^@brain-net/runner(|/.*)$': '<rootDir>/libs/runner/src$1' };
+
+module.exports = {
+  // Generous: end-to-end specs start real containers, some of which run to a timeout.
+  testTimeout: 60000,
+  projects: [
+    {
+      displayName: 'unit',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'],
+      testEnvironment: 'node',
+      transform,
+      moduleNameMapper,
+    },
+    {
+      displayName: 'e2e',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      testEnvironment: 'node',
+      transform,
+      moduleNameMapper,
+    },
+  ],
+};

@@ -1,0 +1,17 @@
+/** The resource and privilege limits applied to every sandbox container. */
+export interface ContainerLimits {
+  /** Memory limit; swap is set equal to it, so the job cannot swap past it. */
+  readonly memoryBytes: number;
+  /** CPU quota in CPUs (1 = one full core). */
+  readonly cpus: number;
+  /** Maximum number of processes and threads inside the container. */
+  readonly pids: number;
+  /** Size of the writable tmpfs mounted at /tmp (counted against memoryBytes). */
+  readonly tmpfsBytes: number;
+  /** RLIMIT_NOFILE. */
+  readonly openFiles: number;
+  /** RLIMIT_FSIZE: the largest file the job may write. */
+  readonly fileSizeBytes: number;
+  /** uid:gid the job runs as; never root. */
+  readonly user: string;
+}

@@ -1,0 +1,79 @@
+import { ContainerLimits } from './container-limits';
+import { HarnessExit, HarnessPayload, OutputStream } from './harness/harness-protocol';
+
+/** One job for one fresh container. */
+export interface SandboxJob {
+  /** Our id for the job; put on the container as a label. */
+  readonly jobId: string;
+  readonly image: string;
+  readonly payload: HarnessPayload;
+  readonly limits: ContainerLimits;
+  /** Wall-clock budget from container start; the container is killed at the deadline. */
+  readonly timeoutMs: number;
+}
+
+export interface RunListener {
+  /** The container is running and the job's clock has started. */
+  onStarted(event: { containerId: string; startedAt: Date }): void;
+  /** A chunk of the job's stdout or stderr, as soon as it arrives. */
+  onOutput(stream: OutputStream, data: string): void;
+}
+
+/** Why the container stopped. */
+export type StopReason = 'exited' | 'timeout' | 'aborted';
+
+export interface RunTimings {
+  /** Create + attach + start: what the job waited for its container. */
+  readonly containerStartMs: number;
+  /** Container start to exit. */
+  readonly runMs: number;
+}
+
+/** What happened to the container, without judgement: the caller decides the status. */
+export interface RunOutcome {
+  readonly containerId: string;
+  readonly imageId: string | null;
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+  readonly stopReason: StopReason;
+  readonly containerExitCode: number | null;
+  readonly oomKilled: boolean;
+  /** The harness's final frame, or null when the harness never sent one. */
+  readonly exit: HarnessExit | null;
+  readonly truncated: { readonly stdout: boolean; readonly stderr: boolean };
+  /** The harness's own failure message, if it reported one. */
+  readonly harnessError: string | null;
+  /** Anything the container wrote outside the protocol (a Python crash, say). */
+  readonly diagnostics: string;
+  readonly timings: RunTimings;
+}
+
+export interface EngineImage {
+  readonly id: string;
+  readonly tag: string;
+}
+
+/**
+ * Port to the container engine. Implementations only talk to the engine; statuses,
+ * limits and retries are decided by the callers.
+ */
+export abstract class DockerRunner {
+  /** Runs the job in a fresh container that is always removed before this settles. */
+  abstract run(job: SandboxJob, listener: RunListener, signal: AbortSignal): Promise<RunOutcome>;
+  /** Resolves when the engine answers. */
+  abstract ping(): Promise<void>;
+  /** The image under that tag, or null when the engine does not have it. */
+  abstract findImage(tag: string): Promise<EngineImage | null>;
+  /** Removes every container carrying our label (leftovers of a crashed process). */
+  abstract removeLeftovers(): Promise<number>;
+  /** How many containers carrying our label exist right now. */
+  abstract countOwnContainers(): Promise<number>;
+}
+
+/** The engine could not be reached or refused a call. */
+export class EngineUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngineUnavailableError';
+  }
+}

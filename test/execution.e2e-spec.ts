@@ -1,0 +1,204 @@
+import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
+import {
+  SandboxApp,
+  ownContainerCount,
+  run,
+  startSandboxApp,
+  waitForStatus,
+} from './support/sandbox-app';
+
+describe('Executing Python code (real Docker engine)', () => {
+  let sandbox: SandboxApp;
+
+  beforeAll(async () => {
+    sandbox = await startSandboxApp();
+  });
+
+  afterAll(async () => {
+    await sandbox.close();
+    expect(await ownContainerCount()).toBe(0);
+  });
+
+  it('accepts code with 202 and an id, then serves the completed result', async () => {
+    const accepted = await sandbox.http
+      .post('/execute')
+      .send({ code: 'print("Hello, World!")' })
+      .expect(202);
+    const body = accepted.body as { execution_id: string; status: string };
+    expect(body.execution_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(['queued', 'running']).toContain(body.status);
+
+    const result = await waitForStatus(sandbox.http, body.execution_id, (s) => s === 'completed');
+    expect(result).toMatchObject({
+      execution_id: body.execution_id,
+      status: 'completed',
+      output: 'Hello, World!\n',
+      stderr: '',
+      error: null,
+      exit_code: 0,
+      truncated: false,
+    });
+    expect(Date.parse(result.start_time ?? '')).toBeLessThanOrEqual(
+      Date.parse(result.end_time ?? ''),
+    );
+    expect(result.execution_time).toBeGreaterThan(0);
+  });
+
+  it('answers with the finished result when asked to wait', async () => {
+    const result = await run(sandbox.http, {
+      code: 'result = 2 + 2\nprint(f"Result: {result}")',
+      debug_mode: true,
+    });
+    expect(result.status).toBe('completed');
+    expect(result.output).toBe('Result: 4\n');
+    expect(result.debug_info.variables_after).toEqual({
+      result: { type: 'int', value: 4, truncated: false },
+    });
+  });
+
+  it('binds input_data as a global and keeps processor_id', async () => {
+    const result = await run(sandbox.http, {
+      code: 'total = sum(input_data["values"])\nprint(input_data["name"], total)',
+      input_data: { name: 'series', values: [1, 2, 3.5] },
+      processor_id: 'processor-123',
+    });
+    expect(result.output).toBe('series 6.5\n');
+    expect(result.processor_id).toBe('processor-123');
+    expect(result.debug_info.variables_after?.total).toEqual({
+      type: 'float',
+      value: 6.5,
+      truncated: false,
+    });
+  });
+
+  it('reports an exception with the user line, frames and source', async () => {
+    const code = ['def ratio(a, b):', '    return a / b', '', 'x = ratio(1, 0)'].join('\n');
+    const result = await run(sandbox.http, { code });
+    expect(result.status).toBe('failed');
+    expect(result.exit_code).toBe(1);
+    expect(result.error).toBe('ZeroDivisionError: division by zero (line 2)');
+    const [exception] = result.debug_info.exceptions;
+    expect(exception.type).toBe('ZeroDivisionError');
+    expect(exception.line).toBe(2);
+    expect(exception.frames).toEqual([
+      { file: 'main.py', line: 4, function: '<module>', source: 'x = ratio(1, 0)' },
+      { file: 'main.py', line: 2, function: 'ratio', source: 'return a / b' },
+    ]);
+    expect(result.stderr).toContain('ZeroDivisionError: division by zero');
+  });
+
+  it('reports chained causes', async () => {
+    const code = [
+      'try:',
+      '    int("x")',
+      'except ValueError as e:',
+      '    raise RuntimeError("parsing failed") from e',
+    ].join('\n');
+    const result = await run(sandbox.http, { code });
+    const [exception] = result.debug_info.exceptions;
+    expect(exception).toMatchObject({ type: 'RuntimeError', line: 4, cause_relation: 'cause' });
+    expect(exception.cause).toMatchObject({ type: 'ValueError', line: 2 });
+  });
+
+  it('reports a syntax error at its line', async () => {
+    const result = await run(sandbox.http, { code: 'x = 1\ny = (2 +\n' });
+    expect(result.status).toBe('failed');
+    expect(result.debug_info.exceptions[0].type).toBe('SyntaxError');
+    expect(result.error).toMatch(/^SyntaxError: .*\(line 2\)$/);
+  });
+
+  it('keeps stderr apart from stdout', async () => {
+    const result = await run(sandbox.http, {
+      code: 'import sys\nprint("to out")\nprint("to err", file=sys.stderr)',
+    });
+    expect(result.output).toBe('to out\n');
+    expect(result.stderr).toBe('to err\n');
+  });
+
+  it('reports a non-zero exit code with the code', async () => {
+    const result = await run(sandbox.http, { code: 'import sys\nprint("bye")\nsys.exit(3)' });
+    expect(result).toMatchObject({
+      status: 'failed',
+      exit_code: 3,
+      error: 'The process exited with code 3.',
+      output: 'bye\n',
+    });
+  });
+
+  it('skips modules and dunders in variables_after, and captures none without debug_mode', async () => {
+    const code = 'import math\nimport numpy as np\narr = np.arange(3)\nroot = math.sqrt(16)';
+    const debug = await run(sandbox.http, { code, debug_mode: true });
+    expect(Object.keys(debug.debug_info.variables_after ?? {}).sort()).toEqual([
+      'arr',
+      'input_data',
+      'root',
+    ]);
+    expect(debug.debug_info.variables_after?.arr).toMatchObject({
+      type: 'ndarray',
+      value: [0, 1, 2],
+    });
+
+    const quiet = await run(sandbox.http, { code: `${code}\n1/0`, debug_mode: false });
+    expect(quiet.debug_info.variables_after).toBeNull();
+    expect(quiet.debug_info.exceptions[0].type).toBe('ZeroDivisionError');
+  });
+
+  it('runs pandas', async () => {
+    const result = await run(sandbox.http, {
+      code: 'import pandas as pd\ndf = pd.DataFrame({"a": [1, 2, 3]})\nprint(int(df["a"].sum()))',
+    });
+    expect(result.output).toBe('6\n');
+  });
+
+  it('lists executions newest first, paginated', async () => {
+    const first = await run(sandbox.http, { code: 'pass' });
+    const second = await run(sandbox.http, { code: 'pass' });
+    const page = await sandbox.http.get('/executions?page=1&limit=2').expect(200);
+    const body = page.body as {
+      items: ExecutionResultDto[];
+      total: number;
+      page: number;
+      limit: number;
+    };
+    expect(body.items.map((item) => item.execution_id)).toEqual([
+      second.execution_id,
+      first.execution_id,
+    ]);
+    expect(body.total).toBeGreaterThanOrEqual(2);
+    expect(body).toMatchObject({ page: 1, limit: 2 });
+
+    const next = await sandbox.http.get('/executions?page=2&limit=2').expect(200);
+    const nextIds = (next.body as { items: ExecutionResultDto[] }).items.map((i) => i.execution_id);
+    expect(nextIds).not.toContain(second.execution_id);
+  });
+
+  it('answers 404 for an unknown execution', async () => {
+    const response = await sandbox.http
+      .get('/execution/9b2f6a3e-0000-4000-8000-000000000000')
+      .expect(404);
+    expect(response.body).toMatchObject({ code: 'EXECUTION_NOT_FOUND', status: 404 });
+    await sandbox.http.delete('/execution/not-an-id').expect(404);
+  });
+
+  it('cancels a running execution, removing its container, and refuses to cancel it twice', async () => {
+    const accepted = await sandbox.http
+      .post('/execute')
+      .send({ code: 'import time\nprint("started", flush=True)\ntime.sleep(60)' })
+      .expect(202);
+    const id = (accepted.body as { execution_id: string }).execution_id;
+    await waitForStatus(sandbox.http, id, (s) => s === 'running');
+    // Wait until the container really runs the code.
+    for (let i = 0; i < 200; i++) {
+      const live = await sandbox.http.get(`/execution/${id}`);
+      if ((live.body as ExecutionResultDto).output.includes('started')) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    const cancelled = await sandbox.http.delete(`/execution/${id}`).expect(200);
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', output: 'started\n' });
+    expect(await ownContainerCount()).toBe(0);
+
+    const again = await sandbox.http.delete(`/execution/${id}`).expect(409);
+    expect(again.body).toMatchObject({ code: 'EXECUTION_ALREADY_FINISHED' });
+  });
+});

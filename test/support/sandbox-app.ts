@@ -1,0 +1,75 @@
+import { Test } from '@nestjs/testing';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import Docker from 'dockerode';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { AppModule } from '../../apps/sandbox/src/app.module';
+import { AppConfig, CONTAINER_LABEL, loadConfig } from '../../apps/sandbox/src/config/app-config';
+import { configureApp } from '../../apps/sandbox/src/http/configure-app';
+import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
+
+export interface SandboxApp {
+  readonly app: NestExpressApplication;
+  readonly http: TestAgent;
+  close(): Promise<void>;
+}
+
+/**
+ * The real service, as main.ts builds it, against the real Docker engine. `env`
+ * plays the role of the process environment.
+ */
+export async function startSandboxApp(env: Record<string, string> = {}): Promise<SandboxApp> {
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(AppConfig)
+    .useValue(loadConfig(env))
+    .compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({
+    bodyParser: false,
+    logger: ['error', 'warn'],
+  });
+  configureApp(app);
+  await app.init();
+  await app.listen(0, '127.0.0.1');
+  return {
+    app,
+    http: request(app.getHttpServer()),
+    close: () => app.close(),
+  };
+}
+
+/** Runs code and waits for its result. */
+export async function run(
+  http: TestAgent,
+  body: Record<string, unknown>,
+): Promise<ExecutionResultDto> {
+  const response = await http.post('/execute?wait=true').send(body).expect(200);
+  return response.body as ExecutionResultDto;
+}
+
+/** Polls GET /execution/{id} until the status satisfies the predicate. */
+export async function waitForStatus(
+  http: TestAgent,
+  id: string,
+  predicate: (status: string) => boolean,
+  timeoutMs = 30_000,
+): Promise<ExecutionResultDto> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await http.get(`/execution/${id}`).expect(200);
+    const result = response.body as ExecutionResultDto;
+    if (predicate(result.status)) return result;
+    if (Date.now() > deadline) throw new Error(`execution ${id} stayed ${result.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const docker = new Docker();
+
+/** Containers carrying our label, whoever started them. */
+export async function ownContainerCount(): Promise<number> {
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [CONTAINER_LABEL] },
+  });
+  return containers.length;
+}

@@ -1,0 +1,93 @@
+import { SandboxApp, ownContainerCount, startSandboxApp } from './support/sandbox-app';
+
+interface Problem {
+  status: number;
+  code: string;
+  detail: string;
+  request_id: string;
+  errors?: { field: string; messages: string[] }[];
+}
+
+/** Bad input gets a 4xx JSON problem that says what is wrong; never a 5xx, never a container. */
+describe('Input validation', () => {
+  let sandbox: SandboxApp;
+
+  beforeAll(async () => {
+    sandbox = await startSandboxApp({ MAX_CODE_BYTES: '2048', MAX_REQUEST_BYTES: '65536' });
+  });
+
+  afterAll(async () => {
+    await sandbox.close();
+    expect(await ownContainerCount()).toBe(0);
+  });
+
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['an unknown field', { code: 'pass', evil: true }, 'evil'],
+    ['a missing code', { timeout: 5 }, 'code'],
+    ['code that is not a string', { code: 42 }, 'code'],
+    ['an empty code', { code: '' }, 'code'],
+    ['a timeout given as a string', { code: 'pass', timeout: '30' }, 'timeout'],
+    ['a zero timeout', { code: 'pass', timeout: 0 }, 'timeout'],
+    ['a fractional timeout', { code: 'pass', timeout: 1.5 }, 'timeout'],
+    ['a timeout above MAX_TIMEOUT', { code: 'pass', timeout: 301 }, 'timeout'],
+    ['debug_mode that is not a boolean', { code: 'pass', debug_mode: 'yes' }, 'debug_mode'],
+    ['input_data that is not an object', { code: 'pass', input_data: [1, 2] }, 'input_data'],
+    ['a processor_id with odd characters', { code: 'pass', processor_id: 'a b/c' }, 'processor_id'],
+  ];
+
+  it.each(cases)('rejects %s with 400 naming the field', async (_name, body, field) => {
+    const response = await sandbox.http.post('/execute').send(body).expect(400);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    const problem = response.body as Problem;
+    expect(problem.status).toBe(400);
+    expect(problem.request_id).toBeTruthy();
+    expect(problem.errors?.map((e) => e.field)).toContain(field);
+  });
+
+  it('rejects malformed JSON with 400', async () => {
+    const response = await sandbox.http
+      .post('/execute')
+      .set('Content-Type', 'application/json')
+      .send('{"code": "print(1)",')
+      .expect(400);
+    expect(response.body).toMatchObject({ code: 'MALFORMED_JSON', status: 400 });
+  });
+
+  it('rejects code over MAX_CODE_BYTES with 413', async () => {
+    const response = await sandbox.http
+      .post('/execute')
+      .send({ code: `x = "${'a'.repeat(4000)}"` })
+      .expect(413);
+    expect(response.body).toMatchObject({ code: 'CODE_TOO_LARGE' });
+    expect((response.body as Problem).detail).toContain('2048');
+  });
+
+  it('rejects a body over MAX_REQUEST_BYTES with 413', async () => {
+    const response = await sandbox.http
+      .post('/execute')
+      .send({ code: 'pass', input_data: { blob: 'z'.repeat(100_000) } })
+      .expect(413);
+    expect(response.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it('rejects a bad wait flag and bad pagination', async () => {
+    await sandbox.http.post('/execute?wait=maybe').send({ code: 'pass' }).expect(400);
+    await sandbox.http.get('/executions?page=0').expect(400);
+    await sandbox.http.get('/executions?limit=1000').expect(400);
+    await sandbox.http.get('/executions?limit=ten').expect(400);
+  });
+
+  it('echoes the caller request id and answers unknown routes with a JSON 404', async () => {
+    const response = await sandbox.http
+      .get('/no-such-route')
+      .set('X-Request-Id', 'trace-123')
+      .expect(404);
+    expect(response.headers['x-request-id']).toBe('trace-123');
+    expect(response.body).toMatchObject({ code: 'ROUTE_NOT_FOUND', request_id: 'trace-123' });
+  });
+
+  it('recorded none of the rejected requests', async () => {
+    const response = await sandbox.http.get('/executions').expect(200);
+    expect((response.body as { total: number }).total).toBe(0);
+  });
+});
