@@ -73,7 +73,7 @@ export class DockerodeRunner extends DockerRunner {
 
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    container.modem.demuxStream(stream, stdout, stderr);
+    this.docker.modem.demuxStream(stream, stdout, stderr);
     stdout.on('data', (chunk: Buffer) => {
       for (const message of decoder.push(chunk)) {
         switch (message.type) {
@@ -128,7 +128,9 @@ export class DockerodeRunner extends DockerRunner {
       listener.onStarted({ containerId: container.id, startedAt });
       stream.end(JSON.stringify(job.payload));
 
-      const waited = await this.engineCall('wait for the container', () => container.wait());
+      const waited: unknown = await this.engineCall('wait for the container', () =>
+        container.wait(),
+      );
       const endedAt = new Date();
       clearTimeout(deadline);
       await Promise.race([streamEnded, delay(STREAM_DRAIN_MS)]);
@@ -139,7 +141,7 @@ export class DockerodeRunner extends DockerRunner {
         startedAt,
         endedAt,
         stopReason,
-        containerExitCode: typeof waited.StatusCode === 'number' ? waited.StatusCode : null,
+        containerExitCode: statusCodeOfWait(waited),
         oomKilled: state.State?.OOMKilled ?? false,
         exit,
         truncated,
@@ -277,6 +279,14 @@ function asDuplex(stream: NodeJS.ReadWriteStream): Duplex {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The engine's wait answer is `{ StatusCode: number }`. */
+function statusCodeOfWait(waited: unknown): number | null {
+  if (typeof waited === 'object' && waited !== null && 'StatusCode' in waited) {
+    return typeof waited.StatusCode === 'number' ? waited.StatusCode : null;
+  }
+  return null;
 }
 
 function statusCodeOf(error: unknown): number | undefined {

@@ -69,8 +69,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   private toDomainError(exception: unknown): DomainError {
     if (exception instanceof DomainError) return exception;
-    const bodyParserError = asBodyParserError(exception);
-    if (bodyParserError) return bodyParserError;
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status === 404) return new DomainError('ROUTE_NOT_FOUND', exception.message);
@@ -78,24 +76,5 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (status < 500) return new DomainError('VALIDATION_FAILED', exception.message);
     }
     return new DomainError('INTERNAL', 'An internal error occurred; the request id identifies it.');
-  }
-}
-
-/** body-parser signals bad bodies with plain errors that carry `type` and `status`. */
-function asBodyParserError(exception: unknown): DomainError | null {
-  if (typeof exception !== 'object' || exception === null || !('type' in exception)) return null;
-  switch (exception.type) {
-    case 'entity.parse.failed':
-      return new DomainError('MALFORMED_JSON', 'The request body is not valid JSON.');
-    case 'entity.too.large':
-      return new DomainError('PAYLOAD_TOO_LARGE', 'The request body is larger than allowed.');
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new DomainError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        'The request body encoding is not supported.',
-      );
-    default:
-      return null;
   }
 }

@@ -2,6 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppConfig } from '../config/app-config';
 import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
+import { translateBodyParserErrors } from './body-parser-errors';
 import { assignRequestId } from './request-id';
 
 /**
@@ -12,6 +13,7 @@ export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
   app.use(assignRequestId);
   app.useBodyParser('json', { limit: config.maxRequestBytes });
+  app.use(translateBodyParserErrors);
   app.enableShutdownHooks();
   app.set('x-powered-by', false);
 
