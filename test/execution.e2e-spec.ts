@@ -128,11 +128,7 @@ describe('Executing Python code (real Docker engine)', () => {
   it('skips modules and dunders in variables_after, and captures none without debug_mode', async () => {
     const code = 'import math\nimport numpy as np\narr = np.arange(3)\nroot = math.sqrt(16)';
     const debug = await run(sandbox.http, { code, debug_mode: true });
-    expect(Object.keys(debug.debug_info.variables_after ?? {}).sort()).toEqual([
-      'arr',
-      'input_data',
-      'root',
-    ]);
+    expect(Object.keys(debug.debug_info.variables_after ?? {}).sort()).toEqual(['arr', 'root']);
     expect(debug.debug_info.variables_after?.arr).toMatchObject({
       type: 'ndarray',
       value: [0, 1, 2],

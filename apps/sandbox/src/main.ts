@@ -6,7 +6,11 @@ import { AppConfig, InvalidConfigError } from './config/app-config';
 import { configureApp } from './http/configure-app';
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    bodyParser: false,
+    // Let boot errors reach the handler below, which names a bad setting plainly.
+    abortOnError: false,
+  });
   configureApp(app);
   const config = app.get(AppConfig);
   await app.listen(config.port, config.host);

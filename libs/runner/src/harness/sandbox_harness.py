@@ -1,0 +1,751 @@
+"""Sandbox harness: runs one piece of untrusted Python and reports on it.
+
+The runner starts this file as ``python3 -I -c <contents>``, PID 1 of a
+throwaway container, and talks to it as PROTOCOL.md describes: one JSON payload
+on stdin, JSON-lines frames on stdout. Standard library only: the runtime image
+carries nothing of ours.
+
+Why a supervisor and a worker: the frames on the container's stdout are the only
+way back to the service, so the user's code must be unable to write to that
+stream, close it or forge a frame on it, and the report must arrive even when
+the code crashes, hangs, exits early or kills itself. The supervisor (PID 1)
+therefore forks a worker that runs the code with fds 1 and 2 on pipes, plus a
+third pipe for the structured result. Only the supervisor writes frames: it caps
+and counts the output, enforces the time limit, and reports how the worker ended
+even when the worker could not report anything itself.
+"""
+
+import builtins
+import codecs
+import io
+import itertools
+import json
+import linecache
+import math
+import os
+import reprlib
+import selectors
+import signal
+import sys
+import time
+import traceback
+import types
+
+PR_SET_DUMPABLE = 4
+
+# Supervisor
+READ_CHUNK_BYTES = 65536
+POLL_INTERVAL_S = 0.05
+# After the worker exits, anything it started is killed, but a process that left
+# its group can hold the pipes open forever: read what is there, never wait for EOF.
+DRAIN_GRACE_S = 0.1
+
+# Worker
+WORKER_CRASH_EXIT = 70  # EX_SOFTWARE: the harness itself failed in the worker
+STDERR_TIMEOUT_S = 2.0  # flushing and printing the traceback run user code (__str__, flush)
+MAX_CAUSE_DEPTH = 5
+
+# Variables (debug mode)
+MAX_VARIABLES = 200
+MAX_STRING_CHARS = 10_000
+MAX_NESTED_STRING_CHARS = 1_000
+MAX_REPR_CHARS = 1_000
+MAX_ITEMS = 100
+MAX_DEPTH = 4
+# A size budget per variable, in characters of strings and reprs plus one per
+# container item: MAX_ITEMS at each of MAX_DEPTH levels alone allows 10**8 values.
+MAX_VARIABLE_CHARS = 20_000
+MAX_ARRAY_SIZE = 1_000
+MAX_SAFE_INT = 2**53  # beyond this, JavaScript numbers lose precision
+REPR_TIMEOUT_S = 0.5
+VARIABLES_TIME_BUDGET_S = 2.0  # for all reprs together, however many time out
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+_TOLIST_RESULTS = (list, tuple, int, float, bool, str, type(None))
+_NOT_JSON = object()  # marks a value that JSON has no faithful form for
+
+# A container past MAX_DEPTH is shown as a string. A full repr() of it could be
+# huge (and slow: shared references make a tiny object look enormous), only to
+# be cut to MAX_REPR_CHARS: reprlib stops early and marks what it left out.
+_DEEP_REPR = reprlib.Repr()
+_DEEP_REPR.maxlevel = 2
+_DEEP_REPR.maxlist = _DEEP_REPR.maxtuple = _DEEP_REPR.maxdict = 20
+_DEEP_REPR.maxset = _DEEP_REPR.maxfrozenset = 20
+_DEEP_REPR.maxstring = _DEEP_REPR.maxother = 100
+
+
+# --------------------------------------------------------------------------
+# Supervisor
+# --------------------------------------------------------------------------
+
+
+def main():
+    _make_undumpable()
+    try:
+        payload = _read_payload()
+    except Exception as exc:  # whatever is wrong with stdin, it is a bad payload
+        _emit_harness_error(f'bad payload: {exc}')
+    else:
+        try:
+            _supervise(payload)
+        except BaseException as exc:
+            _emit_harness_error(f'supervisor failed: {type(exc).__name__}: {exc}')
+    os._exit(0)
+
+
+def _make_undumpable():
+    """Keep the worker (same uid) from reopening our stdout through /proc/1/fd."""
+    try:
+        import ctypes  # here, so that a Python without ctypes still runs the harness
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except Exception:
+        pass  # best effort: the frames still come from this process only
+
+
+def _read_payload():
+    """The job on stdin; raises ValueError saying what is wrong with it."""
+    payload = json.loads(sys.stdin.buffer.read())
+    if not isinstance(payload, dict):
+        raise ValueError('not a JSON object')
+    checks = {
+        'code': lambda v: isinstance(v, str),
+        'filename': lambda v: isinstance(v, str) and v != '',
+        'debug_mode': lambda v: isinstance(v, bool),
+        'max_output_bytes': lambda v: type(v) is int and v >= 0,
+        'time_limit_s': lambda v: type(v) in (int, float) and 0 < v < math.inf,
+    }
+    for field, valid in checks.items():
+        if not valid(payload.get(field)):
+            raise ValueError(f'field {field!r} is missing or invalid')
+    if 'input_data' not in payload:
+        raise ValueError("field 'input_data' is missing")
+    return payload
+
+
+def _supervise(payload):
+    pipes = {name: os.pipe() for name in ('stdout', 'stderr', 'result')}
+    pid = os.fork()
+    if pid == 0:
+        _worker_main(payload, pipes)  # never returns
+    worker = _Worker(pid)
+    try:
+        for _, write_end in pipes.values():
+            os.close(write_end)
+        read_ends = {name: read_end for name, (read_end, _) in pipes.items()}
+        reader = _Reader(read_ends, payload['max_output_bytes'])
+        timed_out = _forward_until_exit(worker, reader, payload['time_limit_s'])
+        worker.kill()  # whatever the worker started and left behind
+        reader.drain(DRAIN_GRACE_S)
+        status, rusage = worker.reap()
+    finally:
+        worker.kill()  # if the supervisor failed half-way; a no-op once reaped
+    _emit(_exit_frame(status, rusage, timed_out, reader))
+
+
+def _forward_until_exit(worker, reader, time_limit_s):
+    """Forward output until the worker exits; return True if the deadline killed it."""
+    deadline = time.monotonic() + time_limit_s
+    timed_out = False
+    while not worker.exited():
+        if not timed_out and time.monotonic() >= deadline:
+            worker.kill()
+            timed_out = True
+        reader.pump(POLL_INTERVAL_S)
+    return timed_out
+
+
+def _exit_frame(status, rusage, timed_out, reader):
+    return {
+        'type': 'exit',
+        'exit_code': os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        'signal': os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        'harness_timeout': timed_out,
+        'max_rss_kb': rusage.ru_maxrss,
+        'cpu_time_ms': round((rusage.ru_utime + rusage.ru_stime) * 1000, 3),
+        'stdout_bytes': reader.outputs['stdout'].bytes_seen,
+        'stderr_bytes': reader.outputs['stderr'].bytes_seen,
+        'result': _parse_result(bytes(reader.result)),
+    }
+
+
+def _parse_result(data):
+    """The worker's result, or None if it sent none (or the user's code wrote junk there)."""
+    try:
+        result = json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return None
+    return result if isinstance(result, dict) else None
+
+
+def _reject_constant(name):
+    raise ValueError(f'{name} is not JSON')  # NaN/Infinity would break the consumer's parser
+
+
+class _Worker:
+    """The forked worker, as the supervisor sees it."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.reaped = False
+        try:
+            # The worker does this too. Whichever runs first, the group exists
+            # before the supervisor could need to kill it.
+            os.setpgid(pid, pid)
+        except OSError:
+            pass  # the worker got there first, or has already exited
+
+    def exited(self):
+        # WNOWAIT leaves the zombie in place: its pid, which is also the process
+        # group id, cannot be reused by another process before kill() sweeps it.
+        return os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+    def kill(self):
+        """SIGKILL the worker and everything still in its process group."""
+        if self.reaped:
+            return
+        os.kill(self.pid, signal.SIGKILL)  # the worker may have left its own group
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # nothing is left in the group
+
+    def reap(self):
+        _, status, rusage = os.wait4(self.pid, 0)
+        self.reaped = True
+        return status, rusage
+
+
+class _Reader:
+    """Reads the worker's three pipes: output becomes frames, the result is kept."""
+
+    def __init__(self, read_ends, max_output_bytes):
+        self.outputs = {name: _Output(name, max_output_bytes) for name in ('stdout', 'stderr')}
+        self.result = bytearray()
+        self.selector = selectors.DefaultSelector()
+        for name, fd in read_ends.items():
+            os.set_blocking(fd, False)
+            self.selector.register(fd, selectors.EVENT_READ, name)
+
+    def pump(self, timeout):
+        """Wait up to timeout for data, then take one chunk from each ready pipe."""
+        for key, _ in self.selector.select(timeout):
+            try:
+                chunk = os.read(key.fd, READ_CHUNK_BYTES)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                self.selector.unregister(key.fd)
+                os.close(key.fd)
+            elif key.data == 'result':
+                self.result += chunk
+            else:
+                for frame in self.outputs[key.data].feed(chunk):
+                    _emit(frame)
+
+    def drain(self, grace_s):
+        """Read what is left, giving up on pipes still open after grace_s."""
+        give_up_at = time.monotonic() + grace_s
+        while self.selector.get_map():
+            remaining = give_up_at - time.monotonic()
+            if remaining <= 0:
+                break
+            self.pump(remaining)
+        for output in self.outputs.values():
+            for frame in output.finish():
+                _emit(frame)
+
+
+class _Output:
+    """One output stream: UTF-8 decoding across chunk boundaries, the cap, the count."""
+
+    def __init__(self, name, cap):
+        self.name = name
+        self.cap = cap
+        self.bytes_seen = 0
+        self.truncated = False
+        self.decoder = codecs.getincrementaldecoder('utf-8')(errors='replace')
+
+    def feed(self, chunk):
+        """The frames for one chunk the worker wrote."""
+        room = max(self.cap - self.bytes_seen, 0)
+        self.bytes_seen += len(chunk)
+        over = len(chunk) > room
+        # Past the cap, the decoder is finished off so a cut character shows as U+FFFD.
+        frames = self._data(self.decoder.decode(chunk[:room], final=over))
+        if over and not self.truncated:
+            self.truncated = True
+            frames.append({'type': 'truncated', 'stream': self.name})
+        return frames
+
+    def finish(self):
+        return self._data(self.decoder.decode(b'', final=True))
+
+    def _data(self, text):
+        return [{'type': self.name, 'data': text}] if text else []
+
+
+def _emit(frame):
+    line = json.dumps(frame, ensure_ascii=False) + '\n'
+    # A lone surrogate (from a user's string in the result) can only sit inside a
+    # JSON string, where backslashreplace turns it into its JSON escape \udXXX.
+    _write_all(1, line.encode('utf-8', 'backslashreplace'))
+
+
+def _emit_harness_error(message):
+    try:
+        _emit({'type': 'harness_error', 'message': message})
+    except OSError:
+        pass  # stdout itself is gone: there is no one left to tell
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+# --------------------------------------------------------------------------
+# Worker
+# --------------------------------------------------------------------------
+
+
+def _worker_main(payload, pipes):
+    """Body of the forked worker. Never returns into the supervisor's code."""
+    exit_code = WORKER_CRASH_EXIT
+    try:
+        exit_code = _run_worker(payload, pipes)
+    except BaseException:
+        # A harness bug: leave a trace on stderr; the supervisor will report result null.
+        _quietly(_print_harness_bug)
+    finally:
+        os._exit(exit_code)
+
+
+def _print_harness_bug():
+    traceback.print_exc(file=_text_stream(2))
+
+
+def _run_worker(payload, pipes):
+    """Run the user's code, send the result, and return the exit status."""
+    worker_pid = os.getpid()
+    result_fd = _wire_fds(pipes)
+    result_pipe = _fd_identity(result_fd)
+    filename, code = payload['filename'], payload['code']
+    namespace = _main_namespace(filename, payload['input_data'])
+    _register_source(filename, code)
+    recursion_limit = sys.getrecursionlimit()
+
+    error, duration_ms = _run_user_code(code, filename, namespace)
+
+    _reclaim_process_state(recursion_limit)
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        _quietly(_call_with_timeout, STDERR_TIMEOUT_S, _flush, stream)
+    _quietly(_call_with_timeout, STDERR_TIMEOUT_S, _print_ending, error)
+    exit_code = _exit_status(error)
+    if os.getpid() != worker_pid or _fd_identity(result_fd) != result_pipe:
+        # A fork of the worker that ran on to the end, or the user's code closed
+        # the result pipe (its fd may now be some other file): nothing to send.
+        return exit_code
+    _register_source(filename, code)  # again, in case the user's code cleared linecache
+    result = {
+        'duration_ms': duration_ms,
+        'exceptions': _exceptions_report(error, filename),
+        'variables_after': (
+            _capture_variables(namespace, payload['input_data']) if payload['debug_mode'] else None
+        ),
+    }
+    _write_all(result_fd, json.dumps(result).encode('ascii'))
+    return exit_code
+
+
+def _wire_fds(pipes):
+    """Put the worker's stdin on /dev/null and fds 1 and 2 on the output pipes.
+
+    Returns the result pipe's write end, the only other pipe end kept open. It is
+    non-inheritable (os.pipe's default), so programs the user's code starts never
+    get it; fds 1 and 2 they do get, as they would from a shell.
+    """
+    os.setpgid(0, 0)  # its own group, so the supervisor can kill all it starts at once
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(pipes['stdout'][1], 1)
+    os.dup2(pipes['stderr'][1], 2)
+    result_fd = pipes['result'][1]
+    for read_end, write_end in pipes.values():
+        os.close(read_end)
+        if write_end != result_fd:
+            os.close(write_end)
+    sys.stdin = sys.__stdin__ = open(0, encoding='utf-8', closefd=False)
+    sys.stdout = sys.__stdout__ = _text_stream(1)
+    sys.stderr = sys.__stderr__ = _text_stream(2)
+    return result_fd
+
+
+def _text_stream(fd):
+    return io.TextIOWrapper(
+        open(fd, 'wb', closefd=False),
+        encoding='utf-8',
+        errors='backslashreplace',
+        line_buffering=True,
+        write_through=True,
+    )
+
+
+def _fd_identity(fd):
+    try:
+        stat = os.fstat(fd)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _main_namespace(filename, input_data):
+    """Globals for the user's code, as a fresh __main__ module.
+
+    It replaces the harness in sys.modules['__main__'] so that `import __main__`,
+    and pickling classes the code defines, behave as in `python main.py`.
+    """
+    module = types.ModuleType('__main__')
+    module.__dict__.update(__builtins__=builtins, input_data=input_data)
+    sys.modules['__main__'] = module
+    sys.argv = [filename]
+    return module.__dict__
+
+
+def _register_source(filename, code):
+    # mtime None: linecache.checkcache keeps the entry although no such file exists.
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+
+
+def _run_user_code(code, filename, namespace):
+    """Compile and run the code; return (the exception that ended it or None, exec ms)."""
+    try:
+        compiled = compile(code, filename, 'exec', dont_inherit=True)
+    except Exception as exc:  # SyntaxError, or ValueError for a NUL byte in the source
+        return exc, 0.0
+    started = time.perf_counter()
+    try:
+        exec(compiled, namespace)
+        error = None
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt end the program too
+        error = exc
+    return error, (time.perf_counter() - started) * 1000
+
+
+def _reclaim_process_state(recursion_limit):
+    """Undo what the user's code may have changed that the report depends on."""
+    for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+        signal.setitimer(timer, 0)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+    sys.setrecursionlimit(recursion_limit)
+
+
+def _flush(stream):
+    stream.flush()
+
+
+def _print_ending(error):
+    """Tell stderr how the program ended, as the python executable would."""
+    if error is None:
+        return
+    stream = _text_stream(2)  # a fresh one: the user's code may have closed or replaced sys.stderr
+    if isinstance(error, SystemExit):
+        if error.code is not None and not isinstance(error.code, int):
+            print(error.code, file=stream)
+        return
+    tb = _without_leading_harness_frames(error.__traceback__)
+    traceback.print_exception(type(error), error, tb, file=stream)
+
+
+def _exit_status(error):
+    if error is None:
+        return 0
+    if not isinstance(error, SystemExit):
+        return 1
+    if error.code is None:
+        return 0
+    if isinstance(error.code, int):
+        return error.code & 0xFF  # what the OS would make of it; os._exit rejects huge ints
+    return 1  # sys.exit('message'): Python prints the message and exits 1
+
+
+def _quietly(func, *args):
+    """Best effort: run func, ignoring any failure, for steps that must not stop the report."""
+    try:
+        func(*args)
+    except BaseException:
+        pass
+
+
+# --------------------------------------------------------------------------
+# Bounding the time of user code the harness calls (repr, __str__, flush...)
+# --------------------------------------------------------------------------
+
+
+class _Timeout(BaseException):
+    """Raised from SIGALRM. A BaseException, so `except Exception` in user code cannot swallow it."""
+
+
+def _on_alarm(signum, frame):
+    raise _Timeout()
+
+
+def _call_with_timeout(seconds, func, *args):
+    # setitimer(…, 0) would disarm the timer instead of firing at once.
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    try:
+        return func(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+# --------------------------------------------------------------------------
+# Exceptions
+# --------------------------------------------------------------------------
+
+
+def _exceptions_report(error, filename):
+    """The `exceptions` list: the exception that ended the run, if any."""
+    if error is None or isinstance(error, SystemExit):
+        return []
+    record = _describe_exception(error, filename, set())
+    if isinstance(error, SyntaxError) and not record['frames']:
+        # No user frame: the user's file itself did not compile.
+        record['line'] = error.lineno
+        record['frames'] = [
+            {
+                'file': error.filename,
+                'line': error.lineno,
+                'function': '<module>',
+                'source': (error.text or '').strip() or None,
+            }
+        ]
+    return [record]
+
+
+def _describe_exception(exc, filename, seen):
+    seen.add(id(exc))
+    frames = _user_frames(exc.__traceback__)
+    cause, relation = _chained_exception(exc)
+    # `seen` is the chain so far: it stops both cycles and overly long chains.
+    if cause is None or id(cause) in seen or len(seen) > MAX_CAUSE_DEPTH:
+        cause, relation = None, None
+    return {
+        'type': _qualified_name(type(exc)),
+        'message': _message(exc),
+        'line': _innermost_line(frames, filename),
+        'frames': frames,
+        'cause': _describe_exception(cause, filename, seen) if cause is not None else None,
+        'cause_relation': relation,
+    }
+
+
+def _innermost_line(frames, filename):
+    return next((frame['line'] for frame in reversed(frames) if frame['file'] == filename), None)
+
+
+def _chained_exception(exc):
+    """The exception Python's traceback would show above this one, and how it relates."""
+    if exc.__cause__ is not None:
+        return exc.__cause__, 'cause'
+    if exc.__context__ is not None and not exc.__suppress_context__:
+        return exc.__context__, 'context'
+    return None, None
+
+
+def _user_frames(tb):
+    """The traceback's frames, outermost first, without the harness's own."""
+    entries = [(frame, line) for frame, line in traceback.walk_tb(tb) if not _is_harness_frame(frame)]
+    return [
+        {
+            'file': summary.filename,
+            'line': summary.lineno,
+            'function': summary.name,
+            'source': summary.line or None,  # linecache's line, stripped
+        }
+        for summary in traceback.StackSummary.extract(iter(entries))
+    ]
+
+
+def _without_leading_harness_frames(tb):
+    # The harness only ever appears at the outer end: the frame that called exec().
+    while tb is not None and _is_harness_frame(tb.tb_frame):
+        tb = tb.tb_next
+    return tb
+
+
+def _is_harness_frame(frame):
+    # Harness code runs in this module's namespace. Its file name (`<string>`
+    # under -c) could collide with the user's, its namespace cannot.
+    return frame.f_globals is globals()
+
+
+def _qualified_name(cls):
+    """The name Python's traceback prints: module-qualified unless builtins or __main__."""
+    module = getattr(cls, '__module__', None)
+    if not isinstance(module, str) or module in ('builtins', '__main__'):
+        return cls.__qualname__
+    return f'{module}.{cls.__qualname__}'
+
+
+def _message(exc):
+    try:
+        return _call_with_timeout(REPR_TIMEOUT_S, str, exc)
+    except BaseException:
+        return '<exception str() failed>'
+
+
+# --------------------------------------------------------------------------
+# Variables (debug mode)
+# --------------------------------------------------------------------------
+
+
+def _capture_variables(namespace, input_data):
+    """The user's globals after the run, bounded in number, size and time.
+
+    ``input_data`` is left out while it is still the object we bound: the caller
+    sent it, so echoing it back would only cost bytes.
+    """
+    deadline = time.monotonic() + VARIABLES_TIME_BUDGET_S
+    variables = {}
+    for name, value in list(namespace.items()):  # a snapshot: user threads may still run
+        if len(variables) == MAX_VARIABLES:
+            break
+        # issubclass(type(...)), unlike isinstance, cannot run a user's __class__ property.
+        if not isinstance(name, str) or _is_dunder(name) or issubclass(type(value), types.ModuleType):
+            continue
+        if name == 'input_data' and value is input_data:
+            continue
+        variables[name] = _encode_variable(value, deadline)
+    return variables
+
+
+def _is_dunder(name):
+    return name.startswith('__') and name.endswith('__')
+
+
+def _encode_variable(value, deadline):
+    try:
+        return _VariableEncoder(deadline).encode(value)
+    except BaseException as exc:  # one odd object must not sink the whole result
+        kind = type(value).__name__
+        return {'type': kind, 'repr': _unrepresentable(value, exc), 'truncated': False}
+
+
+def _unrepresentable(value, exc):
+    return f'<unrepresentable {type(value).__name__}: {type(exc).__name__}>'
+
+
+class _VariableEncoder:
+    """Turns one variable into its Variable form (see PROTOCOL.md) within fixed bounds.
+
+    Only exact built-in types become JSON: subclasses (namedtuple, OrderedDict,
+    IntEnum...) are shown by their repr, which says more, and iterating them could
+    run user code. Every call into user code (repr, tolist, attribute lookups)
+    goes through _call, which bounds its time and is always caught.
+    """
+
+    def __init__(self, deadline):
+        self.deadline = deadline
+        self.budget = MAX_VARIABLE_CHARS
+        self.truncated = False
+
+    def encode(self, value):
+        kind = type(value).__name__
+        encoded = self._json(value, 0)
+        if encoded is _NOT_JSON:
+            text = self._bounded_repr(value)  # before reading self.truncated: it may set it
+            return {'type': kind, 'repr': text, 'truncated': self.truncated}
+        return {'type': kind, 'value': encoded, 'truncated': self.truncated}
+
+    def _json(self, value, depth):
+        """value as JSON data, or _NOT_JSON when JSON has no faithful form for it."""
+        kind = type(value)
+        if value is None or kind is bool:
+            return value
+        if kind is str:
+            return self._cut(value, MAX_STRING_CHARS if depth == 0 else MAX_NESTED_STRING_CHARS)
+        if kind is int:
+            return value if abs(value) <= MAX_SAFE_INT else _NOT_JSON
+        if kind is float:
+            return value if math.isfinite(value) else _NOT_JSON
+        if kind in _CONTAINERS:
+            return self._container(value, depth)
+        items = self._array_items(value)
+        return _NOT_JSON if items is _NOT_JSON else self._json(items, depth)
+
+    def _container(self, value, depth):
+        if depth >= MAX_DEPTH:
+            self.truncated = True
+            return self._bounded_repr(value, _DEEP_REPR.repr)
+        if type(value) is dict:
+            return {
+                key if type(key) is str else self._bounded_repr(key): self._nested(item, depth + 1)
+                for key, item in self._bounded_items(value.items())
+            }
+        return [self._nested(item, depth + 1) for item in self._bounded_items(value)]
+
+    def _bounded_items(self, iterable):
+        """The items to show, within MAX_ITEMS and the budget.
+
+        They come from a snapshot taken up front: encoding an item can run user
+        code (a repr) that changes the container.
+        """
+        for index, item in enumerate(list(itertools.islice(iterable, MAX_ITEMS + 1))):
+            if index == MAX_ITEMS or self.budget <= 0:
+                self.truncated = True
+                return
+            self.budget -= 1
+            yield item
+
+    def _nested(self, value, depth):
+        encoded = self._json(value, depth)
+        return self._bounded_repr(value) if encoded is _NOT_JSON else encoded
+
+    def _array_items(self, value):
+        """tolist() of a numpy-style array or scalar small enough to show whole."""
+        try:
+            items = self._call(_small_array_tolist, value)
+        except BaseException:
+            return _NOT_JSON
+        # Anything else (another array-like, say) could send us round in circles.
+        return items if type(items) in _TOLIST_RESULTS else _NOT_JSON
+
+    def _bounded_repr(self, value, repr_func=repr):
+        try:
+            text = self._call(repr_func, value)
+        except _Timeout:
+            return '<repr timed out>'
+        except BaseException as exc:
+            return _unrepresentable(value, exc)
+        return self._cut(text, MAX_REPR_CHARS)
+
+    def _cut(self, text, limit):
+        limit = max(min(limit, self.budget), 0)
+        if len(text) > limit:
+            self.truncated = True
+            text = text[:limit]
+        self.budget -= len(text)
+        return text
+
+    def _call(self, func, value):
+        """func(value) within REPR_TIMEOUT_S and what is left of the shared time budget."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Timeout()
+        return _call_with_timeout(min(REPR_TIMEOUT_S, remaining), func, value)
+
+
+def _small_array_tolist(value):
+    tolist = getattr(value, 'tolist', None)
+    size = getattr(value, 'size', None)
+    if callable(tolist) and type(size) is int and size <= MAX_ARRAY_SIZE:
+        return tolist()
+    return _NOT_JSON
+
+
+if __name__ == '__main__':
+    main()

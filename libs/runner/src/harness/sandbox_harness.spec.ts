@@ -1,0 +1,764 @@
+/**
+ * The sandbox harness, specified by running it: every case starts
+ * `python3 -I -c <sandbox_harness.py>` on this machine, as a container would,
+ * writes one payload to its stdin and reads the JSON-lines frames it prints
+ * (see PROTOCOL.md).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type {
+  HarnessException,
+  HarnessMessage,
+  HarnessPayload,
+  HarnessResult,
+  HarnessVariable,
+  OutputStream,
+} from './harness-protocol';
+
+const HARNESS_SOURCE = readFileSync(join(__dirname, 'sandbox_harness.py'), 'utf8');
+
+/** For cases that wait on a timeout or a slow child process. */
+const SLOW = 15_000;
+
+const DEFAULT_PAYLOAD: Omit<HarnessPayload, 'code'> = {
+  input_data: null,
+  debug_mode: true,
+  max_output_bytes: 1024 * 1024,
+  time_limit_s: 10,
+  filename: 'main.py',
+};
+
+type ExitMessage = Extract<HarnessMessage, { type: 'exit' }>;
+
+interface HarnessRun {
+  /** Every frame, in order. */
+  readonly frames: HarnessMessage[];
+  /** The data of all stdout frames, joined. */
+  readonly stdout: string;
+  /** The data of all stderr frames, joined. */
+  readonly stderr: string;
+  readonly elapsedMs: number;
+}
+
+/**
+ * Runs the harness with `payload` (fields not given take DEFAULT_PAYLOAD's
+ * values; a string is sent as is) and collects its frames. Fails unless the
+ * harness exits 0 with nothing on its own stderr and only JSON lines on stdout.
+ */
+function runHarness(
+  payload: (Partial<HarnessPayload> & Pick<HarnessPayload, 'code'>) | string,
+): Promise<HarnessRun> {
+  const input =
+    typeof payload === 'string' ? payload : JSON.stringify({ ...DEFAULT_PAYLOAD, ...payload });
+  const started = Date.now();
+  const child = spawn('python3', ['-I', '-c', HARNESS_SOURCE]);
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  // A harness that dies before reading its stdin is reported by 'close' below.
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(input);
+
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const output = Buffer.concat(stdout).toString('utf8');
+      const ownStderr = Buffer.concat(stderr).toString('utf8');
+      if (code !== 0 || ownStderr !== '' || !output.endsWith('\n')) {
+        reject(
+          new Error(
+            `harness ended with code ${code}, signal ${signal}:\n${ownStderr}\nstdout:\n${output}`,
+          ),
+        );
+        return;
+      }
+      const frames = output
+        .slice(0, -1)
+        .split('\n')
+        .map((line) => JSON.parse(line) as HarnessMessage);
+      resolve({
+        frames,
+        stdout: outputOf(frames, 'stdout'),
+        stderr: outputOf(frames, 'stderr'),
+        elapsedMs: Date.now() - started,
+      });
+    });
+  });
+}
+
+function outputOf(frames: HarnessMessage[], stream: OutputStream): string {
+  return frames.map((frame) => (frame.type === stream ? frame.data : '')).join('');
+}
+
+/** The exit frame, which must be the last one. */
+function exitOf(run: HarnessRun): ExitMessage {
+  const last = run.frames[run.frames.length - 1];
+  if (last === undefined || last.type !== 'exit') {
+    throw new Error(`the last frame is not an exit frame: ${JSON.stringify(run.frames)}`);
+  }
+  return last;
+}
+
+/** The message of the harness_error frame, which must be the only frame. */
+function harnessErrorOf(run: HarnessRun): string {
+  const [frame] = run.frames;
+  if (run.frames.length !== 1 || frame.type !== 'harness_error') {
+    throw new Error(`expected a lone harness_error frame: ${JSON.stringify(run.frames)}`);
+  }
+  return frame.message;
+}
+
+function resultOf(run: HarnessRun): HarnessResult {
+  const { result } = exitOf(run);
+  if (result === null) throw new Error('the worker sent no result');
+  return result;
+}
+
+function variablesOf(run: HarnessRun): Record<string, HarnessVariable> {
+  const variables = resultOf(run).variables_after;
+  if (variables === null) throw new Error('the result has no variables');
+  return variables;
+}
+
+function onlyExceptionOf(run: HarnessRun): HarnessException {
+  const { exceptions } = resultOf(run);
+  expect(exceptions).toHaveLength(1);
+  return exceptions[0];
+}
+
+/** "Type: message" of an exception and each of its causes, outermost first. */
+function chainOf(exception: HarnessException): string[] {
+  const chain: string[] = [];
+  for (let link: HarnessException | null = exception; link !== null; link = link.cause) {
+    chain.push(`${link.type}: ${link.message}`);
+  }
+  return chain;
+}
+
+/** Python source, one argument per line. */
+function py(...lines: string[]): string {
+  return lines.join('\n');
+}
+
+describe('sandbox harness', () => {
+  describe('running code', () => {
+    it('forwards what the code prints, then reports a clean exit', async () => {
+      const run = await runHarness({ code: 'print("hello, world")' });
+
+      expect(run.frames).toEqual([
+        { type: 'stdout', data: 'hello, world\n' },
+        expect.objectContaining({
+          type: 'exit',
+          exit_code: 0,
+          signal: null,
+          harness_timeout: false,
+          stdout_bytes: 13,
+          stderr_bytes: 0,
+        }),
+      ]);
+      expect(resultOf(run).exceptions).toEqual([]);
+    });
+
+    it('binds the payload input_data as the global input_data', async () => {
+      const run = await runHarness({
+        code: 'print(input_data["numbers"][1] * 2)',
+        input_data: { numbers: [1, 21] },
+      });
+
+      expect(run.stdout).toBe('42\n');
+    });
+
+    it('keeps stdout and stderr apart', async () => {
+      const run = await runHarness({
+        code: py('import sys', 'print("to stdout")', 'print("to stderr", file=sys.stderr)'),
+      });
+
+      expect(run.stdout).toBe('to stdout\n');
+      expect(run.stderr).toBe('to stderr\n');
+      expect(exitOf(run)).toMatchObject({ stdout_bytes: 10, stderr_bytes: 10 });
+    });
+
+    it('forwards bytes written straight to fd 1 and output of programs the code starts', async () => {
+      const run = await runHarness({
+        code: py(
+          'import os, subprocess',
+          'os.write(1, b"raw bytes\\n")',
+          'subprocess.run(["echo", "from a child"])',
+        ),
+      });
+
+      expect(run.stdout).toBe('raw bytes\nfrom a child\n');
+    });
+
+    it(
+      'times the code and reports the worker resource use',
+      async () => {
+        const run = await runHarness({
+          code: py(
+            'import time',
+            'block = bytearray(32 * 1024 * 1024)',
+            'end = time.process_time() + 0.2',
+            'while time.process_time() < end:',
+            '    pass',
+          ),
+        });
+
+        const exit = exitOf(run);
+        expect(exit.max_rss_kb).toBeGreaterThan(32 * 1024);
+        expect(exit.cpu_time_ms).toBeGreaterThanOrEqual(200);
+        expect(resultOf(run).duration_ms).toBeGreaterThanOrEqual(200);
+      },
+      SLOW,
+    );
+  });
+
+  describe('exceptions', () => {
+    it('reports the line of an exception in the user code, with its frames and their source', async () => {
+      const run = await runHarness({
+        code: py('def divide(a, b):', '    return a / b', '', 'divide(1, 0)'),
+      });
+
+      expect(exitOf(run).exit_code).toBe(1);
+      expect(onlyExceptionOf(run)).toEqual({
+        type: 'ZeroDivisionError',
+        message: 'division by zero',
+        line: 2,
+        frames: [
+          { file: 'main.py', line: 4, function: '<module>', source: 'divide(1, 0)' },
+          { file: 'main.py', line: 2, function: 'divide', source: 'return a / b' },
+        ],
+        cause: null,
+        cause_relation: null,
+      });
+    });
+
+    it('prints the usual traceback on stderr, without the harness in it', async () => {
+      const run = await runHarness({ code: py('print("before")', 'int("x")') });
+
+      expect(run.stdout).toBe('before\n');
+      expect(run.stderr).toMatch(
+        /^Traceback \(most recent call last\):\n {2}File "main.py", line 2, in <module>\n/,
+      );
+      expect(run.stderr).toMatch(/\nValueError: invalid literal for int\(\) with base 10: 'x'\n$/);
+      expect(run.stderr).not.toContain('<string>');
+    });
+
+    it('names library exceptions with their module and points at the user line that called the library', async () => {
+      const run = await runHarness({ code: py('import json', '', 'json.loads("{")') });
+
+      const exception = onlyExceptionOf(run);
+      expect(exception.type).toBe('json.decoder.JSONDecodeError');
+      expect(exception.line).toBe(3);
+      expect(exception.frames[0]).toEqual({
+        file: 'main.py',
+        line: 3,
+        function: '<module>',
+        source: 'json.loads("{")',
+      });
+      expect(exception.frames.length).toBeGreaterThan(1);
+      expect(exception.frames.map((frame) => frame.file)).not.toContain('<string>');
+    });
+
+    it('reports the cause of an exception raised "from" another', async () => {
+      const run = await runHarness({
+        code: py(
+          'def parse(text):',
+          '    return int(text)',
+          '',
+          'try:',
+          '    parse("abc")',
+          'except ValueError as error:',
+          '    raise RuntimeError("bad config") from error',
+        ),
+      });
+
+      const exception = onlyExceptionOf(run);
+      expect(exception).toMatchObject({
+        type: 'RuntimeError',
+        message: 'bad config',
+        line: 7,
+        cause_relation: 'cause',
+      });
+      expect(exception.cause).toMatchObject({
+        type: 'ValueError',
+        message: "invalid literal for int() with base 10: 'abc'",
+        line: 2,
+        cause: null,
+      });
+    });
+
+    it('reports the exception being handled when another one was raised', async () => {
+      const run = await runHarness({
+        code: py(
+          'settings = {}',
+          'try:',
+          '    settings["port"]',
+          'except KeyError:',
+          '    print(undefined_name)',
+        ),
+      });
+
+      const exception = onlyExceptionOf(run);
+      expect(exception).toMatchObject({ type: 'NameError', line: 5, cause_relation: 'context' });
+      expect(exception.cause).toMatchObject({ type: 'KeyError', message: "'port'", line: 3 });
+    });
+
+    it('leaves out a context suppressed with "from None"', async () => {
+      const run = await runHarness({
+        code: py(
+          'try:',
+          '    {}["port"]',
+          'except KeyError:',
+          '    raise LookupError("no port") from None',
+        ),
+      });
+
+      expect(onlyExceptionOf(run)).toMatchObject({
+        type: 'LookupError',
+        cause: null,
+        cause_relation: null,
+      });
+    });
+
+    it('follows a chain of causes at most five deep', async () => {
+      const run = await runHarness({
+        code: py(
+          'error = None',
+          'for n in range(10):',
+          '    try:',
+          '        raise ValueError(n) from error',
+          '    except ValueError as caught:',
+          '        error = caught',
+          'raise error',
+        ),
+      });
+
+      expect(chainOf(onlyExceptionOf(run))).toEqual([
+        'ValueError: 9',
+        'ValueError: 8',
+        'ValueError: 7',
+        'ValueError: 6',
+        'ValueError: 5',
+        'ValueError: 4',
+      ]);
+    });
+
+    it('stops at a cycle in the chain', async () => {
+      const run = await runHarness({
+        code: py(
+          'first, second = KeyError("first"), KeyError("second")',
+          'first.__context__, second.__context__ = second, first',
+          'raise first',
+        ),
+      });
+
+      expect(chainOf(onlyExceptionOf(run))).toEqual(["KeyError: 'first'", "KeyError: 'second'"]);
+    });
+
+    it('reports the line of a syntax error, with the offending source', async () => {
+      const run = await runHarness({ code: py('x = 1', 'if x == 1', '    print(x)') });
+
+      expect(exitOf(run).exit_code).toBe(1);
+      expect(onlyExceptionOf(run)).toMatchObject({
+        type: 'SyntaxError',
+        line: 2,
+        frames: [{ file: 'main.py', line: 2, function: '<module>', source: 'if x == 1' }],
+      });
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain('SyntaxError');
+    });
+  });
+
+  describe('exit status', () => {
+    it('reports the code given to sys.exit, and no exception', async () => {
+      const run = await runHarness({ code: py('import sys', 'sys.exit(3)') });
+
+      expect(exitOf(run)).toMatchObject({ exit_code: 3, signal: null });
+      expect(resultOf(run).exceptions).toEqual([]);
+      expect(run.stderr).toBe('');
+    });
+
+    it('prints a message given to sys.exit and exits 1, as Python does', async () => {
+      const run = await runHarness({ code: py('import sys', 'sys.exit("giving up")') });
+
+      expect(exitOf(run).exit_code).toBe(1);
+      expect(run.stderr).toBe('giving up\n');
+      expect(resultOf(run).exceptions).toEqual([]);
+    });
+
+    it('reports the code of os._exit, with no result since the worker could not send one', async () => {
+      const run = await runHarness({
+        code: py('import os', 'print("last words", flush=True)', 'os._exit(4)'),
+      });
+
+      expect(run.stdout).toBe('last words\n');
+      expect(exitOf(run)).toMatchObject({ exit_code: 4, result: null });
+    });
+
+    it(
+      'kills code that runs past time_limit_s and says so',
+      async () => {
+        const run = await runHarness({
+          code: py('print("spinning", flush=True)', 'while True:', '    pass'),
+          time_limit_s: 1,
+        });
+
+        expect(run.stdout).toBe('spinning\n');
+        expect(exitOf(run)).toMatchObject({
+          harness_timeout: true,
+          signal: 9,
+          exit_code: null,
+          result: null,
+        });
+        expect(run.elapsedMs).toBeLessThan(5_000);
+      },
+      SLOW,
+    );
+  });
+
+  describe('variables_after, in debug mode', () => {
+    it('keeps JSON-safe values as they are', async () => {
+      const run = await runHarness({
+        code: py(
+          'count = 42',
+          'edge = 2 ** 53',
+          'ratio = 0.5',
+          'name = "Ada"',
+          'flag = True',
+          'nothing = None',
+          'items = [1, "two", 3.5]',
+          'pair = (1, 2)',
+          'colours = {"red"}',
+          'point = {"x": 1, "y": [2, 3]}',
+        ),
+        input_data: { n: 1 },
+      });
+
+      expect(variablesOf(run)).toEqual({
+        count: { type: 'int', value: 42, truncated: false },
+        edge: { type: 'int', value: 2 ** 53, truncated: false },
+        ratio: { type: 'float', value: 0.5, truncated: false },
+        name: { type: 'str', value: 'Ada', truncated: false },
+        flag: { type: 'bool', value: true, truncated: false },
+        nothing: { type: 'NoneType', value: null, truncated: false },
+        items: { type: 'list', value: [1, 'two', 3.5], truncated: false },
+        pair: { type: 'tuple', value: [1, 2], truncated: false },
+        colours: { type: 'set', value: ['red'], truncated: false },
+        point: { type: 'dict', value: { x: 1, y: [2, 3] }, truncated: false },
+      });
+    });
+
+    it('shows numbers JSON cannot carry faithfully by their repr', async () => {
+      const run = await runHarness({
+        code: py(
+          'big = 2 ** 64',
+          'not_a_number = float("nan")',
+          'infinite = float("-inf")',
+          'nested = [float("nan")]',
+        ),
+      });
+
+      expect(variablesOf(run)).toMatchObject({
+        big: { type: 'int', repr: '18446744073709551616', truncated: false },
+        not_a_number: { type: 'float', repr: 'nan', truncated: false },
+        infinite: { type: 'float', repr: '-inf', truncated: false },
+        nested: { type: 'list', value: ['nan'], truncated: false },
+      });
+    });
+
+    it('cuts long strings to 10,000 characters', async () => {
+      const run = await runHarness({ code: 'text = "x" * 20_000' });
+
+      expect(variablesOf(run).text).toEqual({
+        type: 'str',
+        value: 'x'.repeat(10_000),
+        truncated: true,
+      });
+    });
+
+    it('bounds containers to 100 items and 4 levels, showing deeper ones by their repr', async () => {
+      const run = await runHarness({
+        code: py(
+          'long_list = list(range(250))',
+          'four_deep = [[[[1]]]]',
+          'five_deep = [[[[[1]]]]]',
+        ),
+      });
+
+      const variables = variablesOf(run);
+      expect(variables.long_list).toEqual({
+        type: 'list',
+        value: [...Array(100).keys()],
+        truncated: true,
+      });
+      expect(variables.four_deep).toEqual({ type: 'list', value: [[[[1]]]], truncated: false });
+      expect(variables.five_deep).toEqual({ type: 'list', value: [[[['[1]']]]], truncated: true });
+    });
+
+    it('keeps a variable small even when it is huge through shared references', async () => {
+      const run = await runHarness({ code: 'cube = [[[[[0] * 100] * 100] * 100] * 100] * 100' });
+
+      const cube = variablesOf(run).cube;
+      expect(cube).toMatchObject({ type: 'list', truncated: true });
+      expect(JSON.stringify(cube).length).toBeLessThan(100_000);
+    });
+
+    it('turns dict keys that are not strings into their repr', async () => {
+      const run = await runHarness({ code: 'squares = {1: 1, 2: 4, (3, 4): "pair"}' });
+
+      expect(variablesOf(run).squares).toEqual({
+        type: 'dict',
+        value: { '1': 1, '2': 4, '(3, 4)': 'pair' },
+        truncated: false,
+      });
+    });
+
+    it('leaves out input_data while it is still the object it was given', async () => {
+      const kept = await runHarness({ code: 'x = input_data["n"]', input_data: { n: 1 } });
+      expect(Object.keys(variablesOf(kept))).toEqual(['x']);
+
+      const rebound = await runHarness({ code: 'input_data = [1]', input_data: { n: 1 } });
+      expect(variablesOf(rebound).input_data).toEqual({
+        type: 'list',
+        value: [1],
+        truncated: false,
+      });
+    });
+
+    it('leaves out modules and dunder names', async () => {
+      const run = await runHarness({
+        code: py('import os', 'import json as j', '__secret__ = 1', '_private = 2'),
+      });
+
+      expect(Object.keys(variablesOf(run))).toEqual(['_private']);
+    });
+
+    it('shows other objects by their repr, cut to 1,000 characters', async () => {
+      const run = await runHarness({
+        code: py(
+          'from collections import OrderedDict',
+          'class Chatty:',
+          '    def __repr__(self):',
+          '        return "y" * 5000',
+          'chatty = Chatty()',
+          'ordered = OrderedDict(a=1)',
+        ),
+      });
+
+      const variables = variablesOf(run);
+      expect(variables.chatty).toEqual({ type: 'Chatty', repr: 'y'.repeat(1000), truncated: true });
+      expect(variables.ordered).toEqual({
+        type: 'OrderedDict',
+        repr: "OrderedDict([('a', 1)])",
+        truncated: false,
+      });
+      expect(variables.Chatty).toEqual({
+        type: 'type',
+        repr: "<class '__main__.Chatty'>",
+        truncated: false,
+      });
+    });
+
+    it('survives an object whose __repr__ raises', async () => {
+      const run = await runHarness({
+        code: py(
+          'class Broken:',
+          '    def __repr__(self):',
+          '        raise RuntimeError("no repr for you")',
+          'broken = Broken()',
+          'in_a_list = [Broken()]',
+        ),
+      });
+
+      expect(variablesOf(run)).toMatchObject({
+        broken: {
+          type: 'Broken',
+          repr: '<unrepresentable Broken: RuntimeError>',
+          truncated: false,
+        },
+        in_a_list: {
+          type: 'list',
+          value: ['<unrepresentable Broken: RuntimeError>'],
+          truncated: false,
+        },
+      });
+    });
+
+    it(
+      'gives up on a __repr__ that never returns, even one catching Exception, and still sends the result',
+      async () => {
+        const run = await runHarness({
+          code: py(
+            'class Stuck:',
+            '    def __repr__(self):',
+            '        try:',
+            '            while True:',
+            '                pass',
+            '        except Exception:',
+            '            return "escaped"',
+            'stuck = Stuck()',
+            'after = "still here"',
+          ),
+        });
+
+        expect(variablesOf(run)).toMatchObject({
+          stuck: { type: 'Stuck', repr: '<repr timed out>' },
+          after: { type: 'str', value: 'still here' },
+        });
+        expect(run.elapsedMs).toBeLessThan(5_000);
+      },
+      SLOW,
+    );
+
+    it('encodes small numpy-style arrays from tolist(), and larger ones by their repr', async () => {
+      const run = await runHarness({
+        code: py(
+          'class FakeArray:',
+          '    def __init__(self, values):',
+          '        self.values = values',
+          '        self.size = len(values)',
+          '    def tolist(self):',
+          '        return list(self.values)',
+          '    def __repr__(self):',
+          '        return f"FakeArray(size={self.size})"',
+          'small = FakeArray([1.5, 2.5, 3.5])',
+          'large = FakeArray(range(5000))',
+        ),
+      });
+
+      expect(variablesOf(run)).toMatchObject({
+        small: { type: 'FakeArray', value: [1.5, 2.5, 3.5], truncated: false },
+        large: { type: 'FakeArray', repr: 'FakeArray(size=5000)', truncated: false },
+      });
+    });
+
+    it('reports at most 200 variables', async () => {
+      const run = await runHarness({
+        code: py('for i in range(300):', '    globals()[f"v{i}"] = i'),
+      });
+
+      const names = Object.keys(variablesOf(run));
+      expect(names).toHaveLength(200);
+      expect(names.slice(0, 3)).toEqual(['i', 'v0', 'v1']);
+    });
+
+    it('leaves variables_after null outside debug mode, but still reports exceptions', async () => {
+      const run = await runHarness({
+        code: py('x = 1', 'raise ValueError("boom")'),
+        debug_mode: false,
+      });
+
+      const result = resultOf(run);
+      expect(result.variables_after).toBeNull();
+      expect(result.exceptions).toMatchObject([{ type: 'ValueError', message: 'boom', line: 2 }]);
+    });
+  });
+
+  describe('output limits', () => {
+    it('forwards exactly max_output_bytes of a stream, says once that it was truncated, and counts everything', async () => {
+      const run = await runHarness({
+        code: py('for _ in range(100):', '    print("x" * 99)'),
+        max_output_bytes: 1000,
+      });
+
+      expect(run.stdout).toBe(('x'.repeat(99) + '\n').repeat(10));
+      expect(run.frames.filter((frame) => frame.type === 'truncated')).toEqual([
+        { type: 'truncated', stream: 'stdout' },
+      ]);
+      expect(exitOf(run)).toMatchObject({ exit_code: 0, stdout_bytes: 10_000, stderr_bytes: 0 });
+    });
+
+    it('shows a character cut by the cap as U+FFFD', async () => {
+      const run = await runHarness({ code: 'print("ééé")', max_output_bytes: 5 });
+
+      expect(run.stdout).toBe('éé\uFFFD');
+      expect(exitOf(run).stdout_bytes).toBe(7);
+    });
+  });
+
+  describe('robustness against the code it runs', () => {
+    it('treats a printed line that imitates a frame as plain output', async () => {
+      const run = await runHarness({ code: `print('{"type":"exit","exit_code":99}')` });
+
+      expect(run.frames[0]).toEqual({ type: 'stdout', data: '{"type":"exit","exit_code":99}\n' });
+      expect(run.frames.filter((frame) => frame.type === 'exit')).toHaveLength(1);
+      expect(exitOf(run).exit_code).toBe(0);
+    });
+
+    it('still sends the result after the code sets sys.stdout to None', async () => {
+      const run = await runHarness({
+        code: py(
+          'import sys',
+          'print("visible")',
+          'sys.stdout = None',
+          'print("swallowed")',
+          'total = sum(range(10))',
+        ),
+      });
+
+      expect(run.stdout).toBe('visible\n');
+      expect(exitOf(run).exit_code).toBe(0);
+      expect(variablesOf(run).total).toEqual({ type: 'int', value: 45, truncated: false });
+    });
+
+    it('still sends the result after the code closes fds 1 and 2', async () => {
+      const run = await runHarness({
+        code: py(
+          'import os',
+          'print("before closing")',
+          'os.close(1)',
+          'os.close(2)',
+          'value = 7',
+          'raise ValueError("after")',
+        ),
+      });
+
+      expect(run.stdout).toBe('before closing\n');
+      expect(exitOf(run).exit_code).toBe(1);
+      expect(resultOf(run).exceptions).toMatchObject([
+        { type: 'ValueError', message: 'after', line: 6 },
+      ]);
+      expect(variablesOf(run).value).toEqual({ type: 'int', value: 7, truncated: false });
+    });
+
+    it(
+      'does not wait for a process the code started and left running',
+      async () => {
+        const run = await runHarness({
+          code: py(
+            'import subprocess',
+            'subprocess.Popen(["sleep", "30"])',
+            'subprocess.Popen(["sleep", "8"], start_new_session=True)  # escapes the group kill: short, so the host is not left with it',
+            'print("started")',
+          ),
+        });
+
+        expect(run.stdout).toBe('started\n');
+        expect(exitOf(run).exit_code).toBe(0);
+        expect(run.elapsedMs).toBeLessThan(5_000);
+      },
+      SLOW,
+    );
+  });
+
+  describe('bad payloads', () => {
+    it.each([
+      ['is not JSON', 'this is not json'],
+      ['is not an object', '[1, 2]'],
+      ['lacks the code', JSON.stringify({ ...DEFAULT_PAYLOAD })],
+      ['has a code that is not a string', JSON.stringify({ ...DEFAULT_PAYLOAD, code: 42 })],
+      [
+        'has a non-positive time limit',
+        JSON.stringify({ ...DEFAULT_PAYLOAD, code: 'pass', time_limit_s: 0 }),
+      ],
+    ])('answers a payload that %s with a harness_error frame only', async (_case, payload) => {
+      const run = await runHarness(payload);
+
+      expect(run.frames).toHaveLength(1);
+      expect(harnessErrorOf(run)).toMatch(/^bad payload: /);
+    });
+  });
+});
