@@ -1,11 +1,5 @@
 import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
-import {
-  SandboxApp,
-  ownContainerCount,
-  run,
-  startSandboxApp,
-  waitForStatus,
-} from './support/sandbox-app';
+import { SandboxApp, run, startSandboxApp, waitForStatus } from './support/sandbox-app';
 
 describe('Executing Python code (real Docker engine)', () => {
   let sandbox: SandboxApp;
@@ -16,7 +10,7 @@ describe('Executing Python code (real Docker engine)', () => {
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await ownContainerCount()).toBe(0);
+    expect(await sandbox.containerCount()).toBe(0);
   });
 
   it('accepts code with 202 and an id, then serves the completed result', async () => {
@@ -192,7 +186,7 @@ describe('Executing Python code (real Docker engine)', () => {
 
     const cancelled = await sandbox.http.delete(`/execution/${id}`).expect(200);
     expect(cancelled.body).toMatchObject({ status: 'cancelled', output: 'started\n' });
-    expect(await ownContainerCount()).toBe(0);
+    expect(await sandbox.containerCount()).toBe(0);
 
     const again = await sandbox.http.delete(`/execution/${id}`).expect(409);
     expect(again.body).toMatchObject({ code: 'EXECUTION_ALREADY_FINISHED' });

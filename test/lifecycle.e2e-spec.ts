@@ -1,26 +1,33 @@
 import Docker from 'dockerode';
-import { CONTAINER_LABEL } from '../apps/sandbox/src/config/app-config';
-import { ownContainerCount, startSandboxApp, waitForStatus } from './support/sandbox-app';
+import { JOB_LABEL, SANDBOX_LABEL } from '@brain-net/runner';
+import { containerCountOf, startSandboxApp, waitForStatus } from './support/sandbox-app';
 
 describe('Start-up, shutdown and a missing engine or image', () => {
-  afterEach(async () => {
-    expect(await ownContainerCount()).toBe(0);
-  });
+  const docker = new Docker();
 
-  it('removes containers a crashed earlier run left behind', async () => {
-    const docker = new Docker();
-    const leftover = await docker.createContainer({
+  async function startLeftover(instanceId: string): Promise<Docker.Container> {
+    const container = await docker.createContainer({
       Image: 'brain-net-sandbox-runtime:3.11',
       Cmd: ['sleep', '300'],
-      Labels: { [CONTAINER_LABEL]: 'left-by-a-crash' },
+      Labels: { [SANDBOX_LABEL]: instanceId, [JOB_LABEL]: 'left-by-a-crash' },
       HostConfig: { NetworkMode: 'none' },
     });
-    await leftover.start();
-    expect(await ownContainerCount()).toBe(1);
+    await container.start();
+    return container;
+  }
 
-    const sandbox = await startSandboxApp();
-    expect(await ownContainerCount()).toBe(0);
+  it('removes the containers its own crashed predecessor left, and nobody else’s', async () => {
+    const mine = 'lifecycle-sweep-me';
+    const other = 'lifecycle-sweep-other';
+    await startLeftover(mine);
+    const othersContainer = await startLeftover(other);
+    expect(await containerCountOf(mine)).toBe(1);
+
+    const sandbox = await startSandboxApp({ SANDBOX_INSTANCE_ID: mine });
+    expect(await containerCountOf(mine)).toBe(0);
+    expect(await containerCountOf(other)).toBe(1);
     await sandbox.close();
+    await othersContainer.remove({ force: true });
   });
 
   it('kills and removes running containers when the service shuts down', async () => {
@@ -32,10 +39,10 @@ describe('Start-up, shutdown and a missing engine or image', () => {
     const id = (accepted.body as { execution_id: string }).execution_id;
     await waitForStatus(sandbox.http, id, (status) => status === 'running');
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await ownContainerCount()).toBe(1);
+    expect(await sandbox.containerCount()).toBe(1);
 
     await sandbox.close();
-    expect(await ownContainerCount()).toBe(0);
+    expect(await sandbox.containerCount()).toBe(0);
   });
 
   it('answers 503 with the build command when the runtime image is missing', async () => {

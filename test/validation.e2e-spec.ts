@@ -1,4 +1,4 @@
-import { SandboxApp, ownContainerCount, startSandboxApp } from './support/sandbox-app';
+import { SandboxApp, startSandboxApp } from './support/sandbox-app';
 
 interface Problem {
   status: number;
@@ -18,7 +18,7 @@ describe('Input validation', () => {
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await ownContainerCount()).toBe(0);
+    expect(await sandbox.containerCount()).toBe(0);
   });
 
   const cases: [string, Record<string, unknown>, string][] = [

@@ -4,24 +4,31 @@ import Docker from 'dockerode';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { AppModule } from '../../apps/sandbox/src/app.module';
-import { AppConfig, CONTAINER_LABEL, loadConfig } from '../../apps/sandbox/src/config/app-config';
+import { randomUUID } from 'node:crypto';
+import { SANDBOX_LABEL } from '@brain-net/runner';
+import { AppConfig, loadConfig } from '../../apps/sandbox/src/config/app-config';
 import { configureApp } from '../../apps/sandbox/src/http/configure-app';
 import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
 
 export interface SandboxApp {
   readonly app: NestExpressApplication;
   readonly http: TestAgent;
+  readonly instanceId: string;
+  /** Containers of this app instance on the engine right now. */
+  containerCount(): Promise<number>;
   close(): Promise<void>;
 }
 
 /**
  * The real service, as main.ts builds it, against the real Docker engine. `env`
- * plays the role of the process environment.
+ * plays the role of the process environment. Each app gets its own instance id
+ * unless `env` sets one, so specs never sweep or count each other's containers.
  */
 export async function startSandboxApp(env: Record<string, string> = {}): Promise<SandboxApp> {
+  const instanceId = env.SANDBOX_INSTANCE_ID ?? `test-${randomUUID().slice(0, 8)}`;
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(AppConfig)
-    .useValue(loadConfig(env))
+    .useValue(loadConfig({ DATABASE_PATH: ':memory:', ...env, SANDBOX_INSTANCE_ID: instanceId }))
     .compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     bodyParser: false,
@@ -33,6 +40,8 @@ export async function startSandboxApp(env: Record<string, string> = {}): Promise
   return {
     app,
     http: request(app.getHttpServer()),
+    instanceId,
+    containerCount: () => containerCountOf(instanceId),
     close: () => app.close(),
   };
 }
@@ -65,11 +74,11 @@ export async function waitForStatus(
 
 const docker = new Docker();
 
-/** Containers carrying our label, whoever started them. */
-export async function ownContainerCount(): Promise<number> {
+/** Containers of one service instance, whatever their state. */
+export async function containerCountOf(instanceId: string): Promise<number> {
   const containers = await docker.listContainers({
     all: true,
-    filters: { label: [CONTAINER_LABEL] },
+    filters: { label: [`${SANDBOX_LABEL}=${instanceId}`] },
   });
   return containers.length;
 }

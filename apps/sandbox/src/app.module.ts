@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { RunnerModule, RunnerOptions } from '@brain-net/runner';
-import { AppConfig, CONTAINER_LABEL } from './config/app-config';
+import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
 import { ExecutionModule } from './execution/execution.module';
@@ -14,7 +14,7 @@ import { createValidationPipe } from './http/validation';
       inject: [AppConfig],
       useFactory: (config: AppConfig): RunnerOptions => ({
         dockerHost: config.dockerHost,
-        containerLabel: CONTAINER_LABEL,
+        instanceId: config.instanceId,
       }),
     }),
     ExecutionModule,

@@ -64,9 +64,9 @@ export abstract class DockerRunner {
   abstract ping(): Promise<void>;
   /** The image under that tag, or null when the engine does not have it. */
   abstract findImage(tag: string): Promise<EngineImage | null>;
-  /** Removes every container carrying our label (leftovers of a crashed process). */
+  /** Removes every container of this instance (leftovers of a crashed process). */
   abstract removeLeftovers(): Promise<number>;
-  /** How many containers carrying our label exist right now. */
+  /** How many containers of this instance exist right now. */
   abstract countOwnContainers(): Promise<number>;
 }
 

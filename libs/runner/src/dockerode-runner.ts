@@ -14,7 +14,7 @@ import {
   StopReason,
 } from './docker-runner';
 import { HarnessExit, HarnessFrameDecoder, OutputStream } from './harness/harness-protocol';
-import { RunnerOptions, engineAddress } from './runner-options';
+import { JOB_LABEL, RunnerOptions, SANDBOX_LABEL, engineAddress } from './runner-options';
 
 const HARNESS_SOURCE = readFileSync(join(__dirname, 'harness', 'sandbox_harness.py'), 'utf8');
 /** What we keep of output written outside the protocol, for diagnosis only. */
@@ -185,7 +185,7 @@ export class DockerodeRunner extends DockerRunner {
       User: limits.user,
       WorkingDir: '/tmp',
       Env: ['HOME=/tmp', 'LANG=C.UTF-8', 'OPENBLAS_NUM_THREADS=1', 'MPLCONFIGDIR=/tmp'],
-      Labels: { [this.options.containerLabel]: job.jobId },
+      Labels: { [SANDBOX_LABEL]: this.options.instanceId, [JOB_LABEL]: job.jobId },
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
@@ -257,7 +257,7 @@ export class DockerodeRunner extends DockerRunner {
     return this.engineCall('list containers', () =>
       this.docker.listContainers({
         all: true,
-        filters: { label: [this.options.containerLabel] },
+        filters: { label: [`${SANDBOX_LABEL}=${this.options.instanceId}`] },
       }),
     );
   }

@@ -1,9 +1,17 @@
-/** How to reach the engine and how to mark our containers. Injection token and shape. */
+/** Label on every sandbox container; its value is the id of the service instance that owns it. */
+export const SANDBOX_LABEL = 'brain-net.sandbox';
+/** Label on every sandbox container; its value is the job id. */
+export const JOB_LABEL = 'brain-net.sandbox.job';
+
+/** How to reach the engine and whose containers are ours. Injection token and shape. */
 export abstract class RunnerOptions {
   /** `unix:///path/to/docker.sock` or `tcp://host:port`; the local socket when absent. */
   abstract readonly dockerHost: string | undefined;
-  /** Label key put on every container we start; its value is the job id. */
-  abstract readonly containerLabel: string;
+  /**
+   * This service instance. Start-up sweeps and counts cover only its containers, so
+   * instances sharing one engine never remove each other's.
+   */
+  abstract readonly instanceId: string;
 }
 
 export interface EngineAddress {

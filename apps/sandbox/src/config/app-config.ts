@@ -3,9 +3,6 @@ import { validateSync } from 'class-validator';
 import { ContainerLimits } from '@brain-net/runner';
 import { EnvironmentVariables, LogLevel } from './environment-variables';
 
-/** Label key carried by every container this service starts. */
-export const CONTAINER_LABEL = 'brain-net.sandbox.execution';
-
 /** The service's typed, validated configuration. Also its injection token. */
 export class AppConfig {
   readonly port: number;
@@ -16,13 +13,26 @@ export class AppConfig {
   readonly maxConcurrentExecutions: number;
   readonly maxQueuedExecutions: number;
   readonly executionHistoryLimit: number;
-  readonly backendUrl: string;
   readonly sandboxImage: string;
   readonly limits: ContainerLimits;
   readonly maxOutputBytes: number;
   readonly maxCodeBytes: number;
   readonly maxRequestBytes: number;
   readonly dockerHost: string | undefined;
+  readonly instanceId: string;
+  readonly databasePath: string;
+  readonly backend: {
+    readonly url: string;
+    readonly timeoutMs: number;
+    readonly processorPath: string;
+    readonly adjustmentPath: string;
+  };
+  readonly processorCacheTtlMs: number;
+  readonly adjustmentDelivery: {
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+  };
 
   constructor(env: EnvironmentVariables) {
     this.port = env.PORT;
@@ -33,7 +43,6 @@ export class AppConfig {
     this.maxConcurrentExecutions = env.MAX_CONCURRENT_EXECUTIONS;
     this.maxQueuedExecutions = env.MAX_QUEUED_EXECUTIONS;
     this.executionHistoryLimit = env.EXECUTION_HISTORY_LIMIT;
-    this.backendUrl = env.BACKEND_URL;
     this.sandboxImage = env.SANDBOX_IMAGE;
     this.limits = {
       memoryBytes: env.SANDBOX_MEMORY_MB * 1024 * 1024,
@@ -48,6 +57,20 @@ export class AppConfig {
     this.maxCodeBytes = env.MAX_CODE_BYTES;
     this.maxRequestBytes = env.MAX_REQUEST_BYTES;
     this.dockerHost = env.DOCKER_HOST;
+    this.instanceId = env.SANDBOX_INSTANCE_ID;
+    this.databasePath = env.DATABASE_PATH;
+    this.backend = {
+      url: env.BACKEND_URL.replace(/\/+$/, ''),
+      timeoutMs: env.BACKEND_TIMEOUT_MS,
+      processorPath: env.BACKEND_PROCESSOR_PATH,
+      adjustmentPath: env.BACKEND_ADJUSTMENT_PATH,
+    };
+    this.processorCacheTtlMs = env.PROCESSOR_CACHE_TTL_S * 1000;
+    this.adjustmentDelivery = {
+      maxAttempts: env.ADJUSTMENT_MAX_ATTEMPTS,
+      retryBaseMs: env.ADJUSTMENT_RETRY_BASE_MS,
+      retryMaxMs: env.ADJUSTMENT_RETRY_MAX_MS,
+    };
   }
 }
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Type } from 'class-transformer';
 import {
   IsIn,
@@ -114,6 +115,62 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1024)
   MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+  /** SQLite file for durable records (adjustments); `:memory:` keeps them in memory only. */
+  @IsString()
+  DATABASE_PATH = 'data/sandbox.db';
+
+  /** Timeout of each call to the backend, in milliseconds. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  BACKEND_TIMEOUT_MS = 5000;
+
+  /** Where a processor's definition is fetched: GET BACKEND_URL + this, `{processor_id}` filled in. */
+  @Matches(/^\/.*\{processor_id\}/, {
+    message: 'BACKEND_PROCESSOR_PATH must start with / and contain {processor_id}',
+  })
+  BACKEND_PROCESSOR_PATH = '/api/processors/{processor_id}';
+
+  /** Where adjustments are delivered: POST BACKEND_URL + this, `{processor_id}` filled in. */
+  @Matches(/^\/.*\{processor_id\}/, {
+    message: 'BACKEND_ADJUSTMENT_PATH must start with / and contain {processor_id}',
+  })
+  BACKEND_ADJUSTMENT_PATH = '/api/processors/{processor_id}/adjustments';
+
+  /** How long a fetched processor definition is reused, in seconds (0: never cached). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  PROCESSOR_CACHE_TTL_S = 30;
+
+  /** Delivery attempts of one adjustment before it is marked failed. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  ADJUSTMENT_MAX_ATTEMPTS = 10;
+
+  /** First retry delay in ms; doubles per attempt, with jitter, up to ADJUSTMENT_RETRY_MAX_MS. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  ADJUSTMENT_RETRY_BASE_MS = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  ADJUSTMENT_RETRY_MAX_MS = 60_000;
+
+  /**
+   * Marks this instance's containers. Stable across restarts (the host or pod name by
+   * default), so a restarted instance sweeps its own leftovers and no one else's.
+   */
+  @Matches(/^[\w.-]{1,64}$/, {
+    message: 'SANDBOX_INSTANCE_ID may contain letters, digits, _ . - only',
+  })
+  SANDBOX_INSTANCE_ID = hostname();
 
   /** unix:///var/run/docker.sock or tcp://host:port; the local socket when unset. */
   @IsOptional()
