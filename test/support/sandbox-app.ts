@@ -5,6 +5,7 @@ import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { AppModule } from '../../apps/sandbox/src/app.module';
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { SANDBOX_LABEL } from '@brain-net/runner';
 import { AppConfig, loadConfig } from '../../apps/sandbox/src/config/app-config';
 import { configureApp } from '../../apps/sandbox/src/http/configure-app';
@@ -14,6 +15,8 @@ export interface SandboxApp {
   readonly app: NestExpressApplication;
   readonly http: TestAgent;
   readonly instanceId: string;
+  /** http://127.0.0.1:port of the listening app, for clients other than supertest. */
+  readonly url: string;
   /** Containers of this app instance on the engine right now. */
   containerCount(): Promise<number>;
   close(): Promise<void>;
@@ -37,7 +40,9 @@ export async function startSandboxApp(env: Record<string, string> = {}): Promise
   configureApp(app);
   await app.init();
   await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as AddressInfo;
   return {
+    url: `http://127.0.0.1:${address.port}`,
     app,
     http: request(app.getHttpServer()),
     instanceId,

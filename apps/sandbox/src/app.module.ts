@@ -4,7 +4,10 @@ import { RunnerModule, RunnerOptions } from '@brain-net/runner';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
+import { DebugModule } from './debug/debug.module';
 import { ExecutionModule } from './execution/execution.module';
+import { HealthModule } from './health/health.module';
+import { InfoModule } from './info/info.module';
 import { createValidationPipe } from './http/validation';
 
 @Module({
@@ -18,6 +21,9 @@ import { createValidationPipe } from './http/validation';
       }),
     }),
     ExecutionModule,
+    DebugModule,
+    HealthModule,
+    InfoModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

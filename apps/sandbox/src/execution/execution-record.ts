@@ -61,6 +61,8 @@ export interface ExecutionRecord {
   exceptions: HarnessException[];
   variablesAfter: Record<string, HarnessVariable> | null;
   timings: ExecutionTimings | null;
+  /** Time in the user's code alone, as the harness measured it. */
+  codeMs: number | null;
   usage: ResourceUsage | null;
   imageId: string | null;
 }

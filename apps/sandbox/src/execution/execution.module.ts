@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ExecutionController } from './execution.controller';
 import { ExecutionEvents } from './execution-events';
+import { ExecutionStatistics } from './execution-statistics';
 import { ExecutionService } from './execution.service';
 import { ExecutionStore, InMemoryExecutionStore } from './execution.store';
 import { RuntimeImageService } from './runtime-image.service';
@@ -10,9 +11,16 @@ import { RuntimeImageService } from './runtime-image.service';
   providers: [
     ExecutionService,
     ExecutionEvents,
+    ExecutionStatistics,
     RuntimeImageService,
     { provide: ExecutionStore, useClass: InMemoryExecutionStore },
   ],
-  exports: [ExecutionService, ExecutionEvents, ExecutionStore, RuntimeImageService],
+  exports: [
+    ExecutionService,
+    ExecutionEvents,
+    ExecutionStatistics,
+    ExecutionStore,
+    RuntimeImageService,
+  ],
 })
 export class ExecutionModule {}

@@ -119,6 +119,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
       exceptions: [],
       variablesAfter: null,
       timings: null,
+      codeMs: null,
       usage: null,
       imageId: null,
     };
@@ -273,6 +274,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     record.exceptions = result?.exceptions ?? [];
     record.variablesAfter = record.debugMode ? (result?.variables_after ?? null) : null;
     record.imageId = outcome.imageId;
+    record.codeMs = result?.duration_ms ?? null;
     record.usage = outcome.exit
       ? { peakMemoryBytes: outcome.exit.max_rss_kb * 1024, cpuTimeMs: outcome.exit.cpu_time_ms }
       : null;

@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { ExecutionRecord } from '../execution/execution-record';
+import { ExecutionService } from '../execution/execution.service';
+import { DebugRecordDto } from './dto/debug-record.dto';
+
+const MIB = 1024 * 1024;
+
+/** A read model over execution records: the full picture of one run. */
+@Injectable()
+export class DebugService {
+  constructor(
+    private readonly executions: ExecutionService,
+    private readonly config: AppConfig,
+  ) {}
+
+  get(id: string): DebugRecordDto {
+    return this.toDebugRecord(this.executions.get(id));
+  }
+
+  private toDebugRecord(record: ExecutionRecord): DebugRecordDto {
+    const { limits, timings, usage } = record;
+    return {
+      execution_id: record.id,
+      status: record.status,
+      processor_id: record.processorId,
+      code: record.code,
+      input_data: record.inputData,
+      debug_mode: record.debugMode,
+      error: record.error,
+      exit_code: record.exitCode,
+      oom_killed: record.oomKilled,
+      stdout: record.stdout,
+      stderr: record.stderr,
+      truncated: { ...record.truncated },
+      variables_after: record.variablesAfter,
+      exceptions: record.exceptions,
+      limits: {
+        memory_mb: limits.memoryBytes / MIB,
+        cpus: limits.cpus,
+        pids: limits.pids,
+        tmpfs_mb: limits.tmpfsBytes / MIB,
+        timeout_s: record.timeoutS,
+        max_output_bytes: this.config.maxOutputBytes,
+        network: 'none',
+        user: limits.user,
+        read_only_root: true,
+      },
+      timings_ms: timings && {
+        queued_ms: timings.queuedMs,
+        container_start_ms: timings.containerStartMs,
+        run_ms: timings.runMs,
+        total_ms: timings.totalMs,
+        code_ms: record.codeMs,
+      },
+      resource_usage: usage && {
+        peak_memory_bytes: usage.peakMemoryBytes,
+        cpu_time_ms: usage.cpuTimeMs,
+      },
+      image_id: record.imageId,
+      created_at: record.queuedAt.toISOString(),
+      start_time: record.startedAt?.toISOString() ?? null,
+      end_time: record.endedAt?.toISOString() ?? null,
+    };
+  }
+}

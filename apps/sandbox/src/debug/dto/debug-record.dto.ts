@@ -1,0 +1,91 @@
+import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import { EXECUTION_STATUSES, ExecutionStatus } from '../../execution/execution-record';
+import { ExceptionInfoDto, VariableDto } from '../../execution/dto/execution-result.dto';
+
+export class AppliedLimitsDto {
+  /** @example 256 */
+  memory_mb!: number;
+  /** @example 1 */
+  cpus!: number;
+  /** @example 64 */
+  pids!: number;
+  /** @example 64 */
+  tmpfs_mb!: number;
+  /** @example 30 */
+  timeout_s!: number;
+  /** Cap on each of stdout and stderr. @example 1048576 */
+  max_output_bytes!: number;
+  /** @example "none" */
+  network!: string;
+  /** @example "10001:10001" */
+  user!: string;
+  /** @example true */
+  read_only_root!: boolean;
+}
+
+export class TimingsDto {
+  /** Waiting for a free slot. @example 0 */
+  queued_ms!: number;
+  /** Create, attach and start of the container. @example 130 */
+  container_start_ms!: number;
+  /** Container start to exit. @example 42 */
+  run_ms!: number;
+  /** Acceptance to the end. @example 180 */
+  total_ms!: number;
+  /** Time spent in the user's code alone, as the harness measured it. @example 3.2 */
+  code_ms!: number | null;
+}
+
+export class ResourceUsageDto {
+  /** Peak resident memory of the code's process. @example 31457280 */
+  peak_memory_bytes!: number;
+  /** User + system CPU time. @example 35.1 */
+  cpu_time_ms!: number;
+}
+
+export class TruncationDto {
+  stdout!: boolean;
+  stderr!: boolean;
+}
+
+/** Everything known about one execution, for a client that wants to improve the code. */
+export class DebugRecordDto {
+  execution_id!: string;
+  @ApiProperty({ enum: EXECUTION_STATUSES })
+  status!: ExecutionStatus;
+  processor_id!: string | null;
+  /** The code that ran. */
+  code!: string;
+  @ApiProperty({
+    description: 'The input_data the code was given',
+    type: 'object',
+    additionalProperties: true,
+  })
+  input_data!: unknown;
+  debug_mode!: boolean;
+  error!: string | null;
+  exit_code!: number | null;
+  /** True when the memory limit killed the code. */
+  oom_killed!: boolean;
+  stdout!: string;
+  stderr!: string;
+  truncated!: TruncationDto;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(VariableDto) },
+    nullable: true,
+    description: 'Globals after the run; null when debug_mode was false',
+  })
+  variables_after!: Record<string, VariableDto> | null;
+  exceptions!: ExceptionInfoDto[];
+  limits!: AppliedLimitsDto;
+  /** Null until the execution has finished. */
+  timings_ms!: TimingsDto | null;
+  /** Null when the code's process could not report it (killed, say). */
+  resource_usage!: ResourceUsageDto | null;
+  /** The runtime image the container ran. @example "sha256:fc91b6..." */
+  image_id!: string | null;
+  created_at!: string;
+  start_time!: string | null;
+  end_time!: string | null;
+}

@@ -1,0 +1,47 @@
+import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import type { HealthCheckResult } from '@nestjs/terminus';
+
+export class HealthIndicatorDto {
+  @ApiProperty({ enum: ['up', 'down'] })
+  status!: 'up' | 'down';
+  /** Why it is down, when it is. */
+  message?: string;
+}
+
+export class ExecutionStatisticsDto {
+  /** Finished executions since start, by status. @example {"completed": 12, "failed": 1, "timeout": 0, "cancelled": 0, "queued": 0, "running": 0} */
+  totals!: Record<string, number>;
+  /** @example 1 */
+  running!: number;
+  /** @example 0 */
+  queued!: number;
+  /** Mean run time (container start to end) of recent executions, ms. @example 180.5 */
+  mean_execution_ms!: number | null;
+  /** 95th percentile of the same, ms. @example 410 */
+  p95_execution_ms!: number | null;
+  /** @example 3600.2 */
+  uptime_s!: number;
+}
+
+/** Terminus' answer, plus execution statistics. */
+@ApiExtraModels(HealthIndicatorDto)
+export class HealthDto {
+  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'] })
+  status!: 'ok' | 'error' | 'shutting_down';
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(HealthIndicatorDto) },
+  })
+  info?: HealthCheckResult['info'];
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(HealthIndicatorDto) },
+  })
+  error?: HealthCheckResult['error'];
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(HealthIndicatorDto) },
+  })
+  details!: HealthCheckResult['details'];
+  statistics?: ExecutionStatisticsDto;
+}

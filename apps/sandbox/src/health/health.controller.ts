@@ -1,0 +1,83 @@
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
+import type { Response } from 'express';
+import { ExecutionStatistics } from '../execution/execution-statistics';
+import { ExecutionService } from '../execution/execution.service';
+import { HealthDto } from './dto/health.dto';
+import { SandboxHealthIndicators } from './sandbox-health.indicators';
+
+const startedAt = Date.now();
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: SandboxHealthIndicators,
+    private readonly statistics: ExecutionStatistics,
+    private readonly executions: ExecutionService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Engine, runtime image and queue, plus execution statistics' })
+  @ApiOkResponse({ type: HealthDto })
+  @ApiServiceUnavailableResponse({ type: HealthDto, description: 'A dependency is down' })
+  async check(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
+    const result = await this.run(response, [
+      () => this.indicators.dockerEngine(),
+      () => this.indicators.runtimeImage(),
+      () => this.indicators.queue(),
+    ]);
+    const snapshot = this.statistics.snapshot();
+    return {
+      ...result,
+      statistics: {
+        totals: snapshot.totals,
+        running: this.executions.runningCount,
+        queued: this.executions.queuedCount,
+        mean_execution_ms: snapshot.meanExecutionMs,
+        p95_execution_ms: snapshot.p95ExecutionMs,
+        uptime_s: (Date.now() - startedAt) / 1000,
+      },
+    };
+  }
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ type: HealthDto })
+  live(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
+    return this.run(response, []);
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: engine reachable, image present, queue not saturated' })
+  @ApiOkResponse({ type: HealthDto })
+  @ApiServiceUnavailableResponse({ type: HealthDto, description: 'Not ready for work' })
+  ready(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
+    return this.run(response, [
+      () => this.indicators.dockerEngine(),
+      () => this.indicators.runtimeImage(),
+      () => this.indicators.queue(),
+    ]);
+  }
+
+  /** Terminus signals "down" by throwing; a probe wants the same body with a 503. */
+  private async run(
+    response: Response,
+    indicators: HealthIndicatorFunction[],
+  ): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(indicators);
+    } catch (error: unknown) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      response.status(503);
+      return error.getResponse() as HealthCheckResult;
+    }
+  }
+}
