@@ -299,7 +299,8 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
         error instanceof Error ? error.stack : error,
       );
     }
-    if (/no such image/i.test(errorMessage(error))) this.image.forget();
+    // Ask the engine again before accepting more work: it may be gone, or the image.
+    this.image.forget();
     const now = new Date();
     record.endedAt = now;
     record.error = `The sandbox could not run: ${errorMessage(error)}`;

@@ -35,6 +35,7 @@ export class RuntimeImageService implements OnApplicationBootstrap {
 
   /** Asks the engine again. Throws EngineUnavailableError when it cannot be asked. */
   async refresh(): Promise<EngineImage | null> {
+    this.present = null;
     this.present = await this.runner.findImage(this.tag);
     return this.present;
   }
@@ -51,7 +52,7 @@ export class RuntimeImageService implements OnApplicationBootstrap {
     return image;
   }
 
-  /** Forget what we knew, e.g. after the engine said "no such image". */
+  /** Forget what we knew, after the engine failed or said "no such image": ask again next time. */
   forget(): void {
     this.present = null;
   }

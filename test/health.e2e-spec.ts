@@ -1,0 +1,100 @@
+import { EngineProxy } from './support/engine-proxy';
+import { SandboxApp, run, startSandboxApp } from './support/sandbox-app';
+
+interface HealthBody {
+  status: string;
+  details: Record<string, { status: string; message?: string }>;
+  statistics?: {
+    totals: Record<string, number>;
+    running: number;
+    queued: number;
+    mean_execution_ms: number | null;
+    p95_execution_ms: number | null;
+    uptime_s: number;
+  };
+}
+
+describe('Health, probes and service info', () => {
+  describe('with the engine up', () => {
+    let sandbox: SandboxApp;
+
+    beforeAll(async () => {
+      sandbox = await startSandboxApp();
+    });
+
+    afterAll(async () => {
+      await sandbox.close();
+    });
+
+    it('reports every dependency up, with execution statistics', async () => {
+      await run(sandbox.http, { code: 'print(1)' });
+      await run(sandbox.http, { code: '1/0' });
+      const response = await sandbox.http.get('/health').expect(200);
+      const body = response.body as HealthBody;
+      expect(body.status).toBe('ok');
+      expect(body.details).toMatchObject({
+        docker_engine: { status: 'up' },
+        runtime_image: { status: 'up' },
+        queue: { status: 'up' },
+      });
+      expect(body.statistics?.totals).toMatchObject({ completed: 1, failed: 1 });
+      expect(body.statistics?.mean_execution_ms).toBeGreaterThan(0);
+      expect(body.statistics?.p95_execution_ms).toBeGreaterThan(0);
+      expect(body.statistics?.uptime_s).toBeGreaterThan(0);
+      expect(body.statistics).toMatchObject({ running: 0, queued: 0 });
+    });
+
+    it('answers the liveness and readiness probes', async () => {
+      await sandbox.http.get('/health/live').expect(200);
+      const ready = await sandbox.http.get('/health/ready').expect(200);
+      expect((ready.body as HealthBody).status).toBe('ok');
+    });
+
+    it('describes itself at /', async () => {
+      const response = await sandbox.http.get('/').expect(200);
+      expect(response.body).toMatchObject({
+        name: 'Brain_Net Sandbox',
+        version: '0.1.0',
+        docs: '/docs',
+      });
+      const paths = (response.body as { endpoints: { path: string }[] }).endpoints.map(
+        (e) => e.path,
+      );
+      expect(paths).toEqual(
+        expect.arrayContaining(['/execute', '/health', '/debug/{execution_id}']),
+      );
+    });
+  });
+
+  it('turns red when the runtime image is missing', async () => {
+    const sandbox = await startSandboxApp({ SANDBOX_IMAGE: 'brain-net-no-such-image:0' });
+    const response = await sandbox.http.get('/health/ready').expect(503);
+    expect((response.body as HealthBody).details.runtime_image).toMatchObject({ status: 'down' });
+    await sandbox.close();
+  });
+
+  it('turns readiness red while the engine is unreachable and green when it returns', async () => {
+    const proxy = new EngineProxy();
+    await proxy.open();
+    const sandbox = await startSandboxApp({ DOCKER_HOST: proxy.dockerHost });
+    try {
+      await sandbox.http.get('/health/ready').expect(200);
+
+      await proxy.shut();
+      const down = await sandbox.http.get('/health/ready').expect(503);
+      expect((down.body as HealthBody).details.docker_engine).toMatchObject({ status: 'down' });
+      await sandbox.http.get('/health').expect(503);
+      await sandbox.http.get('/health/live').expect(200);
+      const refused = await sandbox.http.post('/execute').send({ code: 'pass' }).expect(503);
+      expect(refused.body).toMatchObject({ code: 'ENGINE_UNAVAILABLE' });
+
+      await proxy.open();
+      await sandbox.http.get('/health/ready').expect(200);
+      const result = await run(sandbox.http, { code: 'print("back")' });
+      expect(result.output).toBe('back\n');
+    } finally {
+      await sandbox.close();
+      await proxy.shut();
+    }
+  });
+});
