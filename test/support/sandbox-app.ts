@@ -31,11 +31,18 @@ export async function startSandboxApp(env: Record<string, string> = {}): Promise
   const instanceId = env.SANDBOX_INSTANCE_ID ?? `test-${randomUUID().slice(0, 8)}`;
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(AppConfig)
-    .useValue(loadConfig({ DATABASE_PATH: ':memory:', ...env, SANDBOX_INSTANCE_ID: instanceId }))
+    .useValue(
+      loadConfig({
+        DATABASE_PATH: ':memory:',
+        LOG_LEVEL: 'fatal',
+        ...env,
+        SANDBOX_INSTANCE_ID: instanceId,
+      }),
+    )
     .compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     bodyParser: false,
-    logger: ['error', 'warn'],
+    bufferLogs: true,
   });
   configureApp(app);
   await app.init();

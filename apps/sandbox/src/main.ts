@@ -8,6 +8,7 @@ import { configureApp } from './http/configure-app';
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     bodyParser: false,
+    bufferLogs: true,
     // Let boot errors reach the handler below, which names a bad setting plainly.
     abortOnError: false,
   });

@@ -9,6 +9,7 @@ import {
 import { Observable } from 'rxjs';
 import { ExecutionEvents } from '../execution/execution-events';
 import { ExecutionService } from '../execution/execution.service';
+import { ApiProblem } from '../errors/problem-details.dto';
 import { DebugService } from './debug.service';
 import { DebugRecordDto } from './dto/debug-record.dto';
 import { executionStream } from './execution-stream';
@@ -29,7 +30,7 @@ export class DebugController {
       'Variables (with debug_mode), exceptions with frames and causes, stdout and stderr, exit code, OOM flag, the limits applied, timings and resource use.',
   })
   @ApiOkResponse({ type: DebugRecordDto })
-  @ApiNotFoundResponse({ description: 'No execution has this id' })
+  @ApiProblem(404, 'No execution has this id')
   get(@Param('id') id: string): DebugRecordDto {
     return this.debug.get(id);
   }
@@ -42,7 +43,7 @@ export class DebugController {
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'An event stream' })
-  @ApiNotFoundResponse({ description: 'No execution has this id' })
+  @ApiProblem(404, 'No execution has this id')
   stream(@Param('id') id: string): Observable<MessageEvent> {
     return executionStream(this.executions.get(id), this.events);
   }

@@ -7,19 +7,9 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DomainError, ErrorCode, FieldProblem } from './domain-error';
+import { DomainError } from './domain-error';
+import { ProblemDetailsDto } from './problem-details.dto';
 import { requestIdOf } from '../http/request-id';
-
-/** The JSON body of every error answer (RFC 9457 problem details, plus our code). */
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ErrorCode;
-  request_id: string;
-  errors?: FieldProblem[];
-}
 
 const TITLES: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.BAD_REQUEST]: 'Bad Request',
@@ -52,7 +42,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         exception instanceof Error ? exception.stack : String(exception),
       );
     }
-    const body: ProblemDetails = {
+    const body: ProblemDetailsDto = {
       type: `urn:brain-net:sandbox:${error.code.toLowerCase().replace(/_/g, '-')}`,
       title: TITLES[error.status] ?? 'Error',
       status: error.status,

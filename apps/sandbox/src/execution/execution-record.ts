@@ -42,6 +42,8 @@ export interface ResourceUsage {
 /** Everything known about one execution. The store holds the one true copy. */
 export interface ExecutionRecord {
   readonly id: string;
+  /** The request that submitted it, to tie its log lines to the caller's. */
+  readonly requestId: string;
   readonly processorId: string | null;
   readonly code: string;
   readonly inputData: unknown;

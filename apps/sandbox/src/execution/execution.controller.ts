@@ -8,21 +8,13 @@ import {
   Param,
   Post,
   Query,
+  Req,
   Res,
 } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiPayloadTooLargeResponse,
-  ApiBadRequestResponse,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
-import type { Response } from 'express';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { ApiProblem } from '../errors/problem-details.dto';
+import { requestIdOf } from '../http/request-id';
 import { ExecuteQueryDto, ExecuteRequestDto } from './dto/execute-request.dto';
 import {
   ExecutionAcceptedDto,
@@ -48,20 +40,17 @@ export class ExecutionController {
   })
   @ApiAcceptedResponse({ type: ExecutionAcceptedDto, description: 'Accepted and queued' })
   @ApiOkResponse({ type: ExecutionResultDto, description: 'With ?wait=true: the finished result' })
-  @ApiBadRequestResponse({
-    description: 'Invalid body, unknown field, malformed JSON or timeout out of range',
-  })
-  @ApiPayloadTooLargeResponse({ description: 'Body or code larger than allowed' })
-  @ApiTooManyRequestsResponse({ description: 'Queue full; see Retry-After' })
-  @ApiServiceUnavailableResponse({
-    description: 'Docker engine unreachable or runtime image missing',
-  })
+  @ApiProblem(400, 'Invalid body, unknown field, malformed JSON or timeout out of range')
+  @ApiProblem(413, 'Body or code larger than allowed')
+  @ApiProblem(429, 'Queue full; see Retry-After')
+  @ApiProblem(503, 'Docker engine unreachable or runtime image missing')
   async execute(
     @Body() body: ExecuteRequestDto,
     @Query() query: ExecuteQueryDto,
+    @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<ExecutionAcceptedDto | ExecutionResultDto> {
-    const record = await this.executions.submit(body);
+    const record = await this.executions.submit(body, requestIdOf(request));
     if (!query.wait) return { execution_id: record.id, status: record.status };
     response.status(HttpStatus.OK);
     return toExecutionResult(await this.executions.result(record.id));
@@ -70,7 +59,7 @@ export class ExecutionController {
   @Get('execution/:id')
   @ApiOperation({ summary: 'An execution: status, output, error, debug info, times' })
   @ApiOkResponse({ type: ExecutionResultDto })
-  @ApiNotFoundResponse({ description: 'No execution has this id' })
+  @ApiProblem(404, 'No execution has this id')
   get(@Param('id') id: string): ExecutionResultDto {
     return toExecutionResult(this.executions.get(id));
   }
@@ -78,6 +67,7 @@ export class ExecutionController {
   @Get('executions')
   @ApiOperation({ summary: 'Recent executions, newest first' })
   @ApiOkResponse({ type: ExecutionListDto })
+  @ApiProblem(400, 'Bad page or limit')
   list(@Query() query: ListExecutionsQueryDto): ExecutionListDto {
     const { items, total } = this.executions.list(query.page, query.limit);
     return { items: items.map(toExecutionSummary), total, page: query.page, limit: query.limit };
@@ -89,8 +79,8 @@ export class ExecutionController {
     description: 'Answers once its container is killed and removed.',
   })
   @ApiOkResponse({ type: ExecutionResultDto })
-  @ApiNotFoundResponse({ description: 'No execution has this id' })
-  @ApiConflictResponse({ description: 'The execution already finished' })
+  @ApiProblem(404, 'No execution has this id')
+  @ApiProblem(409, 'The execution already finished')
   async cancel(@Param('id') id: string): Promise<ExecutionResultDto> {
     return toExecutionResult(await this.executions.cancel(id));
   }

@@ -75,7 +75,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** Validates and queues an execution; answers at once with its record. */
-  async submit(request: ExecuteRequestDto): Promise<ExecutionRecord> {
+  async submit(request: ExecuteRequestDto, requestId: string): Promise<ExecutionRecord> {
     if (this.shuttingDown) throw new DomainError('SHUTTING_DOWN', 'The service is shutting down.');
     const timeoutS = request.timeout ?? this.config.defaultTimeoutS;
     if (timeoutS > this.config.maxTimeoutS) {
@@ -100,6 +100,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
 
     const record: ExecutionRecord = {
       id: randomUUID(),
+      requestId,
       processorId: request.processor_id ?? null,
       code: request.code,
       inputData: request.input_data ?? {},
@@ -333,8 +334,16 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     if (isFinished(status)) {
       this.events.publish(record.id, { type: 'finished', record });
       this.logger.log(
-        `execution ${record.id} ${status} in ${record.timings?.totalMs ?? 0} ms` +
-          (record.error ? `: ${record.error}` : ''),
+        {
+          execution_id: record.id,
+          request_id: record.requestId,
+          processor_id: record.processorId,
+          status,
+          exit_code: record.exitCode,
+          error: record.error,
+          timings_ms: record.timings,
+        },
+        'execution finished',
       );
     }
   }

@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
 import { translateBodyParserErrors } from './body-parser-errors';
@@ -11,6 +12,7 @@ import { assignRequestId } from './request-id';
  */
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
+  app.useLogger(app.get(Logger));
   app.use(assignRequestId);
   app.useBodyParser('json', { limit: config.maxRequestBytes });
   app.use(translateBodyParserErrors);

@@ -1,0 +1,37 @@
+import type { IncomingMessage } from 'node:http';
+import { Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { Request } from 'express';
+import { AppConfig } from '../config/app-config';
+import { requestIdOf } from './request-id';
+
+/** Probes and scrapes arrive every few seconds; their access lines drown the rest. */
+const QUIET_PATHS = /^\/(health|metrics)(\/|$|\?)/;
+
+/** Structured JSON logs (pino) at LOG_LEVEL, each request line carrying its request id. */
+@Module({
+  imports: [
+    LoggerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        pinoHttp: {
+          level: config.logLevel,
+          // The id assignRequestId gave the request, so logs and error bodies agree.
+          genReqId: (request: IncomingMessage) => requestIdOf(request as Request),
+          autoLogging: {
+            ignore: (request: IncomingMessage) => QUIET_PATHS.test(request.url ?? ''),
+          },
+          serializers: {
+            req: (req: { id: string; method: string; url: string }) => ({
+              id: req.id,
+              method: req.method,
+              url: req.url,
+            }),
+            res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+          },
+        },
+      }),
+    }),
+  ],
+})
+export class LoggingModule {}
