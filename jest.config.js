@@ -7,7 +7,11 @@ const transform = {
     { astTransformers: { before: [swaggerPlugin] }, diagnostics: { warnOnly: false } },
   ],
 };
-const moduleNameMapper = { '^@brain-net/runner(|/.*)$': '<rootDir>/libs/runner/src$1' };
+const moduleNameMapper = {
+  '^@brain-net/runner(|/.*)$': '<rootDir>/libs/runner/src$1',
+  '^@brain-net/backend-client(|/.*)$': '<rootDir>/libs/backend-client/src$1',
+  '^@brain-net/store(|/.*)$': '<rootDir>/libs/store/src$1',
+};
 
 module.exports = {
   // Generous: end-to-end specs start real containers, some of which run to a timeout.

@@ -41,6 +41,9 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
         'GET /health/live',
         'GET /health/ready',
         'GET /metrics',
+        'POST /adjust-processor',
+        'GET /adjustments/{id}',
+        'GET /adjustments',
       ]),
     );
     expect(Object.keys(document.paths['/execute'].post.responses).sort()).toEqual(
@@ -48,6 +51,12 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
     );
     expect(Object.keys(document.paths['/execution/{id}'].delete.responses)).toEqual(
       expect.arrayContaining(['200', '404', '409']),
+    );
+    expect(Object.keys(document.paths['/adjust-processor'].post.responses)).toEqual(
+      expect.arrayContaining(['202', '400', '413']),
+    );
+    expect(Object.keys(document.paths['/health/ready'].get.responses)).toEqual(
+      expect.arrayContaining(['200', '503']),
     );
   });
 
@@ -58,7 +67,8 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
     expect(Object.keys(request.properties ?? {}).sort()).toEqual(
       ['code', 'debug_mode', 'input_data', 'processor_id', 'timeout'].sort(),
     );
-    expect(request.required).toEqual(['code']);
+    // code or processor_id: neither is required on its own.
+    expect(request.required ?? []).toEqual([]);
     expect(Object.keys(components.schemas.ExecutionResultDto.properties ?? {})).toEqual(
       expect.arrayContaining([
         'execution_id',
@@ -71,6 +81,19 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
       ]),
     );
     expect(components.schemas.ProblemDetailsDto?.properties).toHaveProperty('request_id');
+  });
+
+  it('documents the adjustment, debug and health schemas', async () => {
+    const { components } = (await sandbox.http.get('/docs-json').expect(200))
+      .body as OpenApiDocument;
+    expect(Object.keys(components.schemas)).toEqual(
+      expect.arrayContaining([
+        'AdjustProcessorRequestDto',
+        'AdjustmentDto',
+        'DebugRecordDto',
+        'HealthDto',
+      ]),
+    );
   });
 
   it('exposes execution counts, durations, container start latency and queue gauges', async () => {

@@ -11,6 +11,7 @@ interface HealthBody {
     mean_execution_ms: number | null;
     p95_execution_ms: number | null;
     uptime_s: number;
+    adjustments: Record<string, number>;
   };
 }
 
@@ -41,7 +42,11 @@ describe('Health, probes and service info', () => {
       expect(body.statistics?.mean_execution_ms).toBeGreaterThan(0);
       expect(body.statistics?.p95_execution_ms).toBeGreaterThan(0);
       expect(body.statistics?.uptime_s).toBeGreaterThan(0);
-      expect(body.statistics).toMatchObject({ running: 0, queued: 0 });
+      expect(body.statistics).toMatchObject({
+        running: 0,
+        queued: 0,
+        adjustments: { pending: 0, delivered: 0, failed: 0 },
+      });
     });
 
     it('answers the liveness and readiness probes', async () => {

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { BackendClientModule, BackendClientOptions } from '@brain-net/backend-client';
 import { RunnerModule, RunnerOptions } from '@brain-net/runner';
+import { StoreModule, StoreOptions } from '@brain-net/store';
+import { AdjustmentModule } from './adjustment/adjustment.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
@@ -8,11 +11,15 @@ import { DebugModule } from './debug/debug.module';
 import { ExecutionModule } from './execution/execution.module';
 import { HealthModule } from './health/health.module';
 import { InfoModule } from './info/info.module';
+import { LoggingModule } from './http/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { ProcessorModule } from './processor/processor.module';
 import { createValidationPipe } from './http/validation';
 
 @Module({
   imports: [
     ConfigModule,
+    LoggingModule,
     RunnerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig): RunnerOptions => ({
@@ -20,10 +27,26 @@ import { createValidationPipe } from './http/validation';
         instanceId: config.instanceId,
       }),
     }),
+    StoreModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): StoreOptions => ({ databasePath: config.databasePath }),
+    }),
+    BackendClientModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): BackendClientOptions => ({
+        baseUrl: config.backend.url,
+        timeoutMs: config.backend.timeoutMs,
+        processorPath: config.backend.processorPath,
+        adjustmentPath: config.backend.adjustmentPath,
+      }),
+    }),
     ExecutionModule,
     DebugModule,
     HealthModule,
     InfoModule,
+    MetricsModule,
+    AdjustmentModule,
+    ProcessorModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

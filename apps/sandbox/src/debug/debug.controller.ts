@@ -1,11 +1,5 @@
 import { Controller, Get, MessageEvent, Param, Sse } from '@nestjs/common';
-import {
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { ExecutionEvents } from '../execution/execution-events';
 import { ExecutionService } from '../execution/execution.service';

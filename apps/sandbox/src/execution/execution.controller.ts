@@ -23,7 +23,7 @@ import {
   toExecutionResult,
   toExecutionSummary,
 } from './dto/execution-result.dto';
-import { ListExecutionsQueryDto } from './dto/list-executions.query.dto';
+import { PageQueryDto } from '../http/page.query.dto';
 import { ExecutionService } from './execution.service';
 
 @ApiTags('execution')
@@ -68,7 +68,7 @@ export class ExecutionController {
   @ApiOperation({ summary: 'Recent executions, newest first' })
   @ApiOkResponse({ type: ExecutionListDto })
   @ApiProblem(400, 'Bad page or limit')
-  list(@Query() query: ListExecutionsQueryDto): ExecutionListDto {
+  list(@Query() query: PageQueryDto): ExecutionListDto {
     const { items, total } = this.executions.list(query.page, query.limit);
     return { items: items.map(toExecutionSummary), total, page: query.page, limit: query.limit };
   }

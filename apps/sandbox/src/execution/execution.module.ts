@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ProcessorModule } from '../processor/processor.module';
 import { ExecutionController } from './execution.controller';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionStatistics } from './execution-statistics';
@@ -7,6 +8,7 @@ import { ExecutionStore, InMemoryExecutionStore } from './execution.store';
 import { RuntimeImageService } from './runtime-image.service';
 
 @Module({
+  imports: [ProcessorModule],
   controllers: [ExecutionController],
   providers: [
     ExecutionService,

@@ -15,6 +15,7 @@ import { ExecutionRecord, ExecutionStatus, isFinished } from './execution-record
 import { ExecutionScheduler } from './execution-scheduler';
 import { ExecutionPage, ExecutionStore } from './execution.store';
 import { judgeOutcome } from './execution-verdict';
+import { ProcessorDefinitionService } from '../processor/processor-definition.service';
 import { RuntimeImageService } from './runtime-image.service';
 
 /** The file name user code is compiled under: tracebacks say `main.py`, line N. */
@@ -45,6 +46,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     private readonly store: ExecutionStore,
     private readonly events: ExecutionEvents,
     private readonly image: RuntimeImageService,
+    private readonly processors: ProcessorDefinitionService,
   ) {
     this.scheduler = new ExecutionScheduler(
       config.maxConcurrentExecutions,
@@ -89,7 +91,8 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
         },
       );
     }
-    const codeBytes = Buffer.byteLength(request.code, 'utf8');
+    const code = await this.codeFor(request);
+    const codeBytes = Buffer.byteLength(code, 'utf8');
     if (codeBytes > this.config.maxCodeBytes) {
       throw new DomainError(
         'CODE_TOO_LARGE',
@@ -102,7 +105,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
       id: randomUUID(),
       requestId,
       processorId: request.processor_id ?? null,
-      code: request.code,
+      code,
       inputData: request.input_data ?? {},
       debugMode: request.debug_mode ?? true,
       timeoutS,
@@ -137,6 +140,14 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     this.inFlight.set(record.id, flight);
     this.scheduler.submit(record.id, () => this.execute(record, flight));
     return record;
+  }
+
+  /** The request's code, or else the code the backend holds for its processor. */
+  private async codeFor(request: ExecuteRequestDto): Promise<string> {
+    if (request.code !== undefined) return request.code;
+    if (request.processor_id !== undefined) return this.processors.getCode(request.processor_id);
+    // The DTO requires one of the two; this keeps the service honest without it.
+    throw new DomainError('VALIDATION_FAILED', 'code is required unless processor_id is given.');
   }
 
   get(id: string): ExecutionRecord {

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/swagger';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import type { Response } from 'express';
+import { AdjustmentStore } from '@brain-net/store';
 import { ExecutionStatistics } from '../execution/execution-statistics';
 import { ExecutionService } from '../execution/execution.service';
 import { HealthDto } from './dto/health.dto';
@@ -22,6 +23,7 @@ export class HealthController {
     private readonly indicators: SandboxHealthIndicators,
     private readonly statistics: ExecutionStatistics,
     private readonly executions: ExecutionService,
+    private readonly adjustments: AdjustmentStore,
   ) {}
 
   @Get()
@@ -44,6 +46,7 @@ export class HealthController {
         mean_execution_ms: snapshot.meanExecutionMs,
         p95_execution_ms: snapshot.p95ExecutionMs,
         uptime_s: (Date.now() - startedAt) / 1000,
+        adjustments: this.adjustments.countByStatus(),
       },
     };
   }

@@ -9,20 +9,26 @@ import {
   Matches,
   MaxLength,
   Min,
+  ValidateIf,
 } from 'class-validator';
 
 /** Body of POST /execute. */
 export class ExecuteRequestDto {
   /**
-   * Python 3.11 source to run. `input_data` is bound as a global variable.
+   * Python 3.11 source to run. `input_data` is bound as a global variable. Leave it out
+   * to run the code the backend holds for `processor_id`.
    * @example "result = 2 + 2\nprint(f\"Result: {result}\")"
    */
+  @ValidateIf(
+    (body: ExecuteRequestDto) => body.processor_id === undefined || body.code !== undefined,
+  )
   @IsString()
   @IsNotEmpty()
-  code!: string;
+  code?: string;
 
   /**
-   * The processor this code belongs to, for your own bookkeeping.
+   * The processor this code belongs to. Without `code`, the processor's code is fetched
+   * from the backend (BACKEND_PROCESSOR_PATH) and run.
    * @example "processor-123"
    */
   @IsOptional()

@@ -1,8 +1,8 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
-/** Query of GET /executions. */
-export class ListExecutionsQueryDto {
+/** Page query of the list endpoints (GET /executions, GET /adjustments). */
+export class PageQueryDto {
   /** 1-based page number. */
   @IsOptional()
   @Type(() => Number)

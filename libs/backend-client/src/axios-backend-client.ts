@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import axios, { AxiosInstance, AxiosResponse } from 'axios';
+import {
+  AdjustmentDelivery,
+  BackendClient,
+  BackendUnavailableError,
+  DeliveryAnswer,
+  ProcessorDefinition,
+} from './backend-client';
+import { BackendClientOptions } from './backend-client-options';
+
+/** How much of a backend's explanation is kept in a message. */
+const MAX_EXPLANATION_CHARS = 500;
+
+/** Talks to the main backend over HTTP with axios. HTTP only: callers decide what answers mean. */
+@Injectable()
+export class AxiosBackendClient extends BackendClient {
+  private readonly http: AxiosInstance;
+
+  constructor(private readonly options: BackendClientOptions) {
+    super();
+    this.http = axios.create({
+      baseURL: options.baseUrl,
+      timeout: options.timeoutMs,
+      // Every status is an answer to inspect, not an exception.
+      validateStatus: () => true,
+    });
+  }
+
+  async fetchProcessor(processorId: string): Promise<ProcessorDefinition | null> {
+    const path = fillPath(this.options.processorPath, processorId);
+    let response: AxiosResponse<unknown>;
+    try {
+      response = await this.http.get<unknown>(path);
+    } catch (error: unknown) {
+      throw new BackendUnavailableError(`GET ${path} failed: ${this.describeFailure(error)}`, {
+        cause: error,
+      });
+    }
+    if (response.status === 404) return null;
+    if (response.status !== 200) {
+      const explanation = explanationOf(response.data);
+      throw new BackendUnavailableError(
+        `GET ${path} answered ${response.status}` + (explanation ? `: ${explanation}` : ''),
+      );
+    }
+    const definition = response.data;
+    if (!isObject(definition) || typeof definition.code !== 'string') {
+      throw new BackendUnavailableError(`GET ${path} answered 200 without a string "code"`);
+    }
+    // The id asked for: the body need not repeat it.
+    return { ...definition, processor_id: processorId, code: definition.code };
+  }
+
+  async deliverAdjustment(delivery: AdjustmentDelivery): Promise<DeliveryAnswer> {
+    const path = fillPath(this.options.adjustmentPath, delivery.processorId);
+    let response: AxiosResponse<unknown>;
+    try {
+      response = await this.http.post<unknown>(
+        path,
+        {
+          adjustment_id: delivery.adjustmentId,
+          processor_id: delivery.processorId,
+          adjustments: delivery.adjustments,
+          reason: delivery.reason,
+          execution_id: delivery.executionId,
+          created_at: delivery.createdAt.toISOString(),
+        },
+        { headers: { 'Idempotency-Key': delivery.adjustmentId } },
+      );
+    } catch (error: unknown) {
+      return { kind: 'retryable', message: `POST ${path} failed: ${this.describeFailure(error)}` };
+    }
+    const { status } = response;
+    if (status >= 200 && status < 300) return { kind: 'delivered', status };
+    const explanation = explanationOf(response.data);
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      return { kind: 'rejected', status, message: explanation ?? `HTTP ${status}` };
+    }
+    return {
+      kind: 'retryable',
+      message: `POST ${path} answered ${status}` + (explanation ? `: ${explanation}` : ''),
+    };
+  }
+
+  private describeFailure(error: unknown): string {
+    if (!axios.isAxiosError(error)) return error instanceof Error ? error.message : String(error);
+    if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') {
+      return `no answer within ${this.options.timeoutMs} ms`;
+    }
+    // Node reports some connection failures with an empty message and only a code.
+    return error.message || error.code || 'network error';
+  }
+}
+
+function fillPath(template: string, processorId: string): string {
+  return template.replaceAll('{processor_id}', encodeURIComponent(processorId));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The backend's own words about an answer: `message`, `detail` (FastAPI), or the body itself. */
+function explanationOf(body: unknown): string | null {
+  let text: string;
+  if (typeof body === 'string') text = body;
+  else if (isObject(body) && typeof body.message === 'string') text = body.message;
+  else if (isObject(body) && typeof body.detail === 'string') text = body.detail;
+  else if (body === undefined || body === null) text = '';
+  else text = JSON.stringify(body);
+  text = text.trim();
+  return text ? text.slice(0, MAX_EXPLANATION_CHARS) : null;
+}

@@ -1,0 +1,39 @@
+export const ADJUSTMENT_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type AdjustmentStatus = (typeof ADJUSTMENT_STATUSES)[number];
+
+/** One processor adjustment and the state of its delivery to the backend. */
+export interface AdjustmentRecord {
+  readonly id: string;
+  readonly processorId: string;
+  readonly adjustments: Record<string, unknown>;
+  readonly reason: string;
+  readonly executionId: string | null;
+  readonly status: AdjustmentStatus;
+  /** Delivery attempts made so far. */
+  readonly attempts: number;
+  /** What went wrong on the most recent failed attempt. */
+  readonly lastError: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /** When a pending adjustment may be tried next; null once it is delivered or failed. */
+  readonly nextAttemptAt: Date | null;
+  readonly deliveredAt: Date | null;
+}
+
+export interface AdjustmentPage {
+  readonly items: AdjustmentRecord[];
+  readonly total: number;
+}
+
+/** Where adjustments live, durably. Port: adapters hold data, not decisions. */
+export abstract class AdjustmentStore {
+  abstract insert(record: AdjustmentRecord): void;
+  /** Writes the record's delivery state (status, attempts, errors and times). */
+  abstract update(record: AdjustmentRecord): void;
+  abstract get(id: string): AdjustmentRecord | undefined;
+  /** Newest first. */
+  abstract list(offset: number, limit: number): AdjustmentPage;
+  /** Pending adjustments whose next attempt is at or before `now`, oldest first. */
+  abstract due(now: Date, limit: number): AdjustmentRecord[];
+  abstract countByStatus(): Record<AdjustmentStatus, number>;
+}

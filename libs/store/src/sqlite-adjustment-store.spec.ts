@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdjustmentRecord } from './adjustment-store';
+import { SqliteAdjustmentStore } from './sqlite-adjustment-store';
+
+const T0 = new Date('2030-01-01T00:00:00.000Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+
+function pending(id: string, createdAfterMs = 0): AdjustmentRecord {
+  return {
+    id,
+    processorId: 'processor-123',
+    adjustments: { parameter_x: 'new_value', nested: { list: [1, 2.5, null], flag: true } },
+    reason: 'Performance improvement based on execution results',
+    executionId: null,
+    status: 'pending',
+    attempts: 0,
+    lastError: null,
+    createdAt: at(createdAfterMs),
+    updatedAt: at(createdAfterMs),
+    nextAttemptAt: at(createdAfterMs),
+    deliveredAt: null,
+  };
+}
+
+describe('SqliteAdjustmentStore', () => {
+  let store: SqliteAdjustmentStore;
+
+  beforeEach(() => {
+    store = new SqliteAdjustmentStore({ databasePath: ':memory:' });
+  });
+
+  afterEach(() => store.onApplicationShutdown());
+
+  it('gives back what was inserted, JSON and times included', () => {
+    const record = { ...pending('a'), executionId: 'execution-1' };
+    store.insert(record);
+    expect(store.get('a')).toEqual(record);
+    expect(store.get('unknown')).toBeUndefined();
+  });
+
+  it('updates the delivery state and keeps the rest', () => {
+    store.insert(pending('a'));
+    const delivered: AdjustmentRecord = {
+      ...pending('a'),
+      status: 'delivered',
+      attempts: 2,
+      lastError: 'POST /x answered 503',
+      updatedAt: at(500),
+      nextAttemptAt: null,
+      deliveredAt: at(500),
+    };
+    store.update(delivered);
+    expect(store.get('a')).toEqual(delivered);
+  });
+
+  it('refuses a second record with the same id', () => {
+    store.insert(pending('a'));
+    expect(() => store.insert(pending('a'))).toThrow(/UNIQUE/);
+  });
+
+  it('lists newest first, a page at a time, with the total', () => {
+    ['a', 'b', 'c', 'd'].forEach((id, i) => store.insert(pending(id, i)));
+    // Same millisecond: the later insert is the newer.
+    store.insert(pending('e', 3));
+
+    const first = store.list(0, 2);
+    expect(first.items.map((r) => r.id)).toEqual(['e', 'd']);
+    expect(first.total).toBe(5);
+    expect(store.list(2, 2).items.map((r) => r.id)).toEqual(['c', 'b']);
+    expect(store.list(4, 2).items.map((r) => r.id)).toEqual(['a']);
+  });
+
+  it('finds pending adjustments that are due, oldest first, up to the limit', () => {
+    store.insert({ ...pending('later'), nextAttemptAt: at(10_000) });
+    store.insert(pending('old', 0));
+    store.insert(pending('young', 5));
+    store.insert({ ...pending('done', 1), status: 'delivered', nextAttemptAt: null });
+    store.insert({ ...pending('given-up', 2), status: 'failed', nextAttemptAt: null });
+
+    expect(store.due(at(5), 10).map((r) => r.id)).toEqual(['old', 'young']);
+    expect(store.due(at(5), 1).map((r) => r.id)).toEqual(['old']);
+    expect(store.due(at(4), 10).map((r) => r.id)).toEqual(['old']);
+    expect(store.due(at(10_000), 10).map((r) => r.id)).toEqual(['later', 'old', 'young']);
+  });
+
+  it('counts adjustments by status, zero included', () => {
+    expect(store.countByStatus()).toEqual({ pending: 0, delivered: 0, failed: 0 });
+    store.insert(pending('a'));
+    store.insert(pending('b'));
+    store.insert({ ...pending('c'), status: 'failed', nextAttemptAt: null });
+    expect(store.countByStatus()).toEqual({ pending: 2, delivered: 0, failed: 1 });
+  });
+
+  describe('on a file', () => {
+    let directory: string;
+
+    beforeEach(() => {
+      directory = mkdtempSync(join(tmpdir(), 'adjustment-store-'));
+    });
+
+    afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+    it('creates the missing directory, and keeps records across reopening', () => {
+      const databasePath = join(directory, 'not', 'yet', 'there.db');
+      const writer = new SqliteAdjustmentStore({ databasePath });
+      writer.insert(pending('a'));
+      writer.onApplicationShutdown();
+
+      const reader = new SqliteAdjustmentStore({ databasePath });
+      expect(reader.get('a')).toEqual(pending('a'));
+      reader.onApplicationShutdown();
+    });
+  });
+});

@@ -1,0 +1,168 @@
+import {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  Server,
+  ServerResponse,
+  createServer,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** How the stand-in answers a POST of an adjustment. */
+export type AdjustmentBehaviour =
+  /** 201 */
+  | 'ok'
+  /** 503 */
+  | 'fail'
+  /** 400 with a JSON `message` */
+  | 'reject'
+  /** 503 for the next n posts, then 201 */
+  | { readonly failTimes: number }
+  /** 201, after a delay */
+  | { readonly delayMs: number }
+  /** That status, with a JSON `message` */
+  | { readonly status: number };
+
+/** One adjustment POST as the stand-in received it. */
+export interface ReceivedAdjustment {
+  readonly path: string;
+  /** Lower-case names, as node:http gives them: `headers['idempotency-key']`. */
+  readonly headers: IncomingHttpHeaders;
+  /** Parsed JSON, or the raw text when it is not JSON. */
+  readonly body: unknown;
+  /** What the stand-in answered; null until it does (and for good if stopped first). */
+  status: number | null;
+}
+
+export const REJECTION_MESSAGE = 'parameter_x is not a parameter of this processor';
+
+const PROCESSOR_ROUTE = /^\/api\/processors\/([^/]+)(\/adjustments)?$/;
+
+/**
+ * A real HTTP server on 127.0.0.1 standing in for the main backend, with the default
+ * paths: GET /api/processors/{id} and POST /api/processors/{id}/adjustments.
+ */
+export class StandInBackend {
+  /** How the next adjustment POSTs are answered. */
+  adjustmentBehaviour: AdjustmentBehaviour = 'ok';
+  /** Every adjustment POST received, oldest first. */
+  readonly adjustmentRequests: ReceivedAdjustment[] = [];
+  private readonly processors = new Map<string, string>();
+  private readonly delayedAnswers = new Set<NodeJS.Timeout>();
+  private readonly server: Server;
+  private port = 0;
+
+  constructor() {
+    this.server = createServer((request, response) => this.handle(request, response));
+  }
+
+  get url(): string {
+    if (this.port === 0) throw new Error('the stand-in backend was never started');
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Listens on an ephemeral port the first time, and on that same port after stop(). */
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** Goes down like a crashed backend: connections are cut, new ones refused. */
+  async stop(): Promise<void> {
+    this.delayedAnswers.forEach(clearTimeout);
+    this.delayedAnswers.clear();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  setProcessor(processorId: string, code: string): void {
+    this.processors.set(processorId, code);
+  }
+
+  /** The POSTs of one adjustment, oldest first. */
+  requestsFor(adjustmentId: string): ReceivedAdjustment[] {
+    return this.adjustmentRequests.filter(
+      (received) => isObject(received.body) && received.body.adjustment_id === adjustmentId,
+    );
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const path = new URL(request.url ?? '/', 'http://stand-in').pathname;
+    const route = PROCESSOR_ROUTE.exec(path);
+    if (route && !route[2] && request.method === 'GET') {
+      const processorId = decodeURIComponent(route[1]);
+      const code = this.processors.get(processorId);
+      if (code === undefined) send(response, 404, { detail: 'Processor not found' });
+      else send(response, 200, { processor_id: processorId, code });
+    } else if (route && route[2] && request.method === 'POST') {
+      readBody(request, (body) => this.receiveAdjustment(path, request.headers, body, response));
+    } else {
+      send(response, 404, { detail: 'Not Found' });
+    }
+  }
+
+  private receiveAdjustment(
+    path: string,
+    headers: IncomingHttpHeaders,
+    body: unknown,
+    response: ServerResponse,
+  ): void {
+    const received: ReceivedAdjustment = { path, headers, body, status: null };
+    this.adjustmentRequests.push(received);
+    const answer = (status: number, answerBody: unknown) => {
+      received.status = status;
+      send(response, status, answerBody);
+    };
+    const behaviour = this.adjustmentBehaviour;
+    if (behaviour === 'ok') {
+      answer(201, { accepted: true });
+    } else if (behaviour === 'fail') {
+      answer(503, { detail: 'Service Unavailable' });
+    } else if (behaviour === 'reject') {
+      answer(400, { message: REJECTION_MESSAGE });
+    } else if ('failTimes' in behaviour) {
+      this.adjustmentBehaviour =
+        behaviour.failTimes > 1 ? { failTimes: behaviour.failTimes - 1 } : 'ok';
+      if (behaviour.failTimes > 0) answer(503, { detail: 'Service Unavailable' });
+      else answer(201, { accepted: true });
+    } else if ('delayMs' in behaviour) {
+      const timer = setTimeout(() => {
+        this.delayedAnswers.delete(timer);
+        answer(201, { accepted: true });
+      }, behaviour.delayMs);
+      this.delayedAnswers.add(timer);
+    } else {
+      answer(behaviour.status, { message: `answered ${behaviour.status} as told` });
+    }
+  }
+}
+
+function readBody(request: IncomingMessage, then: (body: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    then(parseJsonOrText(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+function parseJsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
