@@ -29,7 +29,10 @@ import { createValidationPipe } from './http/validation';
     }),
     StoreModule.forRootAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig): StoreOptions => ({ databasePath: config.databasePath }),
+      useFactory: (config: AppConfig): StoreOptions => ({
+        databasePath: config.databasePath,
+        executionHistoryLimit: config.executionHistoryLimit,
+      }),
     }),
     BackendClientModule.forRootAsync({
       inject: [AppConfig],

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdjustmentRecord } from './adjustment-store';
+import { SqliteDatabase } from './sqlite-database';
 import { SqliteAdjustmentStore } from './sqlite-adjustment-store';
 
 const T0 = new Date('2030-01-01T00:00:00.000Z');
@@ -25,13 +26,15 @@ function pending(id: string, createdAfterMs = 0): AdjustmentRecord {
 }
 
 describe('SqliteAdjustmentStore', () => {
+  let database: SqliteDatabase;
   let store: SqliteAdjustmentStore;
 
   beforeEach(() => {
-    store = new SqliteAdjustmentStore({ databasePath: ':memory:' });
+    database = new SqliteDatabase({ databasePath: ':memory:', executionHistoryLimit: 100 });
+    store = new SqliteAdjustmentStore(database);
   });
 
-  afterEach(() => store.onApplicationShutdown());
+  afterEach(() => database.onApplicationShutdown());
 
   it('gives back what was inserted, JSON and times included', () => {
     const record = { ...pending('a'), executionId: 'execution-1' };
@@ -104,13 +107,13 @@ describe('SqliteAdjustmentStore', () => {
 
     it('creates the missing directory, and keeps records across reopening', () => {
       const databasePath = join(directory, 'not', 'yet', 'there.db');
-      const writer = new SqliteAdjustmentStore({ databasePath });
-      writer.insert(pending('a'));
-      writer.onApplicationShutdown();
+      const first = new SqliteDatabase({ databasePath, executionHistoryLimit: 100 });
+      new SqliteAdjustmentStore(first).insert(pending('a'));
+      first.onApplicationShutdown();
 
-      const reader = new SqliteAdjustmentStore({ databasePath });
-      expect(reader.get('a')).toEqual(pending('a'));
-      reader.onApplicationShutdown();
+      const second = new SqliteDatabase({ databasePath, executionHistoryLimit: 100 });
+      expect(new SqliteAdjustmentStore(second).get('a')).toEqual(pending('a'));
+      second.onApplicationShutdown();
     });
   });
 });

@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import Database from 'better-sqlite3';
 import {
   AdjustmentPage,
@@ -8,9 +6,7 @@ import {
   AdjustmentStatus,
   AdjustmentStore,
 } from './adjustment-store';
-import { StoreOptions } from './store-options';
-
-const IN_MEMORY = ':memory:';
+import { SqliteDatabase } from './sqlite-database';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS adjustments (
@@ -54,7 +50,7 @@ type DeliveryStateRow = Pick<
 
 /** Keeps adjustments in a SQLite file (or in memory) through better-sqlite3's synchronous API. */
 @Injectable()
-export class SqliteAdjustmentStore extends AdjustmentStore implements OnApplicationShutdown {
+export class SqliteAdjustmentStore extends AdjustmentStore {
   private readonly db: Database.Database;
   private readonly insertRow: Database.Statement<[AdjustmentRow]>;
   private readonly updateRow: Database.Statement<[DeliveryStateRow]>;
@@ -67,14 +63,9 @@ export class SqliteAdjustmentStore extends AdjustmentStore implements OnApplicat
     { status: AdjustmentStatus; count: number }
   >;
 
-  constructor(options: StoreOptions) {
+  constructor(database: SqliteDatabase) {
     super();
-    if (options.databasePath !== IN_MEMORY) {
-      mkdirSync(dirname(options.databasePath), { recursive: true });
-    }
-    this.db = new Database(options.databasePath);
-    // Readers never wait for the writer, and each commit is one append to the log.
-    this.db.pragma('journal_mode = WAL');
+    this.db = database.connection;
     this.db.exec(SCHEMA);
 
     this.insertRow = this.db.prepare(
@@ -139,14 +130,6 @@ export class SqliteAdjustmentStore extends AdjustmentStore implements OnApplicat
     const counts: Record<AdjustmentStatus, number> = { pending: 0, delivered: 0, failed: 0 };
     for (const { status, count } of this.countStatuses.all()) counts[status] = count;
     return counts;
-  }
-
-  /**
-   * Not onModuleDestroy: the HTTP server and the delivery worker still write during
-   * module destruction. Global modules (this store's) shut down last.
-   */
-  onApplicationShutdown(): void {
-    this.db.close();
   }
 }
 

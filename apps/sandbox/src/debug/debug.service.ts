@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { ExecutionRecord } from '../execution/execution-record';
+import { ExecutionRecord } from '@brain-net/store';
 import { ExecutionService } from '../execution/execution.service';
 import { DebugRecordDto } from './dto/debug-record.dto';
 

@@ -2,7 +2,7 @@ import type { MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { toExecutionResult } from '../execution/dto/execution-result.dto';
 import { ExecutionEvent, ExecutionEvents } from '../execution/execution-events';
-import { ExecutionRecord, isFinished } from '../execution/execution-record';
+import { ExecutionRecord, isFinished } from '@brain-net/store';
 
 /**
  * The server-sent events of one execution: what it already printed, then its output

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Injectable } from '@nestjs/common';
 import type { OutputStream } from '@brain-net/runner';
-import type { ExecutionRecord, ExecutionStatus } from './execution-record';
+import type { ExecutionRecord, ExecutionStatus } from '@brain-net/store';
 
 export type ExecutionEvent =
   | { readonly type: 'output'; readonly stream: OutputStream; readonly data: string }

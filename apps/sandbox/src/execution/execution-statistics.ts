@@ -1,5 +1,5 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { EXECUTION_STATUSES, ExecutionStatus } from './execution-record';
+import { EXECUTION_STATUSES, ExecutionStatus } from '@brain-net/store';
 import { ExecutionEvents } from './execution-events';
 
 /** How many recent durations the mean and p95 are computed over. */

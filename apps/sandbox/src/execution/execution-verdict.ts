@@ -1,5 +1,5 @@
 import type { HarnessException, RunOutcome } from '@brain-net/runner';
-import type { ExecutionStatus } from './execution-record';
+import type { ExecutionStatus } from '@brain-net/store';
 
 export interface ExecutionVerdict {
   readonly status: Exclude<ExecutionStatus, 'queued' | 'running'>;

@@ -4,25 +4,12 @@ import { ExecutionController } from './execution.controller';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionStatistics } from './execution-statistics';
 import { ExecutionService } from './execution.service';
-import { ExecutionStore, InMemoryExecutionStore } from './execution.store';
 import { RuntimeImageService } from './runtime-image.service';
 
 @Module({
   imports: [ProcessorModule],
   controllers: [ExecutionController],
-  providers: [
-    ExecutionService,
-    ExecutionEvents,
-    ExecutionStatistics,
-    RuntimeImageService,
-    { provide: ExecutionStore, useClass: InMemoryExecutionStore },
-  ],
-  exports: [
-    ExecutionService,
-    ExecutionEvents,
-    ExecutionStatistics,
-    ExecutionStore,
-    RuntimeImageService,
-  ],
+  providers: [ExecutionService, ExecutionEvents, ExecutionStatistics, RuntimeImageService],
+  exports: [ExecutionService, ExecutionEvents, ExecutionStatistics, RuntimeImageService],
 })
 export class ExecutionModule {}

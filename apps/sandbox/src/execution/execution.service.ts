@@ -7,13 +7,18 @@ import {
   RunOutcome,
   SandboxJob,
 } from '@brain-net/runner';
+import {
+  ExecutionPage,
+  ExecutionRecord,
+  ExecutionStatus,
+  ExecutionStore,
+  isFinished,
+} from '@brain-net/store';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { ExecutionEvents } from './execution-events';
-import { ExecutionRecord, ExecutionStatus, isFinished } from './execution-record';
 import { ExecutionScheduler } from './execution-scheduler';
-import { ExecutionPage, ExecutionStore } from './execution.store';
 import { judgeOutcome } from './execution-verdict';
 import { ProcessorDefinitionService } from '../processor/processor-definition.service';
 import { RuntimeImageService } from './runtime-image.service';
@@ -25,8 +30,12 @@ const HARNESS_DEADLINE_GRACE_S = 5;
 /** How long shutdown waits for running containers to be killed and removed. */
 const SHUTDOWN_GRACE_MS = 15_000;
 
-/** An accepted execution that has not finished yet. */
+/**
+ * An accepted execution that has not finished yet. Its record is the live copy, with
+ * output as it arrives; the store gets it at each change of status.
+ */
 interface InFlight {
+  readonly record: ExecutionRecord;
   readonly abort: AbortController;
   readonly done: Promise<void>;
   readonly markDone: () => void;
@@ -67,12 +76,24 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    this.closeInterrupted();
     try {
       const removed = await this.runner.removeLeftovers();
       if (removed > 0)
         this.logger.warn(`removed ${removed} sandbox containers left by an earlier run`);
     } catch (error: unknown) {
       this.logger.error(`cannot sweep leftover containers: ${errorMessage(error)}`);
+    }
+  }
+
+  /** Executions a crash or a kill left queued or running: they will never finish now. */
+  private closeInterrupted(): void {
+    for (const record of this.store.unfinished()) {
+      this.logger.warn(`execution ${record.id} was ${record.status} when the service stopped`);
+      record.status = 'failed';
+      record.endedAt = new Date();
+      record.error = 'The service restarted before this execution finished; submit it again.';
+      this.store.save(record);
     }
   }
 
@@ -135,7 +156,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
       );
     }
     // No await from the check above to here: the scheduler cannot fill up in between.
-    const flight = newInFlight();
+    const flight = newInFlight(record);
     this.store.save(record);
     this.inFlight.set(record.id, flight);
     this.scheduler.submit(record.id, () => this.execute(record, flight));
@@ -151,7 +172,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   get(id: string): ExecutionRecord {
-    const record = this.store.get(id);
+    const record = this.inFlight.get(id)?.record ?? this.store.get(id);
     if (!record) throw new DomainError('EXECUTION_NOT_FOUND', `No execution has id ${id}.`);
     return record;
   }
@@ -164,7 +185,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
   async result(id: string): Promise<ExecutionRecord> {
     const record = this.get(id);
     await this.inFlight.get(id)?.done;
-    return this.store.get(id) ?? record;
+    return record;
   }
 
   /** Cancels a queued or running execution; resolves once its container is gone. */
@@ -193,7 +214,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
   async onApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
     for (const id of this.scheduler.drain()) {
-      const record = this.store.get(id);
+      const record = this.inFlight.get(id)?.record;
       if (record)
         this.finishWithoutRunning(record, 'cancelled', 'The service shut down before it started.');
     }
@@ -368,10 +389,10 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
   }
 }
 
-function newInFlight(): InFlight {
+function newInFlight(record: ExecutionRecord): InFlight {
   let markDone!: () => void;
   const done = new Promise<void>((resolve) => (markDone = resolve));
-  return { abort: new AbortController(), done, markDone };
+  return { record, abort: new AbortController(), done, markDone };
 }
 
 function errorMessage(error: unknown): string {

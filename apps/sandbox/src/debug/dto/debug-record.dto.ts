@@ -1,5 +1,5 @@
 import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
-import { EXECUTION_STATUSES, ExecutionStatus } from '../../execution/execution-record';
+import { EXECUTION_STATUSES, ExecutionStatus } from '@brain-net/store';
 import { ExceptionInfoDto, VariableDto } from '../../execution/dto/execution-result.dto';
 
 export class AppliedLimitsDto {

@@ -1,5 +1,5 @@
 import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
-import { EXECUTION_STATUSES, ExecutionRecord, ExecutionStatus } from '../execution-record';
+import { EXECUTION_STATUSES, ExecutionRecord, ExecutionStatus } from '@brain-net/store';
 
 export class TracebackFrameDto {
   /** @example "main.py" */
