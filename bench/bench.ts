@@ -1,0 +1,151 @@
+/**
+ * `npm run bench`: latency, throughput and memory of the service, each measured side
+ * by side with a baseline in the same run, printed as medians and ratios. Figures, not
+ * assertions: these machines are noisy, so read the ratios.
+ */
+import { execFileSync } from 'node:child_process';
+import Docker from 'dockerode';
+import { startSandboxApp } from '../test/support/sandbox-app';
+
+const IMAGE = 'brain-net-sandbox-runtime:3.11';
+const ROUNDS = 15;
+
+const docker = new Docker();
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Milliseconds of each of `rounds` runs of the task, after one uncounted warm-up. */
+async function timeEach(rounds: number, task: () => Promise<unknown>): Promise<number[]> {
+  await task();
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const started = performance.now();
+    await task();
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+/** The least a container-per-job sandbox can do: create, start, wait, remove. */
+async function bareContainer(networkDisabled: boolean): Promise<void> {
+  const container = await docker.createContainer({
+    Image: IMAGE,
+    Cmd: ['python3', '-I', '-c', 'print("hello")'],
+    NetworkDisabled: networkDisabled,
+    HostConfig: { NetworkMode: 'none', LogConfig: { Type: 'none', Config: {} } },
+  });
+  await container.start();
+  await container.wait();
+  await container.remove({ force: true });
+}
+
+async function executeAndWait(url: string): Promise<void> {
+  const response = await fetch(`${url}/execute?wait=true`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ code: 'print("hello")' }),
+  });
+  const body = (await response.json()) as { status?: string };
+  if (response.status !== 200 || body.status !== 'completed') {
+    throw new Error(`POST /execute answered ${response.status}: ${JSON.stringify(body)}`);
+  }
+}
+
+/** Executions per second when `jobs` are sent at once. */
+async function rate(url: string, jobs: number): Promise<number> {
+  const started = performance.now();
+  await Promise.all(Array.from({ length: jobs }, () => executeAndWait(url)));
+  return jobs / ((performance.now() - started) / 1000);
+}
+
+function row(name: string, value: string, note = ''): void {
+  console.log(`${name.padEnd(56)} ${value.padStart(9)}  ${note}`);
+}
+
+async function main(): Promise<void> {
+  execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' });
+  console.log(
+    `Brain_Net Sandbox bench, ${ROUNDS} rounds each, medians (${new Date().toISOString()})\n`,
+  );
+
+  const cli = await timeEach(ROUNDS, () =>
+    Promise.resolve(
+      execFileSync('docker', [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        IMAGE,
+        'python3',
+        '-I',
+        '-c',
+        'print(1)',
+      ]),
+    ),
+  );
+  const bareNetworkNone = await timeEach(ROUNDS, () => bareContainer(false));
+  const bare = await timeEach(ROUNDS, () => bareContainer(true));
+
+  const sandbox = await startSandboxApp({
+    MAX_CONCURRENT_EXECUTIONS: '4',
+    MAX_QUEUED_EXECUTIONS: '1000',
+  });
+  try {
+    const service = await timeEach(ROUNDS, () => executeAndWait(sandbox.url));
+
+    console.log('Latency of one hello-world job');
+    row('docker run --rm (CLI)', `${median(cli).toFixed(0)} ms`);
+    row('bare container (dockerode), NetworkMode none', `${median(bareNetworkNone).toFixed(0)} ms`);
+    row('bare container, NetworkMode none + NetworkDisabled', `${median(bare).toFixed(0)} ms`);
+    row('service, POST /execute?wait=true, end to end', `${median(service).toFixed(0)} ms`);
+    row(
+      'ratio NetworkDisabled / NetworkMode none only',
+      (median(bare) / median(bareNetworkNone)).toFixed(2),
+      'below 1: faster start',
+    );
+    row(
+      'ratio service / bare container',
+      (median(service) / median(bare)).toFixed(2),
+      'cost of attach, harness, limits, HTTP',
+    );
+    row(
+      'ratio service / docker run CLI',
+      (median(service) / median(cli)).toFixed(2),
+      'below 1: beats shelling out',
+    );
+
+    console.log('\nThroughput (executions per second, median of 3)');
+    const oneByOne: number[] = [];
+    const together: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      oneByOne.push(1000 / median(await timeEach(4, () => executeAndWait(sandbox.url))));
+      together.push(await rate(sandbox.url, 16));
+    }
+    row('one job at a time', median(oneByOne).toFixed(2));
+    row('16 jobs at once, 4 slots', median(together).toFixed(2));
+    row(
+      'ratio 4 slots / one at a time',
+      (median(together) / median(oneByOne)).toFixed(2),
+      '2 cores here',
+    );
+
+    console.log('\nService memory');
+    const before = process.memoryUsage().rss;
+    for (let batch = 0; batch < 10; batch++) await rate(sandbox.url, 10);
+    const after = process.memoryUsage().rss;
+    row('RSS before 100 more executions', `${(before / 2 ** 20).toFixed(0)} MiB`);
+    row('RSS after them', `${(after / 2 ** 20).toFixed(0)} MiB`);
+    row('ratio after / before', (after / before).toFixed(2), 'about 1: no growth per job');
+  } finally {
+    await sandbox.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
