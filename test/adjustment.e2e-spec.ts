@@ -8,7 +8,7 @@ import type {
   AdjustmentListDto,
 } from '../apps/sandbox/src/adjustment/dto/adjustment.dto';
 import { REJECTION_MESSAGE, StandInBackend } from './support/stand-in-backend';
-import { SandboxApp, startSandboxApp } from './support/sandbox-app';
+import { SandboxApp, pollUntil, startSandboxApp } from './support/sandbox-app';
 
 interface Problem {
   status: number;
@@ -28,22 +28,12 @@ const MAX_ATTEMPTS = 5;
 const BACKEND_TIMEOUT_MS = 300;
 
 /** Polls GET /adjustments/{id} until the adjustment satisfies the predicate. */
-async function waitForAdjustment(
+function waitForAdjustment(
   http: TestAgent,
   id: string,
   predicate: (adjustment: AdjustmentDto) => boolean,
-  timeoutMs = 10_000,
 ): Promise<AdjustmentDto> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await http.get(`/adjustments/${id}`).expect(200);
-    const adjustment = response.body as AdjustmentDto;
-    if (predicate(adjustment)) return adjustment;
-    if (Date.now() > deadline) {
-      throw new Error(`adjustment ${id} stayed ${JSON.stringify(adjustment)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  return pollUntil<AdjustmentDto>(http, `/adjustments/${id}`, predicate, 10_000);
 }
 
 const settled = (adjustment: AdjustmentDto) => adjustment.status !== 'pending';

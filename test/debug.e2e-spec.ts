@@ -1,7 +1,7 @@
 import type { DebugRecordDto } from '../apps/sandbox/src/debug/dto/debug-record.dto';
 import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
 import { readEventStream } from './support/event-stream';
-import { SandboxApp, run, startSandboxApp, waitForStatus } from './support/sandbox-app';
+import { SandboxApp, pollUntil, run, startSandboxApp, waitForStatus } from './support/sandbox-app';
 
 describe('Debug records and live output', () => {
   let sandbox: SandboxApp;
@@ -156,11 +156,9 @@ describe('Debug records and live output', () => {
     const code = 'import time\nprint("early", flush=True)\ntime.sleep(1.5)\nprint("late")';
     const accepted = await sandbox.http.post('/execute').send({ code }).expect(202);
     const id = (accepted.body as { execution_id: string }).execution_id;
-    for (;;) {
-      const live = (await sandbox.http.get(`/execution/${id}`)).body as ExecutionResultDto;
-      if (live.output.includes('early')) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await pollUntil<ExecutionResultDto>(sandbox.http, `/execution/${id}`, (live) =>
+      live.output.includes('early'),
+    );
 
     const events = await readEventStream(`${sandbox.url}/execution/${id}/stream`);
     const outputs = events

@@ -1,5 +1,5 @@
 import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
-import { SandboxApp, run, startSandboxApp, waitForStatus } from './support/sandbox-app';
+import { SandboxApp, pollUntil, run, startSandboxApp, waitForStatus } from './support/sandbox-app';
 
 describe('Executing Python code (real Docker engine)', () => {
   let sandbox: SandboxApp;
@@ -176,13 +176,10 @@ describe('Executing Python code (real Docker engine)', () => {
       .send({ code: 'import time\nprint("started", flush=True)\ntime.sleep(60)' })
       .expect(202);
     const id = (accepted.body as { execution_id: string }).execution_id;
-    await waitForStatus(sandbox.http, id, (s) => s === 'running');
     // Wait until the container really runs the code.
-    for (let i = 0; i < 200; i++) {
-      const live = await sandbox.http.get(`/execution/${id}`);
-      if ((live.body as ExecutionResultDto).output.includes('started')) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await pollUntil<ExecutionResultDto>(sandbox.http, `/execution/${id}`, (live) =>
+      live.output.includes('started'),
+    );
 
     const cancelled = await sandbox.http.delete(`/execution/${id}`).expect(200);
     expect(cancelled.body).toMatchObject({ status: 'cancelled', output: 'started\n' });

@@ -67,21 +67,31 @@ export async function run(
   return response.body as ExecutionResultDto;
 }
 
-/** Polls GET /execution/{id} until the status satisfies the predicate. */
-export async function waitForStatus(
+/** GETs `path` (expecting 200) until its body satisfies the predicate, or fails at the deadline. */
+export async function pollUntil<T>(
+  http: TestAgent,
+  path: string,
+  predicate: (body: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = (await http.get(path).expect(200)).body as T;
+    if (predicate(body)) return body;
+    if (Date.now() > deadline) throw new Error(`${path} stayed ${JSON.stringify(body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Polls GET /execution/{id} until its status satisfies the predicate. */
+export function waitForStatus(
   http: TestAgent,
   id: string,
   predicate: (status: string) => boolean,
-  timeoutMs = 30_000,
 ): Promise<ExecutionResultDto> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await http.get(`/execution/${id}`).expect(200);
-    const result = response.body as ExecutionResultDto;
-    if (predicate(result.status)) return result;
-    if (Date.now() > deadline) throw new Error(`execution ${id} stayed ${result.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return pollUntil<ExecutionResultDto>(http, `/execution/${id}`, (result) =>
+    predicate(result.status),
+  );
 }
 
 const docker = new Docker();
