@@ -1,5 +1,6 @@
 import { EngineProxy } from './support/engine-proxy';
-import { SandboxApp, run, startSandboxApp } from './support/sandbox-app';
+import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
+import { SandboxApp, pollUntil, run, startSandboxApp, waitForStatus } from './support/sandbox-app';
 
 interface HealthBody {
   status: string;
@@ -97,6 +98,34 @@ describe('Health, probes and service info', () => {
       await sandbox.http.get('/health/ready').expect(200);
       const result = await run(sandbox.http, { code: 'print("back")' });
       expect(result.output).toBe('back\n');
+    } finally {
+      await sandbox.close();
+      await proxy.shut();
+    }
+  });
+
+  it('fails a run the engine dropped mid-way, and removes its container once the engine is back', async () => {
+    const proxy = new EngineProxy();
+    await proxy.open();
+    const sandbox = await startSandboxApp({ DOCKER_HOST: proxy.dockerHost });
+    try {
+      const accepted = await sandbox.http
+        .post('/execute')
+        .send({ code: 'import time\nprint("started", flush=True)\ntime.sleep(60)' })
+        .expect(202);
+      const id = (accepted.body as { execution_id: string }).execution_id;
+      await pollUntil<ExecutionResultDto>(sandbox.http, `/execution/${id}`, (live) =>
+        live.output.includes('started'),
+      );
+
+      await proxy.shut();
+      const failed = await waitForStatus(sandbox.http, id, (status) => status === 'failed');
+      expect(failed.error).toMatch(/^The sandbox could not run: /);
+      expect(await sandbox.containerCount()).toBe(1);
+
+      await proxy.open();
+      await sandbox.http.get('/health/ready').expect(200);
+      expect(await sandbox.containerCount()).toBe(0);
     } finally {
       await sandbox.close();
       await proxy.shut();

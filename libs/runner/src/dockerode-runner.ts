@@ -21,12 +21,16 @@ const HARNESS_SOURCE = readFileSync(join(__dirname, 'harness', 'sandbox_harness.
 const MAX_DIAGNOSTICS_BYTES = 16 * 1024;
 /** After the container exits, how long the attach stream may take to deliver its tail. */
 const STREAM_DRAIN_MS = 2_000;
+/** How long past a job's deadline the engine may take to report its exit before we stop waiting. */
+const GIVE_UP_AFTER_DEADLINE_MS = 30_000;
 
 /** Runs each job in a fresh container through dockerode. Engine I/O only. */
 @Injectable()
 export class DockerodeRunner extends DockerRunner {
   private readonly logger = new Logger(DockerodeRunner.name);
   private readonly docker: Docker;
+  /** Containers whose removal failed (the engine went away mid-run): retried when it answers. */
+  private readonly unremoved = new Set<string>();
 
   constructor(private readonly options: RunnerOptions) {
     super();
@@ -34,6 +38,7 @@ export class DockerodeRunner extends DockerRunner {
   }
 
   async run(job: SandboxJob, listener: RunListener, signal: AbortSignal): Promise<RunOutcome> {
+    if (this.unremoved.size > 0) await this.retryRemovals();
     const createdAt = Date.now();
     const container = await this.engineCall('create a container', () =>
       this.docker.createContainer(this.containerSpec(job)),
@@ -41,10 +46,29 @@ export class DockerodeRunner extends DockerRunner {
     try {
       return await this.runCreated(container, job, listener, signal, createdAt);
     } finally {
-      await container.remove({ force: true, v: true }).catch((error: unknown) => {
-        this.logger.error(`could not remove container ${container.id}: ${describe(error)}`);
-      });
+      await this.remove(container.id);
     }
+  }
+
+  /** Force-removes a container; if the engine cannot be reached, remembers it for later. */
+  private async remove(containerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).remove({ force: true, v: true });
+      this.unremoved.delete(containerId);
+    } catch (error: unknown) {
+      if (statusCodeOf(error) === 404) {
+        this.unremoved.delete(containerId);
+        return;
+      }
+      this.unremoved.add(containerId);
+      this.logger.error(
+        `could not remove container ${containerId}, will retry: ${describe(error)}`,
+      );
+    }
+  }
+
+  private async retryRemovals(): Promise<void> {
+    await Promise.all([...this.unremoved].map((id) => this.remove(id)));
   }
 
   private async runCreated(
@@ -128,9 +152,7 @@ export class DockerodeRunner extends DockerRunner {
       listener.onStarted({ containerId: container.id, startedAt });
       stream.end(JSON.stringify(job.payload));
 
-      const waited: unknown = await this.engineCall('wait for the container', () =>
-        container.wait(),
-      );
+      const exitCode = await this.awaitExit(container, streamEnded, job.timeoutMs);
       const endedAt = new Date();
       clearTimeout(deadline);
       await Promise.race([streamEnded, delay(STREAM_DRAIN_MS)]);
@@ -141,7 +163,7 @@ export class DockerodeRunner extends DockerRunner {
         startedAt,
         endedAt,
         stopReason,
-        containerExitCode: statusCodeOfWait(waited),
+        containerExitCode: exitCode,
         oomKilled: state.State?.OOMKilled ?? false,
         exit,
         truncated,
@@ -156,6 +178,48 @@ export class DockerodeRunner extends DockerRunner {
       clearTimeout(deadline);
       signal.removeEventListener('abort', onAbort);
       stream.destroy();
+    }
+  }
+
+  /**
+   * The container's exit code. The engine's wait call answers its headers at once and
+   * may then hang forever if the connection drops, so the attach stream ending (or a
+   * last-resort deadline) also ends the wait, and the engine is asked directly.
+   */
+  private async awaitExit(
+    container: Docker.Container,
+    streamEnded: Promise<void>,
+    timeoutMs: number,
+  ): Promise<number | null> {
+    const waited = container.wait().then(
+      (answer: unknown) => ({ kind: 'waited' as const, exitCode: statusCodeOfWait(answer) }),
+      (error: unknown) => ({ kind: 'failed' as const, error }),
+    );
+    const settled = await Promise.race([
+      waited,
+      streamEnded
+        .then(() => delay(STREAM_DRAIN_MS))
+        .then(() => ({ kind: 'stream ended' as const })),
+      delay(timeoutMs + GIVE_UP_AFTER_DEADLINE_MS).then(() => ({ kind: 'gave up' as const })),
+    ]);
+    switch (settled.kind) {
+      case 'waited':
+        return settled.exitCode;
+      case 'failed':
+        throw new EngineUnavailableError(
+          `could not wait for the container: ${describe(settled.error)}`,
+          {
+            cause: settled.error,
+          },
+        );
+      case 'stream ended':
+      case 'gave up': {
+        const state = await this.engineCall('inspect the container', () => container.inspect());
+        if (state.State.Running) {
+          throw new EngineUnavailableError('lost the connection to the running container');
+        }
+        return state.State.ExitCode;
+      }
     }
   }
 
@@ -218,8 +282,10 @@ export class DockerodeRunner extends DockerRunner {
     };
   }
 
+  /** Also the moment to remove what an engine outage left behind: probes ping often. */
   async ping(): Promise<void> {
     await this.engineCall('ping the engine', () => this.docker.ping());
+    if (this.unremoved.size > 0) await this.retryRemovals();
   }
 
   async findImage(tag: string): Promise<EngineImage | null> {
@@ -236,16 +302,7 @@ export class DockerodeRunner extends DockerRunner {
 
   async removeLeftovers(): Promise<number> {
     const leftovers = await this.listOwn();
-    await Promise.all(
-      leftovers.map((info) =>
-        this.docker
-          .getContainer(info.Id)
-          .remove({ force: true, v: true })
-          .catch((error: unknown) => {
-            if (statusCodeOf(error) !== 404) throw error;
-          }),
-      ),
-    );
+    await Promise.all(leftovers.map((info) => this.remove(info.Id)));
     return leftovers.length;
   }
 
