@@ -35,7 +35,7 @@ describe('Health, probes and service info', () => {
       const body = response.body as HealthBody;
       expect(body.status).toBe('ok');
       expect(body.details).toMatchObject({
-        docker_engine: { status: 'up' },
+        docker_engine: { status: 'up', containers: 0 },
         runtime_image: { status: 'up' },
         queue: { status: 'up' },
       });

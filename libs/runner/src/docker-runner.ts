@@ -66,7 +66,7 @@ export abstract class DockerRunner {
   abstract findImage(tag: string): Promise<EngineImage | null>;
   /** Removes every container of this instance (leftovers of a crashed process). */
   abstract removeLeftovers(): Promise<number>;
-  /** How many containers of this instance exist right now. */
+  /** How many containers of this instance exist right now (running jobs, and any not yet removed). */
   abstract countOwnContainers(): Promise<number>;
 }
 

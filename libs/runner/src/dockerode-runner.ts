@@ -168,7 +168,10 @@ export class DockerodeRunner extends DockerRunner {
         exit,
         truncated,
         harnessError,
-        diagnostics,
+        diagnostics:
+          decoder.rejectedLines > 0
+            ? `${decoder.rejectedLines} lines on the harness channel were not frames.\n${diagnostics}`
+            : diagnostics,
         timings: {
           containerStartMs: startedAt.getTime() - createdAt,
           runMs: endedAt.getTime() - startedAt.getTime(),

@@ -20,7 +20,7 @@ export class SandboxHealthIndicators {
     const indicator = this.health.check('docker_engine');
     try {
       await this.runner.ping();
-      return indicator.up();
+      return indicator.up({ containers: await this.runner.countOwnContainers() });
     } catch (error: unknown) {
       return indicator.down({ message: messageOf(error) });
     }
