@@ -18,16 +18,12 @@ export class EngineProxy {
 
   async open(): Promise<void> {
     const upstream = engineAddress(process.env.DOCKER_HOST);
-    // Half-open both ways: the runner half-closes its side of an attach after
-    // writing stdin and still reads the container's output.
-    const server = createServer({ allowHalfOpen: true }, (client) => {
+    // Like many proxies, it does not carry a half-close (a closed write side closes the
+    // whole connection): the runner must not depend on one.
+    const server = createServer((client) => {
       const engine = upstream.socketPath
-        ? createConnection({ path: upstream.socketPath, allowHalfOpen: true })
-        : createConnection({
-            port: upstream.port ?? 2375,
-            host: upstream.host,
-            allowHalfOpen: true,
-          });
+        ? createConnection(upstream.socketPath)
+        : createConnection(upstream.port ?? 2375, upstream.host);
       for (const socket of [client, engine]) {
         this.sockets.add(socket);
         socket.on('close', () => this.sockets.delete(socket));

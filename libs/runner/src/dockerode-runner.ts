@@ -13,7 +13,12 @@ import {
   SandboxJob,
   StopReason,
 } from './docker-runner';
-import { HarnessExit, HarnessFrameDecoder, OutputStream } from './harness/harness-protocol';
+import {
+  HarnessExit,
+  HarnessFrameDecoder,
+  OutputStream,
+  encodePayload,
+} from './harness/harness-protocol';
 import { JOB_LABEL, RunnerOptions, SANDBOX_LABEL, engineAddress } from './runner-options';
 
 const HARNESS_SOURCE = readFileSync(join(__dirname, 'harness', 'sandbox_harness.py'), 'utf8');
@@ -150,7 +155,9 @@ export class DockerodeRunner extends DockerRunner {
       const startedAt = new Date();
       deadline = setTimeout(() => kill('timeout'), job.timeoutMs);
       listener.onStarted({ containerId: container.id, startedAt });
-      stream.end(JSON.stringify(job.payload));
+      // Written, not ended: the harness reads a length-framed payload, so no half-close
+      // has to travel through whatever stands between us and the engine.
+      stream.write(encodePayload(job.payload));
 
       const exitCode = await this.awaitExit(container, streamEnded, job.timeoutMs);
       const endedAt = new Date();

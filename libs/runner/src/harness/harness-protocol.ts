@@ -12,6 +12,12 @@ export interface HarnessPayload {
   readonly filename: string;
 }
 
+/** Stdin of the harness: the JSON's length in bytes on a line, then the JSON. */
+export function encodePayload(payload: HarnessPayload | string): Buffer {
+  const json = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload), 'utf8');
+  return Buffer.concat([Buffer.from(`${json.length}\n`, 'ascii'), json]);
+}
+
 export interface HarnessFrame {
   readonly file: string;
   readonly line: number | null;

@@ -104,8 +104,21 @@ def _make_undumpable():
 
 
 def _read_payload():
-    """The job on stdin; raises ValueError saying what is wrong with it."""
-    payload = json.loads(sys.stdin.buffer.read())
+    """The job on stdin; raises ValueError saying what is wrong with it.
+
+    A line with the JSON's length in bytes, then the JSON: framed rather than read to
+    EOF, so the runner never has to half-close its connection to the engine (a proxy in
+    front of a remote engine may not carry a half-close).
+    """
+    stdin = sys.stdin.buffer
+    header = stdin.readline(32)
+    if not header.strip().isdigit():
+        raise ValueError('the first line is not the length of the payload')
+    length = int(header)
+    data = stdin.read(length)
+    if len(data) != length:
+        raise ValueError(f'{len(data)} bytes arrived of the {length} announced')
+    payload = json.loads(data)
     if not isinstance(payload, dict):
         raise ValueError('not a JSON object')
     checks = {

@@ -16,6 +16,7 @@ import type {
   HarnessVariable,
   OutputStream,
 } from './harness-protocol';
+import { encodePayload } from './harness-protocol';
 
 const HARNESS_SOURCE = readFileSync(join(__dirname, 'sandbox_harness.py'), 'utf8');
 
@@ -44,14 +45,16 @@ interface HarnessRun {
 
 /**
  * Runs the harness with `payload` (fields not given take DEFAULT_PAYLOAD's
- * values; a string is sent as is) and collects its frames. Fails unless the
+ * values; a string is sent as the JSON text, framed; a Buffer is sent as is) and
+ * collects its frames. Fails unless the
  * harness exits 0 with nothing on its own stderr and only JSON lines on stdout.
  */
 function runHarness(
-  payload: (Partial<HarnessPayload> & Pick<HarnessPayload, 'code'>) | string,
+  payload: (Partial<HarnessPayload> & Pick<HarnessPayload, 'code'>) | string | Buffer,
 ): Promise<HarnessRun> {
-  const input =
-    typeof payload === 'string' ? payload : JSON.stringify({ ...DEFAULT_PAYLOAD, ...payload });
+  const input = Buffer.isBuffer(payload)
+    ? payload
+    : encodePayload(typeof payload === 'string' ? payload : { ...DEFAULT_PAYLOAD, ...payload });
   const started = Date.now();
   const child = spawn('python3', ['-I', '-c', HARNESS_SOURCE]);
   const stdout: Buffer[] = [];
@@ -754,6 +757,8 @@ describe('sandbox harness', () => {
         'has a non-positive time limit',
         JSON.stringify({ ...DEFAULT_PAYLOAD, code: 'pass', time_limit_s: 0 }),
       ],
+      ['has no length line', Buffer.from(JSON.stringify({ ...DEFAULT_PAYLOAD, code: 'pass' }))],
+      ['is shorter than its length line', Buffer.from('500\n{"code": "pass"}')],
     ])('answers a payload that %s with a harness_error frame only', async (_case, payload) => {
       const run = await runHarness(payload);
 
