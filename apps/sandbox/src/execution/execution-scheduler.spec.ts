@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ExecutionScheduler } from './execution-scheduler';
 
 /** A task that runs until the test releases it. */
@@ -69,5 +70,27 @@ describe('ExecutionScheduler', () => {
     expect(scheduler.drain()).toEqual(['b', 'c']);
     expect(scheduler.queued).toBe(0);
     expect(log).toEqual(['start a']);
+  });
+
+  it("runs tasks outside the submitting request's async context", async () => {
+    const requestContext = new AsyncLocalStorage<string>();
+    const scheduler = new ExecutionScheduler(1, 5);
+    const seen: (string | undefined)[] = [];
+    const first = controllable([], 'first');
+    requestContext.run('request-1', () => {
+      scheduler.submit('first', async () => {
+        seen.push(requestContext.getStore());
+        await first.task();
+      });
+    });
+    requestContext.run('request-2', () => {
+      scheduler.submit('second', () => {
+        seen.push(requestContext.getStore());
+        return Promise.resolve();
+      });
+    });
+    requestContext.run('request-3', () => first.release());
+    await settle();
+    expect(seen).toEqual([undefined, undefined]);
   });
 });

@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /**
  * FIFO admission for executions: at most `maxRunning` tasks run at once, at most
  * `maxQueued` wait, the rest are refused. A queued task can be withdrawn.
@@ -6,6 +8,12 @@
 export class ExecutionScheduler {
   private readonly waiting = new Map<string, () => Promise<void>>();
   private runningCount = 0;
+  /**
+   * Tasks run in the async context the scheduler was made in, not in that of whichever
+   * request happened to submit or free a slot, so per-request context (the logger's
+   * request id) never leaks into another execution's work.
+   */
+  private readonly scope = new AsyncResource('ExecutionScheduler');
 
   constructor(
     private readonly maxRunning: number,
@@ -53,7 +61,7 @@ export class ExecutionScheduler {
 
   private start(task: () => Promise<void>): void {
     this.runningCount += 1;
-    void task().finally(() => {
+    void this.scope.runInAsyncScope(task).finally(() => {
       this.runningCount -= 1;
       this.startNext();
     });
