@@ -18,14 +18,22 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** Milliseconds of each of `rounds` runs of the task, after one uncounted warm-up. */
-async function timeEach(rounds: number, task: () => Promise<unknown>): Promise<number[]> {
+/**
+ * Milliseconds of each of `rounds` runs of the task, after one uncounted warm-up, with
+ * an uncounted pause after each run.
+ */
+async function timeEach(
+  rounds: number,
+  task: () => Promise<unknown>,
+  pauseMs = 0,
+): Promise<number[]> {
   await task();
   const times: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const started = performance.now();
     await task();
     times.push(performance.now() - started);
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
   return times;
 }
@@ -90,6 +98,11 @@ async function main(): Promise<void> {
   const bareNetworkNone = await timeEach(ROUNDS, () => bareContainer(false));
   const bare = await timeEach(ROUNDS, () => bareContainer(true));
 
+  // A pause between jobs lets the pool refill, as it does between an agent's requests.
+  const warmSandbox = await startSandboxApp({ SANDBOX_WARM_POOL: '2' });
+  const warm = await timeEach(ROUNDS, () => executeAndWait(warmSandbox.url), 500);
+  await warmSandbox.close();
+
   const sandbox = await startSandboxApp({
     MAX_CONCURRENT_EXECUTIONS: '4',
     MAX_QUEUED_EXECUTIONS: '1000',
@@ -101,7 +114,13 @@ async function main(): Promise<void> {
     row('docker run --rm (CLI)', `${median(cli).toFixed(0)} ms`);
     row('bare container (dockerode), NetworkMode none', `${median(bareNetworkNone).toFixed(0)} ms`);
     row('bare container, NetworkMode none + NetworkDisabled', `${median(bare).toFixed(0)} ms`);
-    row('service, POST /execute?wait=true, end to end', `${median(service).toFixed(0)} ms`);
+    row('service, POST /execute?wait=true, end to end, cold', `${median(service).toFixed(0)} ms`);
+    row('service, the same from a warm pool of 2', `${median(warm).toFixed(0)} ms`);
+    row(
+      'ratio warm / cold service',
+      (median(warm) / median(service)).toFixed(2),
+      'what starting containers ahead saves',
+    );
     row(
       'ratio NetworkDisabled / NetworkMode none only',
       (median(bare) / median(bareNetworkNone)).toFixed(2),

@@ -35,6 +35,8 @@ export async function startSandboxApp(env: Record<string, string> = {}): Promise
       loadConfig({
         DATABASE_PATH: ':memory:',
         LOG_LEVEL: 'fatal',
+        // Specs count containers; the warm pool's are tried in a spec of their own.
+        SANDBOX_WARM_POOL: '0',
         ...env,
         SANDBOX_INSTANCE_ID: instanceId,
       }),

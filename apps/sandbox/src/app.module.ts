@@ -25,6 +25,10 @@ import { createValidationPipe } from './http/validation';
       useFactory: (config: AppConfig): RunnerOptions => ({
         dockerHost: config.dockerHost,
         instanceId: config.instanceId,
+        warmPool:
+          config.warmPoolSize > 0
+            ? { size: config.warmPoolSize, image: config.sandboxImage, limits: config.limits }
+            : null,
       }),
     }),
     StoreModule.forRootAsync({

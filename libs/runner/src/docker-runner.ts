@@ -64,6 +64,8 @@ export abstract class DockerRunner {
   abstract ping(): Promise<void>;
   /** The image under that tag, or null when the engine does not have it. */
   abstract findImage(tag: string): Promise<EngineImage | null>;
+  /** Starts containers ahead of jobs, where the adapter keeps a warm pool. Call after removeLeftovers(). */
+  abstract warmUp(): void;
   /** Removes every container of this instance (leftovers of a crashed process). */
   abstract removeLeftovers(): Promise<number>;
   /** How many containers of this instance exist right now (running jobs, and any not yet removed). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Docker from 'dockerode';
 import { ContainerLimits } from './container-limits';
 import {
@@ -20,6 +20,7 @@ import {
   encodePayload,
 } from './harness/harness-protocol';
 import { JOB_LABEL, RunnerOptions, SANDBOX_LABEL, engineAddress } from './runner-options';
+import { WarmPool } from './warm-pool';
 
 const HARNESS_SOURCE = readFileSync(join(__dirname, 'harness', 'sandbox_harness.py'), 'utf8');
 /** What we keep of output written outside the protocol, for diagnosis only. */
@@ -29,29 +30,132 @@ const STREAM_DRAIN_MS = 2_000;
 /** How long past a job's deadline the engine may take to report its exit before we stop waiting. */
 const GIVE_UP_AFTER_DEADLINE_MS = 30_000;
 
-/** Runs each job in a fresh container through dockerode. Engine I/O only. */
+/** The job label of a container prepared before its job was known. */
+const POOL_JOB_LABEL = 'warm-pool';
+
+/** A started container whose harness waits for its payload on stdin. */
+interface ReadyContainer {
+  readonly container: Docker.Container;
+  readonly stream: Duplex;
+  readonly stdout: PassThrough;
+  readonly stderr: PassThrough;
+  /** Settles when the attach stream ends: the container exited, or the engine went away. */
+  readonly ended: Promise<void>;
+  hasEnded: boolean;
+}
+
+/**
+ * Runs each job in a fresh container through dockerode, taken from a warm pool of
+ * started, never-used containers when one is ready. Engine I/O only.
+ */
 @Injectable()
-export class DockerodeRunner extends DockerRunner {
+export class DockerodeRunner extends DockerRunner implements OnApplicationShutdown {
   private readonly logger = new Logger(DockerodeRunner.name);
   private readonly docker: Docker;
   /** Containers whose removal failed (the engine went away mid-run): retried when it answers. */
   private readonly unremoved = new Set<string>();
 
+  private readonly pool: WarmPool<ReadyContainer> | null;
+
   constructor(private readonly options: RunnerOptions) {
     super();
     this.docker = new Docker(engineAddress(options.dockerHost));
+    const spec = options.warmPool;
+    this.pool =
+      spec && spec.size > 0
+        ? new WarmPool<ReadyContainer>(spec.size, {
+            prepare: () => this.prepare(spec.image, spec.limits, POOL_JOB_LABEL),
+            isUsable: (ready) => !ready.hasEnded,
+            discard: async (ready) => {
+              ready.stream.destroy();
+              await this.remove(ready.container.id);
+            },
+            onPrepareFailed: (error) =>
+              this.logger.warn(`cannot prepare warm containers: ${describe(error)}`),
+          })
+        : null;
   }
 
   async run(job: SandboxJob, listener: RunListener, signal: AbortSignal): Promise<RunOutcome> {
     if (this.unremoved.size > 0) await this.retryRemovals();
-    const createdAt = Date.now();
+    const acquiredAt = Date.now();
+    const warm = this.servesFromPool(job) ? this.pool?.take() : null;
+    this.pool?.fill();
+    const ready = warm ?? (await this.prepare(job.image, job.limits, job.jobId));
+    try {
+      return await this.runReady(ready, job, listener, signal, acquiredAt);
+    } finally {
+      ready.stream.destroy();
+      await this.remove(ready.container.id);
+    }
+  }
+
+  /** Prepares the warm pool's containers, if it has one; call after removeLeftovers(). */
+  warmUp(): void {
+    this.pool?.fill();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  private servesFromPool(job: SandboxJob): boolean {
+    const spec = this.options.warmPool;
+    return (
+      spec !== null &&
+      spec.image === job.image &&
+      JSON.stringify(spec.limits) === JSON.stringify(job.limits)
+    );
+  }
+
+  /**
+   * A started container whose harness waits for its payload: created, attached (before
+   * start, so no output is missed) and started.
+   */
+  private async prepare(
+    image: string,
+    limits: ContainerLimits,
+    jobLabel: string,
+  ): Promise<ReadyContainer> {
     const container = await this.engineCall('create a container', () =>
-      this.docker.createContainer(this.containerSpec(job)),
+      this.docker.createContainer(this.containerSpec(image, limits, jobLabel)),
     );
     try {
-      return await this.runCreated(container, job, listener, signal, createdAt);
-    } finally {
+      const stream = await this.engineCall('attach to the container', async () =>
+        asDuplex(
+          await container.attach({
+            stream: true,
+            stdin: true,
+            stdout: true,
+            stderr: true,
+            hijack: true,
+          }),
+        ),
+      );
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+      const ready: ReadyContainer = {
+        container,
+        stream,
+        stdout,
+        stderr,
+        ended: new Promise<void>((resolve) => {
+          const end = () => {
+            ready.hasEnded = true;
+            resolve();
+          };
+          stream.once('end', end);
+          stream.once('close', end);
+          stream.once('error', end);
+        }),
+        hasEnded: false,
+      };
+      await this.engineCall('start the container', () => container.start());
+      return ready;
+    } catch (error: unknown) {
       await this.remove(container.id);
+      throw error;
     }
   }
 
@@ -76,33 +180,20 @@ export class DockerodeRunner extends DockerRunner {
     await Promise.all([...this.unremoved].map((id) => this.remove(id)));
   }
 
-  private async runCreated(
-    container: Docker.Container,
+  private async runReady(
+    ready: ReadyContainer,
     job: SandboxJob,
     listener: RunListener,
     signal: AbortSignal,
-    createdAt: number,
+    acquiredAt: number,
   ): Promise<RunOutcome> {
-    const stream = await this.engineCall('attach to the container', async () =>
-      asDuplex(
-        await container.attach({
-          stream: true,
-          stdin: true,
-          stdout: true,
-          stderr: true,
-          hijack: true,
-        }),
-      ),
-    );
+    const { container, stream, stdout, stderr } = ready;
     const decoder = new HarnessFrameDecoder(4 * job.payload.max_output_bytes + 1024 * 1024);
     const truncated = { stdout: false, stderr: false };
     let exit: HarnessExit | null = null;
     let harnessError: string | null = null;
     let diagnostics = '';
 
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    this.docker.modem.demuxStream(stream, stdout, stderr);
     stdout.on('data', (chunk: Buffer) => {
       for (const message of decoder.push(chunk)) {
         switch (message.type) {
@@ -127,11 +218,7 @@ export class DockerodeRunner extends DockerRunner {
         diagnostics += chunk.toString('utf8').slice(0, MAX_DIAGNOSTICS_BYTES - diagnostics.length);
       }
     });
-    const streamEnded = new Promise<void>((resolve) => {
-      stream.once('end', resolve);
-      stream.once('close', resolve);
-      stream.once('error', () => resolve());
-    });
+    const streamEnded = ready.ended;
 
     let stopReason: StopReason = 'exited';
     const kill = (reason: StopReason) => {
@@ -146,12 +233,7 @@ export class DockerodeRunner extends DockerRunner {
     let deadline: NodeJS.Timeout | undefined;
 
     try {
-      if (signal.aborted) stopReason = 'aborted';
-      if (stopReason === 'aborted') {
-        stream.destroy();
-        return this.abortedBeforeStart(container.id, createdAt);
-      }
-      await this.engineCall('start the container', () => container.start());
+      if (signal.aborted) return this.abortedBeforeStart(container.id, acquiredAt);
       const startedAt = new Date();
       deadline = setTimeout(() => kill('timeout'), job.timeoutMs);
       listener.onStarted({ containerId: container.id, startedAt });
@@ -180,14 +262,13 @@ export class DockerodeRunner extends DockerRunner {
             ? `${decoder.rejectedLines} lines on the harness channel were not frames.\n${diagnostics}`
             : diagnostics,
         timings: {
-          containerStartMs: startedAt.getTime() - createdAt,
+          containerStartMs: startedAt.getTime() - acquiredAt,
           runMs: endedAt.getTime() - startedAt.getTime(),
         },
       };
     } finally {
       clearTimeout(deadline);
       signal.removeEventListener('abort', onAbort);
-      stream.destroy();
     }
   }
 
@@ -233,7 +314,7 @@ export class DockerodeRunner extends DockerRunner {
     }
   }
 
-  private abortedBeforeStart(containerId: string, createdAt: number): RunOutcome {
+  private abortedBeforeStart(containerId: string, acquiredAt: number): RunOutcome {
     const now = new Date();
     return {
       containerId,
@@ -247,19 +328,22 @@ export class DockerodeRunner extends DockerRunner {
       truncated: { stdout: false, stderr: false },
       harnessError: null,
       diagnostics: '',
-      timings: { containerStartMs: now.getTime() - createdAt, runMs: 0 },
+      timings: { containerStartMs: now.getTime() - acquiredAt, runMs: 0 },
     };
   }
 
-  private containerSpec(job: SandboxJob): Docker.ContainerCreateOptions {
-    const limits: ContainerLimits = job.limits;
+  private containerSpec(
+    image: string,
+    limits: ContainerLimits,
+    jobLabel: string,
+  ): Docker.ContainerCreateOptions {
     return {
-      Image: job.image,
+      Image: image,
       Cmd: ['python3', '-I', '-c', HARNESS_SOURCE],
       User: limits.user,
       WorkingDir: '/tmp',
       Env: ['HOME=/tmp', 'LANG=C.UTF-8', 'OPENBLAS_NUM_THREADS=1', 'MPLCONFIGDIR=/tmp'],
-      Labels: { [SANDBOX_LABEL]: this.options.instanceId, [JOB_LABEL]: job.jobId },
+      Labels: { [SANDBOX_LABEL]: this.options.instanceId, [JOB_LABEL]: jobLabel },
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,

@@ -4,3 +4,4 @@ export * from './dockerode-runner';
 export * from './harness/harness-protocol';
 export * from './runner-options';
 export * from './runner.module';
+export * from './warm-pool';

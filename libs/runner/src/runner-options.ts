@@ -1,6 +1,8 @@
 /** Label on every sandbox container; its value is the id of the service instance that owns it. */
 export const SANDBOX_LABEL = 'brain-net.sandbox';
-/** Label on every sandbox container; its value is the job id. */
+import type { ContainerLimits } from './container-limits';
+
+/** Label on every sandbox container; its value is the job id (or `warm-pool`). */
 export const JOB_LABEL = 'brain-net.sandbox.job';
 
 /** How to reach the engine and whose containers are ours. Injection token and shape. */
@@ -12,6 +14,14 @@ export abstract class RunnerOptions {
    * instances sharing one engine never remove each other's.
    */
   abstract readonly instanceId: string;
+  /** Containers to keep started ahead of jobs with this image and these limits; null for none. */
+  abstract readonly warmPool: WarmPoolSpec | null;
+}
+
+export interface WarmPoolSpec {
+  readonly size: number;
+  readonly image: string;
+  readonly limits: ContainerLimits;
 }
 
 export interface EngineAddress {

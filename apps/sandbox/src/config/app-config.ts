@@ -15,6 +15,7 @@ export class AppConfig {
   readonly executionHistoryLimit: number;
   readonly sandboxImage: string;
   readonly limits: ContainerLimits;
+  readonly warmPoolSize: number;
   readonly maxOutputBytes: number;
   readonly maxCodeBytes: number;
   readonly maxRequestBytes: number;
@@ -53,6 +54,7 @@ export class AppConfig {
       fileSizeBytes: env.SANDBOX_TMPFS_MB * 1024 * 1024,
       user: env.SANDBOX_USER,
     };
+    this.warmPoolSize = env.SANDBOX_WARM_POOL;
     this.maxOutputBytes = env.MAX_OUTPUT_BYTES;
     this.maxCodeBytes = env.MAX_CODE_BYTES;
     this.maxRequestBytes = env.MAX_REQUEST_BYTES;

@@ -94,6 +94,16 @@ export class EnvironmentVariables {
   @Max(4096)
   SANDBOX_TMPFS_MB = 64;
 
+  /**
+   * Containers kept started (harness waiting, never used) ahead of jobs, so a job skips
+   * create and start. Each serves one job only. 0 turns the pool off.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  SANDBOX_WARM_POOL = 2;
+
   @Matches(/^\d+:\d+$/, { message: 'SANDBOX_USER must be uid:gid' })
   @Matches(/^(?!0:)/, { message: 'SANDBOX_USER must not be root' })
   SANDBOX_USER = '10001:10001';

@@ -81,6 +81,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
       const removed = await this.runner.removeLeftovers();
       if (removed > 0)
         this.logger.warn(`removed ${removed} sandbox containers left by an earlier run`);
+      this.runner.warmUp();
     } catch (error: unknown) {
       this.logger.error(`cannot sweep leftover containers: ${errorMessage(error)}`);
     }

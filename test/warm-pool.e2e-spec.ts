@@ -1,0 +1,78 @@
+import type { DebugRecordDto } from '../apps/sandbox/src/debug/dto/debug-record.dto';
+import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
+import { SandboxApp, pollUntil, run, startSandboxApp } from './support/sandbox-app';
+
+/** Containers started ahead of their jobs (SANDBOX_WARM_POOL=2), each used for one job only. */
+describe('Warm pool of one-use containers', () => {
+  let sandbox: SandboxApp;
+
+  async function poolFilled(): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    while ((await sandbox.containerCount()) < 2) {
+      if (Date.now() > deadline) throw new Error('the warm pool never filled');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  beforeAll(async () => {
+    sandbox = await startSandboxApp({ SANDBOX_WARM_POOL: '2' });
+    await poolFilled();
+  });
+
+  afterAll(async () => {
+    await sandbox.close();
+    expect(await sandbox.containerCount()).toBe(0);
+  });
+
+  it('gives every job a container no other job has used, and refills behind it', async () => {
+    const hostnames: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      // "x" fails if the file exists: a reused container would fail the job.
+      const result = await run(sandbox.http, {
+        code: 'import socket\nprint(socket.gethostname())\nopen("/tmp/mark", "x").write("used")',
+      });
+      expect(result.status).toBe('completed');
+      hostnames.push(result.output.trim());
+    }
+    expect(new Set(hostnames).size).toBe(4);
+    await poolFilled();
+    expect(await sandbox.containerCount()).toBe(2);
+  });
+
+  it('runs a warm job under the same limits', async () => {
+    const code = [
+      'import os, socket',
+      'uid = os.getuid()',
+      'interfaces = sorted(name for _, name in socket.if_nameindex())',
+      'status = open("/proc/self/status").read()',
+      'no_new_privs = "NoNewPrivs:\\t1" in status',
+    ].join('\n');
+    const result = await run(sandbox.http, { code });
+    const debug = (await sandbox.http.get(`/debug/${result.execution_id}`).expect(200))
+      .body as DebugRecordDto;
+    expect(debug.variables_after).toMatchObject({
+      uid: { value: 10001 },
+      interfaces: { value: ['lo'] },
+      no_new_privs: { value: true },
+    });
+    expect(debug.limits).toMatchObject({ memory_mb: 256, pids: 64, network: 'none' });
+  });
+
+  it('times out and cancels warm jobs like cold ones', async () => {
+    await poolFilled();
+    const timedOut = await run(sandbox.http, { code: 'while True:\n    pass', timeout: 2 });
+    expect(timedOut.status).toBe('timeout');
+
+    const accepted = await sandbox.http
+      .post('/execute')
+      .send({ code: 'import time\nprint("started", flush=True)\ntime.sleep(60)' })
+      .expect(202);
+    const id = (accepted.body as { execution_id: string }).execution_id;
+    await pollUntil<ExecutionResultDto>(sandbox.http, `/execution/${id}`, (live) =>
+      live.output.includes('started'),
+    );
+    await sandbox.http.delete(`/execution/${id}`).expect(200);
+    await poolFilled();
+    expect(await sandbox.containerCount()).toBe(2);
+  });
+});
