@@ -126,7 +126,7 @@ export class EnvironmentVariables {
   @Min(1024)
   MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
-  /** SQLite file for durable records (adjustments); `:memory:` keeps them in memory only. */
+  /** SQLite file for durable records (executions, adjustments); `:memory:`: nothing survives a restart. */
   @IsString()
   DATABASE_PATH = 'data/sandbox.db';
 
