@@ -1,5 +1,11 @@
 import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
-import { SandboxApp, pollUntil, run, startSandboxApp, waitForStatus } from './support/sandbox-app';
+import {
+  SandboxApp,
+  run,
+  startSandboxApp,
+  waitForStatus,
+  startSleeper,
+} from './support/sandbox-app';
 
 describe('Executing Python code (real Docker engine)', () => {
   let sandbox: SandboxApp;
@@ -171,15 +177,7 @@ describe('Executing Python code (real Docker engine)', () => {
   });
 
   it('cancels a running execution, removing its container, and refuses to cancel it twice', async () => {
-    const accepted = await sandbox.http
-      .post('/execute')
-      .send({ code: 'import time\nprint("started", flush=True)\ntime.sleep(60)' })
-      .expect(202);
-    const id = (accepted.body as { execution_id: string }).execution_id;
-    // Wait until the container really runs the code.
-    await pollUntil<ExecutionResultDto>(sandbox.http, `/execution/${id}`, (live) =>
-      live.output.includes('started'),
-    );
+    const id = await startSleeper(sandbox.http);
 
     const cancelled = await sandbox.http.delete(`/execution/${id}`).expect(200);
     expect(cancelled.body).toMatchObject({ status: 'cancelled', output: 'started\n' });

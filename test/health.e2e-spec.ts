@@ -1,6 +1,11 @@
 import { EngineProxy } from './support/engine-proxy';
-import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
-import { SandboxApp, pollUntil, run, startSandboxApp, waitForStatus } from './support/sandbox-app';
+import {
+  SandboxApp,
+  run,
+  startSandboxApp,
+  waitForStatus,
+  startSleeper,
+} from './support/sandbox-app';
 
 interface HealthBody {
   status: string;
@@ -109,14 +114,7 @@ describe('Health, probes and service info', () => {
     await proxy.open();
     const sandbox = await startSandboxApp({ DOCKER_HOST: proxy.dockerHost });
     try {
-      const accepted = await sandbox.http
-        .post('/execute')
-        .send({ code: 'import time\nprint("started", flush=True)\ntime.sleep(60)' })
-        .expect(202);
-      const id = (accepted.body as { execution_id: string }).execution_id;
-      await pollUntil<ExecutionResultDto>(sandbox.http, `/execution/${id}`, (live) =>
-        live.output.includes('started'),
-      );
+      const id = await startSleeper(sandbox.http);
 
       await proxy.shut();
       const failed = await waitForStatus(sandbox.http, id, (status) => status === 'failed');

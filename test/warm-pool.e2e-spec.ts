@@ -1,6 +1,5 @@
 import type { DebugRecordDto } from '../apps/sandbox/src/debug/dto/debug-record.dto';
-import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
-import { SandboxApp, pollUntil, run, startSandboxApp } from './support/sandbox-app';
+import { SandboxApp, run, startSandboxApp, startSleeper } from './support/sandbox-app';
 
 /** Containers started ahead of their jobs (SANDBOX_WARM_POOL=2), each used for one job only. */
 describe('Warm pool of one-use containers', () => {
@@ -63,14 +62,7 @@ describe('Warm pool of one-use containers', () => {
     const timedOut = await run(sandbox.http, { code: 'while True:\n    pass', timeout: 2 });
     expect(timedOut.status).toBe('timeout');
 
-    const accepted = await sandbox.http
-      .post('/execute')
-      .send({ code: 'import time\nprint("started", flush=True)\ntime.sleep(60)' })
-      .expect(202);
-    const id = (accepted.body as { execution_id: string }).execution_id;
-    await pollUntil<ExecutionResultDto>(sandbox.http, `/execution/${id}`, (live) =>
-      live.output.includes('started'),
-    );
+    const id = await startSleeper(sandbox.http);
     await sandbox.http.delete(`/execution/${id}`).expect(200);
     await poolFilled();
     expect(await sandbox.containerCount()).toBe(2);

@@ -85,6 +85,22 @@ export async function pollUntil<T>(
   }
 }
 
+/**
+ * Starts code that prints "started" and then sleeps for a minute; resolves with its id
+ * once the output shows it really runs in its container.
+ */
+export async function startSleeper(http: TestAgent): Promise<string> {
+  const accepted = await http
+    .post('/execute')
+    .send({ code: 'import time\nprint("started", flush=True)\ntime.sleep(60)' })
+    .expect(202);
+  const id = (accepted.body as { execution_id: string }).execution_id;
+  await pollUntil<ExecutionResultDto>(http, `/execution/${id}`, (live) =>
+    live.output.includes('started'),
+  );
+  return id;
+}
+
 /** Polls GET /execution/{id} until its status satisfies the predicate. */
 export function waitForStatus(
   http: TestAgent,
