@@ -12,7 +12,8 @@ function exitFrame(overrides: Partial<HarnessExit> = {}): HarnessExit {
     cpu_time_ms: 12,
     stdout_bytes: 0,
     stderr_bytes: 0,
-    result: { duration_ms: 1, exceptions: [], variables_after: null },
+    result: { duration_ms: 1, exceptions: [], variables_after: null, variables_omitted: 0 },
+    result_error: null,
     ...overrides,
   };
 }
@@ -37,6 +38,15 @@ function outcome(overrides: Partial<RunOutcome> = {}): RunOutcome {
 }
 
 describe('judgeOutcome', () => {
+  it('reports a result the harness rejected as a harness error naming the problem', () => {
+    const exit = exitFrame({ result: null, result_error: 'exceptions is not a list' });
+    expect(judgeOutcome(outcome({ exit }), context)).toEqual({
+      status: 'failed',
+      error: "The sandbox harness rejected the program's result: exceptions is not a list",
+      exitCode: 0,
+    });
+  });
+
   it('calls a clean exit completed', () => {
     expect(judgeOutcome(outcome(), context)).toEqual({
       status: 'completed',
@@ -51,12 +61,14 @@ describe('judgeOutcome', () => {
       result: {
         duration_ms: 1,
         variables_after: null,
+        variables_omitted: 0,
         exceptions: [
           {
             type: 'ZeroDivisionError',
             message: 'division by zero',
             line: 3,
             frames: [],
+            frames_omitted: 0,
             cause: null,
             cause_relation: null,
           },

@@ -63,6 +63,14 @@ export function judgeOutcome(
       exitCode,
     };
   }
+  if (exit.result_error !== null) {
+    // Only code that tampered with the harness's result pipe gets here.
+    return {
+      status: 'failed',
+      error: `The sandbox harness rejected the program's result: ${exit.result_error}`,
+      exitCode,
+    };
+  }
   const raised = exit.result?.exceptions[0];
   if (raised) return { status: 'failed', error: describeException(raised), exitCode };
   if (exit.signal !== null) {

@@ -1,7 +1,9 @@
 /**
- * Types of the JSON-lines protocol spoken by sandbox_harness.py (see PROTOCOL.md),
- * and the decoder that turns the container's stdout bytes into frames.
+ * The JSON-lines protocol spoken by sandbox_harness.py (see PROTOCOL.md): its types,
+ * derived from the schemas every frame is checked against, and the decoder that turns
+ * the container's stdout bytes into frames.
  */
+import { z } from 'zod';
 
 export interface HarnessPayload {
   readonly code: string;
@@ -18,66 +20,131 @@ export function encodePayload(payload: HarnessPayload | string): Buffer {
   return Buffer.concat([Buffer.from(`${json.length}\n`, 'ascii'), json]);
 }
 
-export interface HarnessFrame {
-  readonly file: string;
-  readonly line: number | null;
-  readonly function: string;
-  readonly source: string | null;
-}
-
-export interface HarnessException {
-  readonly type: string;
-  readonly message: string;
-  readonly line: number | null;
-  readonly frames: HarnessFrame[];
-  readonly cause: HarnessException | null;
-  readonly cause_relation: 'cause' | 'context' | null;
-}
-
-export interface HarnessVariable {
-  readonly type: string;
-  readonly value?: unknown;
-  readonly repr?: string;
-  readonly truncated: boolean;
-}
-
-export interface HarnessResult {
-  readonly duration_ms: number;
-  readonly exceptions: HarnessException[];
-  readonly variables_after: Record<string, HarnessVariable> | null;
-}
-
-export interface HarnessExit {
-  readonly exit_code: number | null;
-  readonly signal: number | null;
-  readonly harness_timeout: boolean;
-  readonly max_rss_kb: number;
-  readonly cpu_time_ms: number;
-  readonly stdout_bytes: number;
-  readonly stderr_bytes: number;
-  readonly result: HarnessResult | null;
-}
-
-export type OutputStream = 'stdout' | 'stderr';
-
-export type HarnessMessage =
-  | { readonly type: 'stdout' | 'stderr'; readonly data: string }
-  | { readonly type: 'truncated'; readonly stream: OutputStream }
-  | ({ readonly type: 'exit' } & HarnessExit)
-  | { readonly type: 'harness_error'; readonly message: string };
-
-const MESSAGE_TYPES = new Set(['stdout', 'stderr', 'truncated', 'exit', 'harness_error']);
+/** The longest exit frame line the harness writes, newline included (as in sandbox_harness.py). */
+export const MAX_EXIT_FRAME_BYTES = 2 * 1024 * 1024;
 
 /**
- * Splits the harness's stdout into newline-terminated JSON frames. Bytes are kept
- * until a newline arrives, so a frame split across Docker chunks decodes whole.
- * Only the harness supervisor writes this stream; a line that is not a frame means
- * the harness was bypassed or broken and is counted, never trusted.
+ * The longest line the harness can ever write, with margin: the exit frame is the longest
+ * (an output frame is at most ~400 KiB). The decoder's line limit.
+ */
+export const MAX_FRAME_BYTES = MAX_EXIT_FRAME_BYTES + 1024 * 1024;
+
+/** How many rejection reasons a decoder keeps; later rejections are only counted. */
+export const MAX_REJECTION_REASONS = 5;
+
+/** How much of a schema issue's path a reason shows: a forged `cause` chain can be deep. */
+const MAX_ISSUE_PATH_CHARS = 200;
+
+const count = z.int().nonnegative();
+const lineNumber = z.int().nullable();
+
+const outputStreamSchema = z.enum(['stdout', 'stderr']);
+
+const harnessFrameSchema = z.object({
+  file: z.string(),
+  line: lineNumber,
+  function: z.string(),
+  source: z.string().nullable(),
+});
+
+const harnessExceptionSchema = z.object({
+  type: z.string(),
+  message: z.string(),
+  line: lineNumber,
+  frames: z.array(harnessFrameSchema),
+  /** Frames left out between the outermost and the innermost ones. */
+  frames_omitted: count,
+  get cause() {
+    return harnessExceptionSchema.nullable();
+  },
+  cause_relation: z.enum(['cause', 'context']).nullable(),
+});
+
+const harnessVariableSchema = z
+  .object({
+    type: z.string(),
+    value: z.unknown().optional(),
+    repr: z.string().optional(),
+    truncated: z.boolean(),
+  })
+  .refine((variable) => 'value' in variable !== 'repr' in variable, {
+    message: 'needs one of value and repr',
+  });
+
+const harnessResultSchema = z.object({
+  duration_ms: z.number(),
+  exceptions: z.array(harnessExceptionSchema),
+  variables_after: z.record(z.string(), harnessVariableSchema).nullable(),
+  /** Variables left out: over the count, a name taken once cut, or no room left in the frame. */
+  variables_omitted: count,
+});
+
+const harnessExitSchema = z.object({
+  exit_code: z.int().nullable(),
+  signal: z.int().nullable(),
+  harness_timeout: z.boolean(),
+  max_rss_kb: count,
+  cpu_time_ms: z.number().nonnegative(),
+  stdout_bytes: count,
+  stderr_bytes: count,
+  result: harnessResultSchema.nullable(),
+  /** Why the result that arrived was thrown away (null when there was none, or it was fine). */
+  result_error: z.string().nullable(),
+});
+
+const harnessMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: outputStreamSchema, data: z.string() }),
+  z.object({ type: z.literal('truncated'), stream: outputStreamSchema }),
+  harnessExitSchema.extend({ type: z.literal('exit') }),
+  z.object({ type: z.literal('harness_error'), message: z.string() }),
+]);
+
+export type OutputStream = z.infer<typeof outputStreamSchema>;
+export type HarnessFrame = z.infer<typeof harnessFrameSchema>;
+export type HarnessException = z.infer<typeof harnessExceptionSchema>;
+export type HarnessVariable = z.infer<typeof harnessVariableSchema>;
+export type HarnessResult = z.infer<typeof harnessResultSchema>;
+export type HarnessExit = z.infer<typeof harnessExitSchema>;
+export type HarnessMessage = z.infer<typeof harnessMessageSchema>;
+
+type FrameType = HarnessMessage['type'];
+
+const FRAME_TYPES: ReadonlySet<string> = new Set<FrameType>([
+  'stdout',
+  'stderr',
+  'truncated',
+  'exit',
+  'harness_error',
+]);
+
+/** Path segments a reason may show as they are; any other key (a variable name) is user data. */
+const PROTOCOL_FIELDS: ReadonlySet<string> = new Set(
+  [
+    harnessFrameSchema,
+    harnessExceptionSchema,
+    harnessVariableSchema,
+    harnessResultSchema,
+    ...harnessMessageSchema.options,
+  ].flatMap((schema) => Object.keys(schema.shape)),
+);
+
+/**
+ * Splits the harness's stdout into newline-terminated JSON frames and checks each
+ * against its schema. Bytes are kept until a newline arrives, so a frame split across
+ * Docker chunks decodes whole. Only the harness supervisor writes this stream; a line
+ * that is not a valid frame means the harness was bypassed or broken and is counted,
+ * never trusted. A malformed exit or harness_error frame becomes a harness_error
+ * message instead, so the run is reported as a harness failure.
  */
 export class HarnessFrameDecoder {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** True from the moment the current line outgrew maxLineBytes until its newline. */
+  private skippingLine = false;
+  /** 1-based number of the line being read, for rejection reasons. */
+  private lineNumber = 1;
   private invalidLines = 0;
+  private readonly reasons: string[] = [];
 
   constructor(private readonly maxLineBytes: number) {}
 
@@ -86,49 +153,101 @@ export class HarnessFrameDecoder {
     return this.invalidLines;
   }
 
+  /** Why lines were rejected: the first MAX_REJECTION_REASONS, each naming its line. */
+  get rejectionReasons(): readonly string[] {
+    return this.reasons;
+  }
+
   push(chunk: Buffer): HarnessMessage[] {
     const messages: HarnessMessage[] = [];
     let start = 0;
     let newline = chunk.indexOf(0x0a, start);
     while (newline !== -1) {
-      this.pending.push(chunk.subarray(start, newline));
-      const line = Buffer.concat(this.pending).toString('utf8');
-      this.pending = [];
-      this.pendingBytes = 0;
-      const message = this.parse(line);
+      this.append(chunk.subarray(start, newline));
+      const message = this.endLine();
       if (message) messages.push(message);
       start = newline + 1;
       newline = chunk.indexOf(0x0a, start);
     }
-    if (start < chunk.length) {
-      this.pendingBytes += chunk.length - start;
-      if (this.pendingBytes > this.maxLineBytes) {
-        // A runaway line cannot be a frame: drop it rather than buffer without bound.
-        this.invalidLines += 1;
-        this.pending = [];
-        this.pendingBytes = 0;
-      } else {
-        this.pending.push(Buffer.from(chunk.subarray(start)));
-      }
-    }
+    this.append(chunk.subarray(start));
     return messages;
   }
 
-  private parse(line: string): HarnessMessage | null {
-    if (line.length === 0) return null;
-    try {
-      const parsed: unknown = JSON.parse(line);
-      if (isMessage(parsed)) return parsed;
-    } catch {
-      // fall through: counted below
+  private append(part: Buffer): void {
+    if (this.skippingLine || part.length === 0) return;
+    this.pendingBytes += part.length;
+    if (this.pendingBytes > this.maxLineBytes) {
+      // A runaway line cannot be a frame: drop it rather than buffer without bound.
+      this.reject(`longer than ${this.maxLineBytes} bytes`);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.skippingLine = true;
+    } else {
+      this.pending.push(Buffer.from(part));
     }
+  }
+
+  private endLine(): HarnessMessage | null {
+    const line = Buffer.concat(this.pending).toString('utf8');
+    const skipped = this.skippingLine;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.skippingLine = false;
+    const message = skipped || line.length === 0 ? null : this.decode(line);
+    this.lineNumber += 1;
+    return message;
+  }
+
+  private decode(line: string): HarnessMessage | null {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return this.reject('not JSON');
+    }
+    const type = frameTypeOf(parsed);
+    if (type === null) return this.reject('not a frame: no known type');
+    const checked = checkFrame(parsed);
+    if (typeof checked !== 'string') return checked;
+    const problem = `malformed ${type} frame: ${checked}`;
+    // The harness was ending the run: report that it failed, and say what was wrong.
+    if (type === 'exit' || type === 'harness_error')
+      return { type: 'harness_error', message: problem };
+    return this.reject(problem);
+  }
+
+  private reject(reason: string): null {
     this.invalidLines += 1;
+    if (this.reasons.length < MAX_REJECTION_REASONS) {
+      this.reasons.push(`line ${this.lineNumber}: ${reason}`);
+    }
     return null;
   }
 }
 
-function isMessage(value: unknown): value is HarnessMessage {
-  if (typeof value !== 'object' || value === null || !('type' in value)) return false;
+function frameTypeOf(value: unknown): FrameType | null {
+  if (typeof value !== 'object' || value === null || !('type' in value)) return null;
   const { type } = value;
-  return typeof type === 'string' && MESSAGE_TYPES.has(type);
+  return typeof type === 'string' && FRAME_TYPES.has(type) ? (type as FrameType) : null;
+}
+
+/** The frame, or what is wrong with it (in the schema's words, never the frame's data). */
+function checkFrame(value: unknown): HarnessMessage | string {
+  try {
+    const checked = harnessMessageSchema.safeParse(value);
+    return checked.success ? checked.data : describeIssue(checked.error.issues[0]);
+  } catch (error) {
+    // The schema recurses into `cause`: a forged chain deep enough overflows the stack.
+    if (error instanceof RangeError) return 'nested too deeply';
+    throw error;
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path
+    .map((key) => (typeof key === 'number' || PROTOCOL_FIELDS.has(String(key)) ? String(key) : '*'))
+    .join('.');
+  const shownPath =
+    path.length > MAX_ISSUE_PATH_CHARS ? `${path.slice(0, MAX_ISSUE_PATH_CHARS)}…` : path;
+  return `${shownPath || '(frame)'}: ${issue.message}`;
 }

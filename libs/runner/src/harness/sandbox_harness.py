@@ -13,6 +13,11 @@ therefore forks a worker that runs the code with fds 1 and 2 on pipes, plus a
 third pipe for the structured result. Only the supervisor writes frames: it caps
 and counts the output, enforces the time limit, and reports how the worker ended
 even when the worker could not report anything itself.
+
+Everything in a frame is bounded, so that no line exceeds what the runner accepts
+(PROTOCOL.md lists the bounds). The worker applies them to what it reports, and
+the supervisor checks and applies them again to what arrives on the result pipe:
+the user's code can write there too.
 """
 
 import builtins
@@ -33,6 +38,24 @@ import types
 
 PR_SET_DUMPABLE = 4
 
+# Frames. The exit frame is the only one whose size depends on what the user's code
+# left behind: every part of it is bounded so that its line, as written (UTF-8,
+# JSON escapes and newline included), never exceeds MAX_EXIT_FRAME_BYTES.
+MAX_EXIT_FRAME_BYTES = 2_097_152  # 2 MiB; harness-protocol.ts has the same constant
+EXIT_FRAME_RESERVE_BYTES = 4096  # the exit frame's fields other than the result
+# The result, encoded as in a frame. Also what the supervisor reads of the result pipe at most.
+MAX_RESULT_BYTES = MAX_EXIT_FRAME_BYTES - EXIT_FRAME_RESERVE_BYTES
+# A JSON string takes at most 6 bytes per character (a control character or a lone
+# surrogate becomes \uXXXX). With the limits below, an exception chain of at most
+# MAX_CAUSE_DEPTH + 1 links takes at most 6 * ~250 KB = 1.5 MB of MAX_RESULT_BYTES;
+# the variables get whatever room is left.
+MAX_MESSAGE_CHARS = 10_000  # an exception's message; also the harness_error message
+MAX_NAME_CHARS = 200  # exception and variable type names, variable names, dict keys
+MAX_FRAME_TEXT_CHARS = 200  # a traceback frame's file, function and source line
+MAX_OUTER_FRAMES = 10  # a traceback keeps its outermost frames (where the user's code starts)
+MAX_INNER_FRAMES = 40  # and its innermost ones (where it failed); those between are counted
+MAX_COUNT = 2**32  # larger counts in a result are not believable: the result is malformed
+
 # Supervisor
 READ_CHUNK_BYTES = 65536
 POLL_INTERVAL_S = 0.05
@@ -43,17 +66,17 @@ DRAIN_GRACE_S = 0.1
 # Worker
 WORKER_CRASH_EXIT = 70  # EX_SOFTWARE: the harness itself failed in the worker
 STDERR_TIMEOUT_S = 2.0  # flushing and printing the traceback run user code (__str__, flush)
-MAX_CAUSE_DEPTH = 5
+MAX_CAUSE_DEPTH = 5  # causes reported below the exception that ended the run
 
 # Variables (debug mode)
-MAX_VARIABLES = 200
+MAX_VARIABLES = 200  # encoded at most; those that do not fit the exit frame are left out
 MAX_STRING_CHARS = 10_000
 MAX_NESTED_STRING_CHARS = 1_000
 MAX_REPR_CHARS = 1_000
 MAX_ITEMS = 100
 MAX_DEPTH = 4
-# A size budget per variable, in characters of strings and reprs plus one per
-# container item: MAX_ITEMS at each of MAX_DEPTH levels alone allows 10**8 values.
+# A size budget per variable, in characters of strings, reprs and dict keys plus
+# one per container item: MAX_ITEMS at each of MAX_DEPTH levels alone allows 10**8 values.
 MAX_VARIABLE_CHARS = 20_000
 MAX_ARRAY_SIZE = 1_000
 MAX_SAFE_INT = 2**53  # beyond this, JavaScript numbers lose precision
@@ -80,6 +103,10 @@ _DEEP_REPR.maxstring = _DEEP_REPR.maxother = 100
 
 
 def main():
+    # Python turns SIGINT into KeyboardInterrupt, which the user's code could raise in
+    # here with os.kill(1, SIGINT). Every other signal keeps its default action, which
+    # the kernel never applies to PID 1 for a sender inside the container.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _make_undumpable()
     try:
         payload = _read_payload()
@@ -169,7 +196,8 @@ def _forward_until_exit(worker, reader, time_limit_s):
 
 
 def _exit_frame(status, rusage, timed_out, reader):
-    return {
+    result, result_error = _received_result(reader)
+    frame = {
         'type': 'exit',
         'exit_code': os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         'signal': os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
@@ -178,21 +206,251 @@ def _exit_frame(status, rusage, timed_out, reader):
         'cpu_time_ms': round((rusage.ru_utime + rusage.ru_stime) * 1000, 3),
         'stdout_bytes': reader.outputs['stdout'].bytes_seen,
         'stderr_bytes': reader.outputs['stderr'].bytes_seen,
-        'result': _parse_result(bytes(reader.result)),
+        'result': result,
+        'result_error': result_error,
     }
+    if len(_frame_line(frame)) > MAX_EXIT_FRAME_BYTES:
+        # The bounds above make this impossible; the runner's line limit must not depend on that arithmetic.
+        frame.update(result=None, result_error='the result does not fit in the exit frame')
+    return frame
 
 
-def _parse_result(data):
-    """The worker's result, or None if it sent none (or the user's code wrote junk there)."""
+def _received_result(reader):
+    """(result, None) with the worker's result bounded for the exit frame, or (None, what was wrong).
+
+    (None, None) when the worker sent nothing: it died or exited before reporting.
+    The user's code can write to the result pipe too, so nothing in it is trusted.
+    """
+    if reader.result_bytes > MAX_RESULT_BYTES:
+        return None, f'the result is longer than {MAX_RESULT_BYTES} bytes'
+    if not reader.result:
+        return None, None
     try:
-        result = json.loads(data, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        return None
-    return result if isinstance(result, dict) else None
+        result = json.loads(reader.result.decode('utf-8'), parse_constant=_reject_constant)
+        _check_result(result)
+    except UnicodeDecodeError:
+        return None, 'the result is not UTF-8'
+    except RecursionError:
+        return None, 'the result is nested too deeply'
+    except ValueError:
+        return None, 'the result is not JSON'
+    except _MalformedResult as problem:
+        return None, str(problem)
+    return _bounded_result(result), None
 
 
 def _reject_constant(name):
     raise ValueError(f'{name} is not JSON')  # NaN/Infinity would break the consumer's parser
+
+
+class _MalformedResult(Exception):
+    """What is wrong with the result that arrived: its shape only, never data from it."""
+
+
+_RESULT_FIELDS = {'duration_ms', 'exceptions', 'variables_after', 'variables_omitted'}
+_EXCEPTION_FIELDS = {'type', 'message', 'line', 'frames', 'frames_omitted', 'cause', 'cause_relation'}
+_FRAME_FIELDS = {'file', 'line', 'function', 'source'}
+_VARIABLE_FIELDS = {'type', 'value', 'repr', 'truncated'}
+
+
+def _check_result(result):
+    """Raise _MalformedResult unless result has exactly the shape the worker sends.
+
+    A missing field reads as None, so it fails its own check, field by field.
+    """
+    _check_object(result, _RESULT_FIELDS, 'the result')
+    duration_ms = result.get('duration_ms')
+    _require(_is_safe_int(duration_ms) or _is_finite_float(duration_ms), 'duration_ms', 'a finite number')
+    exceptions = result.get('exceptions')
+    _require(type(exceptions) is list, 'exceptions', 'a list')
+    _require(len(exceptions) <= 1, 'exceptions', 'a list of at most one exception')
+    for exception in exceptions:
+        _check_exception(exception, 'exceptions[0]', 0)
+    variables = result.get('variables_after')
+    _require(variables is None or type(variables) is dict, 'variables_after', 'null or an object')
+    for variable in (variables or {}).values():
+        _check_variable(variable)
+    _require(_is_count(result.get('variables_omitted')), 'variables_omitted', 'a count')
+
+
+def _check_exception(exception, path, depth):
+    _require(depth <= MAX_CAUSE_DEPTH, path, f'within {MAX_CAUSE_DEPTH} causes of the first exception')
+    _check_object(exception, _EXCEPTION_FIELDS, path)
+    _require(type(exception.get('type')) is str, f'{path}.type', 'a string')
+    _require(type(exception.get('message')) is str, f'{path}.message', 'a string')
+    _require(_is_line(exception.get('line', False)), f'{path}.line', 'an integer or null')
+    frames = exception.get('frames')
+    _require(type(frames) is list, f'{path}.frames', 'a list')
+    for index, frame in enumerate(frames):
+        _check_frame(frame, f'{path}.frames[{index}]')
+    _require(_is_count(exception.get('frames_omitted')), f'{path}.frames_omitted', 'a count')
+    cause = exception.get('cause', False)
+    if cause is not None:
+        _check_exception(cause, f'{path}.cause', depth + 1)
+    relation = exception.get('cause_relation', False)
+    _require(
+        relation is None if cause is None else relation in ('cause', 'context'),
+        f'{path}.cause_relation',
+        'null without a cause, else "cause" or "context"',
+    )
+
+
+def _check_frame(frame, path):
+    _check_object(frame, _FRAME_FIELDS, path)
+    _require(type(frame.get('file')) is str, f'{path}.file', 'a string')
+    _require(_is_line(frame.get('line', False)), f'{path}.line', 'an integer or null')
+    _require(type(frame.get('function')) is str, f'{path}.function', 'a string')
+    source = frame.get('source', False)
+    _require(source is None or type(source) is str, f'{path}.source', 'a string or null')
+
+
+def _check_variable(variable):
+    path = 'a variable in variables_after'  # not its name: that came from the pipe too
+    _check_object(variable, _VARIABLE_FIELDS, path)
+    _require(('value' in variable) != ('repr' in variable), path, 'an object with one of value and repr')
+    _require(type(variable.get('type')) is str, f'{path}: its type', 'a string')
+    _require(type(variable.get('truncated')) is bool, f'{path}: its truncated', 'a boolean')
+    if 'repr' in variable:
+        _require(type(variable['repr']) is str, f'{path}: its repr', 'a string')
+    else:
+        _check_value(variable['value'], 0)
+
+
+def _check_value(value, depth):
+    """A variable's value: the JSON the worker's encoder produces (see _VariableEncoder)."""
+    kind = type(value)
+    if kind is list or kind is dict:
+        # Deeper containers are sent as their repr, a string.
+        _require(depth < MAX_DEPTH, 'a variable value', f'nested at most {MAX_DEPTH} deep')
+        for item in value.values() if kind is dict else value:
+            _check_value(item, depth + 1)
+    else:
+        _require(
+            value is None or kind is bool or kind is str or _is_safe_int(value) or _is_finite_float(value),
+            'a variable value',
+            'JSON with finite numbers and integers within 2**53',
+        )
+
+
+def _check_object(value, fields, path):
+    _require(type(value) is dict, path, 'an object')
+    _require(value.keys() <= fields, path, f'free of fields other than {", ".join(sorted(fields))}')
+
+
+def _require(condition, what, expected):
+    if not condition:
+        raise _MalformedResult(f'{what} is not {expected}')
+
+
+def _is_safe_int(value):
+    return type(value) is int and abs(value) <= MAX_SAFE_INT
+
+
+def _is_finite_float(value):
+    return type(value) is float and math.isfinite(value)
+
+
+def _is_line(value):
+    return value is None or _is_safe_int(value)
+
+
+def _is_count(value):
+    return type(value) is int and 0 <= value <= MAX_COUNT
+
+
+def _bounded_result(result):
+    """A well-formed result cut to the bounds the worker applies, so that a forged one fits too."""
+    bounded = {
+        'duration_ms': result['duration_ms'],
+        'exceptions': [_bounded_exception(exception) for exception in result['exceptions']],
+        'variables_after': None,
+        'variables_omitted': result['variables_omitted'],
+    }
+    if result['variables_after'] is not None:
+        variables, omitted = _fit_variables(
+            result['variables_after'].items(), _variables_room(bounded), _bounded_variable
+        )
+        bounded['variables_after'] = variables
+        bounded['variables_omitted'] += omitted
+    return bounded
+
+
+def _bounded_exception(record):
+    """An exception record (see _describe_exception) with every part cut to its bound."""
+    frames, omitted = _kept_frames(record['frames'])
+    cause = record['cause']
+    return {
+        'type': record['type'][:MAX_NAME_CHARS],
+        'message': record['message'][:MAX_MESSAGE_CHARS],
+        'line': record['line'],
+        'frames': [_bounded_frame(frame) for frame in frames],
+        'frames_omitted': record['frames_omitted'] + omitted,
+        'cause': _bounded_exception(cause) if cause is not None else None,
+        'cause_relation': record['cause_relation'],
+    }
+
+
+def _bounded_frame(frame):
+    source = frame['source']
+    return {
+        'file': frame['file'][:MAX_FRAME_TEXT_CHARS],
+        'line': frame['line'],
+        'function': frame['function'][:MAX_FRAME_TEXT_CHARS],
+        'source': source[:MAX_FRAME_TEXT_CHARS] if source is not None else None,
+    }
+
+
+def _kept_frames(frames):
+    """(the frames to report, how many were left out): the outermost and innermost ones."""
+    if len(frames) <= MAX_OUTER_FRAMES + MAX_INNER_FRAMES:
+        return frames, 0
+    kept = frames[:MAX_OUTER_FRAMES] + frames[-MAX_INNER_FRAMES:]
+    return kept, len(frames) - len(kept)
+
+
+def _bounded_variable(variable):
+    """A variable that arrived on the result pipe, its strings cut as the worker cuts them.
+
+    Its value is not walked again: _fit_variables bounds it by its encoded size.
+    """
+    bounded = dict(variable, type=variable['type'][:MAX_NAME_CHARS])
+    if len(variable.get('repr', '')) > MAX_REPR_CHARS:
+        bounded.update(repr=variable['repr'][:MAX_REPR_CHARS], truncated=True)
+    return bounded
+
+
+def _variables_room(result):
+    """Bytes left in MAX_RESULT_BYTES for the variables of result, once all else is in."""
+    # sys.maxsize: room for any count of omitted variables, whatever it turns out to be.
+    skeleton = dict(result, variables_after={}, variables_omitted=sys.maxsize)
+    return MAX_RESULT_BYTES - len(_json_bytes(skeleton))
+
+
+def _fit_variables(candidates, room, encode):
+    """(variables, how many were left out) from (name, value) candidates, within room bytes.
+
+    Names are cut to MAX_NAME_CHARS. At most MAX_VARIABLES values are encoded; one
+    is left out when its cut name is already taken or it does not fit what is left
+    of room, and the next ones are still tried.
+    """
+    variables = {}
+    omitted = 0
+    encoded = 0
+    for name, value in candidates:
+        name = name[:MAX_NAME_CHARS]
+        if encoded == MAX_VARIABLES or name in variables:
+            omitted += 1
+            continue
+        encoded += 1
+        variable = encode(value)
+        # '"name": variable, ' in the variables object
+        size = len(_json_bytes(name)) + len(_json_bytes(variable)) + len(': , ')
+        if size > room:
+            omitted += 1
+            continue
+        room -= size
+        variables[name] = variable
+    return variables, omitted
 
 
 class _Worker:
@@ -234,7 +492,8 @@ class _Reader:
 
     def __init__(self, read_ends, max_output_bytes):
         self.outputs = {name: _Output(name, max_output_bytes) for name in ('stdout', 'stderr')}
-        self.result = bytearray()
+        self.result = bytearray()  # at most MAX_RESULT_BYTES of it: more means a forged result
+        self.result_bytes = 0
         self.selector = selectors.DefaultSelector()
         for name, fd in read_ends.items():
             os.set_blocking(fd, False)
@@ -251,7 +510,10 @@ class _Reader:
                 self.selector.unregister(key.fd)
                 os.close(key.fd)
             elif key.data == 'result':
-                self.result += chunk
+                # Read to the end even past the cap, so that the writer never blocks.
+                self.result_bytes += len(chunk)
+                if self.result_bytes <= MAX_RESULT_BYTES:
+                    self.result += chunk
             else:
                 for frame in self.outputs[key.data].feed(chunk):
                     _emit(frame)
@@ -299,15 +561,23 @@ class _Output:
 
 
 def _emit(frame):
-    line = json.dumps(frame, ensure_ascii=False) + '\n'
-    # A lone surrogate (from a user's string in the result) can only sit inside a
-    # JSON string, where backslashreplace turns it into its JSON escape \udXXX.
-    _write_all(1, line.encode('utf-8', 'backslashreplace'))
+    _write_all(1, _frame_line(frame))
+
+
+def _frame_line(frame):
+    return _json_bytes(frame) + b'\n'
+
+
+def _json_bytes(value):
+    """value as it is written in a frame, and measured against the bounds."""
+    # A lone surrogate (from a user's string) can only sit inside a JSON string,
+    # where backslashreplace turns it into its JSON escape \udXXX.
+    return json.dumps(value, ensure_ascii=False).encode('utf-8', 'backslashreplace')
 
 
 def _emit_harness_error(message):
     try:
-        _emit({'type': 'harness_error', 'message': message})
+        _emit({'type': 'harness_error', 'message': message[:MAX_MESSAGE_CHARS]})
     except OSError:
         pass  # stdout itself is gone: there is no one left to tell
 
@@ -341,6 +611,8 @@ def _print_harness_bug():
 
 def _run_worker(payload, pipes):
     """Run the user's code, send the result, and return the exit status."""
+    # The supervisor ignores SIGINT; the user's code gets it as under `python main.py`.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     worker_pid = os.getpid()
     result_fd = _wire_fds(pipes)
     result_pipe = _fd_identity(result_fd)
@@ -364,11 +636,13 @@ def _run_worker(payload, pipes):
     result = {
         'duration_ms': duration_ms,
         'exceptions': _exceptions_report(error, filename),
-        'variables_after': (
-            _capture_variables(namespace, payload['input_data']) if payload['debug_mode'] else None
-        ),
+        'variables_after': None,
+        'variables_omitted': 0,
     }
-    _write_all(result_fd, json.dumps(result).encode('ascii'))
+    if payload['debug_mode']:
+        variables, omitted = _capture_variables(namespace, payload['input_data'], _variables_room(result))
+        result.update(variables_after=variables, variables_omitted=omitted)
+    _write_all(result_fd, _json_bytes(result))
     return exit_code
 
 
@@ -453,6 +727,8 @@ def _reclaim_process_state(recursion_limit):
         signal.setitimer(timer, 0)
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+    # The user's code is over: an interrupt from what it left running could only break the report.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.setrecursionlimit(recursion_limit)
 
 
@@ -530,18 +806,21 @@ def _exceptions_report(error, filename):
         record['line'] = error.lineno
         record['frames'] = [
             {
-                'file': error.filename,
+                'file': filename,
                 'line': error.lineno,
                 'function': '<module>',
                 'source': (error.text or '').strip() or None,
             }
         ]
-    return [record]
+    return [_bounded_exception(record)]
 
 
 def _describe_exception(exc, filename, seen):
+    """The exception's record, its frames already selected; _bounded_exception cuts the rest."""
     seen.add(id(exc))
-    frames = _user_frames(exc.__traceback__)
+    tb = exc.__traceback__
+    entries = [(frame, line) for frame, line in traceback.walk_tb(tb) if not _is_harness_frame(frame)]
+    kept, omitted = _kept_frames(entries)
     cause, relation = _chained_exception(exc)
     # `seen` is the chain so far: it stops both cycles and overly long chains.
     if cause is None or id(cause) in seen or len(seen) > MAX_CAUSE_DEPTH:
@@ -549,15 +828,17 @@ def _describe_exception(exc, filename, seen):
     return {
         'type': _qualified_name(type(exc)),
         'message': _message(exc),
-        'line': _innermost_line(frames, filename),
-        'frames': frames,
+        'line': _innermost_line(entries, filename),
+        'frames': _frame_records(kept),
+        'frames_omitted': omitted,
         'cause': _describe_exception(cause, filename, seen) if cause is not None else None,
         'cause_relation': relation,
     }
 
 
-def _innermost_line(frames, filename):
-    return next((frame['line'] for frame in reversed(frames) if frame['file'] == filename), None)
+def _innermost_line(entries, filename):
+    # From all the frames: the innermost one in the user's file may be among those left out.
+    return next((line for frame, line in reversed(entries) if frame.f_code.co_filename == filename), None)
 
 
 def _chained_exception(exc):
@@ -569,9 +850,8 @@ def _chained_exception(exc):
     return None, None
 
 
-def _user_frames(tb):
-    """The traceback's frames, outermost first, without the harness's own."""
-    entries = [(frame, line) for frame, line in traceback.walk_tb(tb) if not _is_harness_frame(frame)]
+def _frame_records(entries):
+    """(frame, line) entries of a traceback, outermost first, as frame records."""
     return [
         {
             'file': summary.filename,
@@ -598,10 +878,23 @@ def _is_harness_frame(frame):
 
 def _qualified_name(cls):
     """The name Python's traceback prints: module-qualified unless builtins or __main__."""
-    module = getattr(cls, '__module__', None)
+    module = _type_attribute(cls, '__module__')
+    qualname = _type_attribute(cls, '__qualname__')
     if not isinstance(module, str) or module in ('builtins', '__main__'):
-        return cls.__qualname__
-    return f'{module}.{cls.__qualname__}'
+        return qualname
+    return f'{module}.{qualname}'
+
+
+def _type_name(value):
+    return _type_attribute(type(value), '__name__')[:MAX_NAME_CHARS]
+
+
+def _type_attribute(cls, name):
+    """cls.__name__, __qualname__ or __module__ as the class stores it.
+
+    Plain attribute access would run a property the user's metaclass defines.
+    """
+    return type.__dict__[name].__get__(cls)
 
 
 def _message(exc):
@@ -616,24 +909,25 @@ def _message(exc):
 # --------------------------------------------------------------------------
 
 
-def _capture_variables(namespace, input_data):
-    """The user's globals after the run, bounded in number, size and time.
+def _capture_variables(namespace, input_data, room):
+    """(variables, how many were left out): the user's globals after the run,
+    bounded in number, size (room bytes in all) and time.
 
     ``input_data`` is left out while it is still the object we bound: the caller
     sent it, so echoing it back would only cost bytes.
     """
     deadline = time.monotonic() + VARIABLES_TIME_BUDGET_S
-    variables = {}
-    for name, value in list(namespace.items()):  # a snapshot: user threads may still run
-        if len(variables) == MAX_VARIABLES:
-            break
-        # issubclass(type(...)), unlike isinstance, cannot run a user's __class__ property.
-        if not isinstance(name, str) or _is_dunder(name) or issubclass(type(value), types.ModuleType):
-            continue
-        if name == 'input_data' and value is input_data:
-            continue
-        variables[name] = _encode_variable(value, deadline)
-    return variables
+    candidates = (
+        (name, value)
+        for name, value in list(namespace.items())  # a snapshot: user threads may still run
+        # Exact str only: a subclass's methods are user code. issubclass(type(...)),
+        # unlike isinstance, cannot run a user's __class__ property.
+        if type(name) is str
+        and not _is_dunder(name)
+        and not issubclass(type(value), types.ModuleType)
+        and not (name == 'input_data' and value is input_data)
+    )
+    return _fit_variables(candidates, room, lambda value: _encode_variable(value, deadline))
 
 
 def _is_dunder(name):
@@ -644,12 +938,11 @@ def _encode_variable(value, deadline):
     try:
         return _VariableEncoder(deadline).encode(value)
     except BaseException as exc:  # one odd object must not sink the whole result
-        kind = type(value).__name__
-        return {'type': kind, 'repr': _unrepresentable(value, exc), 'truncated': False}
+        return {'type': _type_name(value), 'repr': _unrepresentable(value, exc), 'truncated': False}
 
 
 def _unrepresentable(value, exc):
-    return f'<unrepresentable {type(value).__name__}: {type(exc).__name__}>'
+    return f'<unrepresentable {_type_name(value)}: {_type_name(exc)}>'
 
 
 class _VariableEncoder:
@@ -667,7 +960,7 @@ class _VariableEncoder:
         self.truncated = False
 
     def encode(self, value):
-        kind = type(value).__name__
+        kind = _type_name(value)
         encoded = self._json(value, 0)
         if encoded is _NOT_JSON:
             text = self._bounded_repr(value)  # before reading self.truncated: it may set it
@@ -695,11 +988,21 @@ class _VariableEncoder:
             self.truncated = True
             return self._bounded_repr(value, _DEEP_REPR.repr)
         if type(value) is dict:
-            return {
-                key if type(key) is str else self._bounded_repr(key): self._nested(item, depth + 1)
-                for key, item in self._bounded_items(value.items())
-            }
+            encoded = {}
+            for key, item in self._bounded_items(value.items()):
+                name = self._key(key)
+                if name in encoded:
+                    # Two keys that read the same once cut (or a key and another's repr).
+                    self.truncated = True
+                    continue
+                encoded[name] = self._nested(item, depth + 1)
+            return encoded
         return [self._nested(item, depth + 1) for item in self._bounded_items(value)]
+
+    def _key(self, key):
+        if type(key) is str:
+            return self._cut(key, MAX_NAME_CHARS)
+        return self._bounded_repr(key, limit=MAX_NAME_CHARS)
 
     def _bounded_items(self, iterable):
         """The items to show, within MAX_ITEMS and the budget.
@@ -727,14 +1030,14 @@ class _VariableEncoder:
         # Anything else (another array-like, say) could send us round in circles.
         return items if type(items) in _TOLIST_RESULTS else _NOT_JSON
 
-    def _bounded_repr(self, value, repr_func=repr):
+    def _bounded_repr(self, value, repr_func=repr, limit=MAX_REPR_CHARS):
         try:
             text = self._call(repr_func, value)
         except _Timeout:
-            return '<repr timed out>'
+            text = '<repr timed out>'
         except BaseException as exc:
-            return _unrepresentable(value, exc)
-        return self._cut(text, MAX_REPR_CHARS)
+            text = _unrepresentable(value, exc)
+        return self._cut(text, limit)
 
     def _cut(self, text, limit):
         limit = max(min(limit, self.budget), 0)

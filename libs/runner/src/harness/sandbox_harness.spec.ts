@@ -2,7 +2,7 @@
  * The sandbox harness, specified by running it: every case starts
  * `python3 -I -c <sandbox_harness.py>` on this machine, as a container would,
  * writes one payload to its stdin and reads the JSON-lines frames it prints
- * (see PROTOCOL.md).
+ * (see PROTOCOL.md), through the runner's own decoder.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,7 +16,12 @@ import type {
   HarnessVariable,
   OutputStream,
 } from './harness-protocol';
-import { encodePayload } from './harness-protocol';
+import {
+  HarnessFrameDecoder,
+  MAX_EXIT_FRAME_BYTES,
+  MAX_FRAME_BYTES,
+  encodePayload,
+} from './harness-protocol';
 
 const HARNESS_SOURCE = readFileSync(join(__dirname, 'sandbox_harness.py'), 'utf8');
 
@@ -40,14 +45,16 @@ interface HarnessRun {
   readonly stdout: string;
   /** The data of all stderr frames, joined. */
   readonly stderr: string;
+  /** Bytes of the last line, the exit frame, newline included. */
+  readonly lastLineBytes: number;
   readonly elapsedMs: number;
 }
 
 /**
  * Runs the harness with `payload` (fields not given take DEFAULT_PAYLOAD's
  * values; a string is sent as the JSON text, framed; a Buffer is sent as is) and
- * collects its frames. Fails unless the
- * harness exits 0 with nothing on its own stderr and only JSON lines on stdout.
+ * collects its frames. Fails unless the harness exits 0 with nothing on its own
+ * stderr and only valid frames on stdout.
  */
 function runHarness(
   payload: (Partial<HarnessPayload> & Pick<HarnessPayload, 'code'>) | string | Buffer,
@@ -68,24 +75,25 @@ function runHarness(
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      const output = Buffer.concat(stdout).toString('utf8');
+      const output = Buffer.concat(stdout);
       const ownStderr = Buffer.concat(stderr).toString('utf8');
-      if (code !== 0 || ownStderr !== '' || !output.endsWith('\n')) {
+      const decoder = new HarnessFrameDecoder(MAX_FRAME_BYTES);
+      const frames = decoder.push(output);
+      if (code !== 0 || ownStderr !== '' || output.at(-1) !== 0x0a || decoder.rejectedLines > 0) {
         reject(
           new Error(
-            `harness ended with code ${code}, signal ${signal}:\n${ownStderr}\nstdout:\n${output}`,
+            `harness ended with code ${code}, signal ${signal}:\n${ownStderr}\n` +
+              `rejected lines: ${decoder.rejectionReasons.join('; ')}\n` +
+              `stdout:\n${output.subarray(0, 10_000).toString('utf8')}`,
           ),
         );
         return;
       }
-      const frames = output
-        .slice(0, -1)
-        .split('\n')
-        .map((line) => JSON.parse(line) as HarnessMessage);
       resolve({
         frames,
         stdout: outputOf(frames, 'stdout'),
         stderr: outputOf(frames, 'stderr'),
+        lastLineBytes: output.length - (output.lastIndexOf(0x0a, -2) + 1),
         elapsedMs: Date.now() - started,
       });
     });
@@ -144,6 +152,29 @@ function chainOf(exception: HarnessException): string[] {
 /** Python source, one argument per line. */
 function py(...lines: string[]): string {
   return lines.join('\n');
+}
+
+/**
+ * Python that writes `data` (a bytes expression) to the worker's result pipe, runs
+ * `then`, and exits without reporting. The pipe is the one write end above fd 2 that
+ * is not inheritable: anything else above 2 came from whatever started the test, and
+ * must not be written to.
+ */
+function forgeResult(data: string, ...then: string[]): string {
+  return py(
+    'import fcntl, json, os, stat',
+    'def is_result_pipe(fd):',
+    '    try:',
+    '        return (stat.S_ISFIFO(os.fstat(fd).st_mode) and not os.get_inheritable(fd)',
+    '                and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY)',
+    '    except OSError:',
+    '        return False  # the directory listdir had open',
+    '[result_pipe] = [fd for fd in map(int, os.listdir("/proc/self/fd")) if fd > 2 and is_result_pipe(fd)]',
+    'with open(result_pipe, "wb", closefd=False) as pipe:',
+    `    pipe.write(${data})`,
+    ...then,
+    'os._exit(0)',
+  );
 }
 
 describe('sandbox harness', () => {
@@ -233,6 +264,7 @@ describe('sandbox harness', () => {
           { file: 'main.py', line: 4, function: '<module>', source: 'divide(1, 0)' },
           { file: 'main.py', line: 2, function: 'divide', source: 'return a / b' },
         ],
+        frames_omitted: 0,
         cause: null,
         cause_relation: null,
       });
@@ -638,7 +670,7 @@ describe('sandbox harness', () => {
       });
     });
 
-    it('reports at most 200 variables', async () => {
+    it('reports at most 200 variables and counts the others', async () => {
       const run = await runHarness({
         code: py('for i in range(300):', '    globals()[f"v{i}"] = i'),
       });
@@ -646,6 +678,28 @@ describe('sandbox harness', () => {
       const names = Object.keys(variablesOf(run));
       expect(names).toHaveLength(200);
       expect(names.slice(0, 3)).toEqual(['i', 'v0', 'v1']);
+      expect(resultOf(run).variables_omitted).toBe(101);
+    });
+
+    it('cuts variable names to 200 characters and leaves out one whose cut name is taken', async () => {
+      const run = await runHarness({
+        code: py('globals()["n" * 300] = 1', 'globals()["n" * 301] = 2'),
+      });
+
+      expect(variablesOf(run)).toEqual({
+        ['n'.repeat(200)]: { type: 'int', value: 1, truncated: false },
+      });
+      expect(resultOf(run).variables_omitted).toBe(1);
+    });
+
+    it('keeps the first of two dict keys that read the same, and says the value was cut', async () => {
+      const run = await runHarness({ code: 'mixed = {1: "int", "1": "str"}' });
+
+      expect(variablesOf(run).mixed).toEqual({
+        type: 'dict',
+        value: { '1': 'int' },
+        truncated: true,
+      });
     });
 
     it('leaves variables_after null outside debug mode, but still reports exceptions', async () => {
@@ -657,6 +711,101 @@ describe('sandbox harness', () => {
       const result = resultOf(run);
       expect(result.variables_after).toBeNull();
       expect(result.exceptions).toMatchObject([{ type: 'ValueError', message: 'boom', line: 2 }]);
+    });
+  });
+
+  describe('the exit frame bound', () => {
+    it('is the constant the harness uses', () => {
+      const bound = /^MAX_EXIT_FRAME_BYTES = ([\d_]+)/m.exec(HARNESS_SOURCE)?.[1];
+
+      expect(Number(bound?.replaceAll('_', ''))).toBe(MAX_EXIT_FRAME_BYTES);
+    });
+
+    it('holds for a dict of 8 keys of 1 MB, cut to 200 characters, with the result delivered', async () => {
+      const run = await runHarness({
+        code: py('d = {("k" * 1_000_000) + str(i): i for i in range(8)}', 'print("done")'),
+      });
+
+      expect(run.stdout).toBe('done\n');
+      expect(exitOf(run)).toMatchObject({ exit_code: 0, result_error: null });
+      // Every key reads the same once cut: the first stays, the value says it was cut.
+      expect(variablesOf(run).d).toEqual({
+        type: 'dict',
+        value: { ['k'.repeat(200)]: 0 },
+        truncated: true,
+      });
+      expect(run.lastLineBytes).toBeLessThanOrEqual(MAX_EXIT_FRAME_BYTES);
+    });
+
+    it('holds for a 6 MB exception message, cut to 10,000 characters', async () => {
+      const run = await runHarness({
+        code: py('print("before")', 'raise ValueError("m" * 6_000_000)'),
+      });
+
+      expect(run.stdout).toBe('before\n');
+      expect(exitOf(run)).toMatchObject({ exit_code: 1, result_error: null });
+      expect(onlyExceptionOf(run)).toMatchObject({
+        type: 'ValueError',
+        message: 'm'.repeat(10_000),
+        line: 2,
+      });
+      expect(run.lastLineBytes).toBeLessThanOrEqual(MAX_EXIT_FRAME_BYTES);
+    });
+
+    it('cuts exception type names and the text of traceback frames to 200 characters', async () => {
+      const run = await runHarness({
+        code: py(
+          'Huge = type("E" * 1000, (Exception,), {})',
+          `raise Huge("x")  # ${'c'.repeat(1000)}`,
+        ),
+      });
+
+      const exception = onlyExceptionOf(run);
+      expect(exception.type).toBe('E'.repeat(200));
+      expect(exception.frames[0].source).toBe(`raise Huge("x")  # ${'c'.repeat(181)}`);
+    });
+
+    it('keeps the outermost 10 and innermost 40 frames of a deep traceback and counts the others', async () => {
+      const run = await runHarness({
+        code: py('def recurse(n):', '    return recurse(n + 1)', '', 'recurse(0)'),
+      });
+
+      const exception = onlyExceptionOf(run);
+      expect(exception).toMatchObject({ type: 'RecursionError', line: 2 });
+      expect(exception.frames).toHaveLength(50);
+      expect(exception.frames[0]).toEqual({
+        file: 'main.py',
+        line: 4,
+        function: '<module>',
+        source: 'recurse(0)',
+      });
+      expect(exception.frames[49]).toMatchObject({ line: 2, function: 'recurse' });
+      expect(exception.frames_omitted).toBeGreaterThan(900);
+      expect(run.lastLineBytes).toBeLessThanOrEqual(MAX_EXIT_FRAME_BYTES);
+    });
+
+    it('holds for 100,000 globals: 200 are reported, the others counted', async () => {
+      const run = await runHarness({
+        code: py('for i in range(100_000):', '    globals()[f"v{i}"] = i'),
+      });
+
+      expect(Object.keys(variablesOf(run))).toHaveLength(200);
+      expect(resultOf(run).variables_omitted).toBe(100_001 - 200);
+    });
+
+    it('leaves out the variables that do not fit in the frame, and counts them', async () => {
+      // 60 KB each in the frame, where \x01 takes 6 bytes: \u0001.
+      const run = await runHarness({
+        code: py('for i in range(100):', '    globals()[f"v{i}"] = "\\x01" * 10_000'),
+      });
+
+      const kept = Object.keys(variablesOf(run)).length;
+      expect(kept).toBeGreaterThan(20);
+      expect(kept).toBeLessThan(40);
+      expect(resultOf(run).variables_omitted).toBe(101 - kept);
+      expect(exitOf(run).result_error).toBeNull();
+      expect(run.lastLineBytes).toBeLessThanOrEqual(MAX_EXIT_FRAME_BYTES);
+      expect(run.lastLineBytes).toBeGreaterThan(MAX_EXIT_FRAME_BYTES - 100_000);
     });
   });
 
@@ -745,6 +894,132 @@ describe('sandbox harness', () => {
       },
       SLOW,
     );
+  });
+
+  describe('a result the code forges', () => {
+    it.each([
+      [
+        'with exceptions that are not a list',
+        '{"duration_ms":1,"exceptions":"x","variables_after":[]}',
+        'exceptions is not a list',
+      ],
+      [
+        'with variables that are a list',
+        '{"duration_ms":1,"exceptions":[],"variables_after":[],"variables_omitted":0}',
+        'variables_after is not null or an object',
+      ],
+      [
+        'with a field the protocol does not have',
+        '{"duration_ms":1,"exceptions":[],"variables_after":null,"variables_omitted":0,"x":1}',
+        'the result is not free of fields other than duration_ms, exceptions, variables_after, variables_omitted',
+      ],
+      [
+        'with an infinite duration',
+        '{"duration_ms":1e400,"exceptions":[],"variables_after":null,"variables_omitted":0}',
+        'duration_ms is not a finite number',
+      ],
+      [
+        'with a variable both valued and repr-ed',
+        '{"duration_ms":1,"exceptions":[],"variables_omitted":0,"variables_after":{"x":{"type":"int","value":1,"repr":"1","truncated":false}}}',
+        'a variable in variables_after is not an object with one of value and repr',
+      ],
+      ['that is not JSON', '{"duration_ms":', 'the result is not JSON'],
+    ])('%s is dropped, saying why', async (_case, forged, problem) => {
+      const run = await runHarness({ code: forgeResult(`${JSON.stringify(forged)}.encode()`) });
+
+      expect(exitOf(run)).toMatchObject({ exit_code: 0, result: null, result_error: problem });
+    });
+
+    it('has its exception cause chain checked too, naming where it went wrong', async () => {
+      const run = await runHarness({
+        code: forgeResult(
+          py(
+            'json.dumps({"duration_ms": 1, "variables_after": None, "variables_omitted": 0, "exceptions": [',
+            '    {"type": "E", "message": "", "line": None, "frames": [], "frames_omitted": 0,',
+            '     "cause_relation": "cause", "cause": {"type": "E", "message": "", "line": None,',
+            '     "frames": [{"file": 1}], "frames_omitted": 0, "cause": None, "cause_relation": None}}]}).encode()',
+          ),
+        ),
+      });
+
+      expect(exitOf(run).result_error).toBe('exceptions[0].cause.frames[0].file is not a string');
+    });
+
+    it('is cut to the bounds when it is well formed but oversized', async () => {
+      const run = await runHarness({
+        code: forgeResult(
+          py(
+            'json.dumps({"duration_ms": 1, "variables_omitted": 0, "exceptions": [',
+            '    {"type": "E" * 1000, "message": "m" * 1_000_000, "line": None, "frames_omitted": 0,',
+            '     "frames": [{"file": "f", "line": 1, "function": "g", "source": None}] * 5000,',
+            '     "cause": None, "cause_relation": None}],',
+            '  "variables_after": {"x" * 1000: {"type": "t", "repr": "r" * 5000, "truncated": False}}}).encode()',
+          ),
+        ),
+      });
+
+      expect(exitOf(run).result_error).toBeNull();
+      const exception = onlyExceptionOf(run);
+      expect(exception.type).toBe('E'.repeat(200));
+      expect(exception.message).toBe('m'.repeat(10_000));
+      expect(exception.frames).toHaveLength(50);
+      expect(exception.frames_omitted).toBe(4950);
+      expect(variablesOf(run)).toEqual({
+        ['x'.repeat(200)]: { type: 't', repr: 'r'.repeat(1000), truncated: true },
+      });
+    });
+
+    it(
+      'is dropped past its size cap, read to the end without being kept',
+      async () => {
+        const run = await runHarness({
+          code: forgeResult(
+            'b"x" * 50_000_000',
+            // The supervisor's peak memory: it would hold all 50 MB if it kept them.
+            'status = open(f"/proc/{os.getppid()}/status").read()',
+            'print(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])',
+          ),
+        });
+
+        expect(exitOf(run)).toMatchObject({
+          exit_code: 0,
+          result: null,
+          result_error: 'the result is longer than 2093056 bytes',
+        });
+        expect(Number(run.stdout)).toBeLessThan(40_000);
+      },
+      SLOW,
+    );
+  });
+
+  describe('signals', () => {
+    it('ends with a normal exit frame when the code sends SIGINT to the supervisor', async () => {
+      const run = await runHarness({
+        code: py(
+          'import os, signal, time',
+          'os.kill(os.getppid(), signal.SIGINT)',
+          'time.sleep(0.2)  # for the supervisor to have it',
+          'print("still here")',
+        ),
+      });
+
+      expect(run.stdout).toBe('still here\n');
+      expect(exitOf(run)).toMatchObject({ exit_code: 0, result_error: null });
+    });
+
+    it('gives the code the SIGINT handling of `python main.py`', async () => {
+      const run = await runHarness({
+        code: py(
+          'import os, signal, time',
+          'print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)',
+          'os.kill(os.getpid(), signal.SIGINT)',
+          'time.sleep(5)',
+        ),
+      });
+
+      expect(run.stdout).toBe('True\n');
+      expect(onlyExceptionOf(run).type).toBe('KeyboardInterrupt');
+    });
   });
 
   describe('bad payloads', () => {
