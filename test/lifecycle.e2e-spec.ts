@@ -100,7 +100,7 @@ describe('Start-up, shutdown and a missing engine or image', () => {
       const id = (accepted.body as { execution_id: string }).execution_id;
       await waitForStatus(first.http, id, (status) => status === 'running');
       // What a crash leaves behind: the record still says running. (close() would cancel it.)
-      const options = { databasePath, executionHistoryLimit: 1000 };
+      const options = { databasePath, executionHistoryLimit: 1000, maxStoreBytes: 1024 ** 3 };
       const snapshot = new SqliteDatabase(options);
       const interrupted = new SqliteExecutionStore(snapshot, options).get(id);
       snapshot.onApplicationShutdown();

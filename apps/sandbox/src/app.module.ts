@@ -36,6 +36,7 @@ import { createValidationPipe } from './http/validation';
       useFactory: (config: AppConfig): StoreOptions => ({
         databasePath: config.databasePath,
         executionHistoryLimit: config.executionHistoryLimit,
+        maxStoreBytes: config.storeMaxBytes,
       }),
     }),
     BackendClientModule.forRootAsync({

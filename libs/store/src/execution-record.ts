@@ -39,26 +39,42 @@ export interface ResourceUsage {
   readonly cpuTimeMs: number;
 }
 
-/** Everything known about one execution. The store holds the one true copy. */
-export interface ExecutionRecord {
+/**
+ * What the caller asked to run: the bulky part of a submit, written once when the
+ * execution is accepted and read back only when it starts or a debug record shows it.
+ * Never kept in memory while the execution waits.
+ */
+export interface ExecutionInput {
+  readonly code: string;
+  /** `input_data` as the exact JSON text that arrived (validated, never parsed here). */
+  readonly inputJson: string;
+}
+
+/** The columns a listing shows: read without touching any bulky field. */
+export interface ExecutionSummary {
   readonly id: string;
   /** The request that submitted it, to tie its log lines to the caller's. */
   readonly requestId: string;
   readonly processorId: string | null;
-  readonly code: string;
-  readonly inputData: unknown;
-  readonly debugMode: boolean;
-  readonly timeoutS: number;
-  readonly limits: ContainerLimits;
   readonly queuedAt: Date;
   status: ExecutionStatus;
   startedAt: Date | null;
   endedAt: Date | null;
+  exitCode: number | null;
+  error: string | null;
+}
+
+/**
+ * Everything known about one execution but its input. The store holds the one true
+ * copy; output, exceptions and variables are each bounded by the harness and the runner.
+ */
+export interface ExecutionRecord extends ExecutionSummary {
+  readonly debugMode: boolean;
+  readonly timeoutS: number;
+  readonly limits: ContainerLimits;
   stdout: string;
   stderr: string;
   truncated: { stdout: boolean; stderr: boolean };
-  exitCode: number | null;
-  error: string | null;
   oomKilled: boolean;
   exceptions: HarnessException[];
   variablesAfter: Record<string, HarnessVariable> | null;
@@ -67,4 +83,9 @@ export interface ExecutionRecord {
   codeMs: number | null;
   usage: ResourceUsage | null;
   imageId: string | null;
+  /**
+   * True once the store budget (STORE_MAX_MB) dropped this record's bulky fields: its
+   * output, exceptions, variables and input are gone, its status and times remain.
+   */
+  pruned: boolean;
 }

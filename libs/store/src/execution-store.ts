@@ -1,17 +1,27 @@
-import type { ExecutionRecord } from './execution-record';
+import type { ExecutionInput, ExecutionRecord, ExecutionSummary } from './execution-record';
 
 export interface ExecutionPage {
-  readonly items: ExecutionRecord[];
+  readonly items: ExecutionSummary[];
   readonly total: number;
 }
 
-/** Where execution records live: the one true copy. Port: adapters hold data, not decisions. */
+/**
+ * Where execution records live: the one true copy. Port: adapters hold data, not
+ * decisions. Reads are bounded: a listing never loads output, input or variables.
+ */
 export abstract class ExecutionStore {
-  /** Inserts or replaces the record. */
+  /** Stores a newly accepted execution with its input. */
+  abstract create(record: ExecutionRecord, input: ExecutionInput): void;
+  /** Replaces the record's state, output and results; the input is left as it is. */
   abstract save(record: ExecutionRecord): void;
   abstract get(id: string): ExecutionRecord | undefined;
-  /** Newest first. */
+  /** The input it was submitted with; undefined when unknown or pruned. */
+  abstract input(id: string): ExecutionInput | undefined;
+  /** Newest first; summaries only. */
   abstract list(offset: number, limit: number): ExecutionPage;
-  /** Records still queued or running (after a restart: the ones a crash interrupted). */
-  abstract unfinished(): ExecutionRecord[];
+  /**
+   * Marks every execution still queued or running as failed with this error (after a
+   * restart: the ones a crash interrupted), without loading them. Returns how many.
+   */
+  abstract closeUnfinished(endedAt: Date, error: string): number;
 }

@@ -30,7 +30,11 @@ describe('SqliteAdjustmentStore', () => {
   let store: SqliteAdjustmentStore;
 
   beforeEach(() => {
-    database = new SqliteDatabase({ databasePath: ':memory:', executionHistoryLimit: 100 });
+    database = new SqliteDatabase({
+      databasePath: ':memory:',
+      executionHistoryLimit: 100,
+      maxStoreBytes: 1024 * 1024 * 1024,
+    });
     store = new SqliteAdjustmentStore(database);
   });
 
@@ -107,11 +111,19 @@ describe('SqliteAdjustmentStore', () => {
 
     it('creates the missing directory, and keeps records across reopening', () => {
       const databasePath = join(directory, 'not', 'yet', 'there.db');
-      const first = new SqliteDatabase({ databasePath, executionHistoryLimit: 100 });
+      const first = new SqliteDatabase({
+        databasePath,
+        executionHistoryLimit: 100,
+        maxStoreBytes: 1024 * 1024 * 1024,
+      });
       new SqliteAdjustmentStore(first).insert(pending('a'));
       first.onApplicationShutdown();
 
-      const second = new SqliteDatabase({ databasePath, executionHistoryLimit: 100 });
+      const second = new SqliteDatabase({
+        databasePath,
+        executionHistoryLimit: 100,
+        maxStoreBytes: 1024 * 1024 * 1024,
+      });
       expect(new SqliteAdjustmentStore(second).get('a')).toEqual(pending('a'));
       second.onApplicationShutdown();
     });

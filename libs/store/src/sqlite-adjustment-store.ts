@@ -8,25 +8,6 @@ import {
 } from './adjustment-store';
 import { SqliteDatabase } from './sqlite-database';
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS adjustments (
-    id              TEXT PRIMARY KEY,
-    processor_id    TEXT NOT NULL,
-    adjustments     TEXT NOT NULL,
-    reason          TEXT NOT NULL,
-    execution_id    TEXT,
-    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
-    attempts        INTEGER NOT NULL,
-    last_error      TEXT,
-    created_at      INTEGER NOT NULL,
-    updated_at      INTEGER NOT NULL,
-    next_attempt_at INTEGER,
-    delivered_at    INTEGER
-  );
-  CREATE INDEX IF NOT EXISTS adjustments_by_creation ON adjustments (created_at);
-  CREATE INDEX IF NOT EXISTS adjustments_by_due_time ON adjustments (status, next_attempt_at);
-`;
-
 /** A row of the adjustments table: JSON as text, times as epoch milliseconds. */
 interface AdjustmentRow {
   id: string;
@@ -48,7 +29,10 @@ type DeliveryStateRow = Pick<
   'id' | 'status' | 'attempts' | 'last_error' | 'updated_at' | 'next_attempt_at' | 'delivered_at'
 >;
 
-/** Keeps adjustments in a SQLite file (or in memory) through better-sqlite3's synchronous API. */
+/**
+ * Keeps adjustments in a SQLite file (or in memory) through better-sqlite3's synchronous
+ * API, in the table the migrations create.
+ */
 @Injectable()
 export class SqliteAdjustmentStore extends AdjustmentStore {
   private readonly db: Database.Database;
@@ -66,7 +50,6 @@ export class SqliteAdjustmentStore extends AdjustmentStore {
   constructor(database: SqliteDatabase) {
     super();
     this.db = database.connection;
-    this.db.exec(SCHEMA);
 
     this.insertRow = this.db.prepare(
       `INSERT INTO adjustments (id, processor_id, adjustments, reason, execution_id, status,

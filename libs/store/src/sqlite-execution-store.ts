@@ -1,110 +1,331 @@
 import { Injectable } from '@nestjs/common';
 import Database from 'better-sqlite3';
-import { ExecutionRecord, ExecutionStatus } from './execution-record';
+import type { HarnessException, HarnessVariable } from '@brain-net/runner';
+import {
+  ExecutionInput,
+  ExecutionRecord,
+  ExecutionStatus,
+  ExecutionSummary,
+} from './execution-record';
 import { ExecutionPage, ExecutionStore } from './execution-store';
 import { SqliteDatabase } from './sqlite-database';
 import { StoreOptions } from './store-options';
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS executions (
-    id         TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL,
-    status     TEXT NOT NULL,
-    record     TEXT NOT NULL
-  );
-  CREATE INDEX IF NOT EXISTS executions_by_creation ON executions (created_at);
-  CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status);
-`;
+/** The small fields without a column of their own, kept as one JSON object. */
+type State = Pick<
+  ExecutionRecord,
+  | 'debugMode'
+  | 'timeoutS'
+  | 'limits'
+  | 'truncated'
+  | 'oomKilled'
+  | 'timings'
+  | 'codeMs'
+  | 'usage'
+  | 'imageId'
+>;
 
-const UNFINISHED: ExecutionStatus[] = ['queued', 'running'];
-
-interface ExecutionRow {
+interface SummaryRow {
   id: string;
+  request_id: string;
+  processor_id: string | null;
   created_at: number;
   status: ExecutionStatus;
-  record: string;
+  started_at: number | null;
+  ended_at: number | null;
+  exit_code: number | null;
+  error: string | null;
 }
 
+interface OutputColumns {
+  stdout: string;
+  stderr: string;
+  exceptions_json: string;
+  variables_json: string | null;
+}
+
+/** A record's columns; its output is null once pruned (no payload row). */
+type RecordRow = SummaryRow & { state: string; pruned: 0 | 1 } & {
+  [Column in keyof OutputColumns]: OutputColumns[Column] | null;
+};
+
+/** An `executions` row but `pruned`; a save leaves created_at and the ids as created. */
+type ExecutionRow = SummaryRow & { state: string; bulky_bytes: number };
+
+const SUMMARY_COLUMNS =
+  'id, request_id, processor_id, created_at, status, started_at, ended_at, exit_code, error';
+const FINISHED = "status IN ('completed', 'failed', 'timeout', 'cancelled')";
+const UNFINISHED = "status IN ('queued', 'running')";
+
 /**
- * Keeps execution records in SQLite, the whole record as JSON beside the columns it is
- * looked up by, up to EXECUTION_HISTORY_LIMIT finished ones (oldest dropped first).
+ * Keeps executions in the two tables of migration 2: `executions` (summary columns, the
+ * small rest as JSON) and `execution_payloads` (the bulky fields). Up to
+ * EXECUTION_HISTORY_LIMIT finished executions (oldest dropped first), and STORE_MAX_MB of
+ * bulky fields (the oldest finished ones pruned first). The total of bulky bytes is
+ * summed once at start-up and then kept up to date by each write.
  */
 @Injectable()
 export class SqliteExecutionStore extends ExecutionStore {
-  private readonly upsert: Database.Statement<[ExecutionRow]>;
-  private readonly selectById: Database.Statement<[string], ExecutionRow>;
-  private readonly selectPage: Database.Statement<[number, number], ExecutionRow>;
-  private readonly countAll: Database.Statement<[], { total: number }>;
-  private readonly selectUnfinished: Database.Statement<[], ExecutionRow>;
-  private readonly trim: Database.Statement<[number]>;
+  private readonly db: Database.Database;
+  private readonly insertSummary: Database.Statement<[ExecutionRow]>;
+  private readonly insertPayload: Database.Statement<
+    [OutputColumns & { id: string; code: string; input_json: string }]
+  >;
+  private readonly bulkyBytesOf: Database.Statement<[string], number>;
+  private readonly updateSummary: Database.Statement<[ExecutionRow]>;
+  private readonly updateOutput: Database.Statement<
+    [OutputColumns & { id: string; output_bytes: number }],
+    number
+  >;
+  private readonly selectRecord: Database.Statement<[string], RecordRow>;
+  private readonly selectInput: Database.Statement<[string], { code: string; input_json: string }>;
+  private readonly selectPage: Database.Statement<[number, number], SummaryRow>;
+  private readonly countAll: Database.Statement<[], number>;
+  private readonly closeAll: Database.Statement<[number, string]>;
+  private readonly trim: Database.Statement<[number], number>;
+  private readonly selectOldestPrunable: Database.Statement<
+    [],
+    { id: string; bulky_bytes: number }
+  >;
+  private readonly deletePayload: Database.Statement<[string]>;
+  private readonly markPruned: Database.Statement<[string]>;
   private readonly historyLimit: number;
+  private readonly maxBulkyBytes: number;
+  private bulkyBytes: number;
 
   constructor(database: SqliteDatabase, options: StoreOptions) {
     super();
-    const db = database.connection;
-    db.exec(SCHEMA);
-    this.upsert = db.prepare(
-      `INSERT INTO executions (id, created_at, status, record)
-       VALUES (@id, @created_at, @status, @record)
-       ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record`,
+    this.db = database.connection;
+    this.historyLimit = options.executionHistoryLimit;
+    this.maxBulkyBytes = options.maxStoreBytes;
+    const db = this.db;
+    this.insertSummary = db.prepare(
+      `INSERT INTO executions (${SUMMARY_COLUMNS}, state, bulky_bytes, pruned)
+       VALUES (@id, @request_id, @processor_id, @created_at, @status, @started_at, @ended_at,
+         @exit_code, @error, @state, @bulky_bytes, 0)`,
     );
-    this.selectById = db.prepare('SELECT * FROM executions WHERE id = ?');
+    this.insertPayload = db.prepare(
+      `INSERT INTO execution_payloads
+         (id, stdout, stderr, exceptions_json, variables_json, code, input_json)
+       VALUES (@id, @stdout, @stderr, @exceptions_json, @variables_json, @code, @input_json)`,
+    );
+    this.bulkyBytesOf = db
+      .prepare<[string], number>('SELECT bulky_bytes FROM executions WHERE id = ?')
+      .pluck();
+    this.updateSummary = db.prepare(
+      `UPDATE executions SET status = @status, started_at = @started_at, ended_at = @ended_at,
+         exit_code = @exit_code, error = @error, state = @state, bulky_bytes = @bulky_bytes
+       WHERE id = @id`,
+    );
+    // No payload row once pruned: a late save cannot bring back what the budget took.
+    this.updateOutput = db
+      .prepare<[OutputColumns & { id: string; output_bytes: number }], number>(
+        `UPDATE execution_payloads SET stdout = @stdout, stderr = @stderr,
+           exceptions_json = @exceptions_json, variables_json = @variables_json
+         WHERE id = @id
+         RETURNING octet_length(code) + octet_length(input_json) + @output_bytes`,
+      )
+      .pluck();
+    this.selectRecord = db.prepare(
+      `SELECT ${SUMMARY_COLUMNS}, state, pruned, stdout, stderr, exceptions_json, variables_json
+       FROM executions LEFT JOIN execution_payloads USING (id) WHERE id = ?`,
+    );
+    this.selectInput = db.prepare('SELECT code, input_json FROM execution_payloads WHERE id = ?');
     // rowid breaks ties between records created in the same millisecond.
     this.selectPage = db.prepare(
-      'SELECT * FROM executions ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?',
+      `SELECT ${SUMMARY_COLUMNS} FROM executions
+       ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
     );
-    this.countAll = db.prepare('SELECT COUNT(*) AS total FROM executions');
-    this.selectUnfinished = db.prepare(
-      `SELECT * FROM executions WHERE status IN (${UNFINISHED.map((s) => `'${s}'`).join(', ')})
-       ORDER BY created_at, rowid`,
+    this.countAll = db.prepare<[], number>('SELECT COUNT(*) FROM executions').pluck();
+    this.closeAll = db.prepare(
+      `UPDATE executions SET status = 'failed', ended_at = ?, error = ? WHERE ${UNFINISHED}`,
     );
-    // Finished records beyond the newest `limit` of all records go; unfinished ones stay.
-    this.trim = db.prepare(
-      `DELETE FROM executions WHERE status NOT IN (${UNFINISHED.map((s) => `'${s}'`).join(', ')})
-         AND rowid NOT IN (SELECT rowid FROM executions ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
+    // Finished records beyond the newest `limit` of all records go (their payloads with
+    // them, by the foreign key); unfinished ones stay.
+    this.trim = db
+      .prepare<[number], number>(
+        `DELETE FROM executions WHERE ${FINISHED} AND rowid NOT IN
+           (SELECT rowid FROM executions ORDER BY created_at DESC, rowid DESC LIMIT ?)
+         RETURNING bulky_bytes`,
+      )
+      .pluck();
+    // The partial index holds exactly these rows, oldest first (the planner, without
+    // statistics, would rather take the status index and sort).
+    this.selectOldestPrunable = db.prepare(
+      `SELECT id, bulky_bytes FROM executions INDEXED BY executions_prunable
+       WHERE pruned = 0 AND ${FINISHED}
+       ORDER BY created_at, rowid LIMIT 1`,
     );
-    this.historyLimit = options.executionHistoryLimit;
+    this.deletePayload = db.prepare('DELETE FROM execution_payloads WHERE id = ?');
+    this.markPruned = db.prepare('UPDATE executions SET pruned = 1, bulky_bytes = 0 WHERE id = ?');
+
+    this.bulkyBytes = db
+      .prepare<[], number>('SELECT total(bulky_bytes) FROM executions')
+      .pluck()
+      .get() as number;
+    // The budget may have been lowered since the last run; what that, an upgrade or the
+    // last run's deletions freed goes back to the file system now.
+    this.write(() => this.enforceBudget());
+    database.releaseFreePages();
+  }
+
+  create(record: ExecutionRecord, input: ExecutionInput): void {
+    const output = outputColumns(record);
+    const bulkyBytes = utf8Bytes(input.code) + utf8Bytes(input.inputJson) + outputBytes(output);
+    this.write(() => {
+      this.insertSummary.run({ ...rowOf(record), bulky_bytes: bulkyBytes });
+      this.insertPayload.run({
+        id: record.id,
+        ...output,
+        code: input.code,
+        input_json: input.inputJson,
+      });
+      this.bulkyBytes += bulkyBytes;
+      for (const freed of this.trim.all(this.historyLimit)) this.bulkyBytes -= freed;
+      this.enforceBudget();
+    });
   }
 
   save(record: ExecutionRecord): void {
-    this.upsert.run({
-      id: record.id,
-      created_at: record.queuedAt.getTime(),
-      status: record.status,
-      record: JSON.stringify(record),
+    const output = outputColumns(record);
+    this.write(() => {
+      const before = this.bulkyBytesOf.get(record.id);
+      // A record the history limit already dropped stays dropped.
+      if (before === undefined) return;
+      const after =
+        this.updateOutput.get({ id: record.id, ...output, output_bytes: outputBytes(output) }) ?? 0;
+      this.updateSummary.run({ ...rowOf(record), bulky_bytes: after });
+      this.bulkyBytes += after - before;
+      this.enforceBudget();
     });
-    // A new record is saved once as queued: the moment to make room for it.
-    if (record.status === 'queued') this.trim.run(this.historyLimit);
   }
 
   get(id: string): ExecutionRecord | undefined {
-    const row = this.selectById.get(id);
-    return row && fromRow(row);
+    const row = this.selectRecord.get(id);
+    if (!row) return undefined;
+    return {
+      ...summaryOf(row),
+      ...(JSON.parse(row.state) as State),
+      stdout: row.stdout ?? '',
+      stderr: row.stderr ?? '',
+      exceptions:
+        row.exceptions_json === null ? [] : (JSON.parse(row.exceptions_json) as HarnessException[]),
+      variablesAfter:
+        row.variables_json === null
+          ? null
+          : (JSON.parse(row.variables_json) as Record<string, HarnessVariable>),
+      pruned: row.pruned === 1,
+    };
+  }
+
+  input(id: string): ExecutionInput | undefined {
+    const row = this.selectInput.get(id);
+    return row && { code: row.code, inputJson: row.input_json };
   }
 
   list(offset: number, limit: number): ExecutionPage {
     return {
-      items: this.selectPage.all(limit, offset).map(fromRow),
-      total: this.countAll.get()?.total ?? 0,
+      items: this.selectPage.all(limit, offset).map(summaryOf),
+      total: this.countAll.get() as number,
     };
   }
 
-  unfinished(): ExecutionRecord[] {
-    return this.selectUnfinished.all().map(fromRow);
+  closeUnfinished(endedAt: Date, error: string): number {
+    let closed = 0;
+    this.write(() => {
+      closed = this.closeAll.run(endedAt.getTime(), error).changes;
+      // Finished now, so the budget may take their bulky fields.
+      this.enforceBudget();
+    });
+    return closed;
+  }
+
+  /** Runs a write in one transaction; the running total is rolled back with it. */
+  private write(change: () => void): void {
+    const bulkyBefore = this.bulkyBytes;
+    try {
+      this.db.transaction(change)();
+    } catch (error: unknown) {
+      this.bulkyBytes = bulkyBefore;
+      throw error;
+    }
+  }
+
+  /** Prunes the oldest finished records until the bulky fields fit the budget. */
+  private enforceBudget(): void {
+    while (this.bulkyBytes > this.maxBulkyBytes) {
+      const oldest = this.selectOldestPrunable.get();
+      // Only unfinished executions hold bulky fields now: nothing more may go.
+      if (!oldest) return;
+      this.deletePayload.run(oldest.id);
+      this.markPruned.run(oldest.id);
+      this.bulkyBytes -= oldest.bulky_bytes;
+    }
   }
 }
 
-/** JSON keeps dates as ISO strings; these fields are Dates again on the way out. */
-function fromRow(row: ExecutionRow): ExecutionRecord {
-  const stored = JSON.parse(row.record) as ExecutionRecord & {
-    queuedAt: string;
-    startedAt: string | null;
-    endedAt: string | null;
-  };
+function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+function rowOf(record: ExecutionRecord): Omit<ExecutionRow, 'bulky_bytes'> {
   return {
-    ...stored,
-    queuedAt: new Date(stored.queuedAt),
-    startedAt: stored.startedAt === null ? null : new Date(stored.startedAt),
-    endedAt: stored.endedAt === null ? null : new Date(stored.endedAt),
+    id: record.id,
+    created_at: record.queuedAt.getTime(),
+    status: record.status,
+    started_at: record.startedAt?.getTime() ?? null,
+    ended_at: record.endedAt?.getTime() ?? null,
+    exit_code: record.exitCode,
+    request_id: record.requestId,
+    processor_id: record.processorId,
+    error: record.error,
+    state: stateColumn(record),
+  };
+}
+
+function stateColumn(record: ExecutionRecord): string {
+  const state: State = {
+    debugMode: record.debugMode,
+    timeoutS: record.timeoutS,
+    limits: record.limits,
+    truncated: record.truncated,
+    oomKilled: record.oomKilled,
+    timings: record.timings,
+    codeMs: record.codeMs,
+    usage: record.usage,
+    imageId: record.imageId,
+  };
+  return JSON.stringify(state);
+}
+
+function outputColumns(record: ExecutionRecord): OutputColumns {
+  return {
+    stdout: record.stdout,
+    stderr: record.stderr,
+    exceptions_json: JSON.stringify(record.exceptions),
+    variables_json: record.variablesAfter === null ? null : JSON.stringify(record.variablesAfter),
+  };
+}
+
+function outputBytes(output: OutputColumns): number {
+  return (
+    utf8Bytes(output.stdout) +
+    utf8Bytes(output.stderr) +
+    utf8Bytes(output.exceptions_json) +
+    utf8Bytes(output.variables_json ?? '')
+  );
+}
+
+function summaryOf(row: SummaryRow): ExecutionSummary {
+  return {
+    id: row.id,
+    requestId: row.request_id,
+    processorId: row.processor_id,
+    queuedAt: new Date(row.created_at),
+    status: row.status,
+    startedAt: row.started_at === null ? null : new Date(row.started_at),
+    endedAt: row.ended_at === null ? null : new Date(row.ended_at),
+    exitCode: row.exit_code,
+    error: row.error,
   };
 }

@@ -1,0 +1,423 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { AdjustmentRecord } from './adjustment-store';
+import type { ExecutionRecord } from './execution-record';
+import { MIGRATIONS, migrate } from './migrations';
+import { SqliteAdjustmentStore } from './sqlite-adjustment-store';
+import { SqliteDatabase } from './sqlite-database';
+import { SqliteExecutionStore } from './sqlite-execution-store';
+import { StoreOptions } from './store-options';
+
+// The first release's schema and writes, copied as they were: the fixture must not
+// follow later changes to the code.
+const V1_EXECUTIONS_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS executions (
+    id         TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    status     TEXT NOT NULL,
+    record     TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS executions_by_creation ON executions (created_at);
+  CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status);
+`;
+const V1_ADJUSTMENTS_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS adjustments (
+    id              TEXT PRIMARY KEY,
+    processor_id    TEXT NOT NULL,
+    adjustments     TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    execution_id    TEXT,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    delivered_at    INTEGER
+  );
+  CREATE INDEX IF NOT EXISTS adjustments_by_creation ON adjustments (created_at);
+  CREATE INDEX IF NOT EXISTS adjustments_by_due_time ON adjustments (status, next_attempt_at);
+`;
+const V1_UPSERT_EXECUTION = `INSERT INTO executions (id, created_at, status, record)
+  VALUES (@id, @created_at, @status, @record)
+  ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record`;
+const V1_INSERT_ADJUSTMENT = `INSERT INTO adjustments (id, processor_id, adjustments, reason,
+    execution_id, status, attempts, last_error, created_at, updated_at, next_attempt_at,
+    delivered_at)
+  VALUES (@id, @processor_id, @adjustments, @reason, @execution_id, @status,
+    @attempts, @last_error, @created_at, @updated_at, @next_attempt_at, @delivered_at)`;
+
+/** A record as the first release kept it in memory (Dates), before JSON.stringify. */
+interface V1Record {
+  id: string;
+  requestId: string;
+  processorId: string | null;
+  code: string;
+  inputData: unknown;
+  debugMode: boolean;
+  timeoutS: number;
+  limits: ExecutionRecord['limits'];
+  queuedAt: Date;
+  status: ExecutionRecord['status'];
+  startedAt: Date | null;
+  endedAt: Date | null;
+  stdout: string;
+  stderr: string;
+  truncated: { stdout: boolean; stderr: boolean };
+  exitCode: number | null;
+  error: string | null;
+  oomKilled: boolean;
+  exceptions: unknown[];
+  variablesAfter: Record<string, unknown> | null;
+  timings: ExecutionRecord['timings'];
+  codeMs: number | null;
+  usage: ExecutionRecord['usage'];
+  imageId: string | null;
+}
+
+const T0 = Date.parse('2025-11-29T10:00:00.000Z');
+
+const completed: V1Record = {
+  id: '7c0d7a52-6f1e-4d8e-9a57-2b8f0e3c1a01',
+  requestId: 'req-1',
+  processorId: 'processor-123',
+  code: 'import json\nprint("héllo ✓")\nraise ValueError("bad")\n',
+  inputData: { n: 1, nested: { list: [1, 2.5, null, 'x'], flag: true }, text: 'é "q" \\' },
+  debugMode: true,
+  timeoutS: 30,
+  limits: {
+    memoryBytes: 268435456,
+    cpus: 1,
+    pids: 64,
+    tmpfsBytes: 67108864,
+    openFiles: 256,
+    fileSizeBytes: 67108864,
+    user: '10001:10001',
+  },
+  queuedAt: new Date(T0),
+  status: 'completed',
+  startedAt: new Date(T0 + 123),
+  endedAt: new Date(T0 + 4567),
+  stdout: 'héllo ✓\n',
+  stderr: 'Traceback...\n',
+  truncated: { stdout: false, stderr: true },
+  exitCode: 1,
+  error: 'ValueError: bad',
+  oomKilled: false,
+  exceptions: [
+    {
+      type: 'ValueError',
+      message: 'bad',
+      line: 3,
+      frames: [{ file: '<sandbox>', line: 3, function: '<module>', source: 'raise' }],
+      cause: {
+        type: 'KeyError',
+        message: "'k'",
+        line: 2,
+        frames: [],
+        cause: null,
+        cause_relation: null,
+      },
+      cause_relation: 'context',
+    },
+  ],
+  variablesAfter: {
+    x: { type: 'int', value: 1, truncated: false },
+    f: { type: 'function', repr: '<function f>', truncated: false },
+  },
+  timings: { queuedMs: 3, containerStartMs: 120, runMs: 4444, totalMs: 4567 },
+  codeMs: 12.75,
+  usage: { peakMemoryBytes: 9000000, cpuTimeMs: 40 },
+  imageId: 'sha256:0123456789abcdef',
+};
+
+const queued: V1Record = {
+  ...completed,
+  id: 'queued-1',
+  requestId: 'req-2',
+  processorId: null,
+  inputData: [],
+  // Same millisecond as `completed`: only the row order says which is newer.
+  queuedAt: new Date(T0),
+  status: 'queued',
+  startedAt: null,
+  endedAt: null,
+  stdout: '',
+  stderr: '',
+  truncated: { stdout: false, stderr: false },
+  exitCode: null,
+  error: null,
+  exceptions: [],
+  variablesAfter: null,
+  timings: null,
+  codeMs: null,
+  usage: null,
+  imageId: null,
+};
+
+/** Deeper than SQLite's JSON functions go (1000 levels): only JS can convert it. */
+const deep: V1Record = {
+  ...completed,
+  id: 'deep-1',
+  requestId: 'req-3',
+  queuedAt: new Date(T0 + 1000),
+  startedAt: new Date(T0 + 1001),
+  endedAt: new Date(T0 + 1999),
+  inputData: JSON.parse('['.repeat(1200) + ']'.repeat(1200)) as unknown,
+};
+
+const adjustment: AdjustmentRecord = {
+  id: 'adj-1',
+  processorId: 'processor-123',
+  adjustments: { parameter_x: 'new_value', nested: { list: [1, 2.5, null], flag: true } },
+  reason: 'Performance improvement',
+  executionId: completed.id,
+  status: 'pending',
+  attempts: 1,
+  lastError: 'POST /x answered 503',
+  createdAt: new Date(T0 + 10),
+  updatedAt: new Date(T0 + 20),
+  nextAttemptAt: new Date(T0 + 30),
+  deliveredAt: null,
+};
+
+/** Writes a file exactly as the first release did: its schema, its upserts, no version. */
+function writeV1Database(path: string, records: V1Record[]): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(V1_EXECUTIONS_SCHEMA);
+  db.exec(V1_ADJUSTMENTS_SCHEMA);
+  const upsert = db.prepare(V1_UPSERT_EXECUTION);
+  for (const record of records) {
+    upsert.run({
+      id: record.id,
+      created_at: record.queuedAt.getTime(),
+      status: record.status,
+      record: JSON.stringify(record),
+    });
+  }
+  db.prepare(V1_INSERT_ADJUSTMENT).run({
+    id: adjustment.id,
+    processor_id: adjustment.processorId,
+    adjustments: JSON.stringify(adjustment.adjustments),
+    reason: adjustment.reason,
+    execution_id: adjustment.executionId,
+    status: adjustment.status,
+    attempts: adjustment.attempts,
+    last_error: adjustment.lastError,
+    created_at: adjustment.createdAt.getTime(),
+    updated_at: adjustment.updatedAt.getTime(),
+    next_attempt_at: adjustment.nextAttemptAt?.getTime() ?? null,
+    delivered_at: null,
+  });
+  db.close();
+}
+
+/** What the new store must give back for an old record: all of it but the input. */
+function migrated(old: V1Record): ExecutionRecord {
+  return {
+    id: old.id,
+    requestId: old.requestId,
+    processorId: old.processorId,
+    queuedAt: old.queuedAt,
+    status: old.status,
+    startedAt: old.startedAt,
+    endedAt: old.endedAt,
+    exitCode: old.exitCode,
+    error: old.error,
+    debugMode: old.debugMode,
+    timeoutS: old.timeoutS,
+    limits: old.limits,
+    stdout: old.stdout,
+    stderr: old.stderr,
+    truncated: old.truncated,
+    oomKilled: old.oomKilled,
+    // Old exceptions lack fields the harness added since; they come back as they were.
+    exceptions: old.exceptions as ExecutionRecord['exceptions'],
+    variablesAfter: old.variablesAfter as ExecutionRecord['variablesAfter'],
+    timings: old.timings,
+    codeMs: old.codeMs,
+    usage: old.usage,
+    imageId: old.imageId,
+    pruned: false,
+  };
+}
+
+describe('migrations', () => {
+  let directory: string;
+  let databasePath: string;
+  let options: StoreOptions;
+  const opened: SqliteDatabase[] = [];
+
+  const open = () => {
+    const database = new SqliteDatabase(options);
+    opened.push(database);
+    return database;
+  };
+
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'store-migrations-'));
+    databasePath = join(directory, 'sandbox.db');
+    options = { databasePath, executionHistoryLimit: 100, maxStoreBytes: 1024 * 1024 * 1024 };
+  });
+
+  afterEach(() => {
+    for (const database of opened.splice(0)) {
+      if (database.connection.open) database.onApplicationShutdown();
+    }
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('carries every field of the first release’s records and adjustments over', () => {
+    writeV1Database(databasePath, [completed, queued, deep]);
+
+    // SQLite converts the rows; JS parses only the one SQLite cannot.
+    const parse = jest.spyOn(JSON, 'parse');
+    const database = open();
+    expect(parse).toHaveBeenCalledTimes(1);
+    parse.mockRestore();
+    expect(database.connection.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const executions = new SqliteExecutionStore(database, options);
+
+    for (const old of [completed, queued, deep]) {
+      expect(executions.get(old.id)).toEqual(migrated(old));
+      expect(executions.input(old.id)).toEqual({
+        code: old.code,
+        inputJson: JSON.stringify(old.inputData),
+      });
+    }
+    expect(executions.list(0, 10)).toEqual({
+      total: 3,
+      items: [deep, queued, completed].map((old) => {
+        const { id, requestId, processorId, queuedAt, status, startedAt, endedAt } = old;
+        const { exitCode, error } = old;
+        return {
+          id,
+          requestId,
+          processorId,
+          queuedAt,
+          status,
+          startedAt,
+          endedAt,
+          exitCode,
+          error,
+        };
+      }),
+    });
+
+    const adjustments = new SqliteAdjustmentStore(database);
+    expect(adjustments.get(adjustment.id)).toEqual(adjustment);
+  });
+
+  it('counts the bulky bytes of migrated records as the store does', () => {
+    writeV1Database(databasePath, [completed, deep]);
+    const database = open();
+    const counted = database.connection
+      .prepare<[], { id: string; bulky_bytes: number }>('SELECT id, bulky_bytes FROM executions')
+      .all();
+
+    const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
+    const expected = (old: V1Record) =>
+      utf8(old.code) +
+      utf8(JSON.stringify(old.inputData)) +
+      utf8(old.stdout) +
+      utf8(old.stderr) +
+      utf8(JSON.stringify(old.exceptions)) +
+      utf8(JSON.stringify(old.variablesAfter));
+    expect(counted).toEqual(
+      expect.arrayContaining([
+        { id: completed.id, bulky_bytes: expected(completed) },
+        { id: deep.id, bulky_bytes: expected(deep) },
+      ]),
+    );
+  });
+
+  it('leaves migrated stores working: new records, closing, budget, adjustments', () => {
+    writeV1Database(databasePath, [completed, queued]);
+    const database = open();
+    const executions = new SqliteExecutionStore(database, options);
+    const adjustments = new SqliteAdjustmentStore(database);
+
+    expect(executions.closeUnfinished(new Date(T0 + 9000), 'restarted')).toBe(1);
+    expect(executions.get(queued.id)).toMatchObject({ status: 'failed', error: 'restarted' });
+
+    adjustments.update({ ...adjustment, status: 'delivered', deliveredAt: new Date(T0 + 40) });
+    adjustments.insert({ ...adjustment, id: 'adj-2', createdAt: new Date(T0 + 50) });
+    expect(adjustments.list(0, 10).items.map((a) => a.id)).toEqual(['adj-2', 'adj-1']);
+    expect(adjustments.countByStatus()).toEqual({ pending: 1, delivered: 1, failed: 0 });
+    database.onApplicationShutdown();
+
+    // Reopened at the current version, with a budget the old records exceed.
+    options = { ...options, maxStoreBytes: 1 };
+    const reopened = open();
+    const store = new SqliteExecutionStore(reopened, options);
+    expect(store.get(completed.id)).toMatchObject({ pruned: true, status: 'completed' });
+    expect(store.input(completed.id)).toBeUndefined();
+    expect(new SqliteAdjustmentStore(reopened).get('adj-2')).toBeDefined();
+  });
+
+  it('converts a large file in place, without doubling it', () => {
+    const MB = 1024 * 1024;
+    const many = Array.from({ length: 300 }, (_, i) => ({
+      ...completed,
+      id: `e${i}`,
+      queuedAt: new Date(T0 + i),
+      stdout: 'o'.repeat(MB / 2),
+      inputData: { blob: 'i'.repeat(MB / 2) },
+    }));
+    writeV1Database(databasePath, many);
+    const before = statSync(databasePath).size;
+
+    const started = performance.now();
+    const database = open();
+    const ms = performance.now() - started;
+    const wal = statSync(`${databasePath}-wal`).size;
+    database.connection.pragma('wal_checkpoint(TRUNCATE)');
+    const after = statSync(databasePath).size;
+
+    expect(after).toBeLessThan(before * 1.1);
+    expect(new SqliteExecutionStore(database, options).get('e299')).toEqual(migrated(many[299]));
+    console.log(
+      `migration of 300 records of 1 MB: ${ms.toFixed(0)} ms; file ` +
+        `${(before / MB).toFixed(0)} MB before, ${(after / MB).toFixed(0)} MB after ` +
+        `(log ${(wal / MB).toFixed(0)} MB at its peak)`,
+    );
+  });
+
+  it('creates the current schema on a new file, with incremental auto-vacuum', () => {
+    const database = open();
+    expect(database.connection.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(database.connection.pragma('auto_vacuum', { simple: true })).toBe(2);
+    expect(database.connection.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('refuses a file written by a newer release', () => {
+    const db = new Database(databasePath);
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    expect(() => open()).toThrow(
+      new RegExp(`schema version ${MIGRATIONS.length + 1}.*newer release`),
+    );
+  });
+
+  it('applies each migration in a transaction: a failing one leaves its version unapplied', () => {
+    const db = new Database(databasePath);
+    const failing = {
+      name: 'fails half-way',
+      up: (target: Database.Database) => {
+        target.exec('CREATE TABLE half (x)');
+        throw new Error('broken migration');
+      },
+    };
+    expect(() => migrate(db, [MIGRATIONS[0], failing])).toThrow('broken migration');
+    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    const tables = db
+      .prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .pluck()
+      .all();
+    expect(tables).toEqual(['adjustments', 'executions']);
+    db.close();
+  });
+});
