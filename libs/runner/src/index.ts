@@ -5,3 +5,4 @@ export * from './harness/harness-protocol';
 export * from './runner-options';
 export * from './runner.module';
 export * from './warm-pool';
+export * from './job-payload';

@@ -35,6 +35,17 @@ describe('loadConfig', () => {
     expect(load).toThrow(/LOG_LEVEL="loud"/);
   });
 
+  it.each([
+    ['INFO', 'info'],
+    ['debug', 'debug'],
+    ['WARNING', 'warn'],
+    ['Error', 'error'],
+    ['CRITICAL', 'fatal'],
+    ['trace', 'trace'],
+  ])("accepts the seed's LOG_LEVEL %s as %s", (given, level) => {
+    expect(loadConfig({ LOG_LEVEL: given }).logLevel).toBe(level);
+  });
+
   it('refuses to run sandboxes as root', () => {
     expect(() => loadConfig({ SANDBOX_USER: '0:0' })).toThrow(/SANDBOX_USER must not be root/);
   });

@@ -19,6 +19,11 @@ export class AppConfig {
   readonly maxOutputBytes: number;
   readonly maxCodeBytes: number;
   readonly maxRequestBytes: number;
+  readonly maxInputDepth: number;
+  readonly maxConcurrentUploads: number;
+  readonly storeMaxBytes: number;
+  readonly engineCheckIntervalMs: number;
+  readonly engineOutageWaitMs: number;
   readonly dockerHost: string | undefined;
   readonly instanceId: string;
   readonly databasePath: string;
@@ -58,6 +63,11 @@ export class AppConfig {
     this.maxOutputBytes = env.MAX_OUTPUT_BYTES;
     this.maxCodeBytes = env.MAX_CODE_BYTES;
     this.maxRequestBytes = env.MAX_REQUEST_BYTES;
+    this.maxInputDepth = env.MAX_INPUT_DEPTH;
+    this.maxConcurrentUploads = env.MAX_CONCURRENT_UPLOADS;
+    this.storeMaxBytes = env.STORE_MAX_MB * 1024 * 1024;
+    this.engineCheckIntervalMs = env.ENGINE_CHECK_INTERVAL_MS;
+    this.engineOutageWaitMs = env.ENGINE_OUTAGE_WAIT_S * 1000;
     this.dockerHost = env.DOCKER_HOST;
     this.instanceId = env.SANDBOX_INSTANCE_ID;
     this.databasePath = env.DATABASE_PATH;

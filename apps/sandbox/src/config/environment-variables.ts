@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   IsIn,
   IsInt,
@@ -15,6 +15,19 @@ import {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The seed's Python logging names, as pino calls them. */
+const PYTHON_LOG_LEVELS: Record<string, LogLevel> = {
+  critical: 'fatal',
+  warning: 'warn',
+};
+
+/** `INFO`, `Warning`, `critical`…: any case, the seed's names as well as pino's. */
+function toLogLevel({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string') return value;
+  const lower = value.trim().toLowerCase();
+  return PYTHON_LOG_LEVELS[lower] ?? lower;
+}
+
 /**
  * Every setting the service reads from its environment, with defaults. Validated once
  * at boot by loadConfig(); nothing else reads process.env.
@@ -29,7 +42,10 @@ export class EnvironmentVariables {
   @IsString()
   HOST = '0.0.0.0';
 
-  @IsIn(LOG_LEVELS)
+  @Transform(toLogLevel)
+  @IsIn(LOG_LEVELS, {
+    message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} or DEBUG, INFO, WARNING, ERROR, CRITICAL`,
+  })
   LOG_LEVEL: LogLevel = 'info';
 
   /** Default timeout (seconds) of an execution that does not set one. */
@@ -125,6 +141,49 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1024)
   MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+  /** Deepest nesting of `input_data` (the object itself is level 1); deeper is a 400. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_INPUT_DEPTH = 64;
+
+  /**
+   * Requests whose bodies are being received at once; beyond it a new body is refused
+   * with 503, so slow or many uploads cannot hold more than this × MAX_REQUEST_BYTES.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  MAX_CONCURRENT_UPLOADS = 32;
+
+  /**
+   * Budget for the bulky fields of stored executions (code, input, output, exceptions,
+   * variables); beyond it the oldest finished ones lose them (status and times stay).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  STORE_MAX_MB = 1024;
+
+  /** How often the engine is pinged (and its image checked) while nothing else asks. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  ENGINE_CHECK_INTERVAL_MS = 1000;
+
+  /**
+   * How long a queued execution waits for an engine (or runtime image) that went away
+   * before it fails; it runs as soon as they are back.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
+  ENGINE_OUTAGE_WAIT_S = 300;
 
   /** SQLite file for durable records (executions, adjustments); `:memory:`: nothing survives a restart. */
   @IsString()

@@ -1,4 +1,5 @@
-import { Controller, Get, MessageEvent, Param, Sse } from '@nestjs/common';
+import { Controller, Get, MessageEvent, Param, Res, Sse } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { ExecutionEvents } from '../execution/execution-events';
@@ -25,8 +26,8 @@ export class DebugController {
   })
   @ApiOkResponse({ type: DebugRecordDto })
   @ApiProblem(404, 'No execution has this id')
-  get(@Param('id') id: string): DebugRecordDto {
-    return this.debug.get(id);
+  get(@Param('id') id: string, @Res() response: Response): void {
+    response.type('application/json').send(this.debug.getJson(id));
   }
 
   @Sse('execution/:id/stream')

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { appendRawJsonMember } from '@brain-net/runner';
 import { ExecutionRecord } from '@brain-net/store';
 import { ExecutionService } from '../execution/execution.service';
 import { DebugRecordDto } from './dto/debug-record.dto';
@@ -14,18 +15,28 @@ export class DebugService {
     private readonly config: AppConfig,
   ) {}
 
-  get(id: string): DebugRecordDto {
-    return this.toDebugRecord(this.executions.get(id));
+  /**
+   * The debug record as JSON text. `input_data` goes in as the text it arrived as: a
+   * dense input would cost far more to parse and serialize again than to copy.
+   */
+  getJson(id: string): string {
+    const record = this.executions.get(id);
+    const input = this.executions.input(id);
+    const json = JSON.stringify(this.toDebugRecord(record, input?.code ?? null));
+    return appendRawJsonMember(json, 'input_data', input?.inputJson ?? 'null');
   }
 
-  private toDebugRecord(record: ExecutionRecord): DebugRecordDto {
+  private toDebugRecord(
+    record: ExecutionRecord,
+    code: string | null,
+  ): Omit<DebugRecordDto, 'input_data'> {
     const { limits, timings, usage } = record;
     return {
       execution_id: record.id,
       status: record.status,
       processor_id: record.processorId,
-      code: record.code,
-      input_data: record.inputData,
+      code,
+      pruned: record.pruned,
       debug_mode: record.debugMode,
       error: record.error,
       exit_code: record.exitCode,

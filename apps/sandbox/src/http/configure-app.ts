@@ -1,10 +1,15 @@
+import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
 import { translateBodyParserErrors } from './body-parser-errors';
+import { JSON_MEDIA_TYPES, limitConcurrentUploads, parseJsonBody } from './json-body';
 import { assignRequestId } from './request-id';
+
+/** Longest a client may take to send a whole request (headers and body). */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * HTTP set-up shared by main.ts and the end-to-end tests (pipes and filters are
@@ -14,8 +19,15 @@ export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
   app.use(assignRequestId);
-  app.useBodyParser('json', { limit: config.maxRequestBytes });
+  app.use(limitConcurrentUploads(config.maxConcurrentUploads));
+  // Read as bytes and checked without building objects: see parseJsonBody.
+  app.useBodyParser('raw', { type: JSON_MEDIA_TYPES, limit: config.maxRequestBytes });
   app.use(translateBodyParserErrors);
+  app.use(parseJsonBody({ maxFieldDepth: config.maxInputDepth, rawFields: ['input_data'] }));
+  // A client that trickles its body holds an upload slot: give it a bounded time.
+  const server: Server = app.getHttpServer();
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.headersTimeout = Math.min(server.headersTimeout, REQUEST_TIMEOUT_MS);
   app.enableShutdownHooks();
   app.set('x-powered-by', false);
 

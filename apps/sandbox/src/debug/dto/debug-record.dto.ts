@@ -54,15 +54,20 @@ export class DebugRecordDto {
   @ApiProperty({ enum: EXECUTION_STATUSES })
   status!: ExecutionStatus;
   processor_id!: string | null;
-  /** The code that ran. */
-  code!: string;
+  /** The code that ran; null once the store budget dropped it (see `pruned`). */
+  code!: string | null;
   @ApiProperty({
-    description: 'The input_data the code was given',
+    description: 'The input_data the code was given, exactly as it was sent; null once pruned',
     type: 'object',
     additionalProperties: true,
   })
   input_data!: unknown;
   debug_mode!: boolean;
+  /**
+   * True when the store budget (STORE_MAX_MB) dropped this old record's bulky fields:
+   * code, input, output, exceptions and variables are gone; status and times remain.
+   */
+  pruned!: boolean;
   error!: string | null;
   exit_code!: number | null;
   /** True when the memory limit killed the code. */

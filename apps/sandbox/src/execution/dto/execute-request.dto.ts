@@ -1,16 +1,29 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsInt,
   IsNotEmpty,
-  IsObject,
   IsOptional,
   IsString,
   Matches,
   MaxLength,
   Min,
+  ValidateBy,
   ValidateIf,
 } from 'class-validator';
+import { RawJson } from '../../http/json-body';
+
+/** input_data arrives as RawJson (see parseJsonBody): it must hold a JSON object. */
+function IsRawJsonObject(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isRawJsonObject',
+    validator: {
+      validate: (value: unknown) => value instanceof RawJson && value.kind === 'object',
+      defaultMessage: () => 'input_data must be a JSON object',
+    },
+  });
+}
 
 /** Body of POST /execute. */
 export class ExecuteRequestDto {
@@ -38,12 +51,19 @@ export class ExecuteRequestDto {
   processor_id?: string;
 
   /**
-   * Any JSON object; the code sees it as the global `input_data`.
-   * @example {"key": "value"}
+   * Any JSON object, nested at most MAX_INPUT_DEPTH levels; the code sees it as the
+   * global `input_data`. Kept and forwarded as the text it arrived as.
    */
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { key: 'value' },
+  })
   @IsOptional()
-  @IsObject()
-  input_data?: Record<string, unknown>;
+  @IsRawJsonObject()
+  // The parsed body already holds a RawJson: keep that very instance.
+  @Transform(({ obj }: { obj: { input_data?: unknown } }) => obj.input_data)
+  input_data?: RawJson;
 
   /**
    * Seconds before the container is killed (1..MAX_TIMEOUT, default EXECUTION_TIMEOUT).

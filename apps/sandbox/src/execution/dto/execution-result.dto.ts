@@ -1,5 +1,10 @@
 import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
-import { EXECUTION_STATUSES, ExecutionRecord, ExecutionStatus } from '@brain-net/store';
+import {
+  EXECUTION_STATUSES,
+  ExecutionRecord,
+  ExecutionStatus,
+  ExecutionSummary,
+} from '@brain-net/store';
 
 export class TracebackFrameDto {
   /** @example "main.py" */
@@ -21,6 +26,8 @@ export class ExceptionInfoDto {
   line!: number | null;
   /** Outermost call first; the sandbox's own frames are left out. */
   frames!: TracebackFrameDto[];
+  /** Frames left out of a very deep traceback (the outermost 10 and innermost 40 are kept). */
+  frames_omitted!: number;
   /** The exception this one was raised from (`raise ... from`) or during the handling of. */
   @ApiProperty({ type: () => ExceptionInfoDto, nullable: true })
   cause!: ExceptionInfoDto | null;
@@ -110,7 +117,7 @@ export class ExecutionListDto {
   limit!: number;
 }
 
-export function toExecutionSummary(record: ExecutionRecord): ExecutionSummaryDto {
+export function toExecutionSummary(record: ExecutionSummary): ExecutionSummaryDto {
   return {
     execution_id: record.id,
     status: record.status,

@@ -1,0 +1,142 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { DomainError } from '../errors/domain-error';
+import { JsonKind, JsonSyntaxError, JsonTooDeepError, scanJson } from './json-scan';
+
+/** The media types read as JSON bodies. */
+export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * An object or array field other than a raw one is parsed into objects on the event
+ * loop, so it must be small: bulk data belongs in a raw field such as `input_data`.
+ */
+export const MAX_PARSED_MEMBER_BYTES = 256 * 1024;
+
+/** A JSON value kept as the exact text it arrived as: checked, never expanded here. */
+export class RawJson {
+  constructor(
+    readonly text: string,
+    readonly kind: JsonKind,
+  ) {}
+}
+
+export interface JsonBodyOptions {
+  /** Nesting allowed inside a top-level field (the field's own object is level 1). */
+  readonly maxFieldDepth: number;
+  /** Top-level fields kept as RawJson instead of being parsed. */
+  readonly rawFields: readonly string[];
+}
+
+/**
+ * Turns a raw JSON body (a Buffer from the raw body parser) into `req.body` at a cost
+ * bounded by its size alone: one walk that checks syntax and depth without building
+ * objects, then only small fields are parsed; raw fields stay text.
+ */
+export function parseJsonBody(options: JsonBodyOptions): RequestHandler {
+  // One body at a time: the walk yields between slices, and with many bodies walked
+  // side by side one turn of the event loop would run a slice of each.
+  let previous: Promise<unknown> = Promise.resolve();
+  return (request: Request, _response: Response, next: NextFunction) => {
+    const body: unknown = request.body;
+    if (!Buffer.isBuffer(body)) {
+      next();
+      return;
+    }
+    const parsing = previous.then(() => toJsonBody(body, options));
+    previous = parsing.catch(() => undefined);
+    parsing.then(
+      (parsed) => {
+        request.body = parsed;
+        next();
+      },
+      (error: unknown) => next(error),
+    );
+  };
+}
+
+async function toJsonBody(bytes: Buffer, options: JsonBodyOptions): Promise<unknown> {
+  // The document's own object is one level above its fields.
+  const maxDepth = options.maxFieldDepth + 1;
+  let scanned;
+  try {
+    scanned = await scanJson(bytes, maxDepth);
+  } catch (error: unknown) {
+    throw toDomainError(error, options.maxFieldDepth);
+  }
+  if (scanned.kind !== 'object') return JSON.parse(bytes.toString('utf8')) as unknown;
+  const body: Record<string, unknown> = {};
+  for (const member of scanned.members) {
+    const text = bytes.toString('utf8', member.start, member.end);
+    if (options.rawFields.includes(member.key)) {
+      body[member.key] = new RawJson(text, member.kind);
+    } else if (
+      (member.kind === 'object' || member.kind === 'array') &&
+      member.end - member.start > MAX_PARSED_MEMBER_BYTES
+    ) {
+      throw new DomainError(
+        'PAYLOAD_TOO_LARGE',
+        `${member.key} is ${member.end - member.start} bytes of JSON; the limit for this field is ${MAX_PARSED_MEMBER_BYTES}.`,
+      );
+    } else {
+      body[member.key] = JSON.parse(text) as unknown;
+    }
+  }
+  return body;
+}
+
+function toDomainError(error: unknown, maxFieldDepth: number): unknown {
+  if (error instanceof JsonSyntaxError) {
+    return new DomainError(
+      'MALFORMED_JSON',
+      `The request body is not valid JSON (at byte ${error.offset}).`,
+    );
+  }
+  if (error instanceof JsonTooDeepError) {
+    const field = error.member ?? 'the request body';
+    return new DomainError(
+      'JSON_TOO_DEEP',
+      `${field} is nested deeper than ${maxFieldDepth} levels (MAX_INPUT_DEPTH).`,
+      { fieldProblems: [{ field, messages: [`nested deeper than ${maxFieldDepth} levels`] }] },
+    );
+  }
+  return error;
+}
+
+/**
+ * Bounds the request bodies being received at once, so that many slow or large
+ * uploads cannot hold more than `max` × the body limit in memory; the rest get 503.
+ */
+export function limitConcurrentUploads(max: number): RequestHandler {
+  let receiving = 0;
+  return (request: Request, _response: Response, next: NextFunction) => {
+    if (!hasBody(request)) {
+      next();
+      return;
+    }
+    if (receiving >= max) {
+      next(
+        new DomainError('TOO_MANY_UPLOADS', `${max} request bodies are being received already.`, {
+          retryAfterS: 1,
+        }),
+      );
+      return;
+    }
+    receiving += 1;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      receiving -= 1;
+    };
+    // 'end' once the body is read, 'close' if the client goes away first.
+    request.once('end', release);
+    request.once('close', release);
+    next();
+  };
+}
+
+function hasBody(request: Request): boolean {
+  return (
+    request.headers['transfer-encoding'] !== undefined ||
+    Number(request.headers['content-length'] ?? 0) > 0
+  );
+}
