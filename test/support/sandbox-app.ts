@@ -101,6 +101,35 @@ export async function startSleeper(http: TestAgent): Promise<string> {
   return id;
 }
 
+/**
+ * Polls GET /health/ready until it answers `status`: readiness follows the engine watch,
+ * which notices a change within moments, not within the same request.
+ */
+export async function waitForReadiness(
+  http: TestAgent,
+  status: 200 | 503,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await http.get('/health/ready')).status !== status) {
+    if (Date.now() > deadline) throw new Error(`readiness never answered ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Polls until `read` returns `expected`, or fails at the deadline. */
+export async function waitForValue<T>(
+  read: () => Promise<T>,
+  expected: T,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await read()) !== expected) {
+    if (Date.now() > deadline) throw new Error(`never became ${String(expected)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Polls GET /execution/{id} until its status satisfies the predicate. */
 export function waitForStatus(
   http: TestAgent,

@@ -18,6 +18,20 @@ async function bootstrap(): Promise<void> {
   new Logger('Bootstrap').log(`listening on http://${config.host}:${config.port} (docs at /docs)`);
 }
 
+// The safety net: one request or one job must never end the process. Work that fails
+// unexpectedly is logged where it runs; anything that still escapes is logged here.
+const safetyNet = new Logger('SafetyNet');
+process.on('unhandledRejection', (reason: unknown) => {
+  safetyNet.error('an unhandled promise rejection was contained', stackOf(reason));
+});
+process.on('uncaughtException', (error: Error) => {
+  safetyNet.error('an uncaught exception was contained', error.stack);
+});
+
+function stackOf(reason: unknown): unknown {
+  return reason instanceof Error ? reason.stack : reason;
+}
+
 bootstrap().catch((error: unknown) => {
   // A bad setting is the operator's to fix: say which, without a stack trace.
   const invalid = findInvalidConfig(error);

@@ -6,9 +6,15 @@ export interface SandboxJob {
   /** Our id for the job; put on the container as a label. */
   readonly jobId: string;
   readonly image: string;
-  readonly payload: HarnessPayload;
+  readonly payload: Omit<HarnessPayload, 'input_data'>;
+  /** `input_data` as JSON text, forwarded to the harness without being parsed here. */
+  readonly inputJson: string;
   readonly limits: ContainerLimits;
-  /** Wall-clock budget from container start; the container is killed at the deadline. */
+  /**
+   * Wall-clock budget from container start; the container is killed at this deadline
+   * unless the harness has already sent its exit frame. The harness enforces the job's
+   * own time limit inside the container; this one is the backstop.
+   */
   readonly timeoutMs: number;
 }
 
@@ -70,6 +76,12 @@ export abstract class DockerRunner {
   abstract removeLeftovers(): Promise<number>;
   /** How many containers of this instance exist right now (running jobs, and any not yet removed). */
   abstract countOwnContainers(): Promise<number>;
+  /**
+   * Follows the engine's event stream: `onChange` is called when an image changes (a tag
+   * added or removed) and when the stream breaks (the engine stopping, or gone). Returns
+   * a function that stops following.
+   */
+  abstract watchEngine(onChange: (reason: string) => void): () => void;
 }
 
 /** The engine could not be reached or refused a call. */
@@ -77,5 +89,13 @@ export class EngineUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'EngineUnavailableError';
+  }
+}
+
+/** The engine answered, but has no image under the job's tag. */
+export class ImageMissingError extends EngineUnavailableError {
+  constructor(tag: string, options?: { cause?: unknown }) {
+    super(`the engine has no image ${tag}`, options);
+    this.name = 'ImageMissingError';
   }
 }

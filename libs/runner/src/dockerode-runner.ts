@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duplex, PassThrough } from 'node:stream';
+import { Duplex, PassThrough, Readable } from 'node:stream';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Docker from 'dockerode';
+import { sandboxMaskedPaths, sandboxSecurityOpt } from './container-hardening';
 import { ContainerLimits } from './container-limits';
 import {
   DockerRunner,
   EngineImage,
   EngineUnavailableError,
+  ImageMissingError,
   RunListener,
   RunOutcome,
   SandboxJob,
@@ -16,9 +18,11 @@ import {
 import {
   HarnessExit,
   HarnessFrameDecoder,
+  MAX_FRAME_BYTES,
   OutputStream,
   encodePayload,
 } from './harness/harness-protocol';
+import { jobPayloadText } from './job-payload';
 import { JOB_LABEL, RunnerOptions, SANDBOX_LABEL, engineAddress } from './runner-options';
 import { WarmPool } from './warm-pool';
 
@@ -117,9 +121,15 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     limits: ContainerLimits,
     jobLabel: string,
   ): Promise<ReadyContainer> {
-    const container = await this.engineCall('create a container', () =>
-      this.docker.createContainer(this.containerSpec(image, limits, jobLabel)),
-    );
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(this.containerSpec(image, limits, jobLabel));
+    } catch (error: unknown) {
+      if (statusCodeOf(error) === 404) throw new ImageMissingError(image, { cause: error });
+      throw new EngineUnavailableError(`could not create a container: ${describe(error)}`, {
+        cause: error,
+      });
+    }
     try {
       const stream = await this.engineCall('attach to the container', async () =>
         asDuplex(
@@ -188,7 +198,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     acquiredAt: number,
   ): Promise<RunOutcome> {
     const { container, stream, stdout, stderr } = ready;
-    const decoder = new HarnessFrameDecoder(4 * job.payload.max_output_bytes + 1024 * 1024);
+    const decoder = new HarnessFrameDecoder(MAX_FRAME_BYTES);
     const truncated = { stdout: false, stderr: false };
     let exit: HarnessExit | null = null;
     let harnessError: string | null = null;
@@ -222,7 +232,8 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
 
     let stopReason: StopReason = 'exited';
     const kill = (reason: StopReason) => {
-      if (stopReason !== 'exited') return;
+      // Once the harness has reported, the job is over: a late timer changes nothing.
+      if (stopReason !== 'exited' || (reason === 'timeout' && exit !== null)) return;
       stopReason = reason;
       container.kill().catch(() => {
         // Already gone: nothing to kill.
@@ -239,7 +250,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
       listener.onStarted({ containerId: container.id, startedAt });
       // Written, not ended: the harness reads a length-framed payload, so no half-close
       // has to travel through whatever stands between us and the engine.
-      stream.write(encodePayload(job.payload));
+      stream.write(encodePayload(jobPayloadText(job)));
 
       const exitCode = await this.awaitExit(container, streamEnded, job.timeoutMs);
       const endedAt = new Date();
@@ -259,7 +270,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
         harnessError,
         diagnostics:
           decoder.rejectedLines > 0
-            ? `${decoder.rejectedLines} lines on the harness channel were not frames.\n${diagnostics}`
+            ? `${decoder.rejectedLines} lines on the harness channel were not frames:\n${decoder.rejectionReasons.join('\n')}\n${diagnostics}`
             : diagnostics,
         timings: {
           containerStartMs: startedAt.getTime() - acquiredAt,
@@ -362,7 +373,8 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
         ReadonlyRootfs: true,
         Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsBytes}` },
         CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
+        SecurityOpt: sandboxSecurityOpt(),
+        MaskedPaths: sandboxMaskedPaths(),
         Ulimits: [
           { Name: 'nofile', Soft: limits.openFiles, Hard: limits.openFiles },
           { Name: 'fsize', Soft: limits.fileSizeBytes, Hard: limits.fileSizeBytes },
@@ -404,6 +416,35 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     return (await this.listOwn()).length;
   }
 
+  watchEngine(onChange: (reason: string) => void): () => void {
+    let stopped = false;
+    let events: NodeJS.ReadableStream | null = null;
+    const broken = (reason: string) => {
+      if (stopped) return;
+      stopped = true;
+      onChange(reason);
+    };
+    this.docker
+      .getEvents({ filters: { type: ['image'] } })
+      .then((stream) => {
+        events = stream;
+        if (stopped) {
+          destroy(stream);
+          return;
+        }
+        // Any image event may concern our tag: the caller asks the engine again.
+        stream.on('data', () => onChange('an image changed'));
+        stream.once('end', () => broken('the engine closed its event stream'));
+        stream.once('close', () => broken('the engine closed its event stream'));
+        stream.once('error', (error) => broken(`the event stream failed: ${describe(error)}`));
+      })
+      .catch((error: unknown) => broken(`cannot follow engine events: ${describe(error)}`));
+    return () => {
+      stopped = true;
+      if (events) destroy(events);
+    };
+  }
+
   private listOwn(): Promise<Docker.ContainerInfo[]> {
     return this.engineCall('list containers', () =>
       this.docker.listContainers({
@@ -420,6 +461,10 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
       throw new EngineUnavailableError(`could not ${what}: ${describe(error)}`, { cause: error });
     }
   }
+}
+
+function destroy(stream: NodeJS.ReadableStream): void {
+  if (stream instanceof Readable) stream.destroy();
 }
 
 /** A hijacked attach is a socket: readable and writable, and destroyable. */

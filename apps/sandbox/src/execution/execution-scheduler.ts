@@ -18,6 +18,8 @@ export class ExecutionScheduler {
   constructor(
     private readonly maxRunning: number,
     private readonly maxQueued: number,
+    /** A task that rejected anyway: reported here, never left as an unhandled rejection. */
+    private readonly onTaskFailed: (error: unknown) => void = () => undefined,
   ) {}
 
   get running(): number {
@@ -35,7 +37,8 @@ export class ExecutionScheduler {
 
   /**
    * Runs the task now if a slot is free, else queues it. Returns false (and does
-   * nothing) when the queue is full. The task must not reject.
+   * nothing) when the queue is full. A task should not reject; if it does, the error
+   * goes to onTaskFailed and its slot is freed all the same.
    */
   submit(id: string, task: () => Promise<void>): boolean {
     if (this.isFull) return false;
@@ -61,10 +64,13 @@ export class ExecutionScheduler {
 
   private start(task: () => Promise<void>): void {
     this.runningCount += 1;
-    void this.scope.runInAsyncScope(task).finally(() => {
-      this.runningCount -= 1;
-      this.startNext();
-    });
+    void this.scope
+      .runInAsyncScope(task)
+      .catch((error: unknown) => this.onTaskFailed(error))
+      .finally(() => {
+        this.runningCount -= 1;
+        this.startNext();
+      });
   }
 
   private startNext(): void {

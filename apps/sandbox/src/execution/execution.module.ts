@@ -4,12 +4,12 @@ import { ExecutionController } from './execution.controller';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionStatistics } from './execution-statistics';
 import { ExecutionService } from './execution.service';
-import { RuntimeImageService } from './runtime-image.service';
+import { EngineStatusService } from './engine-status.service';
 
 @Module({
   imports: [ProcessorModule],
   controllers: [ExecutionController],
-  providers: [ExecutionService, ExecutionEvents, ExecutionStatistics, RuntimeImageService],
-  exports: [ExecutionService, ExecutionEvents, ExecutionStatistics, RuntimeImageService],
+  providers: [ExecutionService, ExecutionEvents, ExecutionStatistics, EngineStatusService],
+  exports: [ExecutionService, ExecutionEvents, ExecutionStatistics, EngineStatusService],
 })
 export class ExecutionModule {}

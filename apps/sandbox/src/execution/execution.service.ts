@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
   DockerRunner,
@@ -8,6 +9,7 @@ import {
   SandboxJob,
 } from '@brain-net/runner';
 import {
+  ExecutionInput,
   ExecutionPage,
   ExecutionRecord,
   ExecutionStatus,
@@ -21,18 +23,26 @@ import { ExecutionEvents } from './execution-events';
 import { ExecutionScheduler } from './execution-scheduler';
 import { judgeOutcome } from './execution-verdict';
 import { ProcessorDefinitionService } from '../processor/processor-definition.service';
-import { RuntimeImageService } from './runtime-image.service';
+import { EngineOutageError, runWhenEngineReady } from './engine-hold';
+import { EngineStatusService } from './engine-status.service';
 
 /** The file name user code is compiled under: tracebacks say `main.py`, line N. */
 const USER_FILENAME = 'main.py';
-/** The harness's own deadline trails ours, so it only fires if this service is gone. */
-const HARNESS_DEADLINE_GRACE_S = 5;
+/**
+ * The harness enforces the job's timeout inside the container, from the moment the code
+ * starts, and reports it. Our own kill comes this much later, only for a harness that
+ * stopped answering: so a late timer here never turns a finished job into a timeout.
+ */
+const KILL_BACKSTOP_GRACE_MS = 5_000;
+/** An empty `input_data` when the request has none. */
+const NO_INPUT = '{}';
 /** How long shutdown waits for running containers to be killed and removed. */
 const SHUTDOWN_GRACE_MS = 15_000;
 
 /**
  * An accepted execution that has not finished yet. Its record is the live copy, with
- * output as it arrives; the store gets it at each change of status.
+ * output as it arrives; the store gets it at each change of status. Its code and input
+ * are not kept here: they wait in the store until the job starts.
  */
 interface InFlight {
   readonly record: ExecutionRecord;
@@ -54,12 +64,13 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     private readonly runner: DockerRunner,
     private readonly store: ExecutionStore,
     private readonly events: ExecutionEvents,
-    private readonly image: RuntimeImageService,
+    private readonly engine: EngineStatusService,
     private readonly processors: ProcessorDefinitionService,
   ) {
     this.scheduler = new ExecutionScheduler(
       config.maxConcurrentExecutions,
       config.maxQueuedExecutions,
+      (error) => this.logger.error('an execution task failed unexpectedly', stackOf(error)),
     );
   }
 
@@ -76,7 +87,12 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.closeInterrupted();
+    const closed = this.store.closeUnfinished(
+      new Date(),
+      'The service restarted before this execution finished; submit it again.',
+    );
+    if (closed > 0)
+      this.logger.warn(`${closed} executions were unfinished when the service stopped`);
     try {
       const removed = await this.runner.removeLeftovers();
       if (removed > 0)
@@ -84,17 +100,6 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
       this.runner.warmUp();
     } catch (error: unknown) {
       this.logger.error(`cannot sweep leftover containers: ${errorMessage(error)}`);
-    }
-  }
-
-  /** Executions a crash or a kill left queued or running: they will never finish now. */
-  private closeInterrupted(): void {
-    for (const record of this.store.unfinished()) {
-      this.logger.warn(`execution ${record.id} was ${record.status} when the service stopped`);
-      record.status = 'failed';
-      record.endedAt = new Date();
-      record.error = 'The service restarted before this execution finished; submit it again.';
-      this.store.save(record);
     }
   }
 
@@ -121,14 +126,12 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
         `code is ${codeBytes} bytes; the limit is ${this.config.maxCodeBytes} bytes.`,
       );
     }
-    await this.image.require();
+    this.engine.requireReady();
 
     const record: ExecutionRecord = {
       id: randomUUID(),
       requestId,
       processorId: request.processor_id ?? null,
-      code,
-      inputData: request.input_data ?? {},
       debugMode: request.debug_mode ?? true,
       timeoutS,
       limits: this.config.limits,
@@ -148,7 +151,11 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
       codeMs: null,
       usage: null,
       imageId: null,
+      pruned: false,
     };
+    // Storing a large input is a synchronous write: give it an event-loop turn of its
+    // own rather than adding it to whatever this turn already did (parsing, say).
+    await nextTurn();
     if (this.scheduler.isFull) {
       throw new DomainError(
         'QUEUE_FULL',
@@ -158,7 +165,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     }
     // No await from the check above to here: the scheduler cannot fill up in between.
     const flight = newInFlight(record);
-    this.store.save(record);
+    this.store.create(record, { code, inputJson: request.input_data?.text ?? NO_INPUT });
     this.inFlight.set(record.id, flight);
     this.scheduler.submit(record.id, () => this.execute(record, flight));
     return record;
@@ -176,6 +183,11 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     const record = this.inFlight.get(id)?.record ?? this.store.get(id);
     if (!record) throw new DomainError('EXECUTION_NOT_FOUND', `No execution has id ${id}.`);
     return record;
+  }
+
+  /** What an execution was asked to run; undefined once the store budget dropped it. */
+  input(id: string): ExecutionInput | undefined {
+    return this.store.input(id);
   }
 
   list(page: number, limit: number): ExecutionPage {
@@ -229,41 +241,58 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
 
   private async execute(record: ExecutionRecord, flight: InFlight): Promise<void> {
     const dequeuedAt = Date.now();
-    this.transition(record, 'running');
-    const written = { stdout: 0, stderr: 0 };
-    const job: SandboxJob = {
-      jobId: record.id,
-      image: this.config.sandboxImage,
-      limits: record.limits,
-      timeoutMs: record.timeoutS * 1000,
-      payload: {
-        code: record.code,
-        input_data: record.inputData,
-        debug_mode: record.debugMode,
-        max_output_bytes: this.config.maxOutputBytes,
-        time_limit_s: record.timeoutS + HARNESS_DEADLINE_GRACE_S,
-        filename: USER_FILENAME,
-      },
-    };
+    const signal = flight.abort.signal;
+    let started = false;
     try {
-      const outcome = await this.runner.run(
-        job,
+      const input = this.store.input(record.id);
+      if (!input) throw new Error('its code and input are no longer stored');
+      const job = this.jobFor(record, input);
+      const written = { stdout: 0, stderr: 0 };
+      const outcome = await runWhenEngineReady(
+        () =>
+          this.runner.run(
+            job,
+            {
+              onStarted: ({ startedAt }) => {
+                started = true;
+                record.startedAt = startedAt;
+                this.transition(record, 'running');
+              },
+              onOutput: (stream, data) => this.appendOutput(record, written, stream, data),
+            },
+            signal,
+          ),
         {
-          onStarted: ({ startedAt }) => {
-            record.startedAt = startedAt;
-            this.store.save(record);
-          },
-          onOutput: (stream, data) => this.appendOutput(record, written, stream, data),
+          gate: this.engine,
+          waitMs: this.config.engineOutageWaitMs,
+          signal,
+          hasStarted: () => started,
         },
-        flight.abort.signal,
       );
       this.finish(record, outcome, dequeuedAt);
     } catch (error: unknown) {
-      this.finishOnEngineError(record, error, dequeuedAt, flight.abort.signal.aborted);
+      this.finishOnError(record, error, dequeuedAt, { started, cancelled: signal.aborted });
     } finally {
       this.inFlight.delete(record.id);
       flight.markDone();
     }
+  }
+
+  private jobFor(record: ExecutionRecord, input: ExecutionInput): SandboxJob {
+    return {
+      jobId: record.id,
+      image: this.config.sandboxImage,
+      limits: record.limits,
+      timeoutMs: record.timeoutS * 1000 + KILL_BACKSTOP_GRACE_MS,
+      inputJson: input.inputJson,
+      payload: {
+        code: input.code,
+        debug_mode: record.debugMode,
+        max_output_bytes: this.config.maxOutputBytes,
+        time_limit_s: record.timeoutS,
+        filename: USER_FILENAME,
+      },
+    };
   }
 
   /**
@@ -321,30 +350,37 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     this.transition(record, verdict.status);
   }
 
-  private finishOnEngineError(
+  /** The job could not run to an outcome: the engine failed, it was cancelled, or a bug. */
+  private finishOnError(
     record: ExecutionRecord,
     error: unknown,
     dequeuedAt: number,
-    cancelled: boolean,
+    context: { readonly started: boolean; readonly cancelled: boolean },
   ): void {
-    if (!(error instanceof EngineUnavailableError)) {
-      this.logger.error(
-        `execution ${record.id} failed unexpectedly`,
-        error instanceof Error ? error.stack : error,
-      );
+    if (context.cancelled) {
+      record.error = context.started
+        ? 'The execution was cancelled.'
+        : 'The execution was cancelled before it started.';
+    } else if (error instanceof EngineOutageError) {
+      record.error = `The execution could not start: ${error.message}.`;
+    } else if (error instanceof EngineUnavailableError) {
+      this.engine.reportFailure();
+      record.error = context.started
+        ? `The Docker engine failed while this execution ran: ${error.message}.`
+        : `The sandbox could not start: ${error.message}.`;
+    } else {
+      this.logger.error(`execution ${record.id} failed unexpectedly`, stackOf(error));
+      record.error = `The sandbox could not run: ${errorMessage(error)}.`;
     }
-    // Ask the engine again before accepting more work: it may be gone, or the image.
-    this.image.forget();
     const now = new Date();
     record.endedAt = now;
-    record.error = `The sandbox could not run: ${errorMessage(error)}`;
     record.timings = {
       queuedMs: dequeuedAt - record.queuedAt.getTime(),
       containerStartMs: 0,
-      runMs: 0,
+      runMs: record.startedAt ? now.getTime() - record.startedAt.getTime() : 0,
       totalMs: now.getTime() - record.queuedAt.getTime(),
     };
-    this.transition(record, cancelled ? 'cancelled' : 'failed');
+    this.transition(record, context.cancelled ? 'cancelled' : 'failed');
   }
 
   private finishWithoutRunning(
@@ -398,4 +434,8 @@ function newInFlight(record: ExecutionRecord): InFlight {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function stackOf(error: unknown): unknown {
+  return error instanceof Error ? error.stack : error;
 }

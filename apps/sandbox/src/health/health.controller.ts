@@ -33,6 +33,7 @@ export class HealthController {
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
     const result = await this.run(response, [
       () => this.indicators.dockerEngine(),
+      () => this.indicators.containers(),
       () => this.indicators.runtimeImage(),
       () => this.indicators.queue(),
     ]);

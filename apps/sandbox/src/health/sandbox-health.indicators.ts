@@ -3,7 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { DockerRunner } from '@brain-net/runner';
 import { AppConfig } from '../config/app-config';
 import { ExecutionService } from '../execution/execution.service';
-import { IMAGE_BUILD_HINT, RuntimeImageService } from '../execution/runtime-image.service';
+import { EngineStatusService, IMAGE_BUILD_HINT } from '../execution/engine-status.service';
 
 /** The dependencies an execution needs, each as a terminus indicator. */
 @Injectable()
@@ -11,30 +11,51 @@ export class SandboxHealthIndicators {
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly runner: DockerRunner,
-    private readonly image: RuntimeImageService,
+    private readonly engine: EngineStatusService,
     private readonly executions: ExecutionService,
     private readonly config: AppConfig,
   ) {}
 
-  async dockerEngine() {
+  /**
+   * From the engine watch's last answer (at most ENGINE_CHECK_INTERVAL_MS old, sooner
+   * when the engine's events say something changed): probes never wait on the engine.
+   */
+  dockerEngine() {
     const indicator = this.health.check('docker_engine');
+    const state = this.engine.current;
+    switch (state.kind) {
+      case 'engine-down':
+        return indicator.down({ message: state.reason });
+      case 'unknown':
+        return indicator.down({ message: 'the engine has not answered yet' });
+      case 'ready':
+      case 'image-missing':
+        return indicator.up();
+    }
+  }
+
+  /** How many containers this instance has on the engine: asks the engine. */
+  async containers() {
+    const indicator = this.health.check('containers');
     try {
-      await this.runner.ping();
-      return indicator.up({ containers: await this.runner.countOwnContainers() });
+      return indicator.up({ count: await this.runner.countOwnContainers() });
     } catch (error: unknown) {
       return indicator.down({ message: messageOf(error) });
     }
   }
 
-  async runtimeImage() {
+  runtimeImage() {
     const indicator = this.health.check('runtime_image');
-    try {
-      const image = await this.image.refresh();
-      return image
-        ? indicator.up({ tag: image.tag, id: image.id })
-        : indicator.down({ tag: this.image.tag, message: `missing: ${IMAGE_BUILD_HINT}` });
-    } catch (error: unknown) {
-      return indicator.down({ tag: this.image.tag, message: messageOf(error) });
+    const state = this.engine.current;
+    const tag = this.engine.tag;
+    switch (state.kind) {
+      case 'ready':
+        return indicator.up({ tag, id: state.image.id });
+      case 'image-missing':
+        return indicator.down({ tag, message: `missing: ${IMAGE_BUILD_HINT}` });
+      case 'engine-down':
+      case 'unknown':
+        return indicator.down({ tag, message: 'the engine cannot be asked' });
     }
   }
 

@@ -1,0 +1,116 @@
+import { Logger } from '@nestjs/common';
+import { DockerRunner, EngineImage, EngineUnavailableError, RunOutcome } from '@brain-net/runner';
+import { loadConfig } from '../config/app-config';
+import { DomainError } from '../errors/domain-error';
+import { EngineStatusService } from './engine-status.service';
+
+/** An engine the spec switches on and off, and whose image it can take away. */
+class FakeEngine extends DockerRunner {
+  up = true;
+  image: EngineImage | null = { id: 'sha256:1', tag: 'img' };
+  watchers: ((reason: string) => void)[] = [];
+
+  run(): Promise<RunOutcome> {
+    return Promise.reject(new Error('not used'));
+  }
+  ping(): Promise<void> {
+    return this.up
+      ? Promise.resolve()
+      : Promise.reject(new EngineUnavailableError('connect ENOENT'));
+  }
+  findImage(): Promise<EngineImage | null> {
+    return this.up
+      ? Promise.resolve(this.image)
+      : Promise.reject(new EngineUnavailableError('down'));
+  }
+  warmUp(): void {}
+  removeLeftovers(): Promise<number> {
+    return Promise.resolve(0);
+  }
+  countOwnContainers(): Promise<number> {
+    return Promise.resolve(0);
+  }
+  watchEngine(onChange: (reason: string) => void): () => void {
+    this.watchers.push(onChange);
+    return () => {
+      this.watchers = this.watchers.filter((watcher) => watcher !== onChange);
+    };
+  }
+  /** What the engine's event stream does when it stops or an image changes. */
+  emit(reason: string): void {
+    for (const watcher of [...this.watchers]) watcher(reason);
+  }
+}
+
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 10));
+
+describe('EngineStatusService', () => {
+  let engine: FakeEngine;
+  let status: EngineStatusService;
+
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  beforeEach(async () => {
+    engine = new FakeEngine();
+    // A long interval: the spec shows the events alone turn the state.
+    status = new EngineStatusService(engine, loadConfig({ ENGINE_CHECK_INTERVAL_MS: '60000' }));
+    await status.onApplicationBootstrap();
+  });
+  afterEach(() => status.onApplicationShutdown());
+
+  it('is ready when the engine answers and has the image, and follows its events', () => {
+    expect(status.current.kind).toBe('ready');
+    expect(engine.watchers).toHaveLength(1);
+    expect(() => status.requireReady()).not.toThrow();
+  });
+
+  it('turns down as soon as the engine event stream breaks, and refuses submits with a retry hint', async () => {
+    engine.up = false;
+    engine.emit('the engine closed its event stream');
+    await settle();
+    expect(status.current.kind).toBe('engine-down');
+    expect(() => status.requireReady()).toThrow(DomainError);
+    try {
+      status.requireReady();
+    } catch (error: unknown) {
+      expect(error).toMatchObject({ code: 'ENGINE_UNAVAILABLE', details: { retryAfterS: 60 } });
+    }
+  });
+
+  it('notices an untagged image from the event and says how to build it', async () => {
+    engine.image = null;
+    engine.emit('an image changed');
+    await settle();
+    expect(status.current.kind).toBe('image-missing');
+    expect(() => status.requireReady()).toThrow(/npm run build:image/);
+  });
+
+  it('wakes waiting jobs when the engine is back', async () => {
+    engine.up = false;
+    await status.check();
+    const waiting = status.waitUntilReady(10_000, new AbortController().signal);
+    engine.up = true;
+    await status.check();
+    await expect(waiting).resolves.toBe(true);
+    expect(engine.watchers).toHaveLength(1);
+  });
+
+  it('lets a waiting job give up at its deadline or when cancelled', async () => {
+    engine.up = false;
+    await status.check();
+    await expect(status.waitUntilReady(20, new AbortController().signal)).resolves.toBe(false);
+    const abort = new AbortController();
+    const cancelled = status.waitUntilReady(10_000, abort.signal);
+    abort.abort();
+    await expect(cancelled).resolves.toBe(false);
+  });
+
+  it('shares one round trip among concurrent checks', async () => {
+    const ping = jest.spyOn(engine, 'ping');
+    await Promise.all([status.check(), status.check(), status.check()]);
+    // One check, plus one more for the checks that arrived while it ran.
+    expect(ping.mock.calls.length).toBeLessThanOrEqual(2);
+  });
+});

@@ -1,0 +1,194 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DockerRunner, EngineImage } from '@brain-net/runner';
+import { AppConfig } from '../config/app-config';
+import { DomainError } from '../errors/domain-error';
+
+export const IMAGE_BUILD_HINT =
+  'build it with `npm run build:image` (scripts/build-runtime-image.sh)';
+
+/** An engine that takes longer than this to answer a ping is as good as down. */
+const ENGINE_ANSWER_MS = 5_000;
+
+/** What the service last learnt about the engine and its runtime image. */
+export type EngineState =
+  | { readonly kind: 'unknown' }
+  | { readonly kind: 'ready'; readonly image: EngineImage }
+  | { readonly kind: 'engine-down'; readonly reason: string }
+  | { readonly kind: 'image-missing' };
+
+/**
+ * Knows whether executions can run right now: the engine answers and has the runtime
+ * image. It asks the engine every ENGINE_CHECK_INTERVAL_MS and at once when the engine's
+ * event stream says an image changed or breaks (the engine stopping), or when a job's
+ * engine call failed. Probes and submits read the last answer; jobs wait for a good one.
+ */
+@Injectable()
+export class EngineStatusService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(EngineStatusService.name);
+  private state: EngineState = { kind: 'unknown' };
+  private checking: Promise<EngineState> | null = null;
+  private recheck = false;
+  private readonly waiters = new Set<() => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopWatching: (() => void) | null = null;
+
+  constructor(
+    private readonly runner: DockerRunner,
+    private readonly config: AppConfig,
+  ) {}
+
+  get tag(): string {
+    return this.config.sandboxImage;
+  }
+
+  get current(): EngineState {
+    return this.state;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.timer = setInterval(() => void this.check(), this.config.engineCheckIntervalMs);
+    this.timer.unref();
+    await this.check();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.stopWatching?.();
+    this.stopWatching = null;
+    this.wakeWaiters();
+  }
+
+  /** Asks the engine now; concurrent callers share one round trip. */
+  check(): Promise<EngineState> {
+    if (this.checking) {
+      this.recheck = true;
+      return this.checking;
+    }
+    this.checking = this.ask().finally(() => {
+      this.checking = null;
+      if (this.recheck) {
+        this.recheck = false;
+        void this.check();
+      }
+    });
+    return this.checking;
+  }
+
+  /** A job's engine call failed: the engine or the image may be gone. */
+  reportFailure(): void {
+    void this.check();
+  }
+
+  /** Throws the 503 a submit gets while executions cannot run. */
+  requireReady(): void {
+    const state = this.state;
+    const retryAfterS = Math.max(1, Math.ceil(this.config.engineCheckIntervalMs / 1000));
+    switch (state.kind) {
+      case 'ready':
+        return;
+      case 'image-missing':
+        throw new DomainError(
+          'RUNTIME_IMAGE_MISSING',
+          `The runtime image ${this.tag} is not on the Docker engine: ${IMAGE_BUILD_HINT}.`,
+          { retryAfterS },
+        );
+      case 'engine-down':
+        throw new DomainError(
+          'ENGINE_UNAVAILABLE',
+          `The Docker engine is unreachable: ${state.reason}`,
+          { retryAfterS },
+        );
+      case 'unknown':
+        throw new DomainError('ENGINE_UNAVAILABLE', 'The Docker engine has not answered yet.', {
+          retryAfterS,
+        });
+    }
+  }
+
+  /**
+   * Resolves true as soon as the engine is ready (at once if it is), false if it is
+   * still not after `timeoutMs` or when `signal` aborts.
+   */
+  waitUntilReady(timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    if (this.state.kind === 'ready') return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const settle = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', settle);
+        this.waiters.delete(settle);
+        resolve(this.state.kind === 'ready' && !signal.aborted);
+      };
+      const timer = setTimeout(settle, timeoutMs);
+      signal.addEventListener('abort', settle, { once: true });
+      this.waiters.add(settle);
+    });
+  }
+
+  private async ask(): Promise<EngineState> {
+    let next: EngineState;
+    try {
+      await withDeadline(this.runner.ping(), ENGINE_ANSWER_MS, 'ping');
+      const image = await withDeadline(
+        this.runner.findImage(this.tag),
+        ENGINE_ANSWER_MS,
+        'image lookup',
+      );
+      next = image ? { kind: 'ready', image } : { kind: 'image-missing' };
+    } catch (error: unknown) {
+      next = {
+        kind: 'engine-down',
+        reason: error instanceof Error ? error.message : String(error),
+      };
+    }
+    this.update(next);
+    return next;
+  }
+
+  private update(next: EngineState): void {
+    const previous = this.state;
+    this.state = next;
+    if (next.kind !== previous.kind) this.logChange(next);
+    if (next.kind === 'engine-down') {
+      this.stopWatching?.();
+      this.stopWatching = null;
+    } else if (!this.stopWatching && this.timer) {
+      // Follow the engine once it answers: its events turn us red within moments. Any
+      // event (an image changed, or the stream broke) means: follow anew and ask again.
+      this.stopWatching = this.runner.watchEngine(() => {
+        this.stopWatching?.();
+        this.stopWatching = null;
+        void this.check();
+      });
+    }
+    if (next.kind === 'ready') this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  private logChange(next: EngineState): void {
+    switch (next.kind) {
+      case 'ready':
+        this.logger.log(`the engine is ready; runtime image ${this.tag} is ${next.image.id}`);
+        return;
+      case 'image-missing':
+        this.logger.error(`runtime image ${this.tag} is missing: ${IMAGE_BUILD_HINT}`);
+        return;
+      case 'engine-down':
+        this.logger.error(`the Docker engine is unavailable: ${next.reason}`);
+        return;
+      case 'unknown':
+        return;
+    }
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the engine's ${what} took over ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
