@@ -2,21 +2,22 @@
  * `npm run bench`: latency, throughput and memory of the service, each measured side
  * by side with a baseline in the same run, printed as medians and ratios. Figures, not
  * assertions: these machines are noisy, so read the ratios.
+ *
+ * The last section, "Hostile callers" (bench/hostile.ts), runs the service in a process of
+ * its own (bench/service-process.ts). To run that section alone:
+ *
+ *   BENCH_ONLY=hostile npm run bench
  */
 import { execFileSync } from 'node:child_process';
 import Docker from 'dockerode';
 import { startSandboxApp } from '../test/support/sandbox-app';
+import { median, row } from './figures';
+import { hostileCallers } from './hostile';
 
 const IMAGE = 'brain-net-sandbox-runtime:3.11';
 const ROUNDS = 15;
 
 const docker = new Docker();
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 /**
  * Milliseconds of each of `rounds` runs of the task, after one uncounted warm-up, with
@@ -70,12 +71,13 @@ async function rate(url: string, jobs: number): Promise<number> {
   return jobs / ((performance.now() - started) / 1000);
 }
 
-function row(name: string, value: string, note = ''): void {
-  console.log(`${name.padEnd(56)} ${value.padStart(9)}  ${note}`);
-}
-
 async function main(): Promise<void> {
   execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' });
+  if (process.env.BENCH_ONLY === 'hostile') {
+    console.log(`Brain_Net Sandbox bench, hostile callers only (${new Date().toISOString()})`);
+    await hostileCallers();
+    return;
+  }
   console.log(
     `Brain_Net Sandbox bench, ${ROUNDS} rounds each, medians (${new Date().toISOString()})\n`,
   );
@@ -162,6 +164,8 @@ async function main(): Promise<void> {
   } finally {
     await sandbox.close();
   }
+
+  await hostileCallers();
 }
 
 main().catch((error: unknown) => {
