@@ -1,27 +1,18 @@
 /**
  * The bench's "Hostile callers" section: thirty dense request bodies just under 4 MiB at
- * once, against the service in a process of its own (bench/service-process.ts), so that
- * its RSS and its event-loop stalls are its own and not the client's.
- *
- * How the service process is measured:
- * - RSS: this process reads VmRSS and VmHWM (peak) from /proc/<pid>/status; before the
- *   burst it writes "5" to /proc/<pid>/clear_refs, which resets VmHWM to the current RSS,
- *   so the peak is the burst's and not start-up's. VmRSS is also sampled at every probe.
- * - Event loop: the service keeps a monitorEventLoopDelay histogram and prints it, then
- *   resets it, each time this process asks on its stdin.
+ * once, against the service in a process of its own (ServiceProcess, see
+ * test/support/separate-service.ts for how its RSS and event-loop stalls are read), so
+ * that its figures are its own and not the client's. The peak RSS is reset before the
+ * burst, so it is the burst's and not start-up's.
  * - Liveness: this process asks GET /health/live every 10 ms on a connection of its own;
  *   its own loop stall is printed too, since a late answer can be the client's fault.
  */
-import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { resolve as resolvePath } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
 import { median, percentile, row } from './figures';
-import type { LoopDelayFigures, ServiceMessage } from './service-process';
+import { ServiceProcess } from '../test/support/separate-service';
 
 const BURST = 30;
 const ITEMS = 1_300_000;
@@ -89,117 +80,6 @@ function tally(values: (number | string)[]): string {
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 const mib = (bytes: number) => `${(bytes / MIB).toFixed(0)} MiB`;
-
-/** The service in a child process: its URL, its memory, its event-loop figures, its end. */
-class ServiceProcess {
-  private readonly loopWaiters: ((figures: LoopDelayFigures) => void)[] = [];
-  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  private constructor(
-    private readonly child: ChildProcessByStdio<Writable, Readable, null>,
-    readonly pid: number,
-    readonly url: string,
-  ) {
-    this.exited = new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        resolve({ code: child.exitCode, signal: child.signalCode });
-      } else child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-  }
-
-  static start(env: Record<string, string>, timeoutMs = 120_000): Promise<ServiceProcess> {
-    const root = resolvePath(__dirname, '..');
-    const child = spawn(
-      process.execPath,
-      [
-        '-r',
-        'ts-node/register/transpile-only',
-        '-r',
-        'tsconfig-paths/register',
-        'bench/service-process.ts',
-        JSON.stringify(env),
-      ],
-      { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    return new Promise((resolve, reject) => {
-      let service: ServiceProcess | undefined;
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`the service process did not listen within ${timeoutMs} ms`));
-      }, timeoutMs);
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (!service) reject(new Error(`the service process ended (${code ?? signal})`));
-      });
-      child.once('error', reject);
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        const message = parseMessage(line);
-        if (!message) return;
-        if ('url' in message && !service && child.pid !== undefined) {
-          clearTimeout(timer);
-          service = new ServiceProcess(child, child.pid, message.url);
-          resolve(service);
-        } else if ('loop' in message) {
-          service?.loopWaiters.shift()?.(message.loop);
-        }
-      });
-    });
-  }
-
-  /** Event-loop delay since the previous call (or since listening); starts a new window. */
-  loopDelay(): Promise<LoopDelayFigures> {
-    return new Promise((resolve) => {
-      this.loopWaiters.push(resolve);
-      this.child.stdin.write('loop\n');
-    });
-  }
-
-  /** Current and peak resident set, in bytes, from /proc. */
-  memory(): { rss: number; peak: number } {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const kib = (field: string) =>
-      Number(new RegExp(`^${field}:\\s*(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
-    return { rss: kib('VmRSS'), peak: kib('VmHWM') };
-  }
-
-  /** Resets the peak (VmHWM) to the current RSS; false where the kernel refuses. */
-  resetPeak(): boolean {
-    try {
-      writeFileSync(`/proc/${this.pid}/clear_refs`, '5');
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves once it is gone. */
-  async stop(graceMs = 60_000): Promise<{ how: string; ms: number }> {
-    const started = performance.now();
-    this.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      this.exited.then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
-    ]);
-    clearTimeout(timer);
-    if (!inTime) this.child.kill('SIGKILL');
-    const { code, signal } = await this.exited;
-    const how = `${inTime ? '' : 'SIGKILL after no exit; '}${signal ?? `code ${code}`}`;
-    return { how, ms: performance.now() - started };
-  }
-}
-
-function parseMessage(line: string): ServiceMessage | undefined {
-  try {
-    const parsed: unknown = JSON.parse(line);
-    if (typeof parsed === 'object' && parsed !== null && ('url' in parsed || 'loop' in parsed)) {
-      return parsed as ServiceMessage;
-    }
-  } catch {
-    // Not one of ours: the service prints only JSON lines, so ignore anything else.
-  }
-  return undefined;
-}
 
 /**
  * Asks GET /health/live on its own connection, pausing PROBE_EVERY_MS between answers, and

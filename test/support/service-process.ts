@@ -1,9 +1,10 @@
 /**
  * The service alone in a process of its own, so the bench can measure its RSS and its
- * event-loop stalls apart from the client that attacks it (bench/hostile.ts spawns it):
+ * event-loop stalls apart from the client that attacks it (ServiceProcess in
+ * separate-service.ts spawns it, for the bench and the hostile specs):
  *
  *   node -r ts-node/register/transpile-only -r tsconfig-paths/register \
- *     bench/service-process.ts '{"MAX_CONCURRENT_EXECUTIONS":"2"}'
+ *     test/support/service-process.ts '{"MAX_CONCURRENT_EXECUTIONS":"2"}'
  *
  * argv[2], optional: a JSON object, the environment startSandboxApp() builds the app with.
  *
@@ -20,7 +21,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { startSandboxApp } from '../test/support/sandbox-app';
+import { startSandboxApp } from './sandbox-app';
 
 /** The histogram's timer period: each sample is the time between two ticks of it. */
 const RESOLUTION_MS = 10;
