@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
 import { postRaw, startLivenessProbe } from '../support/liveness-probe';
 import { ServiceProcess } from '../support/separate-service';
@@ -142,6 +143,34 @@ describe('Hostile request bodies cost bounded memory and CPU', () => {
     const notJson = await postRaw(`${sandbox.url}/execute`, Buffer.from('{"code": "x",'));
     expect(notJson.status).toBe(400);
     expect(JSON.parse(notJson.body)).toMatchObject({ code: 'MALFORMED_JSON' });
+  });
+
+  it('holds at most MAX_CONCURRENT_UPLOADS bodies: slow senders cannot pile up', async () => {
+    const small = await startSandboxApp({ MAX_CONCURRENT_UPLOADS: '2' });
+    const trickles = [0, 1].map(() => {
+      const req = request(`${small.url}/execute`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': 1_000_000 },
+      });
+      req.on('error', () => undefined);
+      req.write('{"code": "');
+      return req;
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const refused = await postRaw(`${small.url}/execute`, Buffer.from('{"code":"print(1)"}'));
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'TOO_MANY_UPLOADS' });
+      expect(refused.headers['retry-after']).toBeDefined();
+      await small.http.get('/health/live').expect(200);
+
+      trickles.forEach((req) => req.destroy());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await run(small.http, { code: 'print("room again")' })).output).toBe('room again\n');
+    } finally {
+      trickles.forEach((req) => req.destroy());
+      await small.close();
+    }
   });
 
   it('refuses input_data that is not an object', async () => {

@@ -47,9 +47,13 @@ export function parseJsonBody(options: JsonBodyOptions): RequestHandler {
     parsing.then(
       (parsed) => {
         request.body = parsed;
+        releaseUploadSlot(request);
         next();
       },
-      (error: unknown) => next(error),
+      (error: unknown) => {
+        releaseUploadSlot(request);
+        next(error);
+      },
     );
   };
 }
@@ -104,13 +108,22 @@ function toDomainError(error: unknown, maxFieldDepth: number): unknown {
   return error;
 }
 
+/** How each request that holds an upload slot gives it back. */
+const uploadSlots = new WeakMap<Request, () => void>();
+
+function releaseUploadSlot(request: Request): void {
+  uploadSlots.get(request)?.();
+}
+
 /**
- * Bounds the request bodies being received at once, so that many slow or large
- * uploads cannot hold more than `max` × the body limit in memory; the rest get 503.
+ * Bounds the request bodies held at once, from the first byte until they are parsed
+ * into fields (bodies waiting for their turn to be walked included), so that many slow
+ * or large uploads cannot hold more than `max` × the body limit in memory; the rest
+ * get 503.
  */
 export function limitConcurrentUploads(max: number): RequestHandler {
   let receiving = 0;
-  return (request: Request, _response: Response, next: NextFunction) => {
+  return (request: Request, response: Response, next: NextFunction) => {
     if (!hasBody(request)) {
       next();
       return;
@@ -130,9 +143,9 @@ export function limitConcurrentUploads(max: number): RequestHandler {
       released = true;
       receiving -= 1;
     };
-    // 'end' once the body is read, 'close' if the client goes away first.
-    request.once('end', release);
-    request.once('close', release);
+    uploadSlots.set(request, release);
+    // Parsed (parseJsonBody releases it), or else answered or abandoned.
+    response.once('close', release);
     next();
   };
 }
