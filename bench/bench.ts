@@ -64,6 +64,26 @@ async function executeAndWait(url: string): Promise<void> {
   }
 }
 
+/** Null when the engine has gVisor's runsc runtime, or why the runsc rows are skipped. */
+async function runscMissing(): Promise<string | null> {
+  const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
+  const names = Object.keys(info.Runtimes ?? {});
+  return names.includes('runsc')
+    ? null
+    : `skipped: the engine has no runsc (${names.join(', ')}); scripts/provision-engine.sh adds it`;
+}
+
+/** Cold and warm-pool service latency with SANDBOX_RUNTIME=runsc, as measured for runc. */
+async function gvisorLatency(): Promise<{ cold: number[]; warm: number[] }> {
+  const warmSandbox = await startSandboxApp({ SANDBOX_RUNTIME: 'runsc', SANDBOX_WARM_POOL: '2' });
+  const warm = await timeEach(ROUNDS, () => executeAndWait(warmSandbox.url), 500);
+  await warmSandbox.close();
+  const coldSandbox = await startSandboxApp({ SANDBOX_RUNTIME: 'runsc' });
+  const cold = await timeEach(ROUNDS, () => executeAndWait(coldSandbox.url));
+  await coldSandbox.close();
+  return { cold, warm };
+}
+
 /** Executions per second when `jobs` are sent at once. */
 async function rate(url: string, jobs: number): Promise<number> {
   const started = performance.now();
@@ -105,6 +125,9 @@ async function main(): Promise<void> {
   const warm = await timeEach(ROUNDS, () => executeAndWait(warmSandbox.url), 500);
   await warmSandbox.close();
 
+  const noRunsc = await runscMissing();
+  const gvisor = noRunsc === null ? await gvisorLatency() : null;
+
   const sandbox = await startSandboxApp({
     MAX_CONCURRENT_EXECUTIONS: '4',
     MAX_QUEUED_EXECUTIONS: '1000',
@@ -123,6 +146,25 @@ async function main(): Promise<void> {
       (median(warm) / median(service)).toFixed(2),
       'what starting containers ahead saves',
     );
+    if (gvisor) {
+      row(
+        'service under gVisor (SANDBOX_RUNTIME=runsc), cold',
+        `${median(gvisor.cold).toFixed(0)} ms`,
+      );
+      row('service under gVisor, from a warm pool of 2', `${median(gvisor.warm).toFixed(0)} ms`);
+      row(
+        'ratio runsc / runc, cold',
+        (median(gvisor.cold) / median(service)).toFixed(2),
+        "the cost of gVisor's kernel per job",
+      );
+      row(
+        'ratio runsc / runc, warm pool',
+        (median(gvisor.warm) / median(warm)).toFixed(2),
+        'what stays once the start is hidden',
+      );
+    } else {
+      row('service under gVisor (SANDBOX_RUNTIME=runsc)', '-', noRunsc ?? '');
+    }
     row(
       'ratio NetworkDisabled / NetworkMode none only',
       (median(bare) / median(bareNetworkNone)).toFixed(2),

@@ -11,6 +11,8 @@ const MIB = 1024 * 1024;
 function unfinished(index: number): ExecutionRecord {
   return {
     id: `crashed-${index}`,
+    tenant: 'default',
+    createdBy: 'anonymous',
     requestId: `request-${index}`,
     processorId: null,
     queuedAt: new Date(Date.now() - 60_000 + index),

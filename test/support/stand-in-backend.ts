@@ -6,6 +6,7 @@ import {
   createServer,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { JSONWebKeySet } from 'jose';
 
 /** How the stand-in answers a POST of an adjustment. */
 export type AdjustmentBehaviour =
@@ -35,6 +36,9 @@ export interface ReceivedAdjustment {
 
 export const REJECTION_MESSAGE = 'parameter_x is not a parameter of this processor';
 
+/** Auth specs: where the stand-in serves its JSON Web Key Set. */
+const JWKS_PATH = '/.well-known/jwks.json';
+
 const PROCESSOR_ROUTE = /^\/api\/processors\/([^/]+)(\/adjustments)?$/;
 
 /**
@@ -46,10 +50,16 @@ export class StandInBackend {
   adjustmentBehaviour: AdjustmentBehaviour = 'ok';
   /** Every adjustment POST received, oldest first. */
   readonly adjustmentRequests: ReceivedAdjustment[] = [];
+  /** Bearer tokens whose processor fetches are refused with 403, as a backend's authz would. */
+  readonly refusedTokens = new Set<string>();
+  /** The Authorization header of each processor fetch, oldest first. */
+  readonly processorAuthorizations: (string | undefined)[] = [];
   private readonly processors = new Map<string, string>();
   private readonly delayedAnswers = new Set<NodeJS.Timeout>();
   private readonly server: Server;
   private port = 0;
+  /** Auth specs: the key set served at GET {@link jwksUrl}; null answers 404. */
+  jwks: JSONWebKeySet | null = null;
 
   constructor() {
     this.server = createServer((request, response) => this.handle(request, response));
@@ -58,6 +68,10 @@ export class StandInBackend {
   get url(): string {
     if (this.port === 0) throw new Error('the stand-in backend was never started');
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  get jwksUrl(): string {
+    return `${this.url}${JWKS_PATH}`;
   }
 
   /** Listens on an ephemeral port the first time, and on that same port after stop(). */
@@ -94,11 +108,20 @@ export class StandInBackend {
 
   private handle(request: IncomingMessage, response: ServerResponse): void {
     const path = new URL(request.url ?? '/', 'http://stand-in').pathname;
+    if (path === JWKS_PATH && request.method === 'GET' && this.jwks) {
+      send(response, 200, this.jwks);
+      return;
+    }
     const route = PROCESSOR_ROUTE.exec(path);
     if (route && !route[2] && request.method === 'GET') {
       const processorId = decodeURIComponent(route[1]);
       const code = this.processors.get(processorId);
-      if (code === undefined) send(response, 404, { detail: 'Processor not found' });
+      const authorization = request.headers.authorization;
+      this.processorAuthorizations.push(authorization);
+      const token = authorization?.replace(/^Bearer /, '');
+      if (token !== undefined && this.refusedTokens.has(token)) {
+        send(response, 403, { detail: 'This caller may not run this processor' });
+      } else if (code === undefined) send(response, 404, { detail: 'Processor not found' });
       else send(response, 200, { processor_id: processorId, code });
     } else if (route && route[2] && request.method === 'POST') {
       readBody(request, (body) => this.receiveAdjustment(path, request.headers, body, response));

@@ -4,6 +4,9 @@ import { BackendClientModule, BackendClientOptions } from '@brain-net/backend-cl
 import { RunnerModule, RunnerOptions } from '@brain-net/runner';
 import { StoreModule, StoreOptions } from '@brain-net/store';
 import { AdjustmentModule } from './adjustment/adjustment.module';
+import { callerOf } from './auth/access';
+import { AuthModule } from './auth/auth.module';
+import { QuotaModule } from './quota/quota.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
@@ -20,6 +23,7 @@ import { createValidationPipe } from './http/validation';
   imports: [
     ConfigModule,
     LoggingModule,
+    AuthModule,
     RunnerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig): RunnerOptions => ({
@@ -45,7 +49,15 @@ import { createValidationPipe } from './http/validation';
         baseUrl: config.backend.url,
         timeoutMs: config.backend.timeoutMs,
         processorPath: config.backend.processorPath,
+        serviceToken: config.backend.token,
         adjustmentPath: config.backend.adjustmentPath,
+      }),
+    }),
+    QuotaModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        rateLimitPerMinute: config.rateLimitPerMinute,
+        callerOf,
       }),
     }),
     ExecutionModule,

@@ -1,6 +1,6 @@
 import { REJECTION_MESSAGE, StandInBackend } from '../../../test/support/stand-in-backend';
 import { AxiosBackendClient } from './axios-backend-client';
-import { AdjustmentDelivery, BackendUnavailableError } from './backend-client';
+import { AdjustmentDelivery, BackendRefusedError, BackendUnavailableError } from './backend-client';
 
 const TIMEOUT_MS = 200;
 
@@ -25,6 +25,7 @@ describe('AxiosBackendClient', () => {
       timeoutMs: TIMEOUT_MS,
       processorPath: '/api/processors/{processor_id}',
       adjustmentPath: '/api/processors/{processor_id}/adjustments',
+      serviceToken: 'service-token',
     });
   });
 
@@ -37,20 +38,38 @@ describe('AxiosBackendClient', () => {
   describe('fetchProcessor', () => {
     it("gives the processor's definition", async () => {
       backend.setProcessor('processor 123/x', 'print(1)');
-      expect(await client.fetchProcessor('processor 123/x')).toEqual({
+      expect(await client.fetchProcessor('processor 123/x', null)).toEqual({
         processor_id: 'processor 123/x',
         code: 'print(1)',
       });
     });
 
+    it("asks with the caller's token when given, else with the service's own", async () => {
+      backend.setProcessor('p-auth', 'print(1)');
+      await client.fetchProcessor('p-auth', 'caller-token');
+      await client.fetchProcessor('p-auth', null);
+      expect(backend.processorAuthorizations.slice(-2)).toEqual([
+        'Bearer caller-token',
+        'Bearer service-token',
+      ]);
+    });
+
+    it('throws BackendRefusedError when the backend refuses this caller', async () => {
+      backend.setProcessor('p-auth', 'print(1)');
+      backend.refusedTokens.add('refused-token');
+      await expect(client.fetchProcessor('p-auth', 'refused-token')).rejects.toBeInstanceOf(
+        BackendRefusedError,
+      );
+    });
+
     it('gives null for a processor the backend does not know', async () => {
-      expect(await client.fetchProcessor('processor-unknown')).toBeNull();
+      expect(await client.fetchProcessor('processor-unknown', null)).toBeNull();
     });
 
     it('throws BackendUnavailableError saying what happened when the backend is down', async () => {
       await backend.stop();
       try {
-        const fetching = client.fetchProcessor('processor 123/x');
+        const fetching = client.fetchProcessor('processor 123/x', null);
         await expect(fetching).rejects.toBeInstanceOf(BackendUnavailableError);
         // ECONNREFUSED, or "socket hang up" on a kept-alive connection the stop cut.
         await expect(fetching).rejects.toThrow(

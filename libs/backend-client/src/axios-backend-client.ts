@@ -3,6 +3,7 @@ import axios, { AxiosInstance, AxiosResponse } from 'axios';
 import {
   AdjustmentDelivery,
   BackendClient,
+  BackendRefusedError,
   BackendUnavailableError,
   DeliveryAnswer,
   ProcessorDefinition,
@@ -24,20 +25,30 @@ export class AxiosBackendClient extends BackendClient {
       timeout: options.timeoutMs,
       // Every status is an answer to inspect, not an exception.
       validateStatus: () => true,
+      headers: options.serviceToken ? { Authorization: `Bearer ${options.serviceToken}` } : {},
     });
   }
 
-  async fetchProcessor(processorId: string): Promise<ProcessorDefinition | null> {
+  async fetchProcessor(
+    processorId: string,
+    bearerToken: string | null,
+  ): Promise<ProcessorDefinition | null> {
     const path = fillPath(this.options.processorPath, processorId);
     let response: AxiosResponse<unknown>;
     try {
-      response = await this.http.get<unknown>(path);
+      response = await this.http.get<unknown>(
+        path,
+        bearerToken ? { headers: { Authorization: `Bearer ${bearerToken}` } } : {},
+      );
     } catch (error: unknown) {
       throw new BackendUnavailableError(`GET ${path} failed: ${this.describeFailure(error)}`, {
         cause: error,
       });
     }
     if (response.status === 404) return null;
+    if (response.status === 401 || response.status === 403) {
+      throw new BackendRefusedError(response.status, `GET ${path} answered ${response.status}`);
+    }
     if (response.status !== 200) {
       const explanation = explanationOf(response.data);
       throw new BackendUnavailableError(

@@ -8,4 +8,6 @@ export abstract class BackendClientOptions {
   abstract readonly processorPath: string;
   /** Path adjustments are posted to; `{processor_id}` is filled in. */
   abstract readonly adjustmentPath: string;
+  /** The service's own bearer token (BACKEND_TOKEN), for calls made on no caller's behalf. */
+  abstract readonly serviceToken: string | null;
 }

@@ -31,15 +31,31 @@ export type DeliveryAnswer =
  */
 export abstract class BackendClient {
   /**
-   * The processor's definition, or null when the backend does not know it.
-   * Throws BackendUnavailableError when the backend cannot give a usable answer.
+   * The processor's definition, or null when the backend does not know it. Asked with
+   * `bearerToken` (the caller's own) when given, else with the service's token, so the
+   * backend decides whether this caller may run it. Throws BackendRefusedError when the
+   * backend refuses (401, 403), BackendUnavailableError when it gives no usable answer.
    */
-  abstract fetchProcessor(processorId: string): Promise<ProcessorDefinition | null>;
+  abstract fetchProcessor(
+    processorId: string,
+    bearerToken: string | null,
+  ): Promise<ProcessorDefinition | null>;
   /** One delivery attempt. Never throws: every outcome is an answer. */
   abstract deliverAdjustment(delivery: AdjustmentDelivery): Promise<DeliveryAnswer>;
 }
 
 /** The backend could not be reached, did not answer in time, or answered unusably. */
+/** The backend refused the call (401 or 403): the caller, or the service, may not do this. */
+export class BackendRefusedError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackendRefusedError';
+  }
+}
+
 export class BackendUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -14,4 +14,11 @@ export interface ContainerLimits {
   readonly fileSizeBytes: number;
   /** uid:gid the job runs as; never root. */
   readonly user: string;
+  /**
+   * The engine's container runtime (`HostConfig.Runtime`), e.g. `runsc` for gVisor;
+   * absent: the engine's default (runc). A limit like the others: it changes how the
+   * pids limit is enforced (see engineLimits()), a warm container serves only jobs of
+   * its own runtime, and each execution record keeps the runtime that ran it.
+   */
+  readonly runtime?: string;
 }

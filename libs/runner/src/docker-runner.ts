@@ -68,6 +68,8 @@ export abstract class DockerRunner {
   abstract run(job: SandboxJob, listener: RunListener, signal: AbortSignal): Promise<RunOutcome>;
   /** Resolves when the engine answers. */
   abstract ping(): Promise<void>;
+  /** Names of the container runtimes the engine knows (`runc`, `runsc`, ...). */
+  abstract runtimes(): Promise<string[]>;
   /** The image under that tag, or null when the engine does not have it. */
   abstract findImage(tag: string): Promise<EngineImage | null>;
   /** Starts containers ahead of jobs, where the adapter keeps a warm pool. Call after removeLeftovers(). */

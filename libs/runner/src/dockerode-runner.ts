@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { Duplex, PassThrough, Readable } from 'node:stream';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Docker from 'dockerode';
-import { sandboxMaskedPaths, sandboxSecurityOpt } from './container-hardening';
 import { ContainerLimits } from './container-limits';
 import {
   DockerRunner,
@@ -15,6 +14,7 @@ import {
   SandboxJob,
   StopReason,
 } from './docker-runner';
+import { engineLimits } from './engine-limits';
 import {
   HarnessExit,
   HarnessFrameDecoder,
@@ -348,6 +348,8 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     limits: ContainerLimits,
     jobLabel: string,
   ): Docker.ContainerCreateOptions {
+    // What differs between runtimes (runc, gVisor's runsc) is decided in engineLimits().
+    const engine = engineLimits(limits);
     return {
       Image: image,
       Cmd: ['python3', '-I', '-c', HARNESS_SOURCE],
@@ -365,20 +367,22 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
       // entirely (which also makes cold starts faster).
       NetworkDisabled: true,
       HostConfig: {
+        Runtime: engine.runtime,
         NetworkMode: 'none',
         Memory: limits.memoryBytes,
         MemorySwap: limits.memoryBytes,
         NanoCpus: Math.round(limits.cpus * 1e9),
-        PidsLimit: limits.pids,
+        PidsLimit: engine.pidsLimit,
         ReadonlyRootfs: true,
         Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsBytes}` },
         CapDrop: ['ALL'],
-        SecurityOpt: sandboxSecurityOpt(),
-        MaskedPaths: sandboxMaskedPaths(),
+        SecurityOpt: [...engine.securityOpt],
+        MaskedPaths: engine.maskedPaths && [...engine.maskedPaths],
         Ulimits: [
           { Name: 'nofile', Soft: limits.openFiles, Hard: limits.openFiles },
           { Name: 'fsize', Soft: limits.fileSizeBytes, Hard: limits.fileSizeBytes },
           { Name: 'core', Soft: 0, Hard: 0 },
+          ...engine.extraUlimits,
         ],
         IpcMode: 'none',
         // Output travels over the attach stream; the engine keeps no log copy.
@@ -392,6 +396,11 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
   async ping(): Promise<void> {
     await this.engineCall('ping the engine', () => this.docker.ping());
     if (this.unremoved.size > 0) await this.retryRemovals();
+  }
+
+  async runtimes(): Promise<string[]> {
+    const info: unknown = await this.engineCall('read the engine info', () => this.docker.info());
+    return runtimeNamesOf(info);
   }
 
   async findImage(tag: string): Promise<EngineImage | null> {
@@ -475,6 +484,15 @@ function asDuplex(stream: NodeJS.ReadWriteStream): Duplex {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The engine's info answer carries `Runtimes: { [name]: { path, runtimeArgs } }`. */
+function runtimeNamesOf(info: unknown): string[] {
+  if (typeof info === 'object' && info !== null && 'Runtimes' in info) {
+    const { Runtimes } = info;
+    if (typeof Runtimes === 'object' && Runtimes !== null) return Object.keys(Runtimes);
+  }
+  return [];
 }
 
 /** The engine's wait answer is `{ StatusCode: number }`. */

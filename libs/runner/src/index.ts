@@ -1,5 +1,6 @@
 export * from './container-limits';
 export * from './docker-runner';
+export * from './engine-limits';
 export * from './dockerode-runner';
 export * from './harness/harness-protocol';
 export * from './runner-options';

@@ -4,6 +4,10 @@ export type AdjustmentStatus = (typeof ADJUSTMENT_STATUSES)[number];
 /** One processor adjustment and the state of its delivery to the backend. */
 export interface AdjustmentRecord {
   readonly id: string;
+  /** Whose it is: only this tenant (and admins) can see it. */
+  readonly tenant: string;
+  /** The API key's name or the token's subject that sent it. */
+  readonly createdBy: string;
   readonly processorId: string;
   readonly adjustments: Record<string, unknown>;
   readonly reason: string;
@@ -32,7 +36,8 @@ export abstract class AdjustmentStore {
   abstract update(record: AdjustmentRecord): void;
   abstract get(id: string): AdjustmentRecord | undefined;
   /** Newest first. */
-  abstract list(offset: number, limit: number): AdjustmentPage;
+  /** Newest first; one tenant's, or every tenant's when `tenant` is null. */
+  abstract list(offset: number, limit: number, tenant: string | null): AdjustmentPage;
   /** Pending adjustments whose next attempt is at or before `now`, oldest first. */
   abstract due(now: Date, limit: number): AdjustmentRecord[];
   abstract countByStatus(): Record<AdjustmentStatus, number>;

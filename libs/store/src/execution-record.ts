@@ -53,6 +53,10 @@ export interface ExecutionInput {
 /** The columns a listing shows: read without touching any bulky field. */
 export interface ExecutionSummary {
   readonly id: string;
+  /** Whose it is: only this tenant (and admins) can see it. */
+  readonly tenant: string;
+  /** The API key's name or the token's subject that submitted it. */
+  readonly createdBy: string;
   /** The request that submitted it, to tie its log lines to the caller's. */
   readonly requestId: string;
   readonly processorId: string | null;

@@ -17,8 +17,8 @@ export abstract class ExecutionStore {
   abstract get(id: string): ExecutionRecord | undefined;
   /** The input it was submitted with; undefined when unknown or pruned. */
   abstract input(id: string): ExecutionInput | undefined;
-  /** Newest first; summaries only. */
-  abstract list(offset: number, limit: number): ExecutionPage;
+  /** Newest first; summaries only; one tenant's, or every tenant's when `tenant` is null. */
+  abstract list(offset: number, limit: number, tenant: string | null): ExecutionPage;
   /**
    * Marks every execution still queued or running as failed with this error (after a
    * restart: the ones a crash interrupted), without loading them. Returns how many.

@@ -168,7 +168,8 @@ const deep: V1Record = {
   inputData: JSON.parse('['.repeat(1200) + ']'.repeat(1200)) as unknown,
 };
 
-const adjustment: AdjustmentRecord = {
+/** As the previous release wrote it: no tenant yet. */
+const adjustment: Omit<AdjustmentRecord, 'tenant' | 'createdBy'> = {
   id: 'adj-1',
   processorId: 'processor-123',
   adjustments: { parameter_x: 'new_value', nested: { list: [1, 2.5, null], flag: true } },
@@ -219,6 +220,8 @@ function writeV1Database(path: string, records: V1Record[]): void {
 function migrated(old: V1Record): ExecutionRecord {
   return {
     id: old.id,
+    tenant: 'default',
+    createdBy: 'anonymous',
     requestId: old.requestId,
     processorId: old.processorId,
     queuedAt: old.queuedAt,
@@ -288,13 +291,15 @@ describe('migrations', () => {
         inputJson: JSON.stringify(old.inputData),
       });
     }
-    expect(executions.list(0, 10)).toEqual({
+    expect(executions.list(0, 10, null)).toEqual({
       total: 3,
       items: [deep, queued, completed].map((old) => {
         const { id, requestId, processorId, queuedAt, status, startedAt, endedAt } = old;
         const { exitCode, error } = old;
         return {
           id,
+          tenant: 'default',
+          createdBy: 'anonymous',
           requestId,
           processorId,
           queuedAt,
@@ -308,7 +313,12 @@ describe('migrations', () => {
     });
 
     const adjustments = new SqliteAdjustmentStore(database);
-    expect(adjustments.get(adjustment.id)).toEqual(adjustment);
+    // Made before tenants: the default tenant's, by the anonymous caller.
+    expect(adjustments.get(adjustment.id)).toEqual({
+      ...adjustment,
+      tenant: 'default',
+      createdBy: 'anonymous',
+    });
   });
 
   it('counts the bulky bytes of migrated records as the store does', () => {
@@ -343,9 +353,10 @@ describe('migrations', () => {
     expect(executions.closeUnfinished(new Date(T0 + 9000), 'restarted')).toBe(1);
     expect(executions.get(queued.id)).toMatchObject({ status: 'failed', error: 'restarted' });
 
-    adjustments.update({ ...adjustment, status: 'delivered', deliveredAt: new Date(T0 + 40) });
-    adjustments.insert({ ...adjustment, id: 'adj-2', createdAt: new Date(T0 + 50) });
-    expect(adjustments.list(0, 10).items.map((a) => a.id)).toEqual(['adj-2', 'adj-1']);
+    const mine = { ...adjustment, tenant: 'default', createdBy: 'anonymous' };
+    adjustments.update({ ...mine, status: 'delivered', deliveredAt: new Date(T0 + 40) });
+    adjustments.insert({ ...mine, id: 'adj-2', createdAt: new Date(T0 + 50) });
+    expect(adjustments.list(0, 10, null).items.map((a) => a.id)).toEqual(['adj-2', 'adj-1']);
     expect(adjustments.countByStatus()).toEqual({ pending: 1, delivered: 1, failed: 0 });
     database.onApplicationShutdown();
 

@@ -254,9 +254,23 @@ function splitExecutionRecords(db: Database.Database): void {
   db.exec(EXECUTIONS_V2_INDEXES);
 }
 
+/**
+ * Every execution and adjustment belongs to a tenant and remembers who made it. Records
+ * from before tenants existed were made without authentication: the default tenant's.
+ */
+const TENANTS = `
+  ALTER TABLE executions ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+  ALTER TABLE executions ADD COLUMN created_by TEXT NOT NULL DEFAULT 'anonymous';
+  CREATE INDEX executions_by_tenant ON executions (tenant, created_at);
+  ALTER TABLE adjustments ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+  ALTER TABLE adjustments ADD COLUMN created_by TEXT NOT NULL DEFAULT 'anonymous';
+  CREATE INDEX adjustments_by_tenant ON adjustments (tenant, created_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
   { name: 'executions in columns, bulky fields in their own table', up: splitExecutionRecords },
+  { name: 'tenants and creators', up: (db) => db.exec(TENANTS) },
 ];
 
 /**

@@ -11,6 +11,8 @@ const at = (ms: number) => new Date(T0.getTime() + ms);
 function pending(id: string, createdAfterMs = 0): AdjustmentRecord {
   return {
     id,
+    tenant: 'tenant-a',
+    createdBy: 'key-a',
     processorId: 'processor-123',
     adjustments: { parameter_x: 'new_value', nested: { list: [1, 2.5, null], flag: true } },
     reason: 'Performance improvement based on execution results',
@@ -39,6 +41,14 @@ describe('SqliteAdjustmentStore', () => {
   });
 
   afterEach(() => database.onApplicationShutdown());
+
+  it('lists one tenant’s adjustments, or every tenant’s', () => {
+    store.insert(pending('a', 0));
+    store.insert({ ...pending('b', 1), tenant: 'tenant-b', createdBy: 'key-b' });
+    expect(store.list(0, 10, 'tenant-a').items.map((item) => item.id)).toEqual(['a']);
+    expect(store.list(0, 10, 'tenant-b')).toMatchObject({ total: 1, items: [{ id: 'b' }] });
+    expect(store.list(0, 10, null).total).toBe(2);
+  });
 
   it('gives back what was inserted, JSON and times included', () => {
     const record = { ...pending('a'), executionId: 'execution-1' };
@@ -72,11 +82,11 @@ describe('SqliteAdjustmentStore', () => {
     // Same millisecond: the later insert is the newer.
     store.insert(pending('e', 3));
 
-    const first = store.list(0, 2);
+    const first = store.list(0, 2, null);
     expect(first.items.map((r) => r.id)).toEqual(['e', 'd']);
     expect(first.total).toBe(5);
-    expect(store.list(2, 2).items.map((r) => r.id)).toEqual(['c', 'b']);
-    expect(store.list(4, 2).items.map((r) => r.id)).toEqual(['a']);
+    expect(store.list(2, 2, null).items.map((r) => r.id)).toEqual(['c', 'b']);
+    expect(store.list(4, 2, null).items.map((r) => r.id)).toEqual(['a']);
   });
 
   it('finds pending adjustments that are due, oldest first, up to the limit', () => {

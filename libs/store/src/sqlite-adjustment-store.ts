@@ -11,6 +11,8 @@ import { SqliteDatabase } from './sqlite-database';
 /** A row of the adjustments table: JSON as text, times as epoch milliseconds. */
 interface AdjustmentRow {
   id: string;
+  tenant: string;
+  created_by: string;
   processor_id: string;
   adjustments: string;
   reason: string;
@@ -41,6 +43,8 @@ export class SqliteAdjustmentStore extends AdjustmentStore {
   private readonly selectById: Database.Statement<[string], AdjustmentRow>;
   private readonly selectPage: Database.Statement<[number, number], AdjustmentRow>;
   private readonly countAll: Database.Statement<[], { total: number }>;
+  private readonly selectTenantPage: Database.Statement<[string, number, number], AdjustmentRow>;
+  private readonly countTenant: Database.Statement<[string], { total: number }>;
   private readonly selectDue: Database.Statement<[number, number], AdjustmentRow>;
   private readonly countStatuses: Database.Statement<
     [],
@@ -52,10 +56,12 @@ export class SqliteAdjustmentStore extends AdjustmentStore {
     this.db = database.connection;
 
     this.insertRow = this.db.prepare(
-      `INSERT INTO adjustments (id, processor_id, adjustments, reason, execution_id, status,
-         attempts, last_error, created_at, updated_at, next_attempt_at, delivered_at)
-       VALUES (@id, @processor_id, @adjustments, @reason, @execution_id, @status,
-         @attempts, @last_error, @created_at, @updated_at, @next_attempt_at, @delivered_at)`,
+      `INSERT INTO adjustments (id, tenant, created_by, processor_id, adjustments, reason,
+         execution_id, status, attempts, last_error, created_at, updated_at, next_attempt_at,
+         delivered_at)
+       VALUES (@id, @tenant, @created_by, @processor_id, @adjustments, @reason, @execution_id,
+         @status, @attempts, @last_error, @created_at, @updated_at, @next_attempt_at,
+         @delivered_at)`,
     );
     this.updateRow = this.db.prepare(
       `UPDATE adjustments SET status = @status, attempts = @attempts, last_error = @last_error,
@@ -68,6 +74,13 @@ export class SqliteAdjustmentStore extends AdjustmentStore {
       'SELECT * FROM adjustments ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?',
     );
     this.countAll = this.db.prepare('SELECT COUNT(*) AS total FROM adjustments');
+    this.selectTenantPage = this.db.prepare(
+      `SELECT * FROM adjustments WHERE tenant = ?
+       ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
+    );
+    this.countTenant = this.db.prepare(
+      'SELECT COUNT(*) AS total FROM adjustments WHERE tenant = ?',
+    );
     this.selectDue = this.db.prepare(
       `SELECT * FROM adjustments WHERE status = 'pending' AND next_attempt_at <= ?
        ORDER BY created_at, rowid LIMIT ?`,
@@ -100,9 +113,13 @@ export class SqliteAdjustmentStore extends AdjustmentStore {
     return row && fromRow(row);
   }
 
-  list(offset: number, limit: number): AdjustmentPage {
-    const items = this.selectPage.all(limit, offset).map(fromRow);
-    return { items, total: this.countAll.get()?.total ?? 0 };
+  list(offset: number, limit: number, tenant: string | null): AdjustmentPage {
+    if (tenant === null) {
+      const items = this.selectPage.all(limit, offset).map(fromRow);
+      return { items, total: this.countAll.get()?.total ?? 0 };
+    }
+    const items = this.selectTenantPage.all(tenant, limit, offset).map(fromRow);
+    return { items, total: this.countTenant.get(tenant)?.total ?? 0 };
   }
 
   due(now: Date, limit: number): AdjustmentRecord[] {
@@ -119,6 +136,8 @@ export class SqliteAdjustmentStore extends AdjustmentStore {
 function toRow(record: AdjustmentRecord): AdjustmentRow {
   return {
     id: record.id,
+    tenant: record.tenant,
+    created_by: record.createdBy,
     processor_id: record.processorId,
     adjustments: JSON.stringify(record.adjustments),
     reason: record.reason,
@@ -136,6 +155,8 @@ function toRow(record: AdjustmentRecord): AdjustmentRow {
 function fromRow(row: AdjustmentRow): AdjustmentRecord {
   return {
     id: row.id,
+    tenant: row.tenant,
+    createdBy: row.created_by,
     processorId: row.processor_id,
     adjustments: JSON.parse(row.adjustments) as Record<string, unknown>,
     reason: row.reason,

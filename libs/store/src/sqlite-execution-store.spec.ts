@@ -13,6 +13,8 @@ function record(id: string, status: ExecutionStatus, createdAfterMs = 0): Execut
   const finished = status !== 'queued' && status !== 'running';
   return {
     id,
+    tenant: 'tenant-a',
+    createdBy: 'key-a',
     requestId: `request-${id}`,
     processorId: null,
     debugMode: true,
@@ -118,12 +120,14 @@ describe('SqliteExecutionStore', () => {
     // Same millisecond: the later one is the newer.
     store.create(record('d', 'running', 2), INPUT);
 
-    const page = store.list(0, 2);
+    const page = store.list(0, 2, null);
     expect(page.items.map((r) => r.id)).toEqual(['d', 'c']);
     expect(page.total).toBe(4);
     expect(Object.keys(page.items[1]).sort()).toEqual(
       [
         'id',
+        'tenant',
+        'createdBy',
         'requestId',
         'processorId',
         'queuedAt',
@@ -136,6 +140,8 @@ describe('SqliteExecutionStore', () => {
     );
     expect(page.items[1]).toEqual({
       id: 'c',
+      tenant: 'tenant-a',
+      createdBy: 'key-a',
       requestId: 'request-c',
       processorId: null,
       queuedAt: new Date(T0 + 2),
@@ -145,7 +151,27 @@ describe('SqliteExecutionStore', () => {
       exitCode: 0,
       error: null,
     });
-    expect(store.list(2, 2).items.map((r) => r.id)).toEqual(['b', 'a']);
+    expect(store.list(2, 2, null).items.map((r) => r.id)).toEqual(['b', 'a']);
+  });
+
+  it('lists one tenant’s executions, or every tenant’s', () => {
+    store.create(record('a', 'completed', 0), { code: 'x', inputJson: '{}' });
+    store.create(
+      { ...record('b', 'completed', 1), tenant: 'tenant-b', createdBy: 'key-b' },
+      {
+        code: 'x',
+        inputJson: '{}',
+      },
+    );
+    store.create(record('c', 'queued', 2), { code: 'x', inputJson: '{}' });
+    const mine = store.list(0, 10, 'tenant-a');
+    expect(mine.items.map((item) => item.id)).toEqual(['c', 'a']);
+    expect(mine.total).toBe(2);
+    expect(store.list(0, 10, 'tenant-b').items).toEqual([
+      expect.objectContaining({ id: 'b', tenant: 'tenant-b', createdBy: 'key-b' }),
+    ]);
+    expect(store.list(0, 10, 'nobody')).toEqual({ items: [], total: 0 });
+    expect(store.list(0, 10, null).total).toBe(3);
   });
 
   it('closes every unfinished execution as failed in one go, and only those', () => {
@@ -169,7 +195,7 @@ describe('SqliteExecutionStore', () => {
     store.create(record('old-running', 'running', 0), INPUT);
     ['f1', 'f2', 'f3'].forEach((id, i) => store.create(record(id, 'completed', i + 1), INPUT));
     store.create(record('new', 'queued', 10), INPUT);
-    const ids = store.list(0, 10).items.map((r) => r.id);
+    const ids = store.list(0, 10, null).items.map((r) => r.id);
     expect(ids).toEqual(['new', 'f3', 'f2', 'old-running']);
   });
 
@@ -276,7 +302,7 @@ describe('SqliteExecutionStore', () => {
       expect(store.closeUnfinished(new Date(T0 + 10_000), 'restarted')).toBe(300);
       const ms = performance.now() - started;
 
-      const page = store.list(0, 300);
+      const page = store.list(0, 300, null);
       expect(page.items.every((s) => s.status === 'failed' && s.error === 'restarted')).toBe(true);
       console.log(`closeUnfinished over 300 records with 1 MB inputs: ${ms.toFixed(0)} ms`);
     });
@@ -289,7 +315,7 @@ describe('SqliteExecutionStore', () => {
       }
 
       const started = performance.now();
-      const page = store.list(0, 100);
+      const page = store.list(0, 100, null);
       const ms = performance.now() - started;
 
       expect(page.total).toBe(1000);
@@ -327,7 +353,7 @@ describe('SqliteExecutionStore', () => {
       }));
       const afterCut = fileBytes();
       expect(afterCut).toBeLessThan(10 * MB + 1000 * 8 * 1024);
-      expect(store.list(0, 1000).total).toBe(1000);
+      expect(store.list(0, 1000, null).total).toBe(1000);
       console.log(
         `1,000 records of 1 MB: file ${(atBudget / MB).toFixed(1)} MB at a 100 MB budget, ` +
           `${(afterCut / MB).toFixed(1)} MB after reopening with 10 MB`,

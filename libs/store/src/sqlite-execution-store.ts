@@ -27,6 +27,8 @@ type State = Pick<
 
 interface SummaryRow {
   id: string;
+  tenant: string;
+  created_by: string;
   request_id: string;
   processor_id: string | null;
   created_at: number;
@@ -53,7 +55,7 @@ type RecordRow = SummaryRow & { state: string; pruned: 0 | 1 } & {
 type ExecutionRow = SummaryRow & { state: string; bulky_bytes: number };
 
 const SUMMARY_COLUMNS =
-  'id, request_id, processor_id, created_at, status, started_at, ended_at, exit_code, error';
+  'id, tenant, created_by, request_id, processor_id, created_at, status, started_at, ended_at, exit_code, error';
 const FINISHED = "status IN ('completed', 'failed', 'timeout', 'cancelled')";
 const UNFINISHED = "status IN ('queued', 'running')";
 
@@ -81,6 +83,8 @@ export class SqliteExecutionStore extends ExecutionStore {
   private readonly selectInput: Database.Statement<[string], { code: string; input_json: string }>;
   private readonly selectPage: Database.Statement<[number, number], SummaryRow>;
   private readonly countAll: Database.Statement<[], number>;
+  private readonly selectTenantPage: Database.Statement<[string, number, number], SummaryRow>;
+  private readonly countTenant: Database.Statement<[string], number>;
   private readonly closeAll: Database.Statement<[number, string]>;
   private readonly trim: Database.Statement<[number], number>;
   private readonly selectOldestPrunable: Database.Statement<
@@ -101,7 +105,7 @@ export class SqliteExecutionStore extends ExecutionStore {
     const db = this.db;
     this.insertSummary = db.prepare(
       `INSERT INTO executions (${SUMMARY_COLUMNS}, state, bulky_bytes, pruned)
-       VALUES (@id, @request_id, @processor_id, @created_at, @status, @started_at, @ended_at,
+       VALUES (@id, @tenant, @created_by, @request_id, @processor_id, @created_at, @status, @started_at, @ended_at,
          @exit_code, @error, @state, @bulky_bytes, 0)`,
     );
     this.insertPayload = db.prepare(
@@ -137,6 +141,13 @@ export class SqliteExecutionStore extends ExecutionStore {
        ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
     );
     this.countAll = db.prepare<[], number>('SELECT COUNT(*) FROM executions').pluck();
+    this.selectTenantPage = db.prepare(
+      `SELECT ${SUMMARY_COLUMNS} FROM executions WHERE tenant = ?
+       ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
+    );
+    this.countTenant = db
+      .prepare<[string], number>('SELECT COUNT(*) FROM executions WHERE tenant = ?')
+      .pluck();
     this.closeAll = db.prepare(
       `UPDATE executions SET status = 'failed', ended_at = ?, error = ? WHERE ${UNFINISHED}`,
     );
@@ -223,10 +234,16 @@ export class SqliteExecutionStore extends ExecutionStore {
     return row && { code: row.code, inputJson: row.input_json };
   }
 
-  list(offset: number, limit: number): ExecutionPage {
+  list(offset: number, limit: number, tenant: string | null): ExecutionPage {
+    if (tenant === null) {
+      return {
+        items: this.selectPage.all(limit, offset).map(summaryOf),
+        total: this.countAll.get() as number,
+      };
+    }
     return {
-      items: this.selectPage.all(limit, offset).map(summaryOf),
-      total: this.countAll.get() as number,
+      items: this.selectTenantPage.all(tenant, limit, offset).map(summaryOf),
+      total: this.countTenant.get(tenant) as number,
     };
   }
 
@@ -271,6 +288,8 @@ function utf8Bytes(text: string): number {
 function rowOf(record: ExecutionRecord): Omit<ExecutionRow, 'bulky_bytes'> {
   return {
     id: record.id,
+    tenant: record.tenant,
+    created_by: record.createdBy,
     created_at: record.queuedAt.getTime(),
     status: record.status,
     started_at: record.startedAt?.getTime() ?? null,
@@ -319,6 +338,8 @@ function outputBytes(output: OutputColumns): number {
 function summaryOf(row: SummaryRow): ExecutionSummary {
   return {
     id: row.id,
+    tenant: row.tenant,
+    createdBy: row.created_by,
     requestId: row.request_id,
     processorId: row.processor_id,
     queuedAt: new Date(row.created_at),

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentCaller, RequireScope } from '../auth/access.decorators';
 import { ApiProblem } from '../errors/problem-details.dto';
 import { AdjustProcessorRequestDto } from './dto/adjust-processor-request.dto';
 import {
@@ -8,7 +9,8 @@ import {
   AdjustmentListDto,
   toAdjustmentDto,
 } from './dto/adjustment.dto';
-import { PageQueryDto } from '../http/page.query.dto';
+import { ListQueryDto } from '../http/page.query.dto';
+import { Caller } from '../auth/caller';
 import { AdjustmentService } from './adjustment.service';
 
 @ApiTags('adjustment')
@@ -17,6 +19,7 @@ export class AdjustmentController {
   constructor(private readonly adjustments: AdjustmentService) {}
 
   @Post('adjust-processor')
+  @RequireScope('adjust')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Send processor adjustment recommendations to the backend',
@@ -28,25 +31,30 @@ export class AdjustmentController {
   @ApiAcceptedResponse({ type: AdjustmentAcceptedDto, description: 'Stored; delivery under way' })
   @ApiProblem(400, 'Invalid body, unknown field or malformed JSON')
   @ApiProblem(413, 'Body larger than allowed')
-  accept(@Body() body: AdjustProcessorRequestDto): AdjustmentAcceptedDto {
-    const record = this.adjustments.accept(body);
+  accept(
+    @Body() body: AdjustProcessorRequestDto,
+    @CurrentCaller() caller: Caller,
+  ): AdjustmentAcceptedDto {
+    const record = this.adjustments.accept(body, caller);
     return { adjustment_id: record.id, status: record.status };
   }
 
   @Get('adjustments/:id')
+  @RequireScope('adjust')
   @ApiOperation({ summary: 'An adjustment and the state of its delivery' })
   @ApiOkResponse({ type: AdjustmentDto })
   @ApiProblem(404, 'No adjustment has this id')
-  get(@Param('id') id: string): AdjustmentDto {
-    return toAdjustmentDto(this.adjustments.get(id));
+  get(@Param('id') id: string, @CurrentCaller() caller: Caller): AdjustmentDto {
+    return toAdjustmentDto(this.adjustments.get(id, caller));
   }
 
   @Get('adjustments')
+  @RequireScope('adjust')
   @ApiOperation({ summary: 'Adjustments, newest first' })
   @ApiOkResponse({ type: AdjustmentListDto })
   @ApiProblem(400, 'Bad page or limit')
-  list(@Query() query: PageQueryDto): AdjustmentListDto {
-    const { items, total } = this.adjustments.list(query.page, query.limit);
+  list(@Query() query: ListQueryDto, @CurrentCaller() caller: Caller): AdjustmentListDto {
+    const { items, total } = this.adjustments.list(query.page, query.limit, caller, query.tenant);
     return { items: items.map(toAdjustmentDto), total, page: query.page, limit: query.limit };
   }
 }

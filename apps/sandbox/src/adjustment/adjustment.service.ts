@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AdjustmentPage, AdjustmentRecord, AdjustmentStore } from '@brain-net/store';
+import { Caller, canSee, listingTenant } from '../auth/caller';
 import { DomainError } from '../errors/domain-error';
 import { AdjustmentDeliveryService } from './adjustment-delivery.service';
 import { AdjustProcessorRequestDto } from './dto/adjust-processor-request.dto';
@@ -14,10 +15,12 @@ export class AdjustmentService {
   ) {}
 
   /** Stores the adjustment as pending (durably, before answering) and starts its delivery. */
-  accept(request: AdjustProcessorRequestDto): AdjustmentRecord {
+  accept(request: AdjustProcessorRequestDto, caller: Caller): AdjustmentRecord {
     const now = new Date();
     const record: AdjustmentRecord = {
       id: randomUUID(),
+      tenant: caller.tenant,
+      createdBy: caller.subject,
       processorId: request.processor_id,
       adjustments: request.adjustments,
       reason: request.reason,
@@ -35,13 +38,17 @@ export class AdjustmentService {
     return record;
   }
 
-  get(id: string): AdjustmentRecord {
+  /** The adjustment, if this caller may see it; another tenant's is as unknown as a missing one. */
+  get(id: string, caller: Caller): AdjustmentRecord {
     const record = this.store.get(id);
-    if (!record) throw new DomainError('ADJUSTMENT_NOT_FOUND', `No adjustment has id ${id}.`);
+    if (!record || !canSee(caller, record.tenant)) {
+      throw new DomainError('ADJUSTMENT_NOT_FOUND', `No adjustment has id ${id}.`);
+    }
     return record;
   }
 
-  list(page: number, limit: number): AdjustmentPage {
-    return this.store.list((page - 1) * limit, limit);
+  /** The caller's tenant's adjustments; an admin's: one tenant's, or all. */
+  list(page: number, limit: number, caller: Caller, tenant?: string): AdjustmentPage {
+    return this.store.list((page - 1) * limit, limit, listingTenant(caller, tenant));
   }
 }

@@ -54,3 +54,70 @@ describe('loadConfig', () => {
     expect(loadConfig({ EXECUTION_TIMEOUT: '900', MAX_TIMEOUT: '120' }).defaultTimeoutS).toBe(120);
   });
 });
+
+describe('loadConfig: SANDBOX_USER is parsed, never root', () => {
+  it.each([
+    '0',
+    '00',
+    '000:10001',
+    'root',
+    'root:root',
+    '0:0',
+    '10001:0',
+    '10001:root',
+    'root:10001',
+  ])('refuses %s, which gives uid or gid 0', (user) => {
+    expect(() => loadConfig({ SANDBOX_USER: user })).toThrow(/SANDBOX_USER must not be root/);
+  });
+
+  it.each(['sandbox', 'sandbox:sandbox', '10001:nogroup', 'toor:10001'])(
+    'refuses the name in %s: it cannot be resolved here and could stand for root',
+    (user) => {
+      expect(() => loadConfig({ SANDBOX_USER: user })).toThrow(
+        /SANDBOX_USER must be numeric .*no passwd entries/,
+      );
+    },
+  );
+
+  it.each([
+    '10001:10001:1',
+    ':10001',
+    '10001:',
+    '-1',
+    '+10001',
+    '1e4',
+    ' 10001',
+    '0x2711',
+    '4294967295',
+  ])('refuses %s, which is not uid or uid:gid', (user) => {
+    expect(() => loadConfig({ SANDBOX_USER: user })).toThrow(/SANDBOX_USER="/);
+  });
+
+  it.each([
+    ['10001:10001', '10001:10001'],
+    ['10001:20002', '10001:20002'],
+    // A uid alone gets its own number as gid, not the engine's fallback gid 0.
+    ['10001', '10001:10001'],
+    ['010001', '10001:10001'],
+  ])('accepts %s and runs jobs as %s', (user, applied) => {
+    expect(loadConfig({ SANDBOX_USER: user }).limits.user).toBe(applied);
+  });
+});
+
+describe('loadConfig: SANDBOX_RUNTIME', () => {
+  it("leaves the runtime to the engine's default when unset or empty", () => {
+    expect(loadConfig({}).limits.runtime).toBeUndefined();
+    expect(loadConfig({ SANDBOX_RUNTIME: '' }).limits.runtime).toBeUndefined();
+  });
+
+  it('puts the runtime into the container limits', () => {
+    expect(loadConfig({ SANDBOX_RUNTIME: 'runsc' }).limits).toMatchObject({
+      runtime: 'runsc',
+      pids: 64,
+    });
+  });
+
+  it('refuses what cannot be a runtime name', () => {
+    expect(() => loadConfig({ SANDBOX_RUNTIME: 'run sc;rm' })).toThrow(/SANDBOX_RUNTIME=/);
+  });
+});

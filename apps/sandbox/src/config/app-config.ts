@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { ContainerLimits } from '@brain-net/runner';
 import { EnvironmentVariables, LogLevel } from './environment-variables';
+import { AuthSettings, authSettingsOf } from '../auth/auth-settings';
 
 /** The service's typed, validated configuration. Also its injection token. */
 export class AppConfig {
@@ -12,6 +13,9 @@ export class AppConfig {
   readonly maxTimeoutS: number;
   readonly maxConcurrentExecutions: number;
   readonly maxQueuedExecutions: number;
+  readonly maxConcurrentPerTenant: number;
+  readonly maxQueuedPerTenant: number;
+  readonly rateLimitPerMinute: number;
   readonly executionHistoryLimit: number;
   readonly sandboxImage: string;
   readonly limits: ContainerLimits;
@@ -21,6 +25,8 @@ export class AppConfig {
   readonly maxRequestBytes: number;
   readonly maxInputDepth: number;
   readonly maxConcurrentUploads: number;
+  // Authentication
+  readonly auth: AuthSettings;
   readonly storeMaxBytes: number;
   readonly engineCheckIntervalMs: number;
   readonly engineOutageWaitMs: number;
@@ -31,6 +37,7 @@ export class AppConfig {
     readonly url: string;
     readonly timeoutMs: number;
     readonly processorPath: string;
+    readonly token: string | null;
     readonly adjustmentPath: string;
   };
   readonly processorCacheTtlMs: number;
@@ -48,6 +55,9 @@ export class AppConfig {
     this.maxTimeoutS = env.MAX_TIMEOUT;
     this.maxConcurrentExecutions = env.MAX_CONCURRENT_EXECUTIONS;
     this.maxQueuedExecutions = env.MAX_QUEUED_EXECUTIONS;
+    this.maxConcurrentPerTenant = env.MAX_CONCURRENT_PER_TENANT ?? env.MAX_CONCURRENT_EXECUTIONS;
+    this.maxQueuedPerTenant = env.MAX_QUEUED_PER_TENANT ?? env.MAX_QUEUED_EXECUTIONS;
+    this.rateLimitPerMinute = env.RATE_LIMIT_PER_MINUTE;
     this.executionHistoryLimit = env.EXECUTION_HISTORY_LIMIT;
     this.sandboxImage = env.SANDBOX_IMAGE;
     this.limits = {
@@ -58,6 +68,9 @@ export class AppConfig {
       openFiles: 256,
       fileSizeBytes: env.SANDBOX_TMPFS_MB * 1024 * 1024,
       user: env.SANDBOX_USER,
+      // Runtime: absent means the engine's default (runc); engineLimits() adapts the
+      // pids limit to runsc.
+      ...(env.SANDBOX_RUNTIME ? { runtime: env.SANDBOX_RUNTIME } : {}),
     };
     this.warmPoolSize = env.SANDBOX_WARM_POOL;
     this.maxOutputBytes = env.MAX_OUTPUT_BYTES;
@@ -65,6 +78,8 @@ export class AppConfig {
     this.maxRequestBytes = env.MAX_REQUEST_BYTES;
     this.maxInputDepth = env.MAX_INPUT_DEPTH;
     this.maxConcurrentUploads = env.MAX_CONCURRENT_UPLOADS;
+    // Authentication
+    this.auth = authSettingsOf(env);
     this.storeMaxBytes = env.STORE_MAX_MB * 1024 * 1024;
     this.engineCheckIntervalMs = env.ENGINE_CHECK_INTERVAL_MS;
     this.engineOutageWaitMs = env.ENGINE_OUTAGE_WAIT_S * 1000;
@@ -75,6 +90,7 @@ export class AppConfig {
       url: env.BACKEND_URL.replace(/\/+$/, ''),
       timeoutMs: env.BACKEND_TIMEOUT_MS,
       processorPath: env.BACKEND_PROCESSOR_PATH,
+      token: env.BACKEND_TOKEN ?? null,
       adjustmentPath: env.BACKEND_ADJUSTMENT_PATH,
     };
     this.processorCacheTtlMs = env.PROCESSOR_CACHE_TTL_S * 1000;
@@ -97,7 +113,7 @@ export class InvalidConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const known = Object.fromEntries(
     Object.keys(new EnvironmentVariables())
-      .concat('DOCKER_HOST')
+      .concat('DOCKER_HOST', 'BACKEND_TOKEN', 'MAX_CONCURRENT_PER_TENANT', 'MAX_QUEUED_PER_TENANT')
       .filter((name) => env[name] !== undefined && env[name] !== '')
       .map((name) => [name, env[name]]),
   );

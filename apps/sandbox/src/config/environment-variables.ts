@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Transform, Type } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsNumber,
@@ -10,7 +11,16 @@ import {
   Matches,
   Max,
   Min,
+  ValidateIf,
 } from 'class-validator';
+import {
+  AUTH_MODES,
+  AuthEnvironment,
+  AuthMode,
+  ValidateAuthSettings,
+  toFlag,
+} from '../auth/auth-settings';
+import { IsSandboxUser } from './sandbox-user';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -32,7 +42,7 @@ function toLogLevel({ value }: { value: unknown }): unknown {
  * Every setting the service reads from its environment, with defaults. Validated once
  * at boot by loadConfig(); nothing else reads process.env.
  */
-export class EnvironmentVariables {
+export class EnvironmentVariables implements AuthEnvironment {
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -72,6 +82,27 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(0)
   MAX_QUEUED_EXECUTIONS = 100;
+
+  /** One tenant's running executions at once; MAX_CONCURRENT_EXECUTIONS when unset. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_CONCURRENT_PER_TENANT?: number;
+
+  /** One tenant's waiting executions; beyond it 429 TENANT_QUEUE_FULL. MAX_QUEUED_EXECUTIONS when unset. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  MAX_QUEUED_PER_TENANT?: number;
+
+  /** POST /execute per tenant per minute; beyond it 429 RATE_LIMITED. 0 turns it off. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_MINUTE = 600;
 
   /** Finished executions kept for GET /execution/{id} (oldest dropped first). */
   @Type(() => Number)
@@ -120,9 +151,20 @@ export class EnvironmentVariables {
   @Max(100)
   SANDBOX_WARM_POOL = 2;
 
-  @Matches(/^\d+:\d+$/, { message: 'SANDBOX_USER must be uid:gid' })
-  @Matches(/^(?!0:)/, { message: 'SANDBOX_USER must not be root' })
+  /** `uid` or `uid:gid`, numeric; refused when either id is 0 (root). */
+  @IsSandboxUser()
   SANDBOX_USER = '10001:10001';
+
+  // Runtime
+  /**
+   * The engine's container runtime for every sandbox container (`HostConfig.Runtime`),
+   * e.g. `runsc` for gVisor; empty: the engine's default (runc). The engine must know
+   * it (scripts/provision-engine.sh registers runsc), or the service is not ready.
+   */
+  @Matches(/^([A-Za-z0-9][\w.-]{0,63})?$/, {
+    message: 'SANDBOX_RUNTIME must be a runtime name such as runsc (letters, digits, _ . -)',
+  })
+  SANDBOX_RUNTIME = '';
 
   /** Cap on each of stdout and stderr, in bytes. */
   @Type(() => Number)
@@ -159,6 +201,63 @@ export class EnvironmentVariables {
   @Max(10_000)
   MAX_CONCURRENT_UPLOADS = 32;
 
+  // Authentication
+  /** none (everyone is an anonymous admin), api-key or jwt; the rules across variables hang here. */
+  @IsIn(AUTH_MODES, { message: `AUTH_MODE must be one of ${AUTH_MODES.join(', ')}` })
+  @ValidateAuthSettings()
+  AUTH_MODE: AuthMode = 'none';
+
+  /** api-key mode: a JSON list of {name, key_sha256, tenant, scopes}, re-read when it changes. */
+  @IsString()
+  API_KEYS_FILE = '';
+
+  /** jwt mode: the backend's JSON Web Key Set (cached; refetched for an unknown key id). */
+  @ValidateIf((env: EnvironmentVariables) => env.AUTH_JWKS_URL !== '')
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  AUTH_JWKS_URL = '';
+
+  /** jwt mode: least time between two key-set fetches caused by unknown key ids. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  AUTH_JWKS_COOLDOWN_S = 30;
+
+  /** jwt mode, instead of AUTH_JWKS_URL: the HS256 secret shared with the backend. */
+  @IsString()
+  AUTH_JWT_SECRET = '';
+
+  @IsString()
+  AUTH_JWT_ISSUER = '';
+
+  @IsString()
+  AUTH_JWT_AUDIENCE = '';
+
+  /** Tolerated difference (s) between the backend's clock and ours for exp and nbf. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600)
+  AUTH_JWT_CLOCK_SKEW_S = 30;
+
+  /** The claim that names the caller's tenant. */
+  @IsString()
+  AUTH_TENANT_CLAIM = 'tenant';
+
+  /** The claim with the caller's scopes: a space-separated string or an array. */
+  @IsString()
+  AUTH_SCOPES_CLAIM = 'scope';
+
+  /** /docs and /docs-json need the admin scope. */
+  @Transform(toFlag)
+  @IsBoolean({ message: 'AUTH_PROTECT_DOCS must be true or false' })
+  AUTH_PROTECT_DOCS = false;
+
+  /** /metrics needs the admin scope. */
+  @Transform(toFlag)
+  @IsBoolean({ message: 'AUTH_PROTECT_METRICS must be true or false' })
+  AUTH_PROTECT_METRICS = false;
+
   /**
    * Budget for the bulky fields of stored executions (code, input, output, exceptions,
    * variables); beyond it the oldest finished ones lose them (status and times stay).
@@ -188,6 +287,14 @@ export class EnvironmentVariables {
   /** SQLite file for durable records (executions, adjustments); `:memory:`: nothing survives a restart. */
   @IsString()
   DATABASE_PATH = 'data/sandbox.db';
+
+  /**
+   * The service's own bearer token for the backend (adjustment delivery, and processor
+   * fetches when the caller has no token of its own); empty: none is sent.
+   */
+  @IsOptional()
+  @IsString()
+  BACKEND_TOKEN?: string;
 
   /** Timeout of each call to the backend, in milliseconds. */
   @Type(() => Number)

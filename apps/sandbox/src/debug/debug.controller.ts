@@ -4,6 +4,8 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import { Observable } from 'rxjs';
 import { ExecutionEvents } from '../execution/execution-events';
 import { ExecutionService } from '../execution/execution.service';
+import { CurrentCaller, RequireScope } from '../auth/access.decorators';
+import { Caller } from '../auth/caller';
 import { ApiProblem } from '../errors/problem-details.dto';
 import { DebugService } from './debug.service';
 import { DebugRecordDto } from './dto/debug-record.dto';
@@ -19,6 +21,7 @@ export class DebugController {
   ) {}
 
   @Get('debug/:id')
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Full debug record of one execution',
     description:
@@ -26,11 +29,12 @@ export class DebugController {
   })
   @ApiOkResponse({ type: DebugRecordDto })
   @ApiProblem(404, 'No execution has this id')
-  get(@Param('id') id: string, @Res() response: Response): void {
-    response.type('application/json').send(this.debug.getJson(id));
+  get(@Param('id') id: string, @CurrentCaller() caller: Caller, @Res() response: Response): void {
+    response.type('application/json').send(this.debug.getJson(id, caller));
   }
 
   @Sse('execution/:id/stream')
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Live output of one execution (Server-Sent Events)',
     description:
@@ -39,7 +43,7 @@ export class DebugController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'An event stream' })
   @ApiProblem(404, 'No execution has this id')
-  stream(@Param('id') id: string): Observable<MessageEvent> {
-    return executionStream(this.executions.get(id), this.events);
+  stream(@Param('id') id: string, @CurrentCaller() caller: Caller): Observable<MessageEvent> {
+    return executionStream(this.executions.get(id, caller), this.events);
   }
 }

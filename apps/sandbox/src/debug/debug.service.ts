@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
 import { appendRawJsonMember } from '@brain-net/runner';
 import { ExecutionRecord } from '@brain-net/store';
@@ -19,9 +20,9 @@ export class DebugService {
    * The debug record as JSON text. `input_data` goes in as the text it arrived as: a
    * dense input would cost far more to parse and serialize again than to copy.
    */
-  getJson(id: string): string {
-    const record = this.executions.get(id);
-    const input = this.executions.input(id);
+  getJson(id: string, caller: Caller): string {
+    const record = this.executions.get(id, caller);
+    const input = this.executions.input(id, caller);
     const json = JSON.stringify(this.toDebugRecord(record, input?.code ?? null));
     return appendRawJsonMember(json, 'input_data', input?.inputJson ?? 'null');
   }
@@ -56,6 +57,8 @@ export class DebugService {
         network: 'none',
         user: limits.user,
         read_only_root: true,
+        // Records from before SANDBOX_RUNTIME have none either: the default ran them.
+        runtime: limits.runtime ?? 'default',
       },
       timings_ms: timings && {
         queued_ms: timings.queuedMs,

@@ -9,15 +9,21 @@ export const ERROR_STATUS = {
   CODE_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   UNSUPPORTED_MEDIA_TYPE: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  UNAUTHENTICATED: HttpStatus.UNAUTHORIZED,
+  FORBIDDEN: HttpStatus.FORBIDDEN,
   ROUTE_NOT_FOUND: HttpStatus.NOT_FOUND,
   EXECUTION_NOT_FOUND: HttpStatus.NOT_FOUND,
   ADJUSTMENT_NOT_FOUND: HttpStatus.NOT_FOUND,
   PROCESSOR_NOT_FOUND: HttpStatus.NOT_FOUND,
   EXECUTION_ALREADY_FINISHED: HttpStatus.CONFLICT,
   QUEUE_FULL: HttpStatus.TOO_MANY_REQUESTS,
+  TENANT_QUEUE_FULL: HttpStatus.TOO_MANY_REQUESTS,
+  RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
   BACKEND_UNAVAILABLE: HttpStatus.BAD_GATEWAY,
   ENGINE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   RUNTIME_IMAGE_MISSING: HttpStatus.SERVICE_UNAVAILABLE,
+  /** The engine has no container runtime named SANDBOX_RUNTIME. */
+  RUNTIME_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   SHUTTING_DOWN: HttpStatus.SERVICE_UNAVAILABLE,
   TOO_MANY_UPLOADS: HttpStatus.SERVICE_UNAVAILABLE,
   INTERNAL: HttpStatus.INTERNAL_SERVER_ERROR,
@@ -38,6 +44,8 @@ export class DomainError extends Error {
     readonly details: {
       readonly fieldProblems?: FieldProblem[];
       readonly retryAfterS?: number;
+      /** A 401's (or 403's) challenge, sent as the WWW-Authenticate header. */
+      readonly wwwAuthenticate?: string;
     } = {},
   ) {
     super(message);

@@ -13,6 +13,8 @@ import { requestIdOf } from '../http/request-id';
 
 const TITLES: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.BAD_REQUEST]: 'Bad Request',
+  [HttpStatus.UNAUTHORIZED]: 'Unauthorized',
+  [HttpStatus.FORBIDDEN]: 'Forbidden',
   [HttpStatus.NOT_FOUND]: 'Not Found',
   [HttpStatus.CONFLICT]: 'Conflict',
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'Payload Too Large',
@@ -53,6 +55,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (error.details.fieldProblems) body.errors = error.details.fieldProblems;
     if (error.details.retryAfterS !== undefined) {
       response.setHeader('Retry-After', String(error.details.retryAfterS));
+    }
+    // Authentication: RFC 6750's challenge, so clients know how to authenticate.
+    if (error.details.wwwAuthenticate !== undefined) {
+      response.setHeader('WWW-Authenticate', error.details.wwwAuthenticate);
     }
     if (response.headersSent) return;
     response.status(error.status).type('application/problem+json').send(JSON.stringify(body));

@@ -8,6 +8,7 @@ import { EngineStatusService } from './engine-status.service';
 class FakeEngine extends DockerRunner {
   up = true;
   image: EngineImage | null = { id: 'sha256:1', tag: 'img' };
+  runtimeNames = ['runc'];
   watchers: ((reason: string) => void)[] = [];
 
   run(): Promise<RunOutcome> {
@@ -17,6 +18,11 @@ class FakeEngine extends DockerRunner {
     return this.up
       ? Promise.resolve()
       : Promise.reject(new EngineUnavailableError('connect ENOENT'));
+  }
+  runtimes(): Promise<string[]> {
+    return this.up
+      ? Promise.resolve([...this.runtimeNames])
+      : Promise.reject(new EngineUnavailableError('down'));
   }
   findImage(): Promise<EngineImage | null> {
     return this.up
@@ -112,5 +118,79 @@ describe('EngineStatusService', () => {
     await Promise.all([status.check(), status.check(), status.check()]);
     // One check, plus one more for the checks that arrived while it ran.
     expect(ping.mock.calls.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('EngineStatusService with SANDBOX_RUNTIME', () => {
+  let engine: FakeEngine;
+  let status: EngineStatusService;
+
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  async function start(runtime: string): Promise<void> {
+    status = new EngineStatusService(
+      engine,
+      loadConfig({ ENGINE_CHECK_INTERVAL_MS: '60000', SANDBOX_RUNTIME: runtime }),
+    );
+    await status.onApplicationBootstrap();
+  }
+
+  beforeEach(() => {
+    engine = new FakeEngine();
+  });
+  afterEach(() => status.onApplicationShutdown());
+
+  it('is ready when the engine knows the runtime', async () => {
+    engine.runtimeNames = ['runc', 'runsc'];
+    await start('runsc');
+    expect(status.current.kind).toBe('ready');
+  });
+
+  it('refuses submits with 503 RUNTIME_UNAVAILABLE and says how to register runsc', async () => {
+    await start('runsc');
+    expect(status.current).toMatchObject({ kind: 'runtime-missing', runtime: 'runsc' });
+    expect(() => status.requireReady()).toThrow(DomainError);
+    try {
+      status.requireReady();
+    } catch (error: unknown) {
+      expect(error).toMatchObject({ code: 'RUNTIME_UNAVAILABLE', details: { retryAfterS: 60 } });
+      expect((error as DomainError).status).toBe(503);
+      expect((error as DomainError).message).toContain(
+        "the engine has no runtime 'runsc' (SANDBOX_RUNTIME; it has runc): " +
+          'run scripts/provision-engine.sh',
+      );
+    }
+  });
+
+  it('names any other missing runtime and how to add it', async () => {
+    await start('no-such-runtime');
+    expect(() => status.requireReady()).toThrow(
+      /no runtime 'no-such-runtime'.*daemon\.json.*SANDBOX_RUNTIME/,
+    );
+  });
+
+  it('turns ready at the next check once the runtime is registered, and wakes waiting jobs', async () => {
+    await start('runsc');
+    const waiting = status.waitUntilReady(10_000, new AbortController().signal);
+    engine.runtimeNames = ['runc', 'runsc'];
+    await status.check();
+    await expect(waiting).resolves.toBe(true);
+  });
+
+  it('reports an image that is missing before asking for the runtime', async () => {
+    engine.image = null;
+    const runtimes = jest.spyOn(engine, 'runtimes');
+    await start('runsc');
+    expect(status.current.kind).toBe('image-missing');
+    expect(runtimes).not.toHaveBeenCalled();
+  });
+
+  it("never asks for runtimes when the engine's default runtime is used", async () => {
+    const runtimes = jest.spyOn(engine, 'runtimes');
+    await start('');
+    expect(status.current.kind).toBe('ready');
+    expect(runtimes).not.toHaveBeenCalled();
   });
 });

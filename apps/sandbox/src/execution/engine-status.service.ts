@@ -1,10 +1,22 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { DockerRunner, EngineImage } from '@brain-net/runner';
+import { DockerRunner, EngineImage, GVISOR_RUNTIME } from '@brain-net/runner';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 
 export const IMAGE_BUILD_HINT =
   'build it with `npm run build:image` (scripts/build-runtime-image.sh)';
+
+/** What is missing when the engine lacks SANDBOX_RUNTIME, and how to add it. */
+export function runtimeMissingMessage(runtime: string, known: readonly string[]): string {
+  const fix =
+    runtime === GVISOR_RUNTIME
+      ? "run scripts/provision-engine.sh as root on the engine's machine " +
+        '(it installs gVisor and registers runsc)'
+      : `register it under "runtimes" in the engine's daemon.json and reload the engine, ` +
+        'or change SANDBOX_RUNTIME';
+  const has = known.length > 0 ? known.join(', ') : 'none';
+  return `the engine has no runtime '${runtime}' (SANDBOX_RUNTIME; it has ${has}): ${fix}`;
+}
 
 /** An engine that takes longer than this to answer a ping is as good as down. */
 const ENGINE_ANSWER_MS = 5_000;
@@ -14,11 +26,20 @@ export type EngineState =
   | { readonly kind: 'unknown' }
   | { readonly kind: 'ready'; readonly image: EngineImage }
   | { readonly kind: 'engine-down'; readonly reason: string }
-  | { readonly kind: 'image-missing' };
+  | { readonly kind: 'image-missing' }
+  | {
+      readonly kind: 'runtime-missing';
+      /** SANDBOX_RUNTIME, which the engine does not list among its runtimes. */
+      readonly runtime: string;
+      readonly message: string;
+      /** The runtime image is there: only the runtime stops jobs. */
+      readonly image: EngineImage;
+    };
 
 /**
- * Knows whether executions can run right now: the engine answers and has the runtime
- * image. It asks the engine every ENGINE_CHECK_INTERVAL_MS and at once when the engine's
+ * Knows whether executions can run right now: the engine answers, has the runtime
+ * image, and knows the container runtime SANDBOX_RUNTIME names (when one is set). It
+ * asks the engine every ENGINE_CHECK_INTERVAL_MS and at once when the engine's
  * event stream says an image changed or breaks (the engine stopping), or when a job's
  * engine call failed. Probes and submits read the last answer; jobs wait for a good one.
  */
@@ -86,6 +107,10 @@ export class EngineStatusService implements OnApplicationBootstrap, OnApplicatio
     switch (state.kind) {
       case 'ready':
         return;
+      case 'runtime-missing':
+        throw new DomainError('RUNTIME_UNAVAILABLE', `Executions cannot run: ${state.message}.`, {
+          retryAfterS,
+        });
       case 'image-missing':
         throw new DomainError(
           'RUNTIME_IMAGE_MISSING',
@@ -134,7 +159,7 @@ export class EngineStatusService implements OnApplicationBootstrap, OnApplicatio
         ENGINE_ANSWER_MS,
         'image lookup',
       );
-      next = image ? { kind: 'ready', image } : { kind: 'image-missing' };
+      next = image ? await this.withRuntime(image) : { kind: 'image-missing' };
     } catch (error: unknown) {
       next = {
         kind: 'engine-down',
@@ -143,6 +168,20 @@ export class EngineStatusService implements OnApplicationBootstrap, OnApplicatio
     }
     this.update(next);
     return next;
+  }
+
+  /** Ready, unless SANDBOX_RUNTIME names a runtime the engine does not have. */
+  private async withRuntime(image: EngineImage): Promise<EngineState> {
+    const runtime = this.config.limits.runtime;
+    if (!runtime) return { kind: 'ready', image };
+    const known = await withDeadline(this.runner.runtimes(), ENGINE_ANSWER_MS, 'info');
+    if (known.includes(runtime)) return { kind: 'ready', image };
+    return {
+      kind: 'runtime-missing',
+      runtime,
+      message: runtimeMissingMessage(runtime, known),
+      image,
+    };
   }
 
   private update(next: EngineState): void {
@@ -175,6 +214,9 @@ export class EngineStatusService implements OnApplicationBootstrap, OnApplicatio
         return;
       case 'image-missing':
         this.logger.error(`runtime image ${this.tag} is missing: ${IMAGE_BUILD_HINT}`);
+        return;
+      case 'runtime-missing':
+        this.logger.error(next.message);
         return;
       case 'engine-down':
         this.logger.error(`the Docker engine is unavailable: ${next.reason}`);

@@ -13,6 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { RequireScope } from '../auth/access.decorators';
 import { ApiProblem } from '../errors/problem-details.dto';
 import { requestIdOf } from '../http/request-id';
 import { ExecuteQueryDto, ExecuteRequestDto } from './dto/execute-request.dto';
@@ -23,7 +24,10 @@ import {
   toExecutionResult,
   toExecutionSummary,
 } from './dto/execution-result.dto';
-import { PageQueryDto } from '../http/page.query.dto';
+import { ListQueryDto } from '../http/page.query.dto';
+import { CurrentCaller } from '../auth/access.decorators';
+import { Caller } from '../auth/caller';
+import { TenantRateLimit } from '../quota/tenant-rate-limit.guard';
 import { ExecutionService } from './execution.service';
 
 @ApiTags('execution')
@@ -32,6 +36,7 @@ export class ExecutionController {
   constructor(private readonly executions: ExecutionService) {}
 
   @Post('execute')
+  @RequireScope('execute')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Run Python code in a fresh sandbox container',
@@ -42,38 +47,46 @@ export class ExecutionController {
   @ApiOkResponse({ type: ExecutionResultDto, description: 'With ?wait=true: the finished result' })
   @ApiProblem(400, 'Invalid body, unknown field, malformed JSON or timeout out of range')
   @ApiProblem(413, 'Body or code larger than allowed')
-  @ApiProblem(429, 'Queue full; see Retry-After')
+  @TenantRateLimit()
+  @ApiProblem(
+    429,
+    'RATE_LIMITED (RateLimit-* headers), QUEUE_FULL or TENANT_QUEUE_FULL; see Retry-After',
+  )
   @ApiProblem(503, 'Docker engine unreachable or runtime image missing')
   async execute(
     @Body() body: ExecuteRequestDto,
     @Query() query: ExecuteQueryDto,
+    @CurrentCaller() caller: Caller,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<ExecutionAcceptedDto | ExecutionResultDto> {
-    const record = await this.executions.submit(body, requestIdOf(request));
+    const record = await this.executions.submit(body, requestIdOf(request), caller);
     if (!query.wait) return { execution_id: record.id, status: record.status };
     response.status(HttpStatus.OK);
-    return toExecutionResult(await this.executions.result(record.id));
+    return toExecutionResult(await this.executions.result(record.id, caller));
   }
 
   @Get('execution/:id')
+  @RequireScope('read')
   @ApiOperation({ summary: 'An execution: status, output, error, debug info, times' })
   @ApiOkResponse({ type: ExecutionResultDto })
   @ApiProblem(404, 'No execution has this id')
-  get(@Param('id') id: string): ExecutionResultDto {
-    return toExecutionResult(this.executions.get(id));
+  get(@Param('id') id: string, @CurrentCaller() caller: Caller): ExecutionResultDto {
+    return toExecutionResult(this.executions.get(id, caller));
   }
 
   @Get('executions')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Recent executions, newest first' })
   @ApiOkResponse({ type: ExecutionListDto })
   @ApiProblem(400, 'Bad page or limit')
-  list(@Query() query: PageQueryDto): ExecutionListDto {
-    const { items, total } = this.executions.list(query.page, query.limit);
+  list(@Query() query: ListQueryDto, @CurrentCaller() caller: Caller): ExecutionListDto {
+    const { items, total } = this.executions.list(query.page, query.limit, caller, query.tenant);
     return { items: items.map(toExecutionSummary), total, page: query.page, limit: query.limit };
   }
 
   @Delete('execution/:id')
+  @RequireScope('execute')
   @ApiOperation({
     summary: 'Cancel a queued or running execution',
     description: 'Answers once its container is killed and removed.',
@@ -81,7 +94,10 @@ export class ExecutionController {
   @ApiOkResponse({ type: ExecutionResultDto })
   @ApiProblem(404, 'No execution has this id')
   @ApiProblem(409, 'The execution already finished')
-  async cancel(@Param('id') id: string): Promise<ExecutionResultDto> {
-    return toExecutionResult(await this.executions.cancel(id));
+  async cancel(
+    @Param('id') id: string,
+    @CurrentCaller() caller: Caller,
+  ): Promise<ExecutionResultDto> {
+    return toExecutionResult(await this.executions.cancel(id, caller));
   }
 }

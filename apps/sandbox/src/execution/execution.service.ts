@@ -16,6 +16,7 @@ import {
   ExecutionStore,
   isFinished,
 } from '@brain-net/store';
+import { Caller, canSee, listingTenant } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
@@ -23,6 +24,7 @@ import { ExecutionEvents } from './execution-events';
 import { ExecutionScheduler } from './execution-scheduler';
 import { judgeOutcome } from './execution-verdict';
 import { ProcessorDefinitionService } from '../processor/processor-definition.service';
+import { queueRefusalError } from '../quota/queue-refusal';
 import { EngineOutageError, runWhenEngineReady } from './engine-hold';
 import { EngineStatusService } from './engine-status.service';
 
@@ -68,9 +70,14 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     private readonly processors: ProcessorDefinitionService,
   ) {
     this.scheduler = new ExecutionScheduler(
-      config.maxConcurrentExecutions,
-      config.maxQueuedExecutions,
-      (error) => this.logger.error('an execution task failed unexpectedly', stackOf(error)),
+      {
+        maxRunning: config.maxConcurrentExecutions,
+        maxQueued: config.maxQueuedExecutions,
+        maxRunningPerTenant: config.maxConcurrentPerTenant,
+        maxQueuedPerTenant: config.maxQueuedPerTenant,
+      },
+      (error: unknown) =>
+        this.logger.error('an execution task failed unexpectedly', stackOf(error)),
     );
   }
 
@@ -104,7 +111,11 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** Validates and queues an execution; answers at once with its record. */
-  async submit(request: ExecuteRequestDto, requestId: string): Promise<ExecutionRecord> {
+  async submit(
+    request: ExecuteRequestDto,
+    requestId: string,
+    caller: Caller,
+  ): Promise<ExecutionRecord> {
     if (this.shuttingDown) throw new DomainError('SHUTTING_DOWN', 'The service is shutting down.');
     const timeoutS = request.timeout ?? this.config.defaultTimeoutS;
     if (timeoutS > this.config.maxTimeoutS) {
@@ -118,7 +129,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
         },
       );
     }
-    const code = await this.codeFor(request);
+    const code = await this.codeFor(request, caller);
     const codeBytes = Buffer.byteLength(code, 'utf8');
     if (codeBytes > this.config.maxCodeBytes) {
       throw new DomainError(
@@ -130,6 +141,8 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
 
     const record: ExecutionRecord = {
       id: randomUUID(),
+      tenant: caller.tenant,
+      createdBy: caller.subject,
       requestId,
       processorId: request.processor_id ?? null,
       debugMode: request.debug_mode ?? true,
@@ -156,54 +169,58 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     // Storing a large input is a synchronous write: give it an event-loop turn of its
     // own rather than adding it to whatever this turn already did (parsing, say).
     await nextTurn();
-    if (this.scheduler.isFull) {
-      throw new DomainError(
-        'QUEUE_FULL',
-        `${this.scheduler.running} executions are running and ${this.scheduler.queued} are waiting; try again shortly.`,
-        { retryAfterS: this.retryAfterS() },
-      );
+    const admission = this.scheduler.admission(caller.tenant);
+    if (admission !== 'accepted') {
+      throw queueRefusalError(admission, this.scheduler, caller.tenant, this.retryAfterS());
     }
     // No await from the check above to here: the scheduler cannot fill up in between.
     const flight = newInFlight(record);
     this.store.create(record, { code, inputJson: request.input_data?.text ?? NO_INPUT });
     this.inFlight.set(record.id, flight);
-    this.scheduler.submit(record.id, () => this.execute(record, flight));
+    this.scheduler.submit(record.id, caller.tenant, () => this.execute(record, flight));
     return record;
   }
 
   /** The request's code, or else the code the backend holds for its processor. */
-  private async codeFor(request: ExecuteRequestDto): Promise<string> {
+  private async codeFor(request: ExecuteRequestDto, caller: Caller): Promise<string> {
     if (request.code !== undefined) return request.code;
-    if (request.processor_id !== undefined) return this.processors.getCode(request.processor_id);
+    if (request.processor_id !== undefined) {
+      return this.processors.getCode(request.processor_id, caller.bearerToken);
+    }
     // The DTO requires one of the two; this keeps the service honest without it.
     throw new DomainError('VALIDATION_FAILED', 'code is required unless processor_id is given.');
   }
 
-  get(id: string): ExecutionRecord {
+  /** The execution, if this caller may see it; another tenant's is as unknown as a missing one. */
+  get(id: string, caller: Caller): ExecutionRecord {
     const record = this.inFlight.get(id)?.record ?? this.store.get(id);
-    if (!record) throw new DomainError('EXECUTION_NOT_FOUND', `No execution has id ${id}.`);
+    if (!record || !canSee(caller, record.tenant)) {
+      throw new DomainError('EXECUTION_NOT_FOUND', `No execution has id ${id}.`);
+    }
     return record;
   }
 
   /** What an execution was asked to run; undefined once the store budget dropped it. */
-  input(id: string): ExecutionInput | undefined {
+  input(id: string, caller: Caller): ExecutionInput | undefined {
+    this.get(id, caller);
     return this.store.input(id);
   }
 
-  list(page: number, limit: number): ExecutionPage {
-    return this.store.list((page - 1) * limit, limit);
+  /** The caller's tenant's executions; an admin's: one tenant's, or all. */
+  list(page: number, limit: number, caller: Caller, tenant?: string): ExecutionPage {
+    return this.store.list((page - 1) * limit, limit, listingTenant(caller, tenant));
   }
 
   /** The record once it has finished. */
-  async result(id: string): Promise<ExecutionRecord> {
-    const record = this.get(id);
+  async result(id: string, caller: Caller): Promise<ExecutionRecord> {
+    const record = this.get(id, caller);
     await this.inFlight.get(id)?.done;
     return record;
   }
 
   /** Cancels a queued or running execution; resolves once its container is gone. */
-  async cancel(id: string): Promise<ExecutionRecord> {
-    const record = this.get(id);
+  async cancel(id: string, caller: Caller): Promise<ExecutionRecord> {
+    const record = this.get(id, caller);
     if (isFinished(record.status)) {
       throw new DomainError(
         'EXECUTION_ALREADY_FINISHED',

@@ -8,6 +8,7 @@ import {
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { AdjustmentStore } from '@brain-net/store';
+import { Public, RequireScope } from '../auth/access.decorators';
 import { ExecutionStatistics } from '../execution/execution-statistics';
 import { ExecutionService } from '../execution/execution.service';
 import { HealthDto } from './dto/health.dto';
@@ -27,6 +28,7 @@ export class HealthController {
   ) {}
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({ summary: 'Engine, runtime image and queue, plus execution statistics' })
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'A dependency is down' })
@@ -53,6 +55,7 @@ export class HealthController {
   }
 
   @Get('live')
+  @Public()
   @ApiOperation({ summary: 'Liveness: the process answers' })
   @ApiOkResponse({ type: HealthDto })
   live(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
@@ -60,6 +63,7 @@ export class HealthController {
   }
 
   @Get('ready')
+  @Public()
   @ApiOperation({ summary: 'Readiness: engine reachable, image present, queue not saturated' })
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'Not ready for work' })

@@ -28,6 +28,9 @@ export class SandboxHealthIndicators {
         return indicator.down({ message: state.reason });
       case 'unknown':
         return indicator.down({ message: 'the engine has not answered yet' });
+      case 'runtime-missing':
+        // The engine answers, but cannot start a sandbox container as configured.
+        return indicator.down({ runtime: state.runtime, message: state.message });
       case 'ready':
       case 'image-missing':
         return indicator.up();
@@ -50,6 +53,7 @@ export class SandboxHealthIndicators {
     const tag = this.engine.tag;
     switch (state.kind) {
       case 'ready':
+      case 'runtime-missing':
         return indicator.up({ tag, id: state.image.id });
       case 'image-missing':
         return indicator.down({ tag, message: `missing: ${IMAGE_BUILD_HINT}` });

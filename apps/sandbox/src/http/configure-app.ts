@@ -2,6 +2,9 @@ import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { authenticateBeforeBody, requireScopeMiddleware } from '../auth/access';
+import { API_KEY_SCHEME, BEARER_SCHEME } from '../auth/access.decorators';
+import { Authenticator } from '../auth/authenticator';
 import { AppConfig } from '../config/app-config';
 import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
 import { translateBodyParserErrors } from './body-parser-errors';
@@ -19,6 +22,8 @@ export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
   app.use(assignRequestId);
+  // Before any body is read: a caller without credentials gets its 401 for free.
+  app.use(authenticateBeforeBody(app.get(Authenticator)));
   app.use(limitConcurrentUploads(config.maxConcurrentUploads));
   // Read as bytes and checked without building objects: see parseJsonBody.
   app.useBodyParser('raw', { type: JSON_MEDIA_TYPES, limit: config.maxRequestBytes });
@@ -31,6 +36,11 @@ export function configureApp(app: NestExpressApplication): void {
   app.enableShutdownHooks();
   app.set('x-powered-by', false);
 
+  // Authentication: Swagger is served outside controllers, where the auth guard never runs.
+  if (config.auth.protectDocs) {
+    const adminOnly = requireScopeMiddleware(app.get(Authenticator), 'admin');
+    app.use(['/docs', '/docs-json', '/docs-yaml'], adminOnly);
+  }
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -40,7 +50,16 @@ export function configureApp(app: NestExpressApplication): void {
           'everything needed to improve it: output, errors with tracebacks, variables, timings.',
       )
       .setVersion(SERVICE_VERSION)
+      // Authentication: either scheme; a route's own security says which scope it needs.
+      .addBearerAuth(
+        { type: 'http', scheme: 'bearer', bearerFormat: 'API key or JWT' },
+        BEARER_SCHEME,
+      )
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SCHEME)
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
 }

@@ -124,7 +124,7 @@ function releaseUploadSlot(request: Request): void {
 export function limitConcurrentUploads(max: number): RequestHandler {
   let receiving = 0;
   return (request: Request, response: Response, next: NextFunction) => {
-    if (!hasBody(request)) {
+    if (!carriesBody(request)) {
       next();
       return;
     }
@@ -150,7 +150,8 @@ export function limitConcurrentUploads(max: number): RequestHandler {
   };
 }
 
-function hasBody(request: Request): boolean {
+/** Whether a request announces a body (a length, or a chunked one). */
+export function carriesBody(request: Request): boolean {
   return (
     request.headers['transfer-encoding'] !== undefined ||
     Number(request.headers['content-length'] ?? 0) > 0

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 /** Page query of the list endpoints (GET /executions, GET /adjustments). */
 export class PageQueryDto {
@@ -17,4 +17,16 @@ export class PageQueryDto {
   @Min(1)
   @Max(100)
   limit: number = 20;
+}
+
+/** Query of a listing: a page, and for an admin, one tenant. */
+export class ListQueryDto extends PageQueryDto {
+  /**
+   * (admin) Only this tenant's records; an admin who names none sees every tenant's.
+   * Ignored for other callers: they only ever see their own tenant's.
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  tenant?: string;
 }

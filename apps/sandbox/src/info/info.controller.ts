@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../auth/access.decorators';
 import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
 
 export class EndpointDto {
@@ -49,6 +50,7 @@ const ENDPOINTS: EndpointDto[] = [
 @Controller()
 export class InfoController {
   @Get()
+  @Public()
   @ApiOperation({ summary: 'What this service is and where its endpoints are' })
   @ApiOkResponse({ type: ServiceInfoDto })
   describe(): ServiceInfoDto {

@@ -1,6 +1,7 @@
 import {
   AdjustmentDelivery,
   BackendClient,
+  BackendRefusedError,
   BackendUnavailableError,
   DeliveryAnswer,
   ProcessorDefinition,
@@ -14,10 +15,18 @@ class FakeBackendClient extends BackendClient {
   readonly processors = new Map<string, string>();
   down = false;
   fetches = 0;
+  /** Callers' tokens the backend refuses to run processors for. */
+  readonly refusedTokens = new Set<string>();
 
-  fetchProcessor(processorId: string): Promise<ProcessorDefinition | null> {
+  fetchProcessor(
+    processorId: string,
+    bearerToken: string | null,
+  ): Promise<ProcessorDefinition | null> {
     this.fetches += 1;
     if (this.down) return Promise.reject(new BackendUnavailableError('connect ECONNREFUSED'));
+    if (bearerToken !== null && this.refusedTokens.has(bearerToken)) {
+      return Promise.reject(new BackendRefusedError(403, 'GET /x answered 403'));
+    }
     const code = this.processors.get(processorId);
     return Promise.resolve(code === undefined ? null : { processor_id: processorId, code });
   }
@@ -57,63 +66,77 @@ describe('ProcessorDefinitionService', () => {
   afterEach(() => jest.useRealTimers());
 
   it("gives the processor's code from the backend", async () => {
-    expect(await serviceWith(backend, 30).getCode('processor-123')).toBe('print("v1")');
+    expect(await serviceWith(backend, 30).getCode('processor-123', null)).toBe('print("v1")');
   });
 
   it('reuses a fetched definition until the cache TTL has passed', async () => {
     const service = serviceWith(backend, 30);
-    await service.getCode('processor-123');
+    await service.getCode('processor-123', null);
     backend.processors.set('processor-123', 'print("v2")');
 
     jest.advanceTimersByTime(29_999);
-    expect(await service.getCode('processor-123')).toBe('print("v1")');
+    expect(await service.getCode('processor-123', null)).toBe('print("v1")');
     expect(backend.fetches).toBe(1);
 
     jest.advanceTimersByTime(1);
-    expect(await service.getCode('processor-123')).toBe('print("v2")');
+    expect(await service.getCode('processor-123', null)).toBe('print("v2")');
     expect(backend.fetches).toBe(2);
   });
 
   it('asks the backend every time when the TTL is 0', async () => {
     const service = serviceWith(backend, 0);
-    await service.getCode('processor-123');
-    await service.getCode('processor-123');
+    await service.getCode('processor-123', null);
+    await service.getCode('processor-123', null);
     expect(backend.fetches).toBe(2);
   });
 
   it('keeps processors apart in the cache', async () => {
     backend.processors.set('processor-456', 'print("other")');
     const service = serviceWith(backend, 30);
-    expect(await service.getCode('processor-123')).toBe('print("v1")');
-    expect(await service.getCode('processor-456')).toBe('print("other")');
+    expect(await service.getCode('processor-123', null)).toBe('print("v1")');
+    expect(await service.getCode('processor-456', null)).toBe('print("other")');
   });
 
   it('answers PROCESSOR_NOT_FOUND for a processor the backend does not know, and does not cache it', async () => {
     const service = serviceWith(backend, 30);
-    const error = await domainErrorOf(service.getCode('processor-999'));
+    const error = await domainErrorOf(service.getCode('processor-999', null));
     expect(error.code).toBe('PROCESSOR_NOT_FOUND');
     expect(error.message).toBe('No processor processor-999 on the backend.');
 
     backend.processors.set('processor-999', 'print("new")');
-    expect(await service.getCode('processor-999')).toBe('print("new")');
+    expect(await service.getCode('processor-999', null)).toBe('print("new")');
   });
 
   it('answers BACKEND_UNAVAILABLE naming the backend and the cause when it cannot be reached', async () => {
     backend.down = true;
     const service = serviceWith(backend, 30);
-    const error = await domainErrorOf(service.getCode('processor-123'));
+    const error = await domainErrorOf(service.getCode('processor-123', null));
     expect(error.code).toBe('BACKEND_UNAVAILABLE');
     expect(error.message).toBe(
       'The backend at http://backend.test:8000 could not be reached: connect ECONNREFUSED',
     );
 
     backend.down = false;
-    expect(await service.getCode('processor-123')).toBe('print("v1")');
+    expect(await service.getCode('processor-123', null)).toBe('print("v1")');
+  });
+
+  it("asks the backend again for each fetch on a caller's behalf: it decides who may run what", async () => {
+    const service = serviceWith(backend, 30);
+    await service.getCode('processor-123', 'token-a');
+    await service.getCode('processor-123', 'token-a');
+    expect(backend.fetches).toBe(2);
+  });
+
+  it('answers FORBIDDEN when the backend refuses this caller the processor', async () => {
+    backend.refusedTokens.add('token-b');
+    const error = await domainErrorOf(serviceWith(backend, 30).getCode('processor-123', 'token-b'));
+    expect(error.code).toBe('FORBIDDEN');
+    expect(error.message).toContain('processor-123');
   });
 
   it('lets unexpected errors through as they are', async () => {
     const bug = new TypeError('a bug');
     jest.spyOn(backend, 'fetchProcessor').mockRejectedValue(bug);
-    await expect(serviceWith(backend, 30).getCode('processor-123')).rejects.toBe(bug);
+    await expect(serviceWith(backend, 30).getCode('processor-123', null)).rejects.toBe(bug);
   });
 });

@@ -21,6 +21,12 @@ export class AppliedLimitsDto {
   user!: string;
   /** @example true */
   read_only_root!: boolean;
+  /**
+   * The container runtime that ran the job: SANDBOX_RUNTIME (`runsc`: gVisor), or
+   * `default` for the engine's default runtime (runc unless the engine sets another).
+   * @example "runsc"
+   */
+  runtime!: string;
 }
 
 export class TimingsDto {

@@ -63,6 +63,8 @@ export class DebugInfoDto {
 export class ExecutionResultDto {
   /** @example "5b0f8c1e-3c1d-4a59-9f7e-0a8f1a2b3c4d" */
   execution_id!: string;
+  /** The tenant it belongs to. @example "default" */
+  tenant!: string;
   @ApiProperty({ enum: EXECUTION_STATUSES, example: 'completed' })
   status!: ExecutionStatus;
   /** @example "processor-123" */
@@ -98,6 +100,8 @@ export class ExecutionAcceptedDto {
 /** One execution in a listing (its output and debug info are at GET /execution/{id}). */
 export class ExecutionSummaryDto {
   execution_id!: string;
+  /** The tenant it belongs to. @example "default" */
+  tenant!: string;
   @ApiProperty({ enum: EXECUTION_STATUSES })
   status!: ExecutionStatus;
   processor_id!: string | null;
@@ -120,6 +124,7 @@ export class ExecutionListDto {
 export function toExecutionSummary(record: ExecutionSummary): ExecutionSummaryDto {
   return {
     execution_id: record.id,
+    tenant: record.tenant,
     status: record.status,
     processor_id: record.processorId,
     error: record.error,
