@@ -48,7 +48,7 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
     );
     expect(Object.keys(document.paths['/execute'].post.responses).sort()).toEqual(
       // 401 and 403: authentication (AUTH_MODE other than none).
-      ['200', '202', '400', '401', '403', '413', '429', '503'].sort(),
+      ['200', '202', '400', '401', '403', '413', '422', '429', '503'].sort(),
     );
     expect(Object.keys(document.paths['/execution/{id}'].delete.responses)).toEqual(
       expect.arrayContaining(['200', '404', '409']),

@@ -50,6 +50,12 @@ export interface ExecutionInput {
   readonly inputJson: string;
 }
 
+/** A submit's Idempotency-Key, and a fingerprint of what that submit asked for. */
+export interface IdempotentRequest {
+  readonly key: string;
+  readonly fingerprint: string;
+}
+
 /** The columns a listing shows: read without touching any bulky field. */
 export interface ExecutionSummary {
   readonly id: string;

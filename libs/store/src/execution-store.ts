@@ -1,4 +1,9 @@
-import type { ExecutionInput, ExecutionRecord, ExecutionSummary } from './execution-record';
+import type {
+  ExecutionInput,
+  ExecutionRecord,
+  ExecutionSummary,
+  IdempotentRequest,
+} from './execution-record';
 
 export interface ExecutionPage {
   readonly items: ExecutionSummary[];
@@ -10,8 +15,17 @@ export interface ExecutionPage {
  * decisions. Reads are bounded: a listing never loads output, input or variables.
  */
 export abstract class ExecutionStore {
-  /** Stores a newly accepted execution with its input. */
-  abstract create(record: ExecutionRecord, input: ExecutionInput): void;
+  /** Stores a newly accepted execution with its input, and its Idempotency-Key if any. */
+  abstract create(
+    record: ExecutionRecord,
+    input: ExecutionInput,
+    idempotency?: IdempotentRequest | null,
+  ): void;
+  /** The execution a tenant submitted under this Idempotency-Key, with its fingerprint. */
+  abstract findByIdempotencyKey(
+    tenant: string,
+    key: string,
+  ): { readonly id: string; readonly fingerprint: string } | undefined;
   /** Replaces the record's state, output and results; the input is left as it is. */
   abstract save(record: ExecutionRecord): void;
   abstract get(id: string): ExecutionRecord | undefined;

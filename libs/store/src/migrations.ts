@@ -267,10 +267,22 @@ const TENANTS = `
   CREATE INDEX adjustments_by_tenant ON adjustments (tenant, created_at);
 `;
 
+/**
+ * A submit may carry an Idempotency-Key: unique within its tenant, with a fingerprint of
+ * what was asked, so a retry finds the first execution and a reuse for other work shows.
+ */
+const IDEMPOTENCY_KEYS = `
+  ALTER TABLE executions ADD COLUMN idempotency_key TEXT;
+  ALTER TABLE executions ADD COLUMN request_fingerprint TEXT;
+  CREATE UNIQUE INDEX executions_by_idempotency_key ON executions (tenant, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
   { name: 'executions in columns, bulky fields in their own table', up: splitExecutionRecords },
   { name: 'tenants and creators', up: (db) => db.exec(TENANTS) },
+  { name: 'idempotency keys of submits', up: (db) => db.exec(IDEMPOTENCY_KEYS) },
 ];
 
 /**

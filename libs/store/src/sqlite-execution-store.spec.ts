@@ -80,7 +80,7 @@ describe('SqliteExecutionStore', () => {
 
   it('gives back what was created and saved, dates included; the input stays as created', () => {
     const queued = record('a', 'queued');
-    store.create(queued, INPUT);
+    store.create(queued, INPUT, null);
     expect(store.get('a')).toEqual(queued);
     expect(store.input('a')).toEqual(INPUT);
 
@@ -118,7 +118,7 @@ describe('SqliteExecutionStore', () => {
   it('lists summaries only, newest first, paginated, with the total', () => {
     ['a', 'b', 'c'].forEach((id, i) => store.create(record(id, 'completed', i), INPUT));
     // Same millisecond: the later one is the newer.
-    store.create(record('d', 'running', 2), INPUT);
+    store.create(record('d', 'running', 2), INPUT, null);
 
     const page = store.list(0, 2, null);
     expect(page.items.map((r) => r.id)).toEqual(['d', 'c']);
@@ -174,10 +174,24 @@ describe('SqliteExecutionStore', () => {
     expect(store.list(0, 10, null).total).toBe(3);
   });
 
+  it('finds a submit by its tenant and Idempotency-Key, and refuses a second one', () => {
+    store.create(record('a', 'queued'), INPUT, { key: 'k-1', fingerprint: 'f-a' });
+    store.create({ ...record('b', 'queued', 1), tenant: 'tenant-b' }, INPUT, {
+      key: 'k-1',
+      fingerprint: 'f-b',
+    });
+    expect(store.findByIdempotencyKey('tenant-a', 'k-1')).toEqual({ id: 'a', fingerprint: 'f-a' });
+    expect(store.findByIdempotencyKey('tenant-b', 'k-1')).toEqual({ id: 'b', fingerprint: 'f-b' });
+    expect(store.findByIdempotencyKey('tenant-a', 'k-2')).toBeUndefined();
+    expect(() =>
+      store.create(record('c', 'queued', 2), INPUT, { key: 'k-1', fingerprint: 'f-a' }),
+    ).toThrow(/UNIQUE/);
+  });
+
   it('closes every unfinished execution as failed in one go, and only those', () => {
-    store.create(record('done', 'completed'), INPUT);
-    store.create(record('waiting', 'queued', 1), INPUT);
-    store.create(record('busy', 'running', 2), INPUT);
+    store.create(record('done', 'completed'), INPUT, null);
+    store.create(record('waiting', 'queued', 1), INPUT, null);
+    store.create(record('busy', 'running', 2), INPUT, null);
     const endedAt = new Date(T0 + 5000);
 
     expect(store.closeUnfinished(endedAt, 'restarted')).toBe(2);
@@ -192,9 +206,9 @@ describe('SqliteExecutionStore', () => {
   it('drops the oldest finished records beyond the history limit, never unfinished ones', () => {
     database.onApplicationShutdown();
     ({ database, store } = open({ executionHistoryLimit: 3 }));
-    store.create(record('old-running', 'running', 0), INPUT);
+    store.create(record('old-running', 'running', 0), INPUT, null);
     ['f1', 'f2', 'f3'].forEach((id, i) => store.create(record(id, 'completed', i + 1), INPUT));
-    store.create(record('new', 'queued', 10), INPUT);
+    store.create(record('new', 'queued', 10), INPUT, null);
     const ids = store.list(0, 10, null).items.map((r) => r.id);
     expect(ids).toEqual(['new', 'f3', 'f2', 'old-running']);
   });

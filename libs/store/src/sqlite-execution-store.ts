@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type { HarnessException, HarnessVariable } from '@brain-net/runner';
 import {
   ExecutionInput,
+  IdempotentRequest,
   ExecutionRecord,
   ExecutionStatus,
   ExecutionSummary,
@@ -54,6 +55,12 @@ type RecordRow = SummaryRow & { state: string; pruned: 0 | 1 } & {
 /** An `executions` row but `pruned`; a save leaves created_at and the ids as created. */
 type ExecutionRow = SummaryRow & { state: string; bulky_bytes: number };
 
+/** What a new row adds: the submit's Idempotency-Key and fingerprint, if it had one. */
+type InsertedRow = ExecutionRow & {
+  idempotency_key: string | null;
+  request_fingerprint: string | null;
+};
+
 const SUMMARY_COLUMNS =
   'id, tenant, created_by, request_id, processor_id, created_at, status, started_at, ended_at, exit_code, error';
 const FINISHED = "status IN ('completed', 'failed', 'timeout', 'cancelled')";
@@ -69,7 +76,11 @@ const UNFINISHED = "status IN ('queued', 'running')";
 @Injectable()
 export class SqliteExecutionStore extends ExecutionStore {
   private readonly db: Database.Database;
-  private readonly insertSummary: Database.Statement<[ExecutionRow]>;
+  private readonly insertSummary: Database.Statement<[InsertedRow]>;
+  private readonly selectByIdempotencyKey: Database.Statement<
+    [string, string],
+    { id: string; request_fingerprint: string }
+  >;
   private readonly insertPayload: Database.Statement<
     [OutputColumns & { id: string; code: string; input_json: string }]
   >;
@@ -104,9 +115,14 @@ export class SqliteExecutionStore extends ExecutionStore {
     this.maxBulkyBytes = options.maxStoreBytes;
     const db = this.db;
     this.insertSummary = db.prepare(
-      `INSERT INTO executions (${SUMMARY_COLUMNS}, state, bulky_bytes, pruned)
-       VALUES (@id, @tenant, @created_by, @request_id, @processor_id, @created_at, @status, @started_at, @ended_at,
-         @exit_code, @error, @state, @bulky_bytes, 0)`,
+      `INSERT INTO executions (${SUMMARY_COLUMNS}, state, bulky_bytes, pruned,
+         idempotency_key, request_fingerprint)
+       VALUES (@id, @tenant, @created_by, @request_id, @processor_id, @created_at, @status,
+         @started_at, @ended_at, @exit_code, @error, @state, @bulky_bytes, 0,
+         @idempotency_key, @request_fingerprint)`,
+    );
+    this.selectByIdempotencyKey = db.prepare(
+      `SELECT id, request_fingerprint FROM executions WHERE tenant = ? AND idempotency_key = ?`,
     );
     this.insertPayload = db.prepare(
       `INSERT INTO execution_payloads
@@ -180,11 +196,20 @@ export class SqliteExecutionStore extends ExecutionStore {
     database.releaseFreePages();
   }
 
-  create(record: ExecutionRecord, input: ExecutionInput): void {
+  create(
+    record: ExecutionRecord,
+    input: ExecutionInput,
+    idempotency?: IdempotentRequest | null,
+  ): void {
     const output = outputColumns(record);
     const bulkyBytes = utf8Bytes(input.code) + utf8Bytes(input.inputJson) + outputBytes(output);
     this.write(() => {
-      this.insertSummary.run({ ...rowOf(record), bulky_bytes: bulkyBytes });
+      this.insertSummary.run({
+        ...rowOf(record),
+        bulky_bytes: bulkyBytes,
+        idempotency_key: idempotency?.key ?? null,
+        request_fingerprint: idempotency?.fingerprint ?? null,
+      });
       this.insertPayload.run({
         id: record.id,
         ...output,
@@ -209,6 +234,14 @@ export class SqliteExecutionStore extends ExecutionStore {
       this.bulkyBytes += after - before;
       this.enforceBudget();
     });
+  }
+
+  findByIdempotencyKey(
+    tenant: string,
+    key: string,
+  ): { readonly id: string; readonly fingerprint: string } | undefined {
+    const row = this.selectByIdempotencyKey.get(tenant, key);
+    return row && { id: row.id, fingerprint: row.request_fingerprint };
   }
 
   get(id: string): ExecutionRecord | undefined {

@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   HttpCode,
   HttpStatus,
   Param,
@@ -11,7 +12,13 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { RequireScope } from '../auth/access.decorators';
 import { ApiProblem } from '../errors/problem-details.dto';
@@ -46,7 +53,14 @@ export class ExecutionController {
   @ApiAcceptedResponse({ type: ExecutionAcceptedDto, description: 'Accepted and queued' })
   @ApiOkResponse({ type: ExecutionResultDto, description: 'With ?wait=true: the finished result' })
   @ApiProblem(400, 'Invalid body, unknown field, malformed JSON or timeout out of range')
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Retrying a submit with the same key (per tenant) answers with the first execution instead of running the code again; the same key for a different request is a 422.',
+  })
   @ApiProblem(413, 'Body or code larger than allowed')
+  @ApiProblem(422, 'IDEMPOTENCY_KEY_REUSED: the key was used for a different request')
   @TenantRateLimit()
   @ApiProblem(
     429,
@@ -59,8 +73,15 @@ export class ExecutionController {
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
+    @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<ExecutionAcceptedDto | ExecutionResultDto> {
-    const record = await this.executions.submit(body, requestIdOf(request), caller);
+    const { record, replayed } = await this.executions.submit(
+      body,
+      requestIdOf(request),
+      caller,
+      idempotencyKey,
+    );
+    if (replayed) response.setHeader('Idempotent-Replayed', 'true');
     if (!query.wait) return { execution_id: record.id, status: record.status };
     response.status(HttpStatus.OK);
     return toExecutionResult(await this.executions.result(record.id, caller));

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
@@ -14,6 +14,7 @@ import {
   ExecutionRecord,
   ExecutionStatus,
   ExecutionStore,
+  IdempotentRequest,
   isFinished,
 } from '@brain-net/store';
 import { Caller, canSee, listingTenant } from '../auth/caller';
@@ -110,12 +111,21 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /** Validates and queues an execution; answers at once with its record. */
+  /**
+   * Validates and queues an execution; answers at once with its record. With an
+   * Idempotency-Key this tenant already used for the same request, answers with that
+   * first execution instead (`replayed`), and nothing runs again.
+   */
   async submit(
     request: ExecuteRequestDto,
     requestId: string,
     caller: Caller,
-  ): Promise<ExecutionRecord> {
+    idempotencyKey?: string,
+  ): Promise<{ record: ExecutionRecord; replayed: boolean }> {
+    const idempotency =
+      idempotencyKey === undefined ? null : idempotentRequest(idempotencyKey, request);
+    const earlier = idempotency && this.earlierSubmit(caller, idempotency);
+    if (earlier) return { record: earlier, replayed: true };
     if (this.shuttingDown) throw new DomainError('SHUTTING_DOWN', 'The service is shutting down.');
     const timeoutS = request.timeout ?? this.config.defaultTimeoutS;
     if (timeoutS > this.config.maxTimeoutS) {
@@ -169,16 +179,36 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     // Storing a large input is a synchronous write: give it an event-loop turn of its
     // own rather than adding it to whatever this turn already did (parsing, say).
     await nextTurn();
+    // Asked again after the last await: a twin submit may have been stored meanwhile.
+    const twin = idempotency && this.earlierSubmit(caller, idempotency);
+    if (twin) return { record: twin, replayed: true };
     const admission = this.scheduler.admission(caller.tenant);
     if (admission !== 'accepted') {
       throw queueRefusalError(admission, this.scheduler, caller.tenant, this.retryAfterS());
     }
     // No await from the check above to here: the scheduler cannot fill up in between.
     const flight = newInFlight(record);
-    this.store.create(record, { code, inputJson: request.input_data?.text ?? NO_INPUT });
+    this.store.create(
+      record,
+      { code, inputJson: request.input_data?.text ?? NO_INPUT },
+      idempotency,
+    );
     this.inFlight.set(record.id, flight);
     this.scheduler.submit(record.id, caller.tenant, () => this.execute(record, flight));
-    return record;
+    return { record, replayed: false };
+  }
+
+  /** The execution this tenant submitted under the key; 422 if it asked for other work. */
+  private earlierSubmit(caller: Caller, idempotency: IdempotentRequest): ExecutionRecord | null {
+    const earlier = this.store.findByIdempotencyKey(caller.tenant, idempotency.key);
+    if (!earlier) return null;
+    if (earlier.fingerprint !== idempotency.fingerprint) {
+      throw new DomainError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key ${idempotency.key} was used for a different request (execution ${earlier.id}).`,
+      );
+    }
+    return this.get(earlier.id, caller);
   }
 
   /** The request's code, or else the code the backend holds for its processor. */
@@ -441,6 +471,31 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
       Math.ceil(this.config.defaultTimeoutS / this.config.maxConcurrentExecutions),
     );
   }
+}
+
+/** Printable ASCII, as HTTP header values are, and short enough to index. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/**
+ * The key and a fingerprint of what the request asks for (not how its JSON was
+ * spelled: the fields as parsed, input_data as the text it arrived as).
+ */
+function idempotentRequest(key: string, request: ExecuteRequestDto): IdempotentRequest {
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      'Idempotency-Key must be 1 to 200 printable ASCII characters.',
+      { fieldProblems: [{ field: 'Idempotency-Key', messages: ['1 to 200 printable ASCII'] }] },
+    );
+  }
+  const asked = JSON.stringify([
+    request.code ?? null,
+    request.processor_id ?? null,
+    request.input_data?.text ?? NO_INPUT,
+    request.timeout ?? null,
+    request.debug_mode ?? null,
+  ]);
+  return { key, fingerprint: createHash('sha256').update(asked).digest('hex') };
 }
 
 function newInFlight(record: ExecutionRecord): InFlight {
