@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   /** The engine has no container runtime named SANDBOX_RUNTIME. */
   RUNTIME_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   SHUTTING_DOWN: HttpStatus.SERVICE_UNAVAILABLE,
+  STORE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   TOO_MANY_UPLOADS: HttpStatus.SERVICE_UNAVAILABLE,
   INTERNAL: HttpStatus.INTERNAL_SERVER_ERROR,
 } as const satisfies Record<string, HttpStatus>;

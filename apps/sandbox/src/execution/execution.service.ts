@@ -28,6 +28,7 @@ import { ProcessorDefinitionService } from '../processor/processor-definition.se
 import { queueRefusalError } from '../quota/queue-refusal';
 import { EngineOutageError, runWhenEngineReady } from './engine-hold';
 import { EngineStatusService } from './engine-status.service';
+import { RecordKeeper } from './record-keeper';
 
 /** The file name user code is compiled under: tracebacks say `main.py`, line N. */
 const USER_FILENAME = 'main.py';
@@ -60,6 +61,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(ExecutionService.name);
   private readonly scheduler: ExecutionScheduler;
   private readonly inFlight = new Map<string, InFlight>();
+  private readonly records: RecordKeeper;
   private shuttingDown = false;
 
   constructor(
@@ -70,6 +72,11 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     private readonly engine: EngineStatusService,
     private readonly processors: ProcessorDefinitionService,
   ) {
+    this.records = new RecordKeeper(store, (error, record) =>
+      this.logger.error(
+        `cannot store execution ${record.id} (${record.status}); kept in memory: ${errorMessage(error)}`,
+      ),
+    );
     this.scheduler = new ExecutionScheduler(
       {
         maxRunning: config.maxConcurrentExecutions,
@@ -188,10 +195,12 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     }
     // No await from the check above to here: the scheduler cannot fill up in between.
     const flight = newInFlight(record);
-    this.store.create(
-      record,
-      { code, inputJson: request.input_data?.text ?? NO_INPUT },
-      idempotency,
+    fromStore(() =>
+      this.store.create(
+        record,
+        { code, inputJson: request.input_data?.text ?? NO_INPUT },
+        idempotency,
+      ),
     );
     this.inFlight.set(record.id, flight);
     this.scheduler.submit(record.id, caller.tenant, () => this.execute(record, flight));
@@ -200,7 +209,9 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
 
   /** The execution this tenant submitted under the key; 422 if it asked for other work. */
   private earlierSubmit(caller: Caller, idempotency: IdempotentRequest): ExecutionRecord | null {
-    const earlier = this.store.findByIdempotencyKey(caller.tenant, idempotency.key);
+    const earlier = fromStore(() =>
+      this.store.findByIdempotencyKey(caller.tenant, idempotency.key),
+    );
     if (!earlier) return null;
     if (earlier.fingerprint !== idempotency.fingerprint) {
       throw new DomainError(
@@ -223,7 +234,8 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
 
   /** The execution, if this caller may see it; another tenant's is as unknown as a missing one. */
   get(id: string, caller: Caller): ExecutionRecord {
-    const record = this.inFlight.get(id)?.record ?? this.store.get(id);
+    const record =
+      this.inFlight.get(id)?.record ?? this.records.get(id) ?? fromStore(() => this.store.get(id));
     if (!record || !canSee(caller, record.tenant)) {
       throw new DomainError('EXECUTION_NOT_FOUND', `No execution has id ${id}.`);
     }
@@ -233,12 +245,14 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
   /** What an execution was asked to run; undefined once the store budget dropped it. */
   input(id: string, caller: Caller): ExecutionInput | undefined {
     this.get(id, caller);
-    return this.store.input(id);
+    return fromStore(() => this.store.input(id));
   }
 
   /** The caller's tenant's executions; an admin's: one tenant's, or all. */
   list(page: number, limit: number, caller: Caller, tenant?: string): ExecutionPage {
-    return this.store.list((page - 1) * limit, limit, listingTenant(caller, tenant));
+    return fromStore(() =>
+      this.store.list((page - 1) * limit, limit, listingTenant(caller, tenant)),
+    );
   }
 
   /** The record once it has finished. */
@@ -443,9 +457,14 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     flight?.markDone();
   }
 
+  /** Why the store refuses writes, while it does (readiness shows it); null when it takes them. */
+  get storeFailure(): string | null {
+    return this.records.failure;
+  }
+
   private transition(record: ExecutionRecord, status: ExecutionStatus): void {
     record.status = status;
-    this.store.save(record);
+    this.records.save(record);
     this.events.publish(record.id, { type: 'status', status });
     if (isFinished(status)) {
       this.events.publish(record.id, { type: 'finished', record });
@@ -496,6 +515,20 @@ function idempotentRequest(key: string, request: ExecuteRequestDto): IdempotentR
     request.debug_mode ?? null,
   ]);
   return { key, fingerprint: createHash('sha256').update(asked).digest('hex') };
+}
+
+/** A store read or write that failed is a 503 for the caller, never a crash. */
+function fromStore<T>(access: () => T): T {
+  try {
+    return access();
+  } catch (error: unknown) {
+    if (error instanceof DomainError) throw error;
+    throw new DomainError(
+      'STORE_UNAVAILABLE',
+      `The execution store failed: ${errorMessage(error)}`,
+      { retryAfterS: 5 },
+    );
+  }
 }
 
 function newInFlight(record: ExecutionRecord): InFlight {

@@ -37,6 +37,7 @@ export class HealthController {
       () => this.indicators.dockerEngine(),
       () => this.indicators.containers(),
       () => this.indicators.runtimeImage(),
+      () => this.indicators.store(),
       () => this.indicators.queue(),
     ]);
     const snapshot = this.statistics.snapshot();
@@ -71,6 +72,7 @@ export class HealthController {
     return this.run(response, [
       () => this.indicators.dockerEngine(),
       () => this.indicators.runtimeImage(),
+      () => this.indicators.store(),
       () => this.indicators.queue(),
     ]);
   }

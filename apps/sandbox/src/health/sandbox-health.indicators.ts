@@ -63,6 +63,13 @@ export class SandboxHealthIndicators {
     }
   }
 
+  /** Down while the execution store refuses writes (results are kept in memory meanwhile). */
+  store() {
+    const indicator = this.health.check('store');
+    const failure = this.executions.storeFailure;
+    return failure === null ? indicator.up() : indicator.down({ message: failure });
+  }
+
   queue() {
     const indicator = this.health.check('queue');
     const details = {
