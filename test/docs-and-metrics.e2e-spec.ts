@@ -1,10 +1,48 @@
-import { SandboxApp, run, startSandboxApp } from './support/sandbox-app';
+import { randomUUID } from 'node:crypto';
+import { SandboxApp, run, startSandboxApp, startSleeper } from './support/sandbox-app';
 
 interface OpenApiDocument {
   paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
   components: {
     schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }>;
   };
+}
+
+/** One sample of the Prometheus text format. */
+interface Sample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** The samples of one metric (a histogram's `_count`, say) in a Prometheus text exposition. */
+function samplesOf(exposition: string, name: string): Sample[] {
+  return exposition.split('\n').flatMap((line) => {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) return [];
+    const labels = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, key, value]) => [
+        key,
+        value,
+      ]),
+    );
+    return [{ labels, value: Number(match[3]) }];
+  });
+}
+
+const HTTP_COUNT = 'sandbox_http_request_duration_seconds_count';
+
+/** Requests counted under exactly this method, route and status. */
+function requestsCounted(
+  exposition: string,
+  method: string,
+  route: string,
+  status: number,
+): number {
+  const sample = samplesOf(exposition, HTTP_COUNT).find(
+    ({ labels }) =>
+      labels.method === method && labels.route === route && labels.status_code === String(status),
+  );
+  return sample?.value ?? 0;
 }
 
 describe('OpenAPI documentation and Prometheus metrics', () => {
@@ -106,5 +144,64 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
     expect(response.text).toMatch(/^sandbox_container_start_seconds_count 1$/m);
     expect(response.text).toMatch(/^sandbox_queue_depth 0$/m);
     expect(response.text).toMatch(/^sandbox_running_executions 0$/m);
+  });
+
+  async function scrape(): Promise<string> {
+    return (await sandbox.http.get('/metrics').expect(200)).text;
+  }
+
+  it('times HTTP requests by method, route template and status code', async () => {
+    const before = await scrape();
+    await sandbox.http.get(`/execution/${randomUUID()}`).expect(404);
+    await sandbox.http.get(`/execution/${randomUUID()}`).expect(404);
+    await sandbox.http.get('/health/live').expect(200);
+    // Refused by the body parser before any route runs: still counted under /execute.
+    await sandbox.http
+      .post('/execute')
+      .set('content-type', 'application/json')
+      .send('{"code": ')
+      .expect(400);
+    const after = await scrape();
+
+    const added = (method: string, route: string, status: number): number =>
+      requestsCounted(after, method, route, status) -
+      requestsCounted(before, method, route, status);
+    expect(after).toContain('# TYPE sandbox_http_request_duration_seconds histogram');
+    expect(added('GET', '/execution/:id', 404)).toBe(2);
+    expect(added('GET', '/health/live', 200)).toBe(1);
+    expect(added('POST', '/execute', 400)).toBe(1);
+    // Scrapes are left out: they would only measure themselves.
+    expect(after).not.toMatch(/route="\/metrics"/);
+    // Never a raw path with an id in it.
+    expect(after).not.toMatch(/route="[^"]*[0-9a-f]{8}-[0-9a-f]{4}-/);
+  });
+
+  it('keeps one route label for any number of unknown paths', async () => {
+    const routesOf = (exposition: string): Set<string> =>
+      new Set(samplesOf(exposition, HTTP_COUNT).map(({ labels }) => labels.route));
+    const before = await scrape();
+    for (let i = 0; i < 200; i += 1) {
+      await sandbox.http.get(`/${randomUUID()}/${i}?x=${randomUUID()}`).expect(404);
+    }
+    const after = await scrape();
+
+    expect(
+      requestsCounted(after, 'GET', '#unmatched', 404) -
+        requestsCounted(before, 'GET', '#unmatched', 404),
+    ).toBe(200);
+    expect([...routesOf(after)].filter((route) => !routesOf(before).has(route))).toEqual(
+      routesOf(before).has('#unmatched') ? [] : ['#unmatched'],
+    );
+  });
+
+  it("reports each busy tenant's running and queued executions", async () => {
+    const id = await startSleeper(sandbox.http);
+    const busy = await scrape();
+    expect(busy).toMatch(/^sandbox_tenant_running_executions\{tenant="default"\} 1$/m);
+    expect(busy).toMatch(/^sandbox_tenant_queue_depth\{tenant="default"\} 0$/m);
+
+    await sandbox.http.delete(`/execution/${id}`).expect(200);
+    // A tenant with nothing running or waiting leaves no series behind.
+    expect(await scrape()).not.toMatch(/^sandbox_tenant_/m);
   });
 });

@@ -10,12 +10,26 @@ export interface ReceivedEvent {
  * so a spec can tell live delivery from a buffered dump.
  */
 export async function readEventStream(url: string): Promise<ReceivedEvent[]> {
+  return (await openEventStream(url)).events;
+}
+
+/**
+ * Opens a text/event-stream and resolves once its headers are in (the server has
+ * subscribed the client), with `events`: all of them, once the stream has ended.
+ */
+export async function openEventStream(
+  url: string,
+): Promise<{ readonly events: Promise<ReceivedEvent[]> }> {
   const response = await fetch(url, { headers: { Accept: 'text/event-stream' } });
   if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
+  return { events: readEvents(response.body) };
+}
+
+async function readEvents(body: ReadableStream<Uint8Array>): Promise<ReceivedEvent[]> {
   const events: ReceivedEvent[] = [];
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of response.body) {
+  for await (const chunk of body) {
     buffer += decoder.decode(chunk, { stream: true });
     let boundary = buffer.indexOf('\n\n');
     while (boundary !== -1) {

@@ -37,6 +37,9 @@ export async function startSandboxApp(env: Record<string, string> = {}): Promise
         LOG_LEVEL: 'fatal',
         // Specs count containers; the warm pool's are tried in a spec of their own.
         SANDBOX_WARM_POOL: '0',
+        // Specs close apps with jobs still running: cancel them at once, unless a spec
+        // (test/shutdown.e2e-spec.ts) gives them a grace period.
+        SHUTDOWN_GRACE_MS: '0',
         ...env,
         SANDBOX_INSTANCE_ID: instanceId,
       }),

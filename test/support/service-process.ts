@@ -15,9 +15,10 @@
  *                                     after which the histogram starts afresh.
  * Commands come on stdin, not as signals: the app's shutdown hooks claim SIGUSR2 too.
  *
- * SIGTERM stops it: the shutdown hooks configureApp() enables cancel what is queued, remove
- * the app's containers, then re-raise the signal. The end of stdin does the same, so the
- * service never outlives a bench that died.
+ * SIGTERM stops it: the shutdown hooks configureApp() enables cancel what is queued, give
+ * what runs SHUTDOWN_GRACE_MS (startSandboxApp's default: 0) to finish, cancel the rest and
+ * remove its containers, close the HTTP server, then exit with code 0. The end of stdin
+ * does the same, so the service never outlives a bench that died.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';

@@ -14,6 +14,7 @@ import { DebugModule } from './debug/debug.module';
 import { ExecutionModule } from './execution/execution.module';
 import { HealthModule } from './health/health.module';
 import { InfoModule } from './info/info.module';
+import { HttpShutdown } from './http/http-shutdown';
 import { LoggingModule } from './http/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProcessorModule } from './processor/processor.module';
@@ -71,6 +72,7 @@ import { createValidationPipe } from './http/validation';
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    HttpShutdown,
   ],
 })
 export class AppModule {}

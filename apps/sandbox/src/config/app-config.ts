@@ -30,6 +30,8 @@ export class AppConfig {
   readonly storeMaxBytes: number;
   readonly engineCheckIntervalMs: number;
   readonly engineOutageWaitMs: number;
+  /** Graceful shutdown: how long running executions may still finish after SIGTERM. */
+  readonly shutdownGraceMs: number;
   readonly dockerHost: string | undefined;
   readonly instanceId: string;
   readonly databasePath: string;
@@ -83,6 +85,7 @@ export class AppConfig {
     this.storeMaxBytes = env.STORE_MAX_MB * 1024 * 1024;
     this.engineCheckIntervalMs = env.ENGINE_CHECK_INTERVAL_MS;
     this.engineOutageWaitMs = env.ENGINE_OUTAGE_WAIT_S * 1000;
+    this.shutdownGraceMs = env.SHUTDOWN_GRACE_MS;
     this.dockerHost = env.DOCKER_HOST;
     this.instanceId = env.SANDBOX_INSTANCE_ID;
     this.databasePath = env.DATABASE_PATH;

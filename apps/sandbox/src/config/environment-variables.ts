@@ -284,6 +284,18 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Max(86_400)
   ENGINE_OUTAGE_WAIT_S = 300;
 
+  /**
+   * Graceful shutdown: how long executions still running when SIGTERM comes may take to
+   * finish before they are cancelled (their containers killed and removed). Queued ones
+   * are cancelled at once; POST /execute answers 503 from the start. Kubernetes'
+   * terminationGracePeriodSeconds must exceed it by a few seconds.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  SHUTDOWN_GRACE_MS = 25_000;
+
   /** SQLite file for durable records (executions, adjustments); `:memory:`: nothing survives a restart. */
   @IsString()
   DATABASE_PATH = 'data/sandbox.db';

@@ -1,6 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import {
   DockerRunner,
   EngineUnavailableError,
@@ -29,6 +34,12 @@ import { queueRefusalError } from '../quota/queue-refusal';
 import { EngineOutageError, runWhenEngineReady } from './engine-hold';
 import { EngineStatusService } from './engine-status.service';
 import { RecordKeeper } from './record-keeper';
+import {
+  CANCEL_WAIT_MS,
+  ShutdownCancellation,
+  drainExecutions,
+  shuttingDownError,
+} from './graceful-shutdown';
 
 /** The file name user code is compiled under: tracebacks say `main.py`, line N. */
 const USER_FILENAME = 'main.py';
@@ -40,8 +51,13 @@ const USER_FILENAME = 'main.py';
 const KILL_BACKSTOP_GRACE_MS = 5_000;
 /** An empty `input_data` when the request has none. */
 const NO_INPUT = '{}';
-/** How long shutdown waits for running containers to be killed and removed. */
-const SHUTDOWN_GRACE_MS = 15_000;
+
+/** One tenant's executions now, for per-tenant gauges: a tenant with work each. */
+export interface TenantLoad {
+  readonly tenant: string;
+  readonly running: number;
+  readonly queued: number;
+}
 
 /**
  * An accepted execution that has not finished yet. Its record is the live copy, with
@@ -57,12 +73,14 @@ interface InFlight {
 
 /** Accepts, schedules, runs and finishes executions. The store holds the outcome. */
 @Injectable()
-export class ExecutionService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ExecutionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ExecutionService.name);
   private readonly scheduler: ExecutionScheduler;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly records: RecordKeeper;
   private shuttingDown = false;
+  /** The graceful shutdown, once it has begun (see shutDown). */
+  private shutdown: Promise<void> | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -133,7 +151,7 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
       idempotencyKey === undefined ? null : idempotentRequest(idempotencyKey, request);
     const earlier = idempotency && this.earlierSubmit(caller, idempotency);
     if (earlier) return { record: earlier, replayed: true };
-    if (this.shuttingDown) throw new DomainError('SHUTTING_DOWN', 'The service is shutting down.');
+    if (this.shuttingDown) throw shuttingDownError();
     const timeoutS = request.timeout ?? this.config.defaultTimeoutS;
     if (timeoutS > this.config.maxTimeoutS) {
       throw new DomainError(
@@ -285,19 +303,80 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     return record;
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    this.shuttingDown = true;
-    for (const id of this.scheduler.drain()) {
+  /**
+   * Graceful shutdown. Nest closes the HTTP server between beforeApplicationShutdown and
+   * onApplicationShutdown, so the executions are drained here, while their clients can
+   * still be answered: `?wait=true` requests and event streams end with the final
+   * records, and POST /execute answers 503 SHUTTING_DOWN meanwhile.
+   */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.shutDown();
+  }
+
+  /** True from the moment shutdown begins: submits are refused and readiness is down. */
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /**
+   * Stops taking executions, cancels the queued ones, lets the running ones finish within
+   * SHUTDOWN_GRACE_MS, then cancels what still runs (the runner kills and removes its
+   * container); see drainExecutions. Every record is final, stored and published when it
+   * resolves. Runs once: later calls (HttpShutdown's) share the first.
+   */
+  shutDown(): Promise<void> {
+    this.shutdown ??= this.drain();
+    return this.shutdown;
+  }
+
+  private async drain(): Promise<void> {
+    const graceMs = this.config.shutdownGraceMs;
+    const cancellation = new ShutdownCancellation(graceMs);
+    const report = await drainExecutions(
+      {
+        stopAccepting: () => {
+          this.shuttingDown = true;
+          this.logger.log(`shutting down: no new executions, running ones get ${graceMs} ms`);
+        },
+        cancelQueued: () => this.cancelQueuedOnShutdown(),
+        unfinished: () => [...this.inFlight.values()].map((flight) => flight.done),
+        cancelUnfinished: () => {
+          const flights = [...this.inFlight.values()];
+          flights.forEach((flight) => flight.abort.abort(cancellation));
+          return flights.length;
+        },
+        abandonUnfinished: () => {
+          const flights = [...this.inFlight.values()];
+          flights.forEach((flight) =>
+            this.finishWithoutRunning(flight.record, 'cancelled', cancellation.message),
+          );
+          return flights.length;
+        },
+      },
+      { graceMs, cancelWaitMs: CANCEL_WAIT_MS },
+    );
+    this.logger.log({ ...report }, 'executions drained for shutdown');
+    if (report.abandoned > 0) {
+      this.logger.warn(
+        `${report.abandoned} containers were not confirmed removed; the next start sweeps them`,
+      );
+    }
+  }
+
+  private cancelQueuedOnShutdown(): number {
+    const ids = this.scheduler.drain();
+    for (const id of ids) {
       const record = this.inFlight.get(id)?.record;
       if (record)
         this.finishWithoutRunning(record, 'cancelled', 'The service shut down before it started.');
     }
-    const flights = [...this.inFlight.values()];
-    flights.forEach((flight) => flight.abort.abort());
-    await Promise.race([
-      Promise.all(flights.map((flight) => flight.done)),
-      new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref()),
-    ]);
+    return ids.length;
+  }
+
+  /** The error of an execution the shutdown cancelled at its deadline; null for any other. */
+  private shutdownCancellationError(record: ExecutionRecord): string | null {
+    const reason: unknown = this.inFlight.get(record.id)?.abort.signal.reason;
+    return reason instanceof ShutdownCancellation ? reason.message : null;
   }
 
   private async execute(record: ExecutionRecord, flight: InFlight): Promise<void> {
@@ -457,12 +536,23 @@ export class ExecutionService implements OnApplicationBootstrap, OnApplicationSh
     flight?.markDone();
   }
 
+  /** Running and waiting executions of each tenant that has any (for per-tenant gauges). */
+  get tenantLoads(): TenantLoad[] {
+    return this.scheduler.tenantNames.map((tenant) => ({
+      tenant,
+      running: this.scheduler.runningOf(tenant),
+      queued: this.scheduler.queuedOf(tenant),
+    }));
+  }
+
   /** Why the store refuses writes, while it does (readiness shows it); null when it takes them. */
   get storeFailure(): string | null {
     return this.records.failure;
   }
 
   private transition(record: ExecutionRecord, status: ExecutionStatus): void {
+    if (status === 'cancelled')
+      record.error = this.shutdownCancellationError(record) ?? record.error;
     record.status = status;
     this.records.save(record);
     this.events.publish(record.id, { type: 'status', status });

@@ -34,6 +34,7 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'A dependency is down' })
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
     const result = await this.run(response, [
+      () => this.indicators.acceptingExecutions(),
       () => this.indicators.dockerEngine(),
       () => this.indicators.containers(),
       () => this.indicators.runtimeImage(),
@@ -59,17 +60,22 @@ export class HealthController {
   @Public()
   @ApiOperation({ summary: 'Liveness: the process answers' })
   @ApiOkResponse({ type: HealthDto })
-  live(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
-    return this.run(response, []);
+  live(): HealthDto {
+    // Not through terminus: from shutdown on it answers 503 "shutting_down" to every
+    // check, and a process that is draining its executions is alive all the same.
+    return { status: 'ok', info: {}, error: {}, details: {} };
   }
 
   @Get('ready')
   @Public()
-  @ApiOperation({ summary: 'Readiness: engine reachable, image present, queue not saturated' })
+  @ApiOperation({
+    summary: 'Readiness: not shutting down, engine reachable, image present, queue not saturated',
+  })
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'Not ready for work' })
   ready(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
     return this.run(response, [
+      () => this.indicators.acceptingExecutions(),
       () => this.indicators.dockerEngine(),
       () => this.indicators.runtimeImage(),
       () => this.indicators.store(),

@@ -63,6 +63,14 @@ export class SandboxHealthIndicators {
     }
   }
 
+  /** Down from the moment shutdown begins, so that load balancers send no more work here. */
+  acceptingExecutions() {
+    const indicator = this.health.check('accepting_executions');
+    return this.executions.isShuttingDown
+      ? indicator.down({ message: 'the service is shutting down' })
+      : indicator.up();
+  }
+
   /** Down while the execution store refuses writes (results are kept in memory meanwhile). */
   store() {
     const indicator = this.health.check('store');

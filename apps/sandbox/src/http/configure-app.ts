@@ -6,8 +6,10 @@ import { authenticateBeforeBody, requireScopeMiddleware } from '../auth/access';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../auth/access.decorators';
 import { Authenticator } from '../auth/authenticator';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
 import { translateBodyParserErrors } from './body-parser-errors';
+import { HttpShutdown } from './http-shutdown';
 import { JSON_MEDIA_TYPES, limitConcurrentUploads, parseJsonBody } from './json-body';
 import { assignRequestId } from './request-id';
 
@@ -21,9 +23,13 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
+  // HTTP request metrics (issue 8): first, so answers of the middleware below count too.
+  app.use(app.get(MetricsService).httpMiddleware);
   app.use(assignRequestId);
   // Before any body is read: a caller without credentials gets its 401 for free.
   app.use(authenticateBeforeBody(app.get(Authenticator)));
+  // Graceful shutdown: POST /execute is refused before its body is read (see HttpShutdown).
+  app.use(app.get(HttpShutdown).middleware);
   app.use(limitConcurrentUploads(config.maxConcurrentUploads));
   // Read as bytes and checked without building objects: see parseJsonBody.
   app.useBodyParser('raw', { type: JSON_MEDIA_TYPES, limit: config.maxRequestBytes });
@@ -33,7 +39,9 @@ export function configureApp(app: NestExpressApplication): void {
   const server: Server = app.getHttpServer();
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.headersTimeout = Math.min(server.headersTimeout, REQUEST_TIMEOUT_MS);
-  app.enableShutdownHooks();
+  // SIGTERM: executions drained, HTTP server closed, then exit code 0. Not Nest's default of
+  // re-raising the signal: in a container the service is PID 1, which ignores it.
+  app.enableShutdownHooks([], { useProcessExit: true });
   app.set('x-powered-by', false);
 
   // Authentication: Swagger is served outside controllers, where the auth guard never runs.

@@ -1,9 +1,19 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import type { Request, RequestHandler } from 'express';
+import promBundle from 'express-prom-bundle';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ExecutionEvents } from '../execution/execution-events';
 import { ExecutionService } from '../execution/execution.service';
+import { routeLabel } from './http-route';
 
 export type AdjustmentDeliveryOutcome = 'delivered' | 'rejected' | 'retryable' | 'failed';
+
+/** Scrapes of this route are not counted: they would only measure themselves. */
+const SCRAPE_ROUTE = '/metrics';
+/** From a health probe to `?wait=true` runs and event streams that last minutes. */
+const HTTP_DURATION_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+];
 
 /** Prometheus metrics of this instance, in a registry of its own. */
 @Injectable()
@@ -34,6 +44,29 @@ export class MetricsService implements OnModuleDestroy {
     registers: [this.registry],
   });
   private readonly unsubscribe: () => void;
+  /** Each finished request's route label, worked out once (for the bypass and the label). */
+  private readonly routes = new WeakMap<Request, string>();
+  /**
+   * Express middleware timing every HTTP request into `sandbox_http_request_duration_seconds`
+   * by method, route template and status code; configureApp installs it first.
+   */
+  readonly httpMiddleware: RequestHandler = promBundle({
+    promRegistry: this.registry,
+    httpDurationMetricName: 'sandbox_http_request_duration_seconds',
+    buckets: HTTP_DURATION_BUCKETS,
+    // This service serves /metrics itself (MetricsController, with its access rule).
+    autoregister: false,
+    includeUp: false,
+    includeMethod: true,
+    includeStatusCode: true,
+    // Not the bundle's `path` label (the URL with ids guessed away): the route template.
+    includePath: false,
+    customLabels: { route: '' },
+    transformLabels: (labels, req) => {
+      labels.route = this.routeOf(req);
+    },
+    bypass: { onFinish: (req) => this.routeOf(req) === SCRAPE_ROUTE },
+  });
 
   constructor(events: ExecutionEvents, executions: ExecutionService) {
     collectDefaultMetrics({ register: this.registry });
@@ -53,6 +86,26 @@ export class MetricsService implements OnModuleDestroy {
         this.set(executions.runningCount);
       },
     });
+    new Gauge({
+      name: 'sandbox_tenant_running_executions',
+      help: 'Executions running now, by tenant (tenants with executions running or waiting)',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const load of executions.tenantLoads) this.set({ tenant: load.tenant }, load.running);
+      },
+    });
+    new Gauge({
+      name: 'sandbox_tenant_queue_depth',
+      help: 'Executions waiting for a slot, by tenant (tenants with executions running or waiting)',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const load of executions.tenantLoads) this.set({ tenant: load.tenant }, load.queued);
+      },
+    });
     this.unsubscribe = events.subscribeAll((_id, event) => {
       if (event.type !== 'finished') return;
       const { record } = event;
@@ -70,5 +123,14 @@ export class MetricsService implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.unsubscribe();
+  }
+
+  private routeOf(req: Request): string {
+    let route = this.routes.get(req);
+    if (route === undefined) {
+      route = routeLabel(req);
+      this.routes.set(req, route);
+    }
+    return route;
   }
 }
