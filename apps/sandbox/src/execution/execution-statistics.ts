@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { EXECUTION_STATUSES, ExecutionStatus } from '@brain-net/store';
 import { ExecutionEvents } from './execution-events';
 
@@ -38,7 +38,7 @@ export class ExecutionTally {
 
 /** Keeps an ExecutionTally fed from the execution events. */
 @Injectable()
-export class ExecutionStatistics implements OnModuleDestroy {
+export class ExecutionStatistics implements OnApplicationShutdown {
   private readonly tally = new ExecutionTally();
   private readonly unsubscribe: () => void;
 
@@ -58,7 +58,8 @@ export class ExecutionStatistics implements OnModuleDestroy {
     return this.tally.snapshot();
   }
 
-  onModuleDestroy(): void {
+  // Not onModuleDestroy: jobs that finish during the shutdown grace period still count.
+  onApplicationShutdown(): void {
     this.unsubscribe();
   }
 }

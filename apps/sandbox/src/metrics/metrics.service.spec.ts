@@ -91,7 +91,7 @@ describe('MetricsService', () => {
   });
 
   afterAll(async () => {
-    metrics.onModuleDestroy();
+    metrics.onApplicationShutdown();
     await app.close();
   });
 

@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Request, RequestHandler } from 'express';
 import promBundle from 'express-prom-bundle';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -17,7 +17,7 @@ const HTTP_DURATION_BUCKETS = [
 
 /** Prometheus metrics of this instance, in a registry of its own. */
 @Injectable()
-export class MetricsService implements OnModuleDestroy {
+export class MetricsService implements OnApplicationShutdown {
   readonly registry = new Registry();
   private readonly executionsTotal = new Counter({
     name: 'sandbox_executions_total',
@@ -121,7 +121,8 @@ export class MetricsService implements OnModuleDestroy {
     this.adjustmentDeliveries.inc({ outcome });
   }
 
-  onModuleDestroy(): void {
+  // Not onModuleDestroy: jobs that finish during the shutdown grace period still count.
+  onApplicationShutdown(): void {
     this.unsubscribe();
   }
 
