@@ -11,6 +11,7 @@ const moduleNameMapper = {
   '^@brain-net/runner(|/.*)$': '<rootDir>/libs/runner/src$1',
   '^@brain-net/backend-client(|/.*)$': '<rootDir>/libs/backend-client/src$1',
   '^@brain-net/store(|/.*)$': '<rootDir>/libs/store/src$1',
+  '^@brain-net/messaging(|/.*)$': '<rootDir>/libs/messaging/src$1',
 };
 
 module.exports = {
@@ -20,7 +21,11 @@ module.exports = {
     {
       displayName: 'unit',
       rootDir: __dirname,
-      testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/apps/**/*.spec.ts',
+        '<rootDir>/libs/**/*.spec.ts',
+        '<rootDir>/deploy/**/*.spec.ts',
+      ],
       testEnvironment: 'node',
       setupFiles: ['reflect-metadata'],
       transform,

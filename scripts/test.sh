@@ -4,4 +4,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-ready.sh
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "test: the cluster-mode specs start redis-server; install it with scripts/provision-redis.sh (root)" >&2
+  exit 1
+fi
 exec npx jest --runInBand "$@"

@@ -102,12 +102,12 @@ describe('Start-up, shutdown and a missing engine or image', () => {
       // What a crash leaves behind: the record still says running. (close() would cancel it.)
       const options = { databasePath, executionHistoryLimit: 1000, maxStoreBytes: 1024 ** 3 };
       const snapshot = new SqliteDatabase(options);
-      const interrupted = new SqliteExecutionStore(snapshot, options).get(id);
+      const interrupted = await new SqliteExecutionStore(snapshot, options).get(id);
       snapshot.onApplicationShutdown();
       await first.close();
       expect(interrupted?.status).toBe('running');
       const crashed = new SqliteDatabase(options);
-      if (interrupted) new SqliteExecutionStore(crashed, options).save(interrupted);
+      if (interrupted) await new SqliteExecutionStore(crashed, options).save(interrupted);
       crashed.onApplicationShutdown();
 
       const second = await startSandboxApp({ DATABASE_PATH: databasePath });

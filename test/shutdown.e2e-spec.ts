@@ -93,7 +93,7 @@ describe('Graceful shutdown with clients attached (SIGTERM to the service proces
   afterEach(() => rmSync(directory, { recursive: true, force: true }));
 
   /** The execution as the service stored it, read after the process is gone. */
-  function stored(id: string): ExecutionRecord | undefined {
+  async function stored(id: string): Promise<ExecutionRecord | undefined> {
     const options = {
       databasePath: env.DATABASE_PATH,
       executionHistoryLimit: 1000,
@@ -101,7 +101,7 @@ describe('Graceful shutdown with clients attached (SIGTERM to the service proces
     };
     const database = new SqliteDatabase(options);
     try {
-      return new SqliteExecutionStore(database, options).get(id);
+      return await new SqliteExecutionStore(database, options).get(id);
     } finally {
       database.onApplicationShutdown();
     }
@@ -131,7 +131,7 @@ describe('Graceful shutdown with clients attached (SIGTERM to the service proces
       expect(last.data).toMatchObject({ execution_id: id, status: 'completed' });
       expect(exit.how).toBe('code 0');
       expect(exit.ms).toBeLessThan(GRACE_MS);
-      expect(stored(id)?.status).toBe('completed');
+      expect((await stored(id))?.status).toBe('completed');
       expect(await containerCountOf(instanceId)).toBe(0);
       console.log(
         'job ending within the grace:',
@@ -183,8 +183,10 @@ describe('Graceful shutdown with clients attached (SIGTERM to the service proces
       // The grace, the kill and removal of the container, the HTTP server closing.
       expect(exit.ms).toBeLessThan(GRACE_MS + 5_000);
       expect(await containerCountOf(instanceId)).toBe(0);
-      expect(stored(id)).toMatchObject({ status: 'cancelled' });
-      expect(stored(id)?.error).toContain('The service shut down before this execution finished');
+      expect(await stored(id)).toMatchObject({ status: 'cancelled' });
+      expect((await stored(id))?.error).toContain(
+        'The service shut down before this execution finished',
+      );
       console.log(
         'job outliving the grace:',
         JSON.stringify({

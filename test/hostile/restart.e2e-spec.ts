@@ -66,7 +66,7 @@ describe('Start-up never needs more memory than a steady state', () => {
     const store = new SqliteExecutionStore(database, options);
     const dense = `{"items":[${new Array(1_300_000).fill('{}').join(',')}]}`;
     for (let i = 0; i < 300; i += 1)
-      store.create(unfinished(i), { code: 'pass', inputJson: dense });
+      await store.create(unfinished(i), { code: 'pass', inputJson: dense });
     database.onApplicationShutdown();
 
     const rssBefore = process.memoryUsage().rss;

@@ -95,6 +95,12 @@ export class ServiceProcess {
     }
   }
 
+  /** SIGKILL, as a lost machine would end it; resolves once it is gone. */
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves once it is gone. */
   async stop(graceMs = 60_000): Promise<{ how: string; ms: number }> {
     const started = performance.now();

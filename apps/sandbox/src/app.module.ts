@@ -9,6 +9,8 @@ import { AuthModule } from './auth/auth.module';
 import { QuotaModule } from './quota/quota.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { ClusterModule } from './cluster/cluster.module';
+import { RedisClients } from './cluster/redis-clients';
 import { ProblemDetailsFilter } from './errors/problem-details.filter';
 import { DebugModule } from './debug/debug.module';
 import { ExecutionModule } from './execution/execution.module';
@@ -36,12 +38,17 @@ import { createValidationPipe } from './http/validation';
             : null,
       }),
     }),
+    ClusterModule,
     StoreModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): StoreOptions => ({
+      inject: [AppConfig, RedisClients],
+      useFactory: (config: AppConfig, redis: RedisClients | null): StoreOptions => ({
         databasePath: config.databasePath,
         executionHistoryLimit: config.executionHistoryLimit,
         maxStoreBytes: config.storeMaxBytes,
+        redis:
+          config.redis && redis
+            ? { client: redis.commands, keyPrefix: config.redis.keyPrefix }
+            : null,
       }),
     }),
     BackendClientModule.forRootAsync({

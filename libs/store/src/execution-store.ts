@@ -5,6 +5,12 @@ import type {
   IdempotentRequest,
 } from './execution-record';
 
+/** The execution an earlier submit stored under an Idempotency-Key, and what it asked for. */
+export interface EarlierSubmit {
+  readonly id: string;
+  readonly fingerprint: string;
+}
+
 export interface ExecutionPage {
   readonly items: ExecutionSummary[];
   readonly total: number;
@@ -15,27 +21,28 @@ export interface ExecutionPage {
  * decisions. Reads are bounded: a listing never loads output, input or variables.
  */
 export abstract class ExecutionStore {
-  /** Stores a newly accepted execution with its input, and its Idempotency-Key if any. */
+  /**
+   * Stores a newly accepted execution with its input, and claims its Idempotency-Key if
+   * any. A key this tenant already claimed stores nothing and answers with the earlier
+   * submit: one atomic step, so two instances taking the same key at once run it once.
+   */
   abstract create(
     record: ExecutionRecord,
     input: ExecutionInput,
     idempotency?: IdempotentRequest | null,
-  ): void;
+  ): Promise<EarlierSubmit | null>;
   /** The execution a tenant submitted under this Idempotency-Key, with its fingerprint. */
-  abstract findByIdempotencyKey(
-    tenant: string,
-    key: string,
-  ): { readonly id: string; readonly fingerprint: string } | undefined;
+  abstract findByIdempotencyKey(tenant: string, key: string): Promise<EarlierSubmit | undefined>;
   /** Replaces the record's state, output and results; the input is left as it is. */
-  abstract save(record: ExecutionRecord): void;
-  abstract get(id: string): ExecutionRecord | undefined;
+  abstract save(record: ExecutionRecord): Promise<void>;
+  abstract get(id: string): Promise<ExecutionRecord | undefined>;
   /** The input it was submitted with; undefined when unknown or pruned. */
-  abstract input(id: string): ExecutionInput | undefined;
+  abstract input(id: string): Promise<ExecutionInput | undefined>;
   /** Newest first; summaries only; one tenant's, or every tenant's when `tenant` is null. */
-  abstract list(offset: number, limit: number, tenant: string | null): ExecutionPage;
+  abstract list(offset: number, limit: number, tenant: string | null): Promise<ExecutionPage>;
   /**
    * Marks every execution still queued or running as failed with this error (after a
    * restart: the ones a crash interrupted), without loading them. Returns how many.
    */
-  abstract closeUnfinished(endedAt: Date, error: string): number;
+  abstract closeUnfinished(endedAt: Date, error: string): Promise<number>;
 }

@@ -273,7 +273,7 @@ describe('migrations', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  it('carries every field of the first release’s records and adjustments over', () => {
+  it('carries every field of the first release’s records and adjustments over', async () => {
     writeV1Database(databasePath, [completed, queued, deep]);
 
     // SQLite converts the rows; JS parses only the one SQLite cannot.
@@ -285,13 +285,13 @@ describe('migrations', () => {
     const executions = new SqliteExecutionStore(database, options);
 
     for (const old of [completed, queued, deep]) {
-      expect(executions.get(old.id)).toEqual(migrated(old));
-      expect(executions.input(old.id)).toEqual({
+      expect(await executions.get(old.id)).toEqual(migrated(old));
+      expect(await executions.input(old.id)).toEqual({
         code: old.code,
         inputJson: JSON.stringify(old.inputData),
       });
     }
-    expect(executions.list(0, 10, null)).toEqual({
+    expect(await executions.list(0, 10, null)).toEqual({
       total: 3,
       items: [deep, queued, completed].map((old) => {
         const { id, requestId, processorId, queuedAt, status, startedAt, endedAt } = old;
@@ -344,14 +344,14 @@ describe('migrations', () => {
     );
   });
 
-  it('leaves migrated stores working: new records, closing, budget, adjustments', () => {
+  it('leaves migrated stores working: new records, closing, budget, adjustments', async () => {
     writeV1Database(databasePath, [completed, queued]);
     const database = open();
     const executions = new SqliteExecutionStore(database, options);
     const adjustments = new SqliteAdjustmentStore(database);
 
-    expect(executions.closeUnfinished(new Date(T0 + 9000), 'restarted')).toBe(1);
-    expect(executions.get(queued.id)).toMatchObject({ status: 'failed', error: 'restarted' });
+    expect(await executions.closeUnfinished(new Date(T0 + 9000), 'restarted')).toBe(1);
+    expect(await executions.get(queued.id)).toMatchObject({ status: 'failed', error: 'restarted' });
 
     const mine = { ...adjustment, tenant: 'default', createdBy: 'anonymous' };
     adjustments.update({ ...mine, status: 'delivered', deliveredAt: new Date(T0 + 40) });
@@ -364,12 +364,12 @@ describe('migrations', () => {
     options = { ...options, maxStoreBytes: 1 };
     const reopened = open();
     const store = new SqliteExecutionStore(reopened, options);
-    expect(store.get(completed.id)).toMatchObject({ pruned: true, status: 'completed' });
-    expect(store.input(completed.id)).toBeUndefined();
+    expect(await store.get(completed.id)).toMatchObject({ pruned: true, status: 'completed' });
+    expect(await store.input(completed.id)).toBeUndefined();
     expect(new SqliteAdjustmentStore(reopened).get('adj-2')).toBeDefined();
   });
 
-  it('converts a large file in place, without doubling it', () => {
+  it('converts a large file in place, without doubling it', async () => {
     const MB = 1024 * 1024;
     const many = Array.from({ length: 300 }, (_, i) => ({
       ...completed,
@@ -389,7 +389,9 @@ describe('migrations', () => {
     const after = statSync(databasePath).size;
 
     expect(after).toBeLessThan(before * 1.1);
-    expect(new SqliteExecutionStore(database, options).get('e299')).toEqual(migrated(many[299]));
+    expect(await new SqliteExecutionStore(database, options).get('e299')).toEqual(
+      migrated(many[299]),
+    );
     console.log(
       `migration of 300 records of 1 MB: ${ms.toFixed(0)} ms; file ` +
         `${(before / MB).toFixed(0)} MB before, ${(after / MB).toFixed(0)} MB after ` +

@@ -78,11 +78,11 @@ describe('SqliteExecutionStore', () => {
 
   afterEach(() => database.onApplicationShutdown());
 
-  it('gives back what was created and saved, dates included; the input stays as created', () => {
+  it('gives back what was created and saved, dates included; the input stays as created', async () => {
     const queued = record('a', 'queued');
-    store.create(queued, INPUT, null);
-    expect(store.get('a')).toEqual(queued);
-    expect(store.input('a')).toEqual(INPUT);
+    await store.create(queued, INPUT, null);
+    expect(await store.get('a')).toEqual(queued);
+    expect(await store.input('a')).toEqual(INPUT);
 
     const completed: ExecutionRecord = {
       ...record('a', 'completed'),
@@ -103,24 +103,25 @@ describe('SqliteExecutionStore', () => {
         },
       ],
     };
-    store.save(completed);
-    expect(store.get('a')).toEqual(completed);
-    expect(store.input('a')).toEqual(INPUT);
-    expect(store.get('unknown')).toBeUndefined();
-    expect(store.input('unknown')).toBeUndefined();
+    await store.save(completed);
+    expect(await store.get('a')).toEqual(completed);
+    expect(await store.input('a')).toEqual(INPUT);
+    expect(await store.get('unknown')).toBeUndefined();
+    expect(await store.input('unknown')).toBeUndefined();
   });
 
-  it('does not bring back a record the history limit dropped', () => {
-    store.save(record('never-created', 'completed'));
-    expect(store.get('never-created')).toBeUndefined();
+  it('does not bring back a record the history limit dropped', async () => {
+    await store.save(record('never-created', 'completed'));
+    expect(await store.get('never-created')).toBeUndefined();
   });
 
-  it('lists summaries only, newest first, paginated, with the total', () => {
-    ['a', 'b', 'c'].forEach((id, i) => store.create(record(id, 'completed', i), INPUT));
+  it('lists summaries only, newest first, paginated, with the total', async () => {
+    for (const [i, id] of ['a', 'b', 'c'].entries())
+      await store.create(record(id, 'completed', i), INPUT);
     // Same millisecond: the later one is the newer.
-    store.create(record('d', 'running', 2), INPUT, null);
+    await store.create(record('d', 'running', 2), INPUT, null);
 
-    const page = store.list(0, 2, null);
+    const page = await store.list(0, 2, null);
     expect(page.items.map((r) => r.id)).toEqual(['d', 'c']);
     expect(page.total).toBe(4);
     expect(Object.keys(page.items[1]).sort()).toEqual(
@@ -151,65 +152,74 @@ describe('SqliteExecutionStore', () => {
       exitCode: 0,
       error: null,
     });
-    expect(store.list(2, 2, null).items.map((r) => r.id)).toEqual(['b', 'a']);
+    expect((await store.list(2, 2, null)).items.map((r) => r.id)).toEqual(['b', 'a']);
   });
 
-  it('lists one tenant’s executions, or every tenant’s', () => {
-    store.create(record('a', 'completed', 0), { code: 'x', inputJson: '{}' });
-    store.create(
+  it('lists one tenant’s executions, or every tenant’s', async () => {
+    await store.create(record('a', 'completed', 0), { code: 'x', inputJson: '{}' });
+    await store.create(
       { ...record('b', 'completed', 1), tenant: 'tenant-b', createdBy: 'key-b' },
       {
         code: 'x',
         inputJson: '{}',
       },
     );
-    store.create(record('c', 'queued', 2), { code: 'x', inputJson: '{}' });
-    const mine = store.list(0, 10, 'tenant-a');
+    await store.create(record('c', 'queued', 2), { code: 'x', inputJson: '{}' });
+    const mine = await store.list(0, 10, 'tenant-a');
     expect(mine.items.map((item) => item.id)).toEqual(['c', 'a']);
     expect(mine.total).toBe(2);
-    expect(store.list(0, 10, 'tenant-b').items).toEqual([
+    expect((await store.list(0, 10, 'tenant-b')).items).toEqual([
       expect.objectContaining({ id: 'b', tenant: 'tenant-b', createdBy: 'key-b' }),
     ]);
-    expect(store.list(0, 10, 'nobody')).toEqual({ items: [], total: 0 });
-    expect(store.list(0, 10, null).total).toBe(3);
+    expect(await store.list(0, 10, 'nobody')).toEqual({ items: [], total: 0 });
+    expect((await store.list(0, 10, null)).total).toBe(3);
   });
 
-  it('finds a submit by its tenant and Idempotency-Key, and refuses a second one', () => {
-    store.create(record('a', 'queued'), INPUT, { key: 'k-1', fingerprint: 'f-a' });
-    store.create({ ...record('b', 'queued', 1), tenant: 'tenant-b' }, INPUT, {
+  it('finds a submit by its tenant and Idempotency-Key, and stores no second one under it', async () => {
+    await store.create(record('a', 'queued'), INPUT, { key: 'k-1', fingerprint: 'f-a' });
+    await store.create({ ...record('b', 'queued', 1), tenant: 'tenant-b' }, INPUT, {
       key: 'k-1',
       fingerprint: 'f-b',
     });
-    expect(store.findByIdempotencyKey('tenant-a', 'k-1')).toEqual({ id: 'a', fingerprint: 'f-a' });
-    expect(store.findByIdempotencyKey('tenant-b', 'k-1')).toEqual({ id: 'b', fingerprint: 'f-b' });
-    expect(store.findByIdempotencyKey('tenant-a', 'k-2')).toBeUndefined();
-    expect(() =>
-      store.create(record('c', 'queued', 2), INPUT, { key: 'k-1', fingerprint: 'f-a' }),
-    ).toThrow(/UNIQUE/);
+    expect(await store.findByIdempotencyKey('tenant-a', 'k-1')).toEqual({
+      id: 'a',
+      fingerprint: 'f-a',
+    });
+    expect(await store.findByIdempotencyKey('tenant-b', 'k-1')).toEqual({
+      id: 'b',
+      fingerprint: 'f-b',
+    });
+    expect(await store.findByIdempotencyKey('tenant-a', 'k-2')).toBeUndefined();
+    // A key already claimed stores nothing and names the earlier submit.
+    expect(
+      await store.create(record('c', 'queued', 2), INPUT, { key: 'k-1', fingerprint: 'f-x' }),
+    ).toEqual({ id: 'a', fingerprint: 'f-a' });
+    expect(await store.get('c')).toBeUndefined();
   });
 
-  it('closes every unfinished execution as failed in one go, and only those', () => {
-    store.create(record('done', 'completed'), INPUT, null);
-    store.create(record('waiting', 'queued', 1), INPUT, null);
-    store.create(record('busy', 'running', 2), INPUT, null);
+  it('closes every unfinished execution as failed in one go, and only those', async () => {
+    await store.create(record('done', 'completed'), INPUT, null);
+    await store.create(record('waiting', 'queued', 1), INPUT, null);
+    await store.create(record('busy', 'running', 2), INPUT, null);
     const endedAt = new Date(T0 + 5000);
 
-    expect(store.closeUnfinished(endedAt, 'restarted')).toBe(2);
+    expect(await store.closeUnfinished(endedAt, 'restarted')).toBe(2);
 
     for (const id of ['waiting', 'busy']) {
-      expect(store.get(id)).toMatchObject({ status: 'failed', endedAt, error: 'restarted' });
+      expect(await store.get(id)).toMatchObject({ status: 'failed', endedAt, error: 'restarted' });
     }
-    expect(store.get('done')).toEqual(record('done', 'completed'));
-    expect(store.closeUnfinished(endedAt, 'restarted')).toBe(0);
+    expect(await store.get('done')).toEqual(record('done', 'completed'));
+    expect(await store.closeUnfinished(endedAt, 'restarted')).toBe(0);
   });
 
-  it('drops the oldest finished records beyond the history limit, never unfinished ones', () => {
+  it('drops the oldest finished records beyond the history limit, never unfinished ones', async () => {
     database.onApplicationShutdown();
     ({ database, store } = open({ executionHistoryLimit: 3 }));
-    store.create(record('old-running', 'running', 0), INPUT, null);
-    ['f1', 'f2', 'f3'].forEach((id, i) => store.create(record(id, 'completed', i + 1), INPUT));
-    store.create(record('new', 'queued', 10), INPUT, null);
-    const ids = store.list(0, 10, null).items.map((r) => r.id);
+    await store.create(record('old-running', 'running', 0), INPUT, null);
+    for (const [i, id] of ['f1', 'f2', 'f3'].entries())
+      await store.create(record(id, 'completed', i + 1), INPUT);
+    await store.create(record('new', 'queued', 10), INPUT, null);
+    const ids = (await store.list(0, 10, null)).items.map((r) => r.id);
     expect(ids).toEqual(['new', 'f3', 'f2', 'old-running']);
   });
 
@@ -221,70 +231,74 @@ describe('SqliteExecutionStore', () => {
       ({ database, store } = open({ executionHistoryLimit: 100, maxStoreBytes: 3.5 * KB }));
     });
 
-    it('prunes the oldest finished records first, keeping their status and times', () => {
+    it('prunes the oldest finished records first, keeping their status and times', async () => {
       for (const [i, id] of ['f1', 'f2', 'f3'].entries()) {
         const { record: r, input } = heavy(id, 'completed', i, KB);
-        store.create(r, input);
+        await store.create(r, input);
       }
       const { record: f4, input } = heavy('f4', 'completed', 3, KB);
-      store.create(f4, input);
+      await store.create(f4, input);
 
-      expect(store.get('f1')).toEqual({
+      expect(await store.get('f1')).toEqual({
         ...record('f1', 'completed', 0),
         stdout: '',
         variablesAfter: null,
         pruned: true,
       });
-      expect(store.input('f1')).toBeUndefined();
-      expect(store.get('f2')).toMatchObject({ pruned: false, stdout: f4.stdout });
-      expect(store.input('f4')).toEqual(input);
+      expect(await store.input('f1')).toBeUndefined();
+      expect(await store.get('f2')).toMatchObject({ pruned: false, stdout: f4.stdout });
+      expect(await store.input('f4')).toEqual(input);
     });
 
-    it('never prunes unfinished records, even when they alone exceed the budget', () => {
+    it('never prunes unfinished records, even when they alone exceed the budget', async () => {
       const oldest = heavy('oldest-queued', 'queued', 0, 2 * KB);
-      store.create(oldest.record, oldest.input);
+      await store.create(oldest.record, oldest.input);
       const running = heavy('running', 'running', 1, 2 * KB);
-      store.create(running.record, running.input);
+      await store.create(running.record, running.input);
       const done = heavy('done', 'completed', 2, KB);
-      store.create(done.record, done.input);
+      await store.create(done.record, done.input);
 
-      expect(store.get('done')?.pruned).toBe(true);
-      expect(store.input('oldest-queued')).toEqual(oldest.input);
-      expect(store.input('running')).toEqual(running.input);
+      expect((await store.get('done'))?.pruned).toBe(true);
+      expect(await store.input('oldest-queued')).toEqual(oldest.input);
+      expect(await store.input('running')).toEqual(running.input);
 
       // Once closed they are finished, and the budget may take them, oldest first.
-      store.closeUnfinished(new Date(T0 + 10), 'restarted');
-      expect(store.get('oldest-queued')?.pruned).toBe(true);
-      expect(store.get('running')).toMatchObject({ pruned: false, status: 'failed' });
+      await store.closeUnfinished(new Date(T0 + 10), 'restarted');
+      expect((await store.get('oldest-queued'))?.pruned).toBe(true);
+      expect(await store.get('running')).toMatchObject({ pruned: false, status: 'failed' });
     });
 
-    it('counts the output a save adds, and a late save does not refill a pruned record', () => {
+    it('counts the output a save adds, and a late save does not refill a pruned record', async () => {
       const first = heavy('first', 'running', 0, KB);
-      store.create(first.record, first.input);
+      await store.create(first.record, first.input);
       const second = heavy('second', 'running', 1, KB);
-      store.create(second.record, second.input);
+      await store.create(second.record, second.input);
       const finished = {
         ...first.record,
         status: 'completed' as const,
         stdout: 'x'.repeat(1.5 * KB),
       };
-      store.save(finished);
-      expect(store.get('first')?.pruned).toBe(false);
-      store.save({ ...second.record, status: 'completed', stdout: 'y'.repeat(1.5 * KB) });
+      await store.save(finished);
+      expect((await store.get('first'))?.pruned).toBe(false);
+      await store.save({ ...second.record, status: 'completed', stdout: 'y'.repeat(1.5 * KB) });
 
-      expect(store.get('first')).toMatchObject({ pruned: true, stdout: '', status: 'completed' });
-      store.save(finished);
-      expect(store.get('first')).toMatchObject({ pruned: true, stdout: '' });
-      expect(store.get('second')?.pruned).toBe(false);
+      expect(await store.get('first')).toMatchObject({
+        pruned: true,
+        stdout: '',
+        status: 'completed',
+      });
+      await store.save(finished);
+      expect(await store.get('first')).toMatchObject({ pruned: true, stdout: '' });
+      expect((await store.get('second'))?.pruned).toBe(false);
     });
 
-    it('keeps its running total right when a write fails', () => {
+    it('keeps its running total right when a write fails', async () => {
       const a = heavy('a', 'completed', 0, 1.5 * KB);
-      store.create(a.record, a.input);
-      expect(() => store.create(a.record, a.input)).toThrow(/UNIQUE/);
+      await store.create(a.record, a.input);
+      await expect(store.create(a.record, a.input)).rejects.toThrow(/UNIQUE/);
       const b = heavy('b', 'completed', 1, 1.5 * KB);
-      store.create(b.record, b.input);
-      expect(store.get('a')?.pruned).toBe(false);
+      await store.create(b.record, b.input);
+      expect((await store.get('a'))?.pruned).toBe(false);
     });
   });
 
@@ -305,31 +319,31 @@ describe('SqliteExecutionStore', () => {
 
     const fileBytes = () => statSync(databasePath).size;
 
-    it('closes 300 unfinished records with 1 MB inputs each', () => {
+    it('closes 300 unfinished records with 1 MB inputs each', async () => {
       ({ database, store } = open({ databasePath, executionHistoryLimit: 1000 }));
       for (let i = 0; i < 300; i += 1) {
         const r = record(`e${i}`, i % 2 ? 'queued' : 'running', i);
-        store.create(r, { code: 'print(1)', inputJson: `"${'i'.repeat(MB - 2)}"` });
+        await store.create(r, { code: 'print(1)', inputJson: `"${'i'.repeat(MB - 2)}"` });
       }
 
       const started = performance.now();
-      expect(store.closeUnfinished(new Date(T0 + 10_000), 'restarted')).toBe(300);
+      expect(await store.closeUnfinished(new Date(T0 + 10_000), 'restarted')).toBe(300);
       const ms = performance.now() - started;
 
-      const page = store.list(0, 300, null);
+      const page = await store.list(0, 300, null);
       expect(page.items.every((s) => s.status === 'failed' && s.error === 'restarted')).toBe(true);
       console.log(`closeUnfinished over 300 records with 1 MB inputs: ${ms.toFixed(0)} ms`);
     });
 
-    it('lists 1,000 records of 1 MB bulky fields each as summaries', () => {
+    it('lists 1,000 records of 1 MB bulky fields each as summaries', async () => {
       ({ database, store } = open({ databasePath, executionHistoryLimit: 1000 }));
       for (let i = 0; i < 1000; i += 1) {
         const { record: r, input } = heavy(`e${i}`, 'completed', i, MB);
-        store.create(r, input);
+        await store.create(r, input);
       }
 
       const started = performance.now();
-      const page = store.list(0, 100, null);
+      const page = await store.list(0, 100, null);
       const ms = performance.now() - started;
 
       expect(page.total).toBe(1000);
@@ -343,7 +357,7 @@ describe('SqliteExecutionStore', () => {
       );
     });
 
-    it('holds the file near its budget, and gives pages back when the budget drops', () => {
+    it('holds the file near its budget, and gives pages back when the budget drops', async () => {
       ({ database, store } = open({
         databasePath,
         executionHistoryLimit: 1000,
@@ -351,11 +365,11 @@ describe('SqliteExecutionStore', () => {
       }));
       for (let i = 0; i < 1000; i += 1) {
         const { record: r, input } = heavy(`e${i}`, 'completed', i, MB);
-        store.create(r, input);
+        await store.create(r, input);
       }
       const atBudget = fileBytes();
-      expect(store.get('e0')?.pruned).toBe(true);
-      expect(store.get('e999')?.pruned).toBe(false);
+      expect((await store.get('e0'))?.pruned).toBe(true);
+      expect((await store.get('e999'))?.pruned).toBe(false);
       // Budget, one record in flight, and a few KB per row.
       expect(atBudget).toBeLessThan(100 * MB + MB + 1000 * 8 * 1024);
       database.onApplicationShutdown();
@@ -367,7 +381,7 @@ describe('SqliteExecutionStore', () => {
       }));
       const afterCut = fileBytes();
       expect(afterCut).toBeLessThan(10 * MB + 1000 * 8 * 1024);
-      expect(store.list(0, 1000, null).total).toBe(1000);
+      expect((await store.list(0, 1000, null)).total).toBe(1000);
       console.log(
         `1,000 records of 1 MB: file ${(atBudget / MB).toFixed(1)} MB at a 100 MB budget, ` +
           `${(afterCut / MB).toFixed(1)} MB after reopening with 10 MB`,

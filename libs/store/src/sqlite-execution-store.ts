@@ -1,3 +1,5 @@
+// The port is asynchronous for the Redis adapter; better-sqlite3 answers synchronously.
+/* eslint-disable @typescript-eslint/require-await */
 import { Injectable } from '@nestjs/common';
 import Database from 'better-sqlite3';
 import type { HarnessException, HarnessVariable } from '@brain-net/runner';
@@ -8,7 +10,7 @@ import {
   ExecutionStatus,
   ExecutionSummary,
 } from './execution-record';
-import { ExecutionPage, ExecutionStore } from './execution-store';
+import { EarlierSubmit, ExecutionPage, ExecutionStore } from './execution-store';
 import { SqliteDatabase } from './sqlite-database';
 import { StoreOptions } from './store-options';
 
@@ -196,14 +198,17 @@ export class SqliteExecutionStore extends ExecutionStore {
     database.releaseFreePages();
   }
 
-  create(
+  async create(
     record: ExecutionRecord,
     input: ExecutionInput,
     idempotency?: IdempotentRequest | null,
-  ): void {
+  ): Promise<EarlierSubmit | null> {
     const output = outputColumns(record);
     const bulkyBytes = utf8Bytes(input.code) + utf8Bytes(input.inputJson) + outputBytes(output);
+    let earlier: EarlierSubmit | undefined;
     this.write(() => {
+      earlier = idempotency ? this.earlierSubmit(record.tenant, idempotency.key) : undefined;
+      if (earlier) return;
       this.insertSummary.run({
         ...rowOf(record),
         bulky_bytes: bulkyBytes,
@@ -220,9 +225,10 @@ export class SqliteExecutionStore extends ExecutionStore {
       for (const freed of this.trim.all(this.historyLimit)) this.bulkyBytes -= freed;
       this.enforceBudget();
     });
+    return earlier ?? null;
   }
 
-  save(record: ExecutionRecord): void {
+  async save(record: ExecutionRecord): Promise<void> {
     const output = outputColumns(record);
     this.write(() => {
       const before = this.bulkyBytesOf.get(record.id);
@@ -236,15 +242,16 @@ export class SqliteExecutionStore extends ExecutionStore {
     });
   }
 
-  findByIdempotencyKey(
-    tenant: string,
-    key: string,
-  ): { readonly id: string; readonly fingerprint: string } | undefined {
+  async findByIdempotencyKey(tenant: string, key: string): Promise<EarlierSubmit | undefined> {
+    return this.earlierSubmit(tenant, key);
+  }
+
+  private earlierSubmit(tenant: string, key: string): EarlierSubmit | undefined {
     const row = this.selectByIdempotencyKey.get(tenant, key);
     return row && { id: row.id, fingerprint: row.request_fingerprint };
   }
 
-  get(id: string): ExecutionRecord | undefined {
+  async get(id: string): Promise<ExecutionRecord | undefined> {
     const row = this.selectRecord.get(id);
     if (!row) return undefined;
     return {
@@ -262,12 +269,12 @@ export class SqliteExecutionStore extends ExecutionStore {
     };
   }
 
-  input(id: string): ExecutionInput | undefined {
+  async input(id: string): Promise<ExecutionInput | undefined> {
     const row = this.selectInput.get(id);
     return row && { code: row.code, inputJson: row.input_json };
   }
 
-  list(offset: number, limit: number, tenant: string | null): ExecutionPage {
+  async list(offset: number, limit: number, tenant: string | null): Promise<ExecutionPage> {
     if (tenant === null) {
       return {
         items: this.selectPage.all(limit, offset).map(summaryOf),
@@ -280,7 +287,7 @@ export class SqliteExecutionStore extends ExecutionStore {
     };
   }
 
-  closeUnfinished(endedAt: Date, error: string): number {
+  async closeUnfinished(endedAt: Date, error: string): Promise<number> {
     let closed = 0;
     this.write(() => {
       closed = this.closeAll.run(endedAt.getTime(), error).changes;

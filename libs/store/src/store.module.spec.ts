@@ -60,7 +60,7 @@ describe('StoreModule', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [StoreModule.forRoot(OPTIONS)],
     }).compile();
-    expect(moduleRef.get(ExecutionStore).list(0, 10, null)).toEqual({ items: [], total: 0 });
+    expect(await moduleRef.get(ExecutionStore).list(0, 10, null)).toEqual({ items: [], total: 0 });
     await moduleRef.close();
   });
 });

@@ -4,11 +4,13 @@ import { ExecutionStore } from './execution-store';
 import { SqliteAdjustmentStore } from './sqlite-adjustment-store';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteExecutionStore } from './sqlite-execution-store';
+import { RedisExecutionStore } from './redis-execution-store';
 import { StoreOptions } from './store-options';
 import { ConfigurableStoreModule, STORE_OPTIONS_TOKEN } from './store.module-definition';
 
 /**
- * Provides the ExecutionStore and AdjustmentStore ports, backed by one SQLite database:
+ * Provides the ExecutionStore and AdjustmentStore ports, backed by one SQLite database
+ * (executions in Redis when `redis` is given):
  * `StoreModule.forRoot(options)` or `StoreModule.forRootAsync({ inject, useFactory })`.
  */
 @Module({
@@ -17,7 +19,17 @@ import { ConfigurableStoreModule, STORE_OPTIONS_TOKEN } from './store.module-def
     { provide: StoreOptions, useExisting: STORE_OPTIONS_TOKEN },
     SqliteDatabase,
     { provide: AdjustmentStore, useClass: SqliteAdjustmentStore },
-    { provide: ExecutionStore, useClass: SqliteExecutionStore },
+    {
+      provide: ExecutionStore,
+      inject: [StoreOptions, SqliteDatabase],
+      useFactory: (options: StoreOptions, database: SqliteDatabase): ExecutionStore =>
+        options.redis
+          ? new RedisExecutionStore(options.redis.client, {
+              keyPrefix: options.redis.keyPrefix,
+              executionHistoryLimit: options.executionHistoryLimit,
+            })
+          : new SqliteExecutionStore(database, options),
+    },
   ],
   exports: [AdjustmentStore, ExecutionStore],
 })

@@ -4,6 +4,7 @@ import { AdjustmentRecord, AdjustmentStore } from '@brain-net/store';
 import { AppConfig } from '../config/app-config';
 import { AdjustmentDeliveryOutcome, MetricsService } from '../metrics/metrics.service';
 import { retryDelayMs } from './retry-delay';
+import { errorMessage } from '../errors/error-message';
 
 /** How often the store is searched for due adjustments (retries come due between requests). */
 const POLL_INTERVAL_MS = 200;
@@ -142,8 +143,4 @@ function deliveryOutcome(
     case 'retryable':
       return settled.status === 'failed' ? 'failed' : 'retryable';
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { ContainerLimits } from '@brain-net/runner';
-import { EnvironmentVariables, LogLevel } from './environment-variables';
+import { EnvironmentVariables, LogLevel, Role } from './environment-variables';
 import { AuthSettings, authSettingsOf } from '../auth/auth-settings';
 
 /** The service's typed, validated configuration. Also its injection token. */
@@ -35,6 +35,13 @@ export class AppConfig {
   readonly dockerHost: string | undefined;
   readonly instanceId: string;
   readonly databasePath: string;
+  /** Cluster mode's Redis; null on one machine. */
+  readonly redis: {
+    readonly url: string;
+    readonly keyPrefix: string;
+    readonly workerLostAfterMs: number;
+  } | null;
+  readonly role: Role;
   readonly backend: {
     readonly url: string;
     readonly timeoutMs: number;
@@ -89,6 +96,14 @@ export class AppConfig {
     this.dockerHost = env.DOCKER_HOST;
     this.instanceId = env.SANDBOX_INSTANCE_ID;
     this.databasePath = env.DATABASE_PATH;
+    this.redis = env.REDIS_URL
+      ? {
+          url: env.REDIS_URL,
+          keyPrefix: env.REDIS_KEY_PREFIX,
+          workerLostAfterMs: env.WORKER_LOST_AFTER_MS,
+        }
+      : null;
+    this.role = env.ROLE;
     this.backend = {
       url: env.BACKEND_URL.replace(/\/+$/, ''),
       timeoutMs: env.BACKEND_TIMEOUT_MS,
@@ -103,6 +118,11 @@ export class AppConfig {
       retryMaxMs: env.ADJUSTMENT_RETRY_MAX_MS,
     };
   }
+
+  /** True when this instance runs executions (role all or worker). */
+  get runsExecutions(): boolean {
+    return this.role !== 'api';
+  }
 }
 
 export class InvalidConfigError extends Error {
@@ -116,19 +136,25 @@ export class InvalidConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const known = Object.fromEntries(
     Object.keys(new EnvironmentVariables())
-      .concat('DOCKER_HOST', 'BACKEND_TOKEN', 'MAX_CONCURRENT_PER_TENANT', 'MAX_QUEUED_PER_TENANT')
+      .concat(
+        'DOCKER_HOST',
+        'BACKEND_TOKEN',
+        'MAX_CONCURRENT_PER_TENANT',
+        'MAX_QUEUED_PER_TENANT',
+        'REDIS_URL',
+      )
       .filter((name) => env[name] !== undefined && env[name] !== '')
       .map((name) => [name, env[name]]),
   );
   const variables = plainToInstance(EnvironmentVariables, known, { exposeDefaultValues: true });
   const errors = validateSync(variables, { skipMissingProperties: false });
-  if (errors.length > 0) {
-    throw new InvalidConfigError(
-      errors.map((error) => {
-        const reasons = Object.values(error.constraints ?? {}).join('; ');
-        return `${error.property}=${JSON.stringify(known[error.property])}: ${reasons}`;
-      }),
-    );
+  const problems = errors.map((error) => {
+    const reasons = Object.values(error.constraints ?? {}).join('; ');
+    return `${error.property}=${JSON.stringify(known[error.property])}: ${reasons}`;
+  });
+  if (variables.ROLE !== 'all' && !variables.REDIS_URL) {
+    problems.push(`ROLE=${variables.ROLE}: an api or worker instance needs REDIS_URL`);
   }
+  if (problems.length > 0) throw new InvalidConfigError(problems);
   return new AppConfig(variables);
 }

@@ -22,6 +22,10 @@ import {
 } from '../auth/auth-settings';
 import { IsSandboxUser } from './sandbox-user';
 
+export const ROLES = ['all', 'api', 'worker'] as const;
+/** What an instance does: take requests (api), run executions (worker), or both (all). */
+export type Role = (typeof ROLES)[number];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -359,6 +363,38 @@ export class EnvironmentVariables implements AuthEnvironment {
     message: 'SANDBOX_INSTANCE_ID may contain letters, digits, _ . - only',
   })
   SANDBOX_INSTANCE_ID = hostname();
+
+  /**
+   * Cluster mode: executions go through a BullMQ queue on this Redis, and records, live
+   * output and cancels are shared there, so every instance acts as one service. Unset:
+   * one machine, SQLite and an in-process queue.
+   */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must look like redis://host:port' })
+  REDIS_URL?: string;
+
+  /** Prefix of every Redis key this service writes (besides BullMQ's own `bull:`). */
+  @Matches(/^[\w.:-]{1,64}$/, {
+    message: 'REDIS_KEY_PREFIX may contain letters, digits, _ . : - only',
+  })
+  REDIS_KEY_PREFIX = 'brain-net:';
+
+  /**
+   * api: takes requests only (no Docker engine needed); worker: runs executions from the
+   * queue; all: both. api and worker need REDIS_URL.
+   */
+  @IsIn(ROLES, { message: `ROLE must be one of ${ROLES.join(', ')}` })
+  ROLE: Role = 'all';
+
+  /**
+   * Cluster mode: how long a worker that stops answering (killed, cut off) keeps its
+   * job; after this and one stalled-job check the job is recorded failed ("worker lost").
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  WORKER_LOST_AFTER_MS = 15_000;
 
   /** unix:///var/run/docker.sock or tcp://host:port; the local socket when unset. */
   @IsOptional()

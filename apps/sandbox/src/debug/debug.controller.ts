@@ -2,7 +2,7 @@ import { Controller, Get, MessageEvent, Param, Res, Sse } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
-import { ExecutionEvents } from '../execution/execution-events';
+import { ExecutionFeed } from '@brain-net/messaging';
 import { ExecutionService } from '../execution/execution.service';
 import { CurrentCaller, RequireScope } from '../auth/access.decorators';
 import { Caller } from '../auth/caller';
@@ -17,7 +17,7 @@ export class DebugController {
   constructor(
     private readonly debug: DebugService,
     private readonly executions: ExecutionService,
-    private readonly events: ExecutionEvents,
+    private readonly feed: ExecutionFeed,
   ) {}
 
   @Get('debug/:id')
@@ -29,8 +29,12 @@ export class DebugController {
   })
   @ApiOkResponse({ type: DebugRecordDto })
   @ApiProblem(404, 'No execution has this id')
-  get(@Param('id') id: string, @CurrentCaller() caller: Caller, @Res() response: Response): void {
-    response.type('application/json').send(this.debug.getJson(id, caller));
+  async get(
+    @Param('id') id: string,
+    @CurrentCaller() caller: Caller,
+    @Res() response: Response,
+  ): Promise<void> {
+    response.type('application/json').send(await this.debug.getJson(id, caller));
   }
 
   @Sse('execution/:id/stream')
@@ -43,7 +47,11 @@ export class DebugController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'An event stream' })
   @ApiProblem(404, 'No execution has this id')
-  stream(@Param('id') id: string, @CurrentCaller() caller: Caller): Observable<MessageEvent> {
-    return executionStream(this.executions.get(id, caller), this.events);
+  async stream(
+    @Param('id') id: string,
+    @CurrentCaller() caller: Caller,
+  ): Promise<Observable<MessageEvent>> {
+    await this.executions.get(id, caller); // 404 before the stream begins
+    return executionStream(id, () => this.executions.get(id, caller), this.feed);
   }
 }

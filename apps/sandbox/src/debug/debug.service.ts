@@ -20,9 +20,9 @@ export class DebugService {
    * The debug record as JSON text. `input_data` goes in as the text it arrived as: a
    * dense input would cost far more to parse and serialize again than to copy.
    */
-  getJson(id: string, caller: Caller): string {
-    const record = this.executions.get(id, caller);
-    const input = this.executions.input(id, caller);
+  async getJson(id: string, caller: Caller): Promise<string> {
+    const record = await this.executions.get(id, caller);
+    const input = await this.executions.input(id, caller);
     const json = JSON.stringify(this.toDebugRecord(record, input?.code ?? null));
     return appendRawJsonMember(json, 'input_data', input?.inputJson ?? 'null');
   }

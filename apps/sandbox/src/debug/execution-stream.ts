@@ -1,44 +1,100 @@
 import type { MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import { toExecutionResult } from '../execution/dto/execution-result.dto';
-import { ExecutionEvent, ExecutionEvents } from '../execution/execution-events';
+import type { ExecutionFeed, FeedEvent } from '@brain-net/messaging';
 import { ExecutionRecord, isFinished } from '@brain-net/store';
+import { toExecutionResult } from '../execution/dto/execution-result.dto';
+
+/** How often a stream looks at the record, in case the feed's `finished` went astray. */
+const STREAM_POLL_MS = 2000;
 
 /**
- * The server-sent events of one execution: what it already printed, then its output
- * and status changes as they happen, then a `result` event, then the end.
+ * The server-sent events of one execution, on whichever instance it runs: what it
+ * already printed, then its output and status changes as they happen, then a `result`
+ * event, then the end.
  *
  * Events: `output` {stream, data}, `status` {status}, `result` (the execution result).
+ *
+ * Nothing is lost or repeated between the catch-up and the live part: the stream
+ * subscribes first, then reads what was printed so far; live output events carry a
+ * sequence number, and those the catch-up already held are dropped.
  */
 export function executionStream(
-  record: ExecutionRecord,
-  events: ExecutionEvents,
+  executionId: string,
+  current: () => Promise<ExecutionRecord>,
+  feed: ExecutionFeed,
 ): Observable<MessageEvent> {
   return new Observable<MessageEvent>((subscriber) => {
-    // The snapshot and the subscription happen in one synchronous step: events are
-    // published on this same thread, so none can fall between the two.
-    if (record.stdout) subscriber.next(output('stdout', record.stdout));
-    if (record.stderr) subscriber.next(output('stderr', record.stderr));
-    subscriber.next({ type: 'status', data: { status: record.status } });
-    if (isFinished(record.status)) {
+    let ended = false;
+    let caughtUp = false;
+    let lastSeq = 0;
+    const early: FeedEvent[] = [];
+    let stopListening = (): void => undefined;
+    let poll: NodeJS.Timeout | undefined;
+
+    const end = (record: ExecutionRecord): void => {
+      if (ended) return;
+      ended = true;
       subscriber.next({ type: 'result', data: toExecutionResult(record) });
       subscriber.complete();
-      return;
-    }
-    return events.subscribe(record.id, (event: ExecutionEvent) => {
+    };
+    const fail = (error: unknown): void => {
+      if (ended) return;
+      ended = true;
+      subscriber.error(error);
+    };
+    const endIfFinished = (): void => {
+      current().then((record) => {
+        if (isFinished(record.status)) end(record);
+      }, fail);
+    };
+    const live = (event: FeedEvent): void => {
+      if (ended) return;
       switch (event.type) {
         case 'output':
+          if (event.seq <= lastSeq) return; // already sent in the catch-up
+          lastSeq = event.seq;
           subscriber.next(output(event.stream, event.data));
-          break;
+          return;
         case 'status':
           subscriber.next({ type: 'status', data: { status: event.status } });
-          break;
+          return;
         case 'finished':
-          subscriber.next({ type: 'result', data: toExecutionResult(event.record) });
-          subscriber.complete();
-          break;
+          endIfFinished();
+          return;
+        case 'cancel':
+          return;
       }
-    });
+    };
+
+    const start = async (): Promise<void> => {
+      stopListening = await feed.subscribe(executionId, (event) =>
+        caughtUp ? live(event) : early.push(event),
+      );
+      const record = await current();
+      if (ended) return;
+      if (isFinished(record.status)) {
+        if (record.stdout) subscriber.next(output('stdout', record.stdout));
+        if (record.stderr) subscriber.next(output('stderr', record.stderr));
+        subscriber.next({ type: 'status', data: { status: record.status } });
+        end(record);
+        return;
+      }
+      for (const event of await feed.outputSoFar(executionId)) {
+        lastSeq = event.seq;
+        subscriber.next(output(event.stream, event.data));
+      }
+      subscriber.next({ type: 'status', data: { status: record.status } });
+      caughtUp = true;
+      early.splice(0).forEach(live);
+      poll = setInterval(endIfFinished, STREAM_POLL_MS);
+    };
+    start().catch(fail);
+
+    return () => {
+      ended = true;
+      clearInterval(poll);
+      stopListening();
+    };
   });
 }
 

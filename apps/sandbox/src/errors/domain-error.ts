@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   RUNTIME_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   SHUTTING_DOWN: HttpStatus.SERVICE_UNAVAILABLE,
   STORE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
+  /** The queue (Redis, in cluster mode) did not take the execution. */
+  QUEUE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   TOO_MANY_UPLOADS: HttpStatus.SERVICE_UNAVAILABLE,
   INTERNAL: HttpStatus.INTERNAL_SERVER_ERROR,
 } as const satisfies Record<string, HttpStatus>;

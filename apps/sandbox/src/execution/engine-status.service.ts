@@ -67,6 +67,8 @@ export class EngineStatusService implements OnApplicationBootstrap, OnApplicatio
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // An api-only instance runs nothing: it has no engine to watch.
+    if (!this.config.runsExecutions) return;
     this.timer = setInterval(() => void this.check(), this.config.engineCheckIntervalMs);
     this.timer.unref();
     await this.check();

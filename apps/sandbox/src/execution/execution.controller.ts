@@ -92,8 +92,8 @@ export class ExecutionController {
   @ApiOperation({ summary: 'An execution: status, output, error, debug info, times' })
   @ApiOkResponse({ type: ExecutionResultDto })
   @ApiProblem(404, 'No execution has this id')
-  get(@Param('id') id: string, @CurrentCaller() caller: Caller): ExecutionResultDto {
-    return toExecutionResult(this.executions.get(id, caller));
+  async get(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<ExecutionResultDto> {
+    return toExecutionResult(await this.executions.get(id, caller));
   }
 
   @Get('executions')
@@ -101,8 +101,16 @@ export class ExecutionController {
   @ApiOperation({ summary: 'Recent executions, newest first' })
   @ApiOkResponse({ type: ExecutionListDto })
   @ApiProblem(400, 'Bad page or limit')
-  list(@Query() query: ListQueryDto, @CurrentCaller() caller: Caller): ExecutionListDto {
-    const { items, total } = this.executions.list(query.page, query.limit, caller, query.tenant);
+  async list(
+    @Query() query: ListQueryDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<ExecutionListDto> {
+    const { items, total } = await this.executions.list(
+      query.page,
+      query.limit,
+      caller,
+      query.tenant,
+    );
     return { items: items.map(toExecutionSummary), total, page: query.page, limit: query.limit };
   }
 

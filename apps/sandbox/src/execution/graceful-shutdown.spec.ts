@@ -163,6 +163,7 @@ describe('drainExecutions (the order of a graceful shutdown)', () => {
     executions.run(60_000, 300);
 
     const drained = drainExecutions(executions, { graceMs: 0, cancelWaitMs: 5_000 });
+    await jest.advanceTimersByTimeAsync(0);
     expect(executions.log).toEqual(['stop accepting', 'cancel 1 unfinished']);
     await jest.advanceTimersByTimeAsync(300);
     await expect(drained).resolves.toMatchObject({ cancelledAtDeadline: 1, elapsedMs: 300 });

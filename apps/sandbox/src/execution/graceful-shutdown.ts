@@ -37,7 +37,7 @@ export interface DrainableExecutions {
   /** From now on submits are refused and readiness is down. */
   stopAccepting(): void;
   /** Withdraws every execution waiting for a slot and records it cancelled; how many. */
-  cancelQueued(): number;
+  cancelQueued(): number | Promise<number>;
   /** One promise per execution not finished yet, settled once its record is final. */
   unfinished(): readonly Promise<void>[];
   /** Cancels (kills and removes the container of) every unfinished execution; how many. */
@@ -78,14 +78,14 @@ export async function drainExecutions(
   const startedAt = Date.now();
   const deadline = startedAt + timings.graceMs;
   executions.stopAccepting();
-  let cancelledQueued = executions.cancelQueued();
+  let cancelledQueued = await executions.cancelQueued();
   const running = executions.unfinished().length;
   for (;;) {
     const waiting = executions.unfinished();
     const left = deadline - Date.now();
     if (waiting.length === 0 || left <= 0) break;
     await allSettleWithin(waiting, left);
-    cancelledQueued += executions.cancelQueued();
+    cancelledQueued += await executions.cancelQueued();
   }
   const cancelledAtDeadline = executions.cancelUnfinished();
   let abandoned = 0;

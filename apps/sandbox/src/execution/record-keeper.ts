@@ -1,13 +1,16 @@
 import type { ExecutionRecord, ExecutionStore } from '@brain-net/store';
 
 /**
- * Saves execution records to the store. A save the store refuses (disk full, a closed
- * database) is kept in memory, still answerable, and tried again at the next save that
- * works: a failed write never loses a finished result, never throws into a job, and
- * says so through `failure` until the store takes writes again.
+ * Saves execution records to the store, one record's saves in the order they were asked
+ * for. A save the store refuses (disk full, a closed database, Redis away) is kept in
+ * memory, still answerable, and tried again at the next save that works: a failed write
+ * never loses a finished result, never throws into a job, and says so through `failure`
+ * until the store takes writes again.
  */
 export class RecordKeeper {
   private readonly unsaved = new Map<string, ExecutionRecord>();
+  /** The last save asked for, per record: the next one waits for it. */
+  private readonly writing = new Map<string, Promise<boolean>>();
   private lastFailure: string | null = null;
 
   constructor(
@@ -27,10 +30,34 @@ export class RecordKeeper {
     return this.unsaved.size;
   }
 
-  /** True if the store took it; false if it is kept in memory for now. */
-  save(record: ExecutionRecord): boolean {
+  /** True if the store took it; false if it is kept in memory for now. Never rejects. */
+  async save(record: ExecutionRecord): Promise<boolean> {
+    const before = this.writing.get(record.id) ?? Promise.resolve(true);
+    const write = before.then(() => this.write(record));
+    this.writing.set(record.id, write);
     try {
-      this.store.save(record);
+      return await write;
+    } finally {
+      if (this.writing.get(record.id) === write) this.writing.delete(record.id);
+    }
+  }
+
+  /** Tries the kept records again (the store may be back); true once none is kept. */
+  async flush(): Promise<boolean> {
+    if (this.unsaved.size === 0) return true;
+    await this.retryKept();
+    if (this.unsaved.size === 0) this.lastFailure = null;
+    return this.unsaved.size === 0;
+  }
+
+  /** The in-memory copy of a record the store refused, if any. */
+  get(id: string): ExecutionRecord | undefined {
+    return this.unsaved.get(id);
+  }
+
+  private async write(record: ExecutionRecord): Promise<boolean> {
+    try {
+      await this.store.save(record);
     } catch (error: unknown) {
       this.keep(record);
       this.lastFailure = error instanceof Error ? error.message : String(error);
@@ -39,13 +66,8 @@ export class RecordKeeper {
     }
     this.unsaved.delete(record.id);
     this.lastFailure = null;
-    this.retryKept();
+    await this.retryKept();
     return true;
-  }
-
-  /** The in-memory copy of a record the store refused, if any. */
-  get(id: string): ExecutionRecord | undefined {
-    return this.unsaved.get(id);
   }
 
   private keep(record: ExecutionRecord): void {
@@ -57,14 +79,14 @@ export class RecordKeeper {
     }
   }
 
-  private retryKept(): void {
-    for (const [id, record] of this.unsaved) {
+  private async retryKept(): Promise<void> {
+    for (const [id, record] of [...this.unsaved]) {
       try {
-        this.store.save(record);
+        await this.store.save(record);
       } catch {
         return; // still failing: the next save tries again
       }
-      this.unsaved.delete(id);
+      if (this.unsaved.get(id) === record) this.unsaved.delete(id);
     }
   }
 }

@@ -11,6 +11,7 @@ import { AdjustmentStore } from '@brain-net/store';
 import { Public, RequireScope } from '../auth/access.decorators';
 import { ExecutionStatistics } from '../execution/execution-statistics';
 import { ExecutionService } from '../execution/execution.service';
+import { AppConfig } from '../config/app-config';
 import { HealthDto } from './dto/health.dto';
 import { SandboxHealthIndicators } from './sandbox-health.indicators';
 
@@ -25,6 +26,7 @@ export class HealthController {
     private readonly statistics: ExecutionStatistics,
     private readonly executions: ExecutionService,
     private readonly adjustments: AdjustmentStore,
+    private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -33,21 +35,17 @@ export class HealthController {
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'A dependency is down' })
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
-    const result = await this.run(response, [
-      () => this.indicators.acceptingExecutions(),
-      () => this.indicators.dockerEngine(),
-      () => this.indicators.containers(),
-      () => this.indicators.runtimeImage(),
-      () => this.indicators.store(),
-      () => this.indicators.queue(),
-    ]);
+    const checks = this.indicators.readinessChecks();
+    if (this.config.runsExecutions) checks.push(() => this.indicators.containers());
+    const result = await this.run(response, checks);
     const snapshot = this.statistics.snapshot();
+    const load = await this.executions.load().catch(() => null);
     return {
       ...result,
       statistics: {
         totals: snapshot.totals,
         running: this.executions.runningCount,
-        queued: this.executions.queuedCount,
+        queued: load?.waiting ?? null,
         mean_execution_ms: snapshot.meanExecutionMs,
         p95_execution_ms: snapshot.p95ExecutionMs,
         uptime_s: (Date.now() - startedAt) / 1000,
@@ -69,18 +67,13 @@ export class HealthController {
   @Get('ready')
   @Public()
   @ApiOperation({
-    summary: 'Readiness: not shutting down, engine reachable, image present, queue not saturated',
+    summary:
+      'Readiness: not shutting down; Redis answers (cluster mode); engine reachable and image present (instances that run executions); store writable; queue not saturated',
   })
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'Not ready for work' })
   ready(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
-    return this.run(response, [
-      () => this.indicators.acceptingExecutions(),
-      () => this.indicators.dockerEngine(),
-      () => this.indicators.runtimeImage(),
-      () => this.indicators.store(),
-      () => this.indicators.queue(),
-    ]);
+    return this.run(response, this.indicators.readinessChecks());
   }
 
   /** Terminus signals "down" by throwing; a probe wants the same body with a 503. */

@@ -1,5 +1,8 @@
-import { Injectable } from '@nestjs/common';
-import { HealthIndicatorService } from '@nestjs/terminus';
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
+import { QueueLoad, pingRedis } from '@brain-net/messaging';
+import { RedisClients } from '../cluster/redis-clients';
+import { errorMessage } from '../errors/error-message';
 import { DockerRunner } from '@brain-net/runner';
 import { AppConfig } from '../config/app-config';
 import { ExecutionService } from '../execution/execution.service';
@@ -14,6 +17,7 @@ export class SandboxHealthIndicators {
     private readonly engine: EngineStatusService,
     private readonly executions: ExecutionService,
     private readonly config: AppConfig,
+    @Inject(RedisClients) private readonly redisClients: RedisClients | null,
   ) {}
 
   /**
@@ -43,7 +47,7 @@ export class SandboxHealthIndicators {
     try {
       return indicator.up({ count: await this.runner.countOwnContainers() });
     } catch (error: unknown) {
-      return indicator.down({ message: messageOf(error) });
+      return indicator.down({ message: errorMessage(error) });
     }
   }
 
@@ -78,20 +82,53 @@ export class SandboxHealthIndicators {
     return failure === null ? indicator.up() : indicator.down({ message: failure });
   }
 
-  queue() {
+  /** Waiting: in the whole queue (the cluster's, in cluster mode); running: here. */
+  async queue() {
     const indicator = this.health.check('queue');
+    let load: QueueLoad;
+    try {
+      load = await this.executions.load();
+    } catch (error: unknown) {
+      return indicator.down({ message: `the queue cannot be asked: ${errorMessage(error)}` });
+    }
     const details = {
-      running: this.executions.runningCount,
-      queued: this.executions.queuedCount,
+      running: load.running,
+      queued: load.waiting,
       max_concurrent: this.config.maxConcurrentExecutions,
       max_queued: this.config.maxQueuedExecutions,
+      shared: this.config.redis !== null,
     };
-    return this.executions.isSaturated
+    return load.waiting >= this.config.maxQueuedExecutions
       ? indicator.down({ ...details, message: 'the queue is full' })
       : indicator.up(details);
   }
+
+  /** Cluster mode: Redis answers (records, queue and feed all live there). */
+  async redis() {
+    const indicator = this.health.check('redis');
+    if (!this.redisClients) return indicator.up({ mode: 'single machine: not used' });
+    try {
+      await pingRedis(this.redisClients.commands, REDIS_PING_TIMEOUT_MS);
+      return indicator.up();
+    } catch (error: unknown) {
+      return indicator.down({ message: errorMessage(error) });
+    }
+  }
+
+  /**
+   * What readiness asks: not shutting down, Redis (in cluster mode), the engine and the
+   * runtime image (on instances that run executions), the store, the queue.
+   */
+  readinessChecks(): HealthIndicatorFunction[] {
+    return [
+      () => this.acceptingExecutions(),
+      () => this.redis(),
+      ...(this.config.runsExecutions ? [() => this.dockerEngine(), () => this.runtimeImage()] : []),
+      () => this.store(),
+      () => this.queue(),
+    ];
+  }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** A readiness probe must answer well within its own timeout (1 s by default). */
+const REDIS_PING_TIMEOUT_MS = 500;

@@ -18,7 +18,7 @@ import type TestAgent from 'supertest/lib/agent';
 import { ExecutionEvents } from '../execution/execution-events';
 import type { ExecutionService } from '../execution/execution.service';
 import { UNMATCHED_ROUTE } from './http-route';
-import type { TenantLoad } from '../execution/execution.service';
+import type { TenantLoad } from '../execution/in-process-execution-queue';
 import { MetricsService } from './metrics.service';
 
 const HTTP_METRIC = 'sandbox_http_request_duration_seconds';
@@ -76,7 +76,7 @@ describe('MetricsService', () => {
   beforeAll(async () => {
     const executions = {
       runningCount: 0,
-      queuedCount: 0,
+      load: () => Promise.resolve({ waiting: 0, running: 0 }),
       get tenantLoads(): TenantLoad[] {
         return tenantLoads;
       },

@@ -72,15 +72,17 @@ export class MetricsService implements OnApplicationShutdown {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'sandbox_queue_depth',
-      help: 'Executions waiting for a slot',
+      help: 'Executions waiting for a slot (in cluster mode: in the whole cluster queue)',
       registers: [this.registry],
-      collect() {
-        this.set(executions.queuedCount);
+      async collect() {
+        // Redis away: the gauge keeps its last value rather than failing the scrape.
+        const load = await executions.load().catch(() => null);
+        if (load) this.set(load.waiting);
       },
     });
     new Gauge({
       name: 'sandbox_running_executions',
-      help: 'Executions running now',
+      help: 'Executions running now on this instance',
       registers: [this.registry],
       collect() {
         this.set(executions.runningCount);

@@ -1,24 +1,20 @@
-import { ExecutionScheduler } from '../execution/execution-scheduler';
 import { queueRefusalError } from './queue-refusal';
 
 describe('queueRefusalError', () => {
-  const never = () => new Promise<void>(() => undefined);
-  const scheduler = new ExecutionScheduler({ maxRunning: 1, maxQueued: 2, maxQueuedPerTenant: 1 });
-  scheduler.submit('a0', 'a', never);
-  scheduler.submit('a1', 'a', never);
+  const load = { running: 1, waiting: 2 };
 
   it('says QUEUE_FULL when every waiting place is taken', () => {
-    const error = queueRefusalError('queue-full', scheduler, 'b', 6);
+    const error = queueRefusalError('queue-full', load, 'b', 6);
     expect(error.code).toBe('QUEUE_FULL');
     expect(error.status).toBe(429);
     expect(error.details.retryAfterS).toBe(6);
-    expect(error.message).toContain('1 executions are running and 1 are waiting');
+    expect(error.message).toContain('1 executions are running here and 2 are waiting');
   });
 
   it("says TENANT_QUEUE_FULL when the tenant's share is taken", () => {
-    const error = queueRefusalError('tenant-queue-full', scheduler, 'a', 6);
+    const error = queueRefusalError('tenant-queue-full', load, 'a', 6);
     expect(error.code).toBe('TENANT_QUEUE_FULL');
     expect(error.status).toBe(429);
-    expect(error.message).toContain('Tenant a already has 1 executions waiting');
+    expect(error.message).toContain('Tenant a already has as many executions waiting as it may');
   });
 });

@@ -1,10 +1,10 @@
+import type { QueueLoad, QueueRefusal } from '@brain-net/messaging';
 import { DomainError } from '../errors/domain-error';
-import type { ExecutionScheduler, SchedulerRefusal } from '../execution/execution-scheduler';
 
-/** The 429 for a submit the scheduler refused; its code says whose queue is full. */
+/** The 429 for a submit the queue refused; its code says whose queue is full. */
 export function queueRefusalError(
-  refusal: SchedulerRefusal,
-  scheduler: ExecutionScheduler,
+  refusal: QueueRefusal,
+  load: QueueLoad,
   tenant: string,
   retryAfterS: number,
 ): DomainError {
@@ -12,13 +12,13 @@ export function queueRefusalError(
     case 'queue-full':
       return new DomainError(
         'QUEUE_FULL',
-        `${scheduler.running} executions are running and ${scheduler.queued} are waiting; try again shortly.`,
+        `${load.running} executions are running here and ${load.waiting} are waiting; try again shortly.`,
         { retryAfterS },
       );
     case 'tenant-queue-full':
       return new DomainError(
         'TENANT_QUEUE_FULL',
-        `Tenant ${tenant} already has ${scheduler.queuedOf(tenant)} executions waiting, the most it may; try again shortly.`,
+        `Tenant ${tenant} already has as many executions waiting as it may; try again shortly.`,
         { retryAfterS },
       );
   }

@@ -14,7 +14,7 @@ export class ExecutionStatisticsDto {
   /** @example 1 */
   running!: number;
   /** @example 0 */
-  queued!: number;
+  queued!: number | null;
   /** Mean run time (container start to end) of recent executions, ms. @example 180.5 */
   mean_execution_ms!: number | null;
   /** 95th percentile of the same, ms. @example 410 */

@@ -1,0 +1,238 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import { ExecutionQueue } from '@brain-net/messaging';
+import {
+  EarlierSubmit,
+  ExecutionRecord,
+  ExecutionStore,
+  IdempotentRequest,
+} from '@brain-net/store';
+import { Caller } from '../auth/caller';
+import { AppConfig } from '../config/app-config';
+import { DomainError } from '../errors/domain-error';
+import { errorMessage } from '../errors/error-message';
+import { ProcessorDefinitionService } from '../processor/processor-definition.service';
+import { queueRefusalError } from '../quota/queue-refusal';
+import { ExecuteRequestDto } from './dto/execute-request.dto';
+import { EngineStatusService } from './engine-status.service';
+import { ExecutionLifecycle } from './execution-lifecycle';
+import { fromStore } from './from-store';
+import { shuttingDownError } from './graceful-shutdown';
+
+/** An empty `input_data` when the request has none. */
+const NO_INPUT = '{}';
+/** Printable ASCII, as HTTP header values are, and short enough to index. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/** What a submit came to: a new execution, or the one an earlier submit with its key made. */
+export interface Admitted {
+  readonly id: string;
+  /** The new record; null when `replayed`: the caller reads the earlier one. */
+  readonly record: ExecutionRecord | null;
+  readonly replayed: boolean;
+}
+
+/**
+ * The admission half of an execution's life: validates a submit, resolves its code,
+ * checks the limits and the Idempotency-Key, stores the new record and queues it.
+ */
+@Injectable()
+export class ExecutionAdmission {
+  private readonly logger = new Logger(ExecutionAdmission.name);
+  private shuttingDown = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly store: ExecutionStore,
+    private readonly queue: ExecutionQueue,
+    private readonly lifecycle: ExecutionLifecycle,
+    private readonly engine: EngineStatusService,
+    private readonly processors: ProcessorDefinitionService,
+  ) {}
+
+  /** From now on every submit is refused with 503 SHUTTING_DOWN (a replay still answers). */
+  close(): void {
+    this.shuttingDown = true;
+  }
+
+  get isClosed(): boolean {
+    return this.shuttingDown;
+  }
+
+  /**
+   * Validates and queues an execution. With an Idempotency-Key this tenant already used
+   * for the same request, answers with that first execution instead, and nothing runs
+   * again (on any instance: the store claims the key atomically).
+   */
+  async submit(
+    request: ExecuteRequestDto,
+    requestId: string,
+    caller: Caller,
+    idempotencyKey?: string,
+  ): Promise<Admitted> {
+    const idempotency =
+      idempotencyKey === undefined ? null : idempotentRequest(idempotencyKey, request);
+    if (idempotency) {
+      const earlier = await fromStore(() =>
+        this.store.findByIdempotencyKey(caller.tenant, idempotency.key),
+      );
+      if (earlier) return replayOf(earlier, idempotency);
+    }
+    if (this.shuttingDown) throw shuttingDownError();
+    const timeoutS = request.timeout ?? this.config.defaultTimeoutS;
+    if (timeoutS > this.config.maxTimeoutS) {
+      throw new DomainError(
+        'TIMEOUT_OUT_OF_RANGE',
+        `timeout must be between 1 and ${this.config.maxTimeoutS} seconds.`,
+        {
+          fieldProblems: [
+            { field: 'timeout', messages: [`timeout must not exceed ${this.config.maxTimeoutS}`] },
+          ],
+        },
+      );
+    }
+    const code = await this.codeFor(request, caller);
+    const codeBytes = Buffer.byteLength(code, 'utf8');
+    if (codeBytes > this.config.maxCodeBytes) {
+      throw new DomainError(
+        'CODE_TOO_LARGE',
+        `code is ${codeBytes} bytes; the limit is ${this.config.maxCodeBytes} bytes.`,
+      );
+    }
+    // Alone on its machine the service needs its own engine; in a cluster any worker's will do.
+    if (!this.config.redis) this.engine.requireReady();
+    const refusal = await this.fromQueue(() => this.queue.refusal(caller.tenant));
+    if (refusal) {
+      const load = await this.fromQueue(() => this.queue.load());
+      throw queueRefusalError(refusal, load, caller.tenant, this.retryAfterS());
+    }
+
+    const record = newRecord(request, requestId, caller, timeoutS, this.config);
+    // Storing a large input is a synchronous write on SQLite: give it an event-loop turn
+    // of its own rather than adding it to whatever this turn already did (parsing, say).
+    await nextTurn();
+    const earlier = await fromStore(() =>
+      this.store.create(
+        record,
+        { code, inputJson: request.input_data?.text ?? NO_INPUT },
+        idempotency,
+      ),
+    );
+    if (earlier && idempotency) return replayOf(earlier, idempotency);
+    try {
+      await this.queue.enqueue(record.id, caller.tenant);
+    } catch (error: unknown) {
+      // Stored but not queued: record it as such rather than leave it waiting forever.
+      const reason = errorMessage(error);
+      this.logger.error(`execution ${record.id} could not be queued: ${reason}`);
+      await this.lifecycle.close(record, 'failed', `The execution could not be queued: ${reason}`);
+      throw new DomainError('QUEUE_UNAVAILABLE', `The execution queue failed: ${reason}`, {
+        retryAfterS: 5,
+      });
+    }
+    return { id: record.id, record, replayed: false };
+  }
+
+  /** The request's code, or else the code the backend holds for its processor. */
+  private async codeFor(request: ExecuteRequestDto, caller: Caller): Promise<string> {
+    if (request.code !== undefined) return request.code;
+    if (request.processor_id !== undefined) {
+      return this.processors.getCode(request.processor_id, caller.bearerToken);
+    }
+    // The DTO requires one of the two; this keeps the service honest without it.
+    throw new DomainError('VALIDATION_FAILED', 'code is required unless processor_id is given.');
+  }
+
+  /** A queue that cannot answer (Redis away) is a 503 for the caller, never a crash. */
+  private async fromQueue<T>(access: () => Promise<T>): Promise<T> {
+    try {
+      return await access();
+    } catch (error: unknown) {
+      throw new DomainError(
+        'QUEUE_UNAVAILABLE',
+        `The execution queue failed: ${errorMessage(error)}`,
+        {
+          retryAfterS: 5,
+        },
+      );
+    }
+  }
+
+  /** A guess at when a slot frees up: one default timeout spread over the slots. */
+  private retryAfterS(): number {
+    return Math.max(
+      1,
+      Math.ceil(this.config.defaultTimeoutS / this.config.maxConcurrentExecutions),
+    );
+  }
+}
+
+/** The earlier submit under this key; 422 if it asked for other work. */
+function replayOf(earlier: EarlierSubmit, idempotency: IdempotentRequest): Admitted {
+  if (earlier.fingerprint !== idempotency.fingerprint) {
+    throw new DomainError(
+      'IDEMPOTENCY_KEY_REUSED',
+      `Idempotency-Key ${idempotency.key} was used for a different request (execution ${earlier.id}).`,
+    );
+  }
+  return { id: earlier.id, record: null, replayed: true };
+}
+
+function newRecord(
+  request: ExecuteRequestDto,
+  requestId: string,
+  caller: Caller,
+  timeoutS: number,
+  config: AppConfig,
+): ExecutionRecord {
+  return {
+    id: randomUUID(),
+    tenant: caller.tenant,
+    createdBy: caller.subject,
+    requestId,
+    processorId: request.processor_id ?? null,
+    debugMode: request.debug_mode ?? true,
+    timeoutS,
+    limits: config.limits,
+    queuedAt: new Date(),
+    status: 'queued',
+    startedAt: null,
+    endedAt: null,
+    stdout: '',
+    stderr: '',
+    truncated: { stdout: false, stderr: false },
+    exitCode: null,
+    error: null,
+    oomKilled: false,
+    exceptions: [],
+    variablesAfter: null,
+    timings: null,
+    codeMs: null,
+    usage: null,
+    imageId: null,
+    pruned: false,
+  };
+}
+
+/**
+ * The key and a fingerprint of what the request asks for (not how its JSON was
+ * spelled: the fields as parsed, input_data as the text it arrived as).
+ */
+function idempotentRequest(key: string, request: ExecuteRequestDto): IdempotentRequest {
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      'Idempotency-Key must be 1 to 200 printable ASCII characters.',
+      { fieldProblems: [{ field: 'Idempotency-Key', messages: ['1 to 200 printable ASCII'] }] },
+    );
+  }
+  const asked = JSON.stringify([
+    request.code ?? null,
+    request.processor_id ?? null,
+    request.input_data?.text ?? NO_INPUT,
+    request.timeout ?? null,
+    request.debug_mode ?? null,
+  ]);
+  return { key, fingerprint: createHash('sha256').update(asked).digest('hex') };
+}

@@ -1,0 +1,405 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DockerRunner,
+  EngineUnavailableError,
+  OutputStream,
+  RunOutcome,
+  SandboxJob,
+} from '@brain-net/runner';
+import { ExecutionFeed, ExecutionQueue } from '@brain-net/messaging';
+import {
+  ExecutionInput,
+  ExecutionRecord,
+  ExecutionStatus,
+  ExecutionStore,
+  isFinished,
+} from '@brain-net/store';
+import { AppConfig } from '../config/app-config';
+import { EngineOutageError, runWhenEngineReady } from './engine-hold';
+import { EngineStatusService } from './engine-status.service';
+import { ExecutionEvents } from './execution-events';
+import { judgeOutcome } from './execution-verdict';
+import { RecordKeeper } from './record-keeper';
+import { ShutdownCancellation } from './graceful-shutdown';
+import { errorMessage, stackOf } from '../errors/error-message';
+
+/** The file name user code is compiled under: tracebacks say `main.py`, line N. */
+const USER_FILENAME = 'main.py';
+/**
+ * The harness enforces the job's timeout inside the container, from the moment the code
+ * starts, and reports it. Our own kill comes this much later, only for a harness that
+ * stopped answering: so a late timer here never turns a finished job into a timeout.
+ */
+const KILL_BACKSTOP_GRACE_MS = 5_000;
+/** How often records the store refused are offered to it again. */
+const FLUSH_INTERVAL_MS = 1000;
+export const WORKER_LOST_ERROR =
+  'The worker running this execution was lost (its instance stopped or lost Redis) before it finished; submit it again.';
+
+/** An execution running on this instance; its record is the live copy, output included. */
+interface Flight {
+  readonly record: ExecutionRecord;
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+  readonly markDone: () => void;
+  /** Its status changes, one after the other: each saved, then announced. */
+  changes: Promise<void>;
+  /** Output events so far (the feed's `seq`). */
+  outputEvents: number;
+  readonly written: Record<OutputStream, number>;
+}
+
+/**
+ * The run half of an execution's life: takes a job from the queue, runs it in a fresh
+ * container, and records how it ended. Every status change is saved (RecordKeeper)
+ * before it is announced, on this instance (ExecutionEvents, for metrics) and to
+ * watchers anywhere (ExecutionFeed); cancels reach it through the feed.
+ */
+@Injectable()
+export class ExecutionLifecycle implements OnApplicationShutdown {
+  private readonly logger = new Logger(ExecutionLifecycle.name);
+  private readonly flights = new Map<string, Flight>();
+  readonly records: RecordKeeper;
+  /** Hands records the store refused to it again, once it takes writes. */
+  private flusher: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly runner: DockerRunner,
+    private readonly store: ExecutionStore,
+    private readonly queue: ExecutionQueue,
+    private readonly feed: ExecutionFeed,
+    private readonly events: ExecutionEvents,
+    private readonly engine: EngineStatusService,
+  ) {
+    this.records = new RecordKeeper(store, (error, record) =>
+      this.logger.error(
+        `cannot store execution ${record.id} (${record.status}); kept in memory: ${errorMessage(error)}`,
+      ),
+    );
+  }
+
+  /** Starts taking jobs from the queue, after sweeping what an earlier run of this instance left. */
+  async start(): Promise<void> {
+    this.flusher = setInterval(() => void this.records.flush(), FLUSH_INTERVAL_MS);
+    this.flusher.unref();
+    if (!this.config.runsExecutions) return;
+    try {
+      const removed = await this.runner.removeLeftovers();
+      if (removed > 0)
+        this.logger.warn(`removed ${removed} sandbox containers left by an earlier run`);
+      this.runner.warmUp();
+    } catch (error: unknown) {
+      this.logger.error(`cannot sweep leftover containers: ${errorMessage(error)}`);
+    }
+    this.queue.work(
+      (id) => this.run(id),
+      (id) => void this.recordLost(id),
+    );
+  }
+
+  onApplicationShutdown(): void {
+    if (this.flusher) clearInterval(this.flusher);
+  }
+
+  /** Executions running on this instance now. */
+  get running(): number {
+    return this.flights.size;
+  }
+
+  /** Running executions of each tenant on this instance. */
+  runningByTenant(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { record } of this.flights.values())
+      counts.set(record.tenant, (counts.get(record.tenant) ?? 0) + 1);
+    return counts;
+  }
+
+  /** The live record of an execution running here, or one the store has not taken yet. */
+  live(id: string): ExecutionRecord | undefined {
+    return this.flights.get(id)?.record ?? this.records.get(id);
+  }
+
+  /** Settles when an execution running here has its final record; undefined if not here. */
+  finished(id: string): Promise<void> | undefined {
+    return this.flights.get(id)?.done;
+  }
+
+  /** Cancels an execution if it runs here (its container is killed and removed). */
+  cancelHere(id: string, reason?: unknown): boolean {
+    const flight = this.flights.get(id);
+    flight?.abort.abort(reason);
+    return flight !== undefined;
+  }
+
+  /** Every execution running here, for the shutdown. */
+  get unfinished(): readonly Promise<void>[] {
+    return [...this.flights.values()].map((flight) => flight.done);
+  }
+
+  /** Cancels every execution running here; how many. */
+  cancelAll(reason: ShutdownCancellation): number {
+    const flights = [...this.flights.values()];
+    flights.forEach((flight) => flight.abort.abort(reason));
+    return flights.length;
+  }
+
+  /** Records every execution still running here cancelled, without waiting longer; how many. */
+  abandonAll(error: string): number {
+    const flights = [...this.flights.values()];
+    for (const flight of flights) {
+      this.flights.delete(flight.record.id);
+      void this.close(flight.record, 'cancelled', error).finally(flight.markDone);
+    }
+    return flights.length;
+  }
+
+  /**
+   * Records an execution that never ran (cancelled while it waited, refused by the queue)
+   * as ended with this status and error, and announces it.
+   */
+  async close(record: ExecutionRecord, status: ExecutionStatus, error: string): Promise<void> {
+    record.endedAt = new Date();
+    record.error = error;
+    await this.transition(record, status);
+  }
+
+  /** Runs one job of the queue; resolves once its record is final. Never rejects for the job. */
+  private async run(id: string): Promise<void> {
+    const [record, input] = await Promise.all([this.store.get(id), this.store.input(id)]);
+    // Gone or already ended: cancelled while it waited, or dropped by the history limit.
+    if (!record || isFinished(record.status)) return;
+    const flight = newFlight(record);
+    this.flights.set(id, flight);
+    let stopListening = (): void => undefined;
+    try {
+      stopListening = await this.feed.subscribe(id, (event) => {
+        if (event.type === 'cancel') flight.abort.abort();
+      });
+    } catch (error: unknown) {
+      this.logger.warn(
+        `execution ${id}: cancels from other instances cannot reach it: ${errorMessage(error)}`,
+      );
+    }
+    try {
+      await this.execute(flight, input);
+    } finally {
+      stopListening();
+      this.flights.delete(id);
+      flight.markDone();
+      this.feed.forget(id).catch(() => undefined); // the feed's own expiry drops it anyway
+    }
+  }
+
+  private async execute(flight: Flight, input: ExecutionInput | undefined): Promise<void> {
+    const { record } = flight;
+    const dequeuedAt = Date.now();
+    const signal = flight.abort.signal;
+    let started = false;
+    let status: ExecutionStatus;
+    try {
+      if (!input) throw new Error('its code and input are no longer stored');
+      const outcome = await runWhenEngineReady(
+        () =>
+          this.runner.run(
+            this.jobFor(record, input),
+            {
+              onStarted: ({ startedAt }) => {
+                started = true;
+                record.startedAt = startedAt;
+                void this.change(flight, 'running');
+              },
+              onOutput: (stream, data) => this.appendOutput(flight, stream, data),
+            },
+            signal,
+          ),
+        {
+          gate: this.engine,
+          waitMs: this.config.engineOutageWaitMs,
+          signal,
+          hasStarted: () => started,
+        },
+      );
+      status = this.applyOutcome(record, outcome, dequeuedAt);
+    } catch (error: unknown) {
+      status = this.applyError(record, error, dequeuedAt, { started, cancelled: signal.aborted });
+    }
+    // Cancelled by the shutdown at its deadline (the runner may also report that as an
+    // outcome): say so, rather than that someone cancelled it.
+    const reason: unknown = signal.reason;
+    if (status === 'cancelled' && reason instanceof ShutdownCancellation)
+      record.error = reason.message;
+    await this.change(flight, status);
+  }
+
+  /** Queues a status change behind the ones before it; settles when it is announced. */
+  private change(flight: Flight, status: ExecutionStatus): Promise<void> {
+    flight.changes = flight.changes.then(() => this.transition(flight.record, status));
+    return flight.changes;
+  }
+
+  /** Saves the record in its new status, then announces it (never before it is stored). */
+  private async transition(record: ExecutionRecord, status: ExecutionStatus): Promise<void> {
+    record.status = status;
+    await this.records.save(record);
+    this.events.publish(record.id, { type: 'status', status });
+    this.announce(record.id, { type: 'status', status });
+    if (!isFinished(status)) return;
+    this.events.publish(record.id, { type: 'finished', record });
+    this.announce(record.id, { type: 'finished', status });
+    this.logger.log(
+      {
+        execution_id: record.id,
+        request_id: record.requestId,
+        processor_id: record.processorId,
+        status,
+        exit_code: record.exitCode,
+        error: record.error,
+        timings_ms: record.timings,
+      },
+      'execution finished',
+    );
+  }
+
+  /** To watchers anywhere; a lost event costs them only latency (they read the store too). */
+  private announce(id: string, event: Parameters<ExecutionFeed['publish']>[1]): void {
+    this.feed.publish(id, event).catch((error: unknown) => {
+      this.logger.warn(`execution ${id}: cannot announce ${event.type}: ${errorMessage(error)}`);
+    });
+  }
+
+  /** A job whose worker vanished: the store says how it ended, if anything does. */
+  private async recordLost(id: string): Promise<void> {
+    try {
+      const record = await this.store.get(id);
+      // Still running here, or ended here and kept until the store takes it: not lost.
+      if (!record || isFinished(record.status) || this.live(id)) return;
+      this.logger.warn(`execution ${id}: its worker was lost; recording it failed`);
+      await this.close(record, 'failed', WORKER_LOST_ERROR);
+    } catch (error: unknown) {
+      this.logger.error(`execution ${id}: cannot record its lost worker: ${errorMessage(error)}`);
+    }
+  }
+
+  private jobFor(record: ExecutionRecord, input: ExecutionInput): SandboxJob {
+    return {
+      jobId: record.id,
+      image: this.config.sandboxImage,
+      limits: record.limits,
+      timeoutMs: record.timeoutS * 1000 + KILL_BACKSTOP_GRACE_MS,
+      inputJson: input.inputJson,
+      payload: {
+        code: input.code,
+        debug_mode: record.debugMode,
+        max_output_bytes: this.config.maxOutputBytes,
+        time_limit_s: record.timeoutS,
+        filename: USER_FILENAME,
+      },
+    };
+  }
+
+  /**
+   * The harness already caps each stream; this second cap holds even if user code
+   * bypassed the harness, so no job can make the service buffer without bound.
+   */
+  private appendOutput(flight: Flight, stream: OutputStream, data: string): void {
+    const { record, written } = flight;
+    const room = this.config.maxOutputBytes - written[stream];
+    if (room <= 0) {
+      record.truncated[stream] = true;
+      return;
+    }
+    const bytes = Buffer.byteLength(data, 'utf8');
+    const kept =
+      bytes <= room ? data : Buffer.from(data, 'utf8').subarray(0, room).toString('utf8');
+    if (kept !== data) record.truncated[stream] = true;
+    written[stream] += Math.min(bytes, room);
+    record[stream] += kept;
+    flight.outputEvents += 1;
+    this.events.publish(record.id, { type: 'output', stream, data: kept });
+    this.announce(record.id, { type: 'output', stream, data: kept, seq: flight.outputEvents });
+  }
+
+  /** Fills the record from the run's outcome; returns the status it ended with. */
+  private applyOutcome(
+    record: ExecutionRecord,
+    outcome: RunOutcome,
+    dequeuedAt: number,
+  ): ExecutionStatus {
+    const verdict = judgeOutcome(outcome, {
+      timeoutS: record.timeoutS,
+      memoryBytes: record.limits.memoryBytes,
+    });
+    const result = outcome.exit?.result ?? null;
+    record.startedAt = outcome.startedAt;
+    record.endedAt = outcome.endedAt;
+    record.exitCode = verdict.exitCode;
+    record.error = verdict.error;
+    record.oomKilled = outcome.oomKilled;
+    record.truncated = {
+      stdout: record.truncated.stdout || outcome.truncated.stdout,
+      stderr: record.truncated.stderr || outcome.truncated.stderr,
+    };
+    record.exceptions = result?.exceptions ?? [];
+    record.variablesAfter = record.debugMode ? (result?.variables_after ?? null) : null;
+    record.imageId = outcome.imageId;
+    record.codeMs = result?.duration_ms ?? null;
+    record.usage = outcome.exit
+      ? { peakMemoryBytes: outcome.exit.max_rss_kb * 1024, cpuTimeMs: outcome.exit.cpu_time_ms }
+      : null;
+    record.timings = {
+      queuedMs: dequeuedAt - record.queuedAt.getTime(),
+      containerStartMs: outcome.timings.containerStartMs,
+      runMs: outcome.timings.runMs,
+      totalMs: outcome.endedAt.getTime() - record.queuedAt.getTime(),
+    };
+    return verdict.status;
+  }
+
+  /** The job could not run to an outcome: the engine failed, it was cancelled, or a bug. */
+  private applyError(
+    record: ExecutionRecord,
+    error: unknown,
+    dequeuedAt: number,
+    context: { readonly started: boolean; readonly cancelled: boolean },
+  ): ExecutionStatus {
+    if (context.cancelled) {
+      record.error = context.started
+        ? 'The execution was cancelled.'
+        : 'The execution was cancelled before it started.';
+    } else if (error instanceof EngineOutageError) {
+      record.error = `The execution could not start: ${error.message}.`;
+    } else if (error instanceof EngineUnavailableError) {
+      this.engine.reportFailure();
+      record.error = context.started
+        ? `The Docker engine failed while this execution ran: ${error.message}.`
+        : `The sandbox could not start: ${error.message}.`;
+    } else {
+      this.logger.error(`execution ${record.id} failed unexpectedly`, stackOf(error));
+      record.error = `The sandbox could not run: ${errorMessage(error)}.`;
+    }
+    const now = new Date();
+    record.endedAt = now;
+    record.timings = {
+      queuedMs: dequeuedAt - record.queuedAt.getTime(),
+      containerStartMs: 0,
+      runMs: record.startedAt ? now.getTime() - record.startedAt.getTime() : 0,
+      totalMs: now.getTime() - record.queuedAt.getTime(),
+    };
+    return context.cancelled ? 'cancelled' : 'failed';
+  }
+}
+
+function newFlight(record: ExecutionRecord): Flight {
+  let markDone!: () => void;
+  const done = new Promise<void>((resolve) => (markDone = resolve));
+  return {
+    record,
+    abort: new AbortController(),
+    done,
+    markDone,
+    changes: Promise.resolve(),
+    outputEvents: 0,
+    written: { stdout: 0, stderr: 0 },
+  };
+}

@@ -1,0 +1,69 @@
+import { ExecutionQueue, JobHandler, QueueLoad, QueueRefusal } from '@brain-net/messaging';
+import { ExecutionScheduler, SchedulerLimits } from './execution-scheduler';
+
+/** One tenant's executions on this instance now, for per-tenant gauges. */
+export interface TenantLoad {
+  readonly tenant: string;
+  readonly running: number;
+  readonly queued: number;
+}
+
+/**
+ * The queue of a service alone on its machine: in memory, fair across tenants (see
+ * ExecutionScheduler). Waiting jobs are ids whose records wait in the store; a restart
+ * closes them there.
+ */
+export class InProcessExecutionQueue extends ExecutionQueue {
+  private readonly scheduler: ExecutionScheduler;
+  private handler: JobHandler | null = null;
+
+  constructor(limits: SchedulerLimits, onTaskFailed: (error: unknown) => void) {
+    super();
+    this.scheduler = new ExecutionScheduler(limits, onTaskFailed);
+  }
+
+  refusal(tenant: string): Promise<QueueRefusal | null> {
+    const admission = this.scheduler.admission(tenant);
+    return Promise.resolve(admission === 'accepted' ? null : admission);
+  }
+
+  enqueue(executionId: string, tenant: string): Promise<void> {
+    const handler = this.handler;
+    if (!handler) return Promise.reject(new Error('this instance runs no executions'));
+    const admission = this.scheduler.submit(executionId, tenant, () => handler(executionId));
+    if (admission !== 'accepted') {
+      return Promise.reject(new Error(`the queue filled up meanwhile (${admission})`));
+    }
+    return Promise.resolve();
+  }
+
+  withdraw(executionId: string): Promise<boolean> {
+    return Promise.resolve(this.scheduler.withdraw(executionId));
+  }
+
+  /** A lost worker is a lost process: its restart closes its records (closeUnfinished). */
+  work(handler: JobHandler): void {
+    this.handler = handler;
+  }
+
+  stopWork(): Promise<string[]> {
+    return Promise.resolve(this.scheduler.drain());
+  }
+
+  load(): Promise<QueueLoad> {
+    return Promise.resolve({ waiting: this.scheduler.queued, running: this.scheduler.running });
+  }
+
+  get tenantLoads(): TenantLoad[] {
+    return this.scheduler.tenantNames.map((tenant) => ({
+      tenant,
+      running: this.scheduler.runningOf(tenant),
+      queued: this.scheduler.queuedOf(tenant),
+    }));
+  }
+
+  /** How many of this tenant's jobs wait (for the refusal's message). */
+  queuedOf(tenant: string): number {
+    return this.scheduler.queuedOf(tenant);
+  }
+}

@@ -1,0 +1,193 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  ExecutionQueue,
+  type JobHandler,
+  type QueueLoad,
+  type QueueRefusal,
+} from './execution-queue';
+
+export interface BullmqExecutionQueueOptions {
+  /** The BullMQ queue every instance shares, e.g. 'sandbox-executions'. */
+  readonly queueName: string;
+  /** BullMQ's key prefix; 'bull' by default. */
+  readonly prefix?: string;
+  /** For the Queue: a 'commands' connection, which fails fast while Redis is down. */
+  readonly commands: Redis;
+  /** Makes the template of the Worker's connections (a 'worker' one); called once per work(). */
+  readonly workerConnection: () => Redis;
+  /** Jobs this instance runs at once (MAX_CONCURRENT_EXECUTIONS). */
+  readonly concurrency: number;
+  /** Jobs that may wait, across the cluster (MAX_QUEUED_EXECUTIONS). */
+  readonly maxWaiting: number;
+  /** How long the job of a silent (killed) worker stays its own; 15 s by default. */
+  readonly lockMs?: number;
+  /** How often workers look for jobs whose worker vanished; 5 s by default. */
+  readonly stalledCheckMs?: number;
+  /** Hears errors of the queue and the worker (connection trouble mostly). */
+  readonly onError: (error: unknown) => void;
+}
+
+interface ExecutionJobData {
+  readonly tenant: string;
+}
+
+const JOB_NAME = 'execution';
+type ExecutionJob = Job<ExecutionJobData, void, typeof JOB_NAME>;
+
+/** Jobs kept after they ended, for debugging; the store holds the outcome anyway. */
+const KEEP_ENDED_JOBS = { count: 1000 };
+const DEFAULT_LOCK_MS = 15_000;
+const DEFAULT_STALLED_CHECK_MS = 5_000;
+/** What BullMQ says of a job whose worker stopped renewing its lock (maxStalledCount 0). */
+const STALLED_REASON = 'job stalled more than allowable limit';
+
+/**
+ * The queue in cluster mode: BullMQ on the shared Redis. Any instance enqueues, every
+ * instance that works takes jobs up to its concurrency. Per-tenant limits are not
+ * enforced here: fair sharing across tenants needs BullMQ's groups, which only its
+ * commercial edition has, so only the cluster-wide limit of waiting jobs holds.
+ */
+export class BullmqExecutionQueue extends ExecutionQueue {
+  private readonly queue: Queue<ExecutionJobData, void, typeof JOB_NAME>;
+  private worker: Worker<ExecutionJobData, void, typeof JOB_NAME> | null = null;
+  private workerTemplate: Redis | null = null;
+  private running = 0;
+
+  constructor(private readonly options: BullmqExecutionQueueOptions) {
+    super();
+    this.queue = new Queue<ExecutionJobData, void, typeof JOB_NAME>(options.queueName, {
+      connection: options.commands,
+      prefix: options.prefix,
+    });
+    // An 'error' event without a listener would crash the process.
+    this.queue.on('error', (error) => options.onError(error));
+  }
+
+  async refusal(_tenant: string): Promise<QueueRefusal | null> {
+    return (await this.waitingCount()) >= this.options.maxWaiting ? 'queue-full' : null;
+  }
+
+  async enqueue(executionId: string, tenant: string): Promise<void> {
+    // The execution id is the job id: adding the same execution twice adds one job.
+    await this.queue.add(
+      JOB_NAME,
+      { tenant },
+      {
+        jobId: executionId,
+        attempts: 1,
+        removeOnComplete: KEEP_ENDED_JOBS,
+        removeOnFail: KEEP_ENDED_JOBS,
+      },
+    );
+  }
+
+  async withdraw(executionId: string): Promise<boolean> {
+    const job = await this.queue.getJob(executionId);
+    if (!job) return false;
+    const state = await job.getState();
+    if (state !== 'waiting' && state !== 'prioritized' && state !== 'delayed') return false;
+    // 0 when a worker took it since getState: BullMQ does not remove a locked job. (A job
+    // taken and already ended in between would go too; a run outlasts a round trip.)
+    return (await this.queue.remove(executionId)) === 1;
+  }
+
+  work(handler: JobHandler, onLost: (executionId: string) => void): void {
+    if (this.worker) throw new Error('This queue already works');
+    const { options } = this;
+    const template = options.workerConnection();
+    try {
+      this.worker = this.createWorker(template, handler, onLost);
+      this.workerTemplate = template;
+    } catch (error) {
+      template.disconnect();
+      throw error;
+    }
+  }
+
+  /**
+   * Takes no more jobs, at once: the jobs this worker runs go on (the service's shutdown
+   * lets them finish or cancels them); close() then ends the worker. Waiting jobs stay
+   * in Redis, for the workers of other instances.
+   */
+  async stopWork(): Promise<string[]> {
+    await this.worker?.pause(true);
+    return [];
+  }
+
+  /** Ends the worker once its jobs are done, and the queue; the `commands` connection stays open (it is not ours). */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    const template = this.workerTemplate;
+    this.worker = null;
+    this.workerTemplate = null;
+    await worker?.close();
+    if (template) await quitQuietly(template);
+    await this.queue.close();
+  }
+
+  async load(): Promise<QueueLoad> {
+    return { waiting: await this.waitingCount(), running: this.running };
+  }
+
+  private createWorker(
+    template: Redis,
+    handler: JobHandler,
+    onLost: (executionId: string) => void,
+  ): Worker<ExecutionJobData, void, typeof JOB_NAME> {
+    const { options } = this;
+    const worker = new Worker<ExecutionJobData, void, typeof JOB_NAME>(
+      options.queueName,
+      async (job) => {
+        this.running += 1;
+        try {
+          await handler(jobIdOf(job));
+        } finally {
+          this.running -= 1;
+        }
+      },
+      {
+        // BullMQ runs its commands on this client and its blocking fetch on a duplicate;
+        // it closes the duplicate only, so stopWork quits this one.
+        connection: template,
+        prefix: options.prefix,
+        concurrency: options.concurrency,
+        lockDuration: options.lockMs ?? DEFAULT_LOCK_MS,
+        stalledInterval: options.stalledCheckMs ?? DEFAULT_STALLED_CHECK_MS,
+        // A job whose worker vanished is not run again: running user code twice is worse
+        // than a clear failure. BullMQ puts it back in line marked as failed, and the
+        // worker that takes it (any instance's) fails it without calling the processor.
+        maxStalledCount: 0,
+        autorun: true,
+      },
+    );
+    worker.on('failed', (job, error) => {
+      // Our handler never rejects for the job's own failure, so a failed job is a lost one.
+      if (job) onLost(jobIdOf(job));
+      if (error.message !== STALLED_REASON) options.onError(error);
+    });
+    // An 'error' event without a listener would crash the process.
+    worker.on('error', (error) => options.onError(error));
+    return worker;
+  }
+
+  private async waitingCount(): Promise<number> {
+    const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed');
+    return (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+  }
+}
+
+function jobIdOf(job: ExecutionJob): string {
+  // Every job here was added with jobId set to its execution id.
+  if (job.id === undefined) throw new Error('A BullMQ job without an id');
+  return job.id;
+}
+
+async function quitQuietly(redis: Redis): Promise<void> {
+  try {
+    await redis.quit();
+  } catch {
+    // Already closed, or Redis is gone: either way the connection is done.
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,35 @@
+/** Why the queue does not take a job now. */
+export type QueueRefusal = 'queue-full' | 'tenant-queue-full';
+
+/** Jobs waiting (in the whole queue, every instance's) and running on this instance. */
+export interface QueueLoad {
+  readonly waiting: number;
+  readonly running: number;
+}
+
+/** Runs one job to its end; never rejects for the job's own failure. */
+export type JobHandler = (executionId: string) => Promise<void>;
+
+/**
+ * Where accepted executions wait for a worker. Port: in-process (fair across tenants) on
+ * one machine, BullMQ on Redis in cluster mode. Holds ids only: the store has the rest.
+ */
+export abstract class ExecutionQueue {
+  /** Null if a job of this tenant would be taken now; else why not. */
+  abstract refusal(tenant: string): Promise<QueueRefusal | null>;
+  /** Adds a job; a worker (this instance's or another's) runs it through its handler. */
+  abstract enqueue(executionId: string, tenant: string): Promise<void>;
+  /** Takes a job back before any worker started it; false if it was not waiting. */
+  abstract withdraw(executionId: string): Promise<boolean>;
+  /**
+   * Starts running jobs on this instance, up to its concurrency. `onLost` hears of jobs
+   * whose worker was lost (an instance killed mid-job), on whichever instance noticed.
+   */
+  abstract work(handler: JobHandler, onLost: (executionId: string) => void): void;
+  /**
+   * Stops taking jobs on this instance. Returns the ids of jobs that will now never run
+   * (an in-process queue's waiting jobs); a shared queue keeps them for other workers.
+   */
+  abstract stopWork(): Promise<string[]>;
+  abstract load(): Promise<QueueLoad>;
+}

@@ -1,0 +1,90 @@
+import type { ExecutionRecord } from './execution-record';
+import {
+  SUMMARY_FIELDS,
+  decodeRecord,
+  decodeSummary,
+  encodeDetails,
+  encodeSummary,
+} from './redis-record-codec';
+
+const RECORD: ExecutionRecord = {
+  id: 'a',
+  tenant: 'tenant-a',
+  createdBy: 'key-a',
+  requestId: 'request-a',
+  processorId: 'p-1',
+  queuedAt: new Date('2030-01-01T00:00:00.000Z'),
+  status: 'completed',
+  startedAt: new Date('2030-01-01T00:00:00.100Z'),
+  endedAt: null,
+  exitCode: -9,
+  error: 'Killed: "out of memory" ✓',
+  debugMode: false,
+  timeoutS: 30,
+  limits: {
+    memoryBytes: 1,
+    cpus: 0.5,
+    pids: 64,
+    tmpfsBytes: 2,
+    openFiles: 256,
+    fileSizeBytes: 3,
+    user: '10001:10001',
+  },
+  stdout: 'out',
+  stderr: '',
+  truncated: { stdout: false, stderr: true },
+  oomKilled: true,
+  exceptions: [],
+  // A variable named like a summary field stays where it is.
+  variablesAfter: { id: { type: 'str', value: 'x', truncated: false } },
+  timings: null,
+  codeMs: 0.25,
+  usage: null,
+  imageId: null,
+  pruned: false,
+};
+
+/** HSET's flat field/value list as HMGET gives it back, in SUMMARY_FIELDS order. */
+function hmget(flat: string[]): (string | null)[] {
+  const hash = new Map<string, string>();
+  for (let i = 0; i < flat.length; i += 2) hash.set(flat[i], flat[i + 1]);
+  return SUMMARY_FIELDS.map((field) => hash.get(field) ?? null);
+}
+
+describe('redis record codec', () => {
+  it('stores each summary field as JSON, dates as ISO strings', () => {
+    expect(hmget(encodeSummary(RECORD))).toEqual([
+      '"a"',
+      '"tenant-a"',
+      '"key-a"',
+      '"request-a"',
+      '"p-1"',
+      '"2030-01-01T00:00:00.000Z"',
+      '"completed"',
+      '"2030-01-01T00:00:00.100Z"',
+      'null',
+      '-9',
+      '"Killed: \\"out of memory\\" ✓"',
+    ]);
+  });
+
+  it('keeps the summary out of the details, and gives the whole record back', () => {
+    const details = JSON.parse(encodeDetails(RECORD)) as Record<string, unknown>;
+    for (const field of SUMMARY_FIELDS) expect(details).not.toHaveProperty(field);
+    expect(details).toHaveProperty('variablesAfter.id.value', 'x');
+
+    const decoded = decodeRecord(encodeDetails(RECORD), hmget(encodeSummary(RECORD)));
+    expect(decoded).toEqual(RECORD);
+    expect(decoded?.queuedAt).toBeInstanceOf(Date);
+  });
+
+  it('reads an absent summary hash as absent', () => {
+    expect(decodeSummary(SUMMARY_FIELDS.map(() => null))).toBeUndefined();
+    expect(
+      decodeRecord(
+        '{}',
+        SUMMARY_FIELDS.map(() => null),
+      ),
+    ).toBeUndefined();
+  });
+});

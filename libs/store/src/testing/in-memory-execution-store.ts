@@ -1,0 +1,104 @@
+import type {
+  ExecutionInput,
+  ExecutionRecord,
+  ExecutionSummary,
+  IdempotentRequest,
+} from '../execution-record';
+import { isFinished } from '../execution-record';
+import { EarlierSubmit, ExecutionPage, ExecutionStore } from '../execution-store';
+
+/**
+ * The ExecutionStore port in memory, for unit specs of the services. Copies records in
+ * and out as a real store would, and refuses every call while `broken` is true.
+ */
+export class InMemoryExecutionStore extends ExecutionStore {
+  broken = false;
+  private readonly records = new Map<string, ExecutionRecord>();
+  private readonly inputs = new Map<string, ExecutionInput>();
+  private readonly keys = new Map<string, EarlierSubmit>();
+
+  create(
+    record: ExecutionRecord,
+    input: ExecutionInput,
+    idempotency?: IdempotentRequest | null,
+  ): Promise<EarlierSubmit | null> {
+    return this.access(() => {
+      const key = idempotency && `${record.tenant}\n${idempotency.key}`;
+      const earlier = key ? this.keys.get(key) : undefined;
+      if (earlier) return earlier;
+      if (key && idempotency) this.keys.set(key, { id: record.id, ...idempotency });
+      this.records.set(record.id, copy(record));
+      this.inputs.set(record.id, { ...input });
+      return null;
+    });
+  }
+
+  findByIdempotencyKey(tenant: string, key: string): Promise<EarlierSubmit | undefined> {
+    return this.access(() => this.keys.get(`${tenant}\n${key}`));
+  }
+
+  save(record: ExecutionRecord): Promise<void> {
+    return this.access(() => {
+      if (this.records.has(record.id)) this.records.set(record.id, copy(record));
+    });
+  }
+
+  get(id: string): Promise<ExecutionRecord | undefined> {
+    return this.access(() => {
+      const record = this.records.get(id);
+      return record && copy(record);
+    });
+  }
+
+  input(id: string): Promise<ExecutionInput | undefined> {
+    return this.access(() => this.inputs.get(id));
+  }
+
+  list(offset: number, limit: number, tenant: string | null): Promise<ExecutionPage> {
+    return this.access(() => {
+      const mine = [...this.records.values()]
+        .filter((record) => tenant === null || record.tenant === tenant)
+        .reverse();
+      return { items: mine.slice(offset, offset + limit).map(summaryOf), total: mine.length };
+    });
+  }
+
+  closeUnfinished(endedAt: Date, error: string): Promise<number> {
+    return this.access(() => {
+      let closed = 0;
+      for (const record of this.records.values()) {
+        if (isFinished(record.status)) continue;
+        Object.assign(record, { status: 'failed', endedAt, error });
+        closed += 1;
+      }
+      return closed;
+    });
+  }
+
+  private access<T>(work: () => T): Promise<T> {
+    if (this.broken) return Promise.reject(new Error('database or disk is full'));
+    return Promise.resolve(work());
+  }
+}
+
+function copy(record: ExecutionRecord): ExecutionRecord {
+  return structuredClone(record);
+}
+
+function summaryOf(record: ExecutionRecord): ExecutionSummary {
+  const { id, tenant, createdBy, requestId, processorId, queuedAt, status } = record;
+  const { startedAt, endedAt, exitCode, error } = record;
+  return {
+    id,
+    tenant,
+    createdBy,
+    requestId,
+    processorId,
+    queuedAt,
+    status,
+    startedAt,
+    endedAt,
+    exitCode,
+    error,
+  };
+}
