@@ -120,6 +120,11 @@ export class ExecutionAdmission {
       ),
     );
     if (earlier && idempotency) return replayOf(earlier, idempotency);
+    // The shutdown may have begun while this submit awaited: its drain would not see it.
+    if (this.shuttingDown) {
+      await this.lifecycle.close(record, 'cancelled', 'The service shut down before it started.');
+      throw shuttingDownError();
+    }
     try {
       await this.queue.enqueue(record.id, caller.tenant);
     } catch (error: unknown) {

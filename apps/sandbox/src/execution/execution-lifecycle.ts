@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import {
   DockerRunner,
@@ -31,6 +32,9 @@ const USER_FILENAME = 'main.py';
  * stopped answering: so a late timer here never turns a finished job into a timeout.
  */
 const KILL_BACKSTOP_GRACE_MS = 5_000;
+/** Reads of a starting job's record: a store that fails this long gives the job up. */
+const READ_ATTEMPTS = 10;
+const READ_RETRY_MS = 1000;
 /** How often records the store refused are offered to it again. */
 const FLUSH_INTERVAL_MS = 1000;
 export const WORKER_LOST_ERROR =
@@ -166,7 +170,7 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
 
   /** Runs one job of the queue; resolves once its record is final. Never rejects for the job. */
   private async run(id: string): Promise<void> {
-    const [record, input] = await Promise.all([this.store.get(id), this.store.input(id)]);
+    const [record, input] = await this.readJob(id);
     // Gone or already ended: cancelled while it waited, or dropped by the history limit.
     if (!record || isFinished(record.status)) return;
     const flight = newFlight(record);
@@ -188,6 +192,25 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
       this.flights.delete(id);
       flight.markDone();
       this.feed.forget(id).catch(() => undefined); // the feed's own expiry drops it anyway
+    }
+  }
+
+  /**
+   * The job's record and input. A store that fails (Redis restarting, say) is asked
+   * again for a while before the job is given up: it is still queued in the store, so
+   * the restart closes it (one machine) or the queue reports it lost (a cluster).
+   */
+  private async readJob(
+    id: string,
+  ): Promise<[ExecutionRecord | undefined, ExecutionInput | undefined]> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await Promise.all([this.store.get(id), this.store.input(id)]);
+      } catch (error: unknown) {
+        if (attempt >= READ_ATTEMPTS) throw error;
+        this.logger.warn(`execution ${id}: cannot read it yet (${errorMessage(error)}); retrying`);
+        await sleep(READ_RETRY_MS);
+      }
     }
   }
 

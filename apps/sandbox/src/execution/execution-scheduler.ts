@@ -105,12 +105,18 @@ export class ExecutionScheduler {
 
   /**
    * Runs the task now if a slot is free for its tenant, else queues it; when refused,
-   * does nothing and says why. Ids must be unique among tasks not yet started. A task
+   * does nothing and says why. `evenIfFull` queues it past the waiting limits (a submit
+   * that was admitted before another took the last place). Ids must be unique among tasks not yet started. A task
    * should not reject; if it does, the error goes to onTaskFailed and its slot is
    * freed all the same.
    */
-  submit(id: string, tenant: string, task: Task): Admission {
-    const admission = this.admission(tenant);
+  submit(
+    id: string,
+    tenant: string,
+    task: Task,
+    options: { evenIfFull?: boolean } = {},
+  ): Admission {
+    const admission = options.evenIfFull ? 'accepted' : this.admission(tenant);
     if (admission !== 'accepted') return admission;
     let state = this.tenants.get(tenant);
     if (!state) {

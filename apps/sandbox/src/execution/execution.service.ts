@@ -101,6 +101,7 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
 
   /** The record once it has finished, wherever it ran. */
   async result(id: string, caller: Caller): Promise<ExecutionRecord> {
+    await this.get(id, caller); // another tenant's is unknown at once, never waited for
     return this.settled(id, caller, NOTHING);
   }
 

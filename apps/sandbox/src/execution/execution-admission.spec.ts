@@ -1,0 +1,378 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
+import { Deferred, ScriptedRunner } from '@brain-net/runner/testing/scripted-runner';
+import { FeedEvent, LocalExecutionFeed } from '@brain-net/messaging';
+import { InMemoryExecutionStore } from '@brain-net/store/testing/in-memory-execution-store';
+import { Caller, Scope } from '../auth/caller';
+import { AppConfig, loadConfig } from '../config/app-config';
+import { DomainError } from '../errors/domain-error';
+import { RawJson } from '../http/json-body';
+import { ProcessorDefinitionService } from '../processor/processor-definition.service';
+import { ExecuteRequestDto } from './dto/execute-request.dto';
+import { EngineStatusService } from './engine-status.service';
+import { ExecutionAdmission } from './execution-admission';
+import { ExecutionEvents } from './execution-events';
+import { ExecutionLifecycle } from './execution-lifecycle';
+import { InProcessExecutionQueue } from './in-process-execution-queue';
+
+const ENV = { MAX_CONCURRENT_EXECUTIONS: '1', MAX_QUEUED_EXECUTIONS: '2', SHUTDOWN_GRACE_MS: '0' };
+
+function caller(tenant = 'acme', subject = 'key-1', scopes: Scope[] = ['execute']): Caller {
+  return { tenant, subject, scopes: new Set(scopes), bearerToken: 'token-of-' + subject };
+}
+
+function request(fields: Partial<ExecuteRequestDto> = {}): ExecuteRequestDto {
+  return Object.assign(new ExecuteRequestDto(), { code: 'print(1)', ...fields });
+}
+
+/** input_data as the body parser hands it over: the exact JSON text. */
+function inputData(text: string): RawJson {
+  return new RawJson(text, 'object');
+}
+
+/** The domain error a submit was refused with. */
+async function refusal(submitting: Promise<unknown>): Promise<DomainError> {
+  const error = await submitting.then(
+    () => null,
+    (reason: unknown) => reason,
+  );
+  if (!(error instanceof DomainError))
+    throw new Error(`expected a DomainError, got ${String(error)}`);
+  return error;
+}
+
+describe('ExecutionAdmission', () => {
+  let config: AppConfig;
+  let runner: ScriptedRunner;
+  let store: InMemoryExecutionStore;
+  let queue: InProcessExecutionQueue;
+  let feed: LocalExecutionFeed;
+  let lifecycle: ExecutionLifecycle;
+  let engine: EngineStatusService;
+  let processors: { getCode: jest.Mock<Promise<string>, [string, string | null]> };
+  let admission: ExecutionAdmission;
+  let enqueue: jest.SpyInstance<Promise<void>, [string, string]>;
+
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  async function build(env: Record<string, string> = {}): Promise<void> {
+    config = loadConfig({ ...ENV, ...env });
+    runner = new ScriptedRunner();
+    store = new InMemoryExecutionStore();
+    queue = new InProcessExecutionQueue(
+      {
+        maxRunning: config.maxConcurrentExecutions,
+        maxQueued: config.maxQueuedExecutions,
+        maxRunningPerTenant: config.maxConcurrentPerTenant,
+        maxQueuedPerTenant: config.maxQueuedPerTenant,
+      },
+      () => undefined,
+    );
+    feed = new LocalExecutionFeed();
+    engine = new EngineStatusService(runner, config);
+    await engine.check();
+    lifecycle = new ExecutionLifecycle(
+      config,
+      runner,
+      store,
+      queue,
+      feed,
+      new ExecutionEvents(),
+      engine,
+    );
+    await lifecycle.start();
+    processors = { getCode: jest.fn<Promise<string>, [string, string | null]>() };
+    admission = new ExecutionAdmission(
+      config,
+      store,
+      queue,
+      lifecycle,
+      engine,
+      processors as unknown as ProcessorDefinitionService,
+    );
+    enqueue = jest.spyOn(queue, 'enqueue');
+    // Jobs stay running unless a spec says otherwise: what waits is then countable.
+    runner.defaultScript = { hold: new Deferred() };
+  }
+
+  beforeEach(() => build());
+
+  async function storedCount(): Promise<number> {
+    return (await store.list(0, 100, null)).total;
+  }
+
+  it('stores a valid submit as a queued record of the caller, with its input, and queues it', async () => {
+    const admitted = await admission.submit(
+      request({ code: 'print(2)', input_data: inputData('{ "a" : 1 }'), timeout: 9 }),
+      'req-7',
+      caller('acme', 'alice'),
+    );
+    expect(admitted.replayed).toBe(false);
+    expect(admitted.record).toMatchObject({
+      id: admitted.id,
+      tenant: 'acme',
+      createdBy: 'alice',
+      requestId: 'req-7',
+      processorId: null,
+      status: 'queued',
+      timeoutS: 9,
+      debugMode: true,
+      limits: config.limits,
+      error: null,
+    });
+    expect(await store.get(admitted.id)).toMatchObject({
+      tenant: 'acme',
+      createdBy: 'alice',
+      status: 'queued',
+    });
+    // input_data is kept as the text it arrived as, spacing and all.
+    expect(await store.input(admitted.id)).toEqual({ code: 'print(2)', inputJson: '{ "a" : 1 }' });
+    expect(enqueue).toHaveBeenCalledTimes(1);
+    expect(enqueue).toHaveBeenCalledWith(admitted.id, 'acme');
+  });
+
+  it('applies the defaults: EXECUTION_TIMEOUT, debug mode on, an empty input', async () => {
+    await build({ EXECUTION_TIMEOUT: '17' });
+    const admitted = await admission.submit(request(), 'req', caller());
+    expect(admitted.record).toMatchObject({ timeoutS: 17, debugMode: true });
+    expect(await store.input(admitted.id)).toEqual({ code: 'print(1)', inputJson: '{}' });
+    const quiet = await admission.submit(request({ debug_mode: false }), 'req', caller());
+    expect(quiet.record?.debugMode).toBe(false);
+  });
+
+  it('runs the code the backend holds for a processor, fetched with the caller’s token', async () => {
+    processors.getCode.mockResolvedValue('print("from the backend")');
+    const admitted = await admission.submit(
+      request({ code: undefined, processor_id: 'proc-1' }),
+      'req',
+      caller('acme', 'bob'),
+    );
+    expect(processors.getCode).toHaveBeenCalledWith('proc-1', 'token-of-bob');
+    expect(admitted.record?.processorId).toBe('proc-1');
+    expect((await store.input(admitted.id))?.code).toBe('print("from the backend")');
+  });
+
+  it('refuses a timeout above MAX_TIMEOUT with TIMEOUT_OUT_OF_RANGE, storing and queuing nothing', async () => {
+    await build({ MAX_TIMEOUT: '10' });
+    const error = await refusal(admission.submit(request({ timeout: 11 }), 'req', caller()));
+    expect(error.code).toBe('TIMEOUT_OUT_OF_RANGE');
+    expect(error.status).toBe(400);
+    expect(error.details.fieldProblems?.[0].field).toBe('timeout');
+    expect(await storedCount()).toBe(0);
+    expect(enqueue).not.toHaveBeenCalled();
+    // The limit itself is allowed.
+    await expect(
+      admission.submit(request({ timeout: 10 }), 'req', caller()),
+    ).resolves.toMatchObject({ replayed: false });
+  });
+
+  it('refuses code over MAX_CODE_BYTES, counted in UTF-8 bytes, with CODE_TOO_LARGE', async () => {
+    await build({ MAX_CODE_BYTES: '1024' });
+    // 512 characters, 1024 bytes: just fits.
+    await expect(
+      admission.submit(request({ code: 'é'.repeat(512) }), 'req', caller()),
+    ).resolves.toMatchObject({ replayed: false });
+    // 513 characters, 1026 bytes: too large, though far fewer than 1024 characters.
+    const error = await refusal(
+      admission.submit(request({ code: 'é'.repeat(513) }), 'req', caller()),
+    );
+    expect(error.code).toBe('CODE_TOO_LARGE');
+    expect(error.status).toBe(413);
+    expect(error.message).toBe('code is 1026 bytes; the limit is 1024 bytes.');
+    expect(await storedCount()).toBe(1);
+    expect(enqueue).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses a submit with 429 QUEUE_FULL and a Retry-After once every slot and waiting place is taken', async () => {
+    for (let index = 0; index < 3; index += 1) {
+      await admission.submit(request(), 'req', caller(`tenant-${index}`));
+    }
+    await runner.whenStarted();
+    const error = await refusal(admission.submit(request(), 'req', caller('tenant-9')));
+    expect(error.code).toBe('QUEUE_FULL');
+    expect(error.status).toBe(429);
+    // One default timeout (60 s) spread over the one slot.
+    expect(error.details.retryAfterS).toBe(60);
+    expect(error.message).toBe(
+      '1 executions are running here and 2 are waiting; try again shortly.',
+    );
+    expect(await storedCount()).toBe(3);
+    expect(enqueue).toHaveBeenCalledTimes(3);
+  });
+
+  it('refuses a tenant whose own share of the queue is full with TENANT_QUEUE_FULL, not others', async () => {
+    await build({ MAX_QUEUED_PER_TENANT: '1' });
+    await admission.submit(request(), 'req', caller('acme'));
+    await admission.submit(request(), 'req', caller('acme'));
+    const error = await refusal(admission.submit(request(), 'req', caller('acme')));
+    expect(error.code).toBe('TENANT_QUEUE_FULL');
+    expect(error.status).toBe(429);
+    await expect(admission.submit(request(), 'req', caller('other'))).resolves.toMatchObject({
+      replayed: false,
+    });
+  });
+
+  it('answers a repeated Idempotency-Key with the first execution, and queues nothing new', async () => {
+    const first = await admission.submit(
+      request({ input_data: inputData('{"x": 1}') }),
+      'req-1',
+      caller(),
+      'key-abc',
+    );
+    const again = await admission.submit(
+      request({ input_data: inputData('{"x": 1}') }),
+      'req-2',
+      caller(),
+      'key-abc',
+    );
+    expect(again).toEqual({ id: first.id, record: null, replayed: true });
+    expect(enqueue).toHaveBeenCalledTimes(1);
+    expect(await storedCount()).toBe(1);
+  });
+
+  it('keeps Idempotency-Keys per tenant: another tenant’s same key is a new execution', async () => {
+    const mine = await admission.submit(request(), 'req', caller('acme'), 'shared-key');
+    const theirs = await admission.submit(request(), 'req', caller('globex'), 'shared-key');
+    expect(theirs.replayed).toBe(false);
+    expect(theirs.id).not.toBe(mine.id);
+    expect(enqueue).toHaveBeenCalledTimes(2);
+  });
+
+  it('refuses an Idempotency-Key reused for a different request with IDEMPOTENCY_KEY_REUSED', async () => {
+    const first = await admission.submit(request({ code: 'print(1)' }), 'req', caller(), 'k1');
+    const error = await refusal(
+      admission.submit(request({ code: 'print(2)' }), 'req', caller(), 'k1'),
+    );
+    expect(error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(error.status).toBe(422);
+    expect(error.message).toContain(first.id);
+    // Other input_data (as text) is a different request too.
+    const other = await refusal(
+      admission.submit(
+        request({ code: 'print(1)', input_data: inputData('{"a":2}') }),
+        'req',
+        caller(),
+        'k1',
+      ),
+    );
+    expect(other.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(enqueue).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['with a space', 'has space'],
+    ['non-ASCII', 'clé'],
+    ['over 200 characters', 'k'.repeat(201)],
+  ])('refuses an Idempotency-Key %s with VALIDATION_FAILED', async (_what, key) => {
+    const error = await refusal(admission.submit(request(), 'req', caller(), key));
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.status).toBe(400);
+    expect(error.details.fieldProblems?.[0].field).toBe('Idempotency-Key');
+    expect(await storedCount()).toBe(0);
+  });
+
+  it('answers 503 STORE_UNAVAILABLE when the store fails, and queues nothing', async () => {
+    store.broken = true;
+    const error = await refusal(admission.submit(request(), 'req', caller()));
+    expect(error.code).toBe('STORE_UNAVAILABLE');
+    expect(error.status).toBe(503);
+    expect(error.details.retryAfterS).toBe(5);
+    expect(error.message).toContain('database or disk is full');
+    expect(enqueue).not.toHaveBeenCalled();
+    // With an Idempotency-Key the look-up fails the same way.
+    const keyed = await refusal(admission.submit(request(), 'req', caller(), 'k'));
+    expect(keyed.code).toBe('STORE_UNAVAILABLE');
+  });
+
+  it('answers 503 QUEUE_UNAVAILABLE when the queue does not take the job, and records it failed', async () => {
+    enqueue.mockRejectedValueOnce(new Error('Connection is closed.'));
+    const published = jest.spyOn(feed, 'publish');
+    const error = await refusal(admission.submit(request(), 'req', caller()));
+    expect(error.code).toBe('QUEUE_UNAVAILABLE');
+    expect(error.status).toBe(503);
+    expect(error.details.retryAfterS).toBe(5);
+    expect(error.message).toBe('The execution queue failed: Connection is closed.');
+
+    const { items } = await store.list(0, 10, null);
+    expect(items).toHaveLength(1);
+    const stored = await store.get(items[0].id);
+    expect(stored).toMatchObject({
+      status: 'failed',
+      error: 'The execution could not be queued: Connection is closed.',
+    });
+    expect(stored?.endedAt).not.toBeNull();
+    // Its end is announced like any other: a watcher is not left waiting.
+    const heard: FeedEvent[] = published.mock.calls.map(([, event]) => event);
+    expect(heard).toContainEqual({ type: 'finished', status: 'failed' });
+    expect(runner.jobs).toHaveLength(0);
+  });
+
+  it('answers 503 QUEUE_UNAVAILABLE when the queue cannot say whether it has room', async () => {
+    jest.spyOn(queue, 'refusal').mockRejectedValue(new Error('Redis is away'));
+    const error = await refusal(admission.submit(request(), 'req', caller()));
+    expect(error.code).toBe('QUEUE_UNAVAILABLE');
+    expect(await storedCount()).toBe(0);
+  });
+
+  it('refuses submits while the engine is not ready (one machine: it runs them itself)', async () => {
+    const notChecked = new EngineStatusService(runner, config);
+    admission = new ExecutionAdmission(
+      config,
+      store,
+      queue,
+      lifecycle,
+      notChecked,
+      processors as unknown as ProcessorDefinitionService,
+    );
+    const error = await refusal(admission.submit(request(), 'req', caller()));
+    expect(error.code).toBe('ENGINE_UNAVAILABLE');
+    expect(await storedCount()).toBe(0);
+  });
+
+  it('refuses every submit after close() with 503 SHUTTING_DOWN, but still answers a replay', async () => {
+    const first = await admission.submit(request(), 'req', caller(), 'before-close');
+    admission.close();
+    expect(admission.isClosed).toBe(true);
+    const error = await refusal(admission.submit(request(), 'req', caller()));
+    expect(error.code).toBe('SHUTTING_DOWN');
+    expect(error.status).toBe(503);
+    expect(error.details.retryAfterS).toBeGreaterThan(0);
+    const keyed = await refusal(admission.submit(request(), 'req', caller(), 'new-key'));
+    expect(keyed.code).toBe('SHUTTING_DOWN');
+    await expect(
+      admission.submit(request(), 'req', caller(), 'before-close'),
+    ).resolves.toMatchObject({ id: first.id, replayed: true });
+    expect(enqueue).toHaveBeenCalledTimes(1);
+  });
+
+  // refusal() and enqueue() are two steps with the store's write between them: submits
+  // admitted together may overshoot the waiting limit by the submits in flight (as on a
+  // shared queue), and none of them fails for it.
+  it('takes both submits racing for the last waiting place, and fails neither', async () => {
+    await admission.submit(request(), 'req', caller('a'));
+    await admission.submit(request(), 'req', caller('b'));
+    await runner.whenStarted();
+    const racing = await Promise.allSettled([
+      admission.submit(request(), 'req', caller('c')),
+      admission.submit(request(), 'req', caller('d')),
+    ]);
+    expect(racing.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+    const { items } = await store.list(0, 10, null);
+    expect(items.map((item) => item.status)).not.toContain('failed');
+    expect(items).toHaveLength(4);
+    await expect(admission.submit(request(), 'req', caller('e'))).rejects.toMatchObject({
+      code: 'QUEUE_FULL',
+    });
+  });
+
+  it('does not wait for the job: a submit answers while its job is still queued or running', async () => {
+    const first = await admission.submit(request(), 'req', caller());
+    await nextTurn();
+    expect(lifecycle.live(first.id)?.status).toBe('running');
+    const second = await admission.submit(request(), 'req', caller());
+    expect((await store.get(second.id))?.status).toBe('queued');
+  });
+});

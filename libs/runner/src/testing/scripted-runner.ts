@@ -1,0 +1,340 @@
+import {
+  DockerRunner,
+  EngineImage,
+  RunListener,
+  RunOutcome,
+  SandboxJob,
+  StopReason,
+} from '../docker-runner';
+import { HarnessExit, OutputStream } from '../harness/harness-protocol';
+
+/** A promise the spec settles itself: what a held script waits for. */
+export class Deferred<T = void> {
+  readonly promise: Promise<T>;
+  private settled = false;
+  private resolveWith!: (value: T) => void;
+  private rejectWith!: (error: unknown) => void;
+
+  constructor() {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolveWith = resolve;
+      this.rejectWith = reject;
+    });
+    // A deferred nobody waits on must not turn a rejection into an unhandled one.
+    this.promise.catch(() => undefined);
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  resolve(value: T): void {
+    this.settled = true;
+    this.resolveWith(value);
+  }
+
+  reject(error: unknown): void {
+    this.settled = true;
+    this.rejectWith(error);
+  }
+}
+
+/** What a held script waits for: a Deferred, or any promise the spec settles. */
+export interface Hold {
+  readonly promise: Promise<unknown>;
+}
+
+/** What a run rejects with once its signal aborted (ScriptedRunner's `abort: 'reject'`). */
+export class RunAbortedError extends Error {
+  constructor(readonly jobId: string) {
+    super(`the run of job ${jobId} was aborted`);
+    this.name = 'AbortError';
+  }
+}
+
+/**
+ * How a run answers an abort of its signal while it is held:
+ * - `reject`: rejects with a RunAbortedError (an AbortError);
+ * - `outcome`: resolves an outcome with stopReason `aborted`, as DockerodeRunner does once
+ *   it has killed the container;
+ * - `ignore`: keeps waiting for its release (a container that will not die).
+ */
+export type AbortAnswer = 'reject' | 'outcome' | 'ignore';
+
+/** What one run of a job does, in this order: start, output, hold, fail or resolve. */
+export interface RunScript {
+  /** Waited for before the container "starts" (before onStarted): a slow create, say. */
+  readonly holdBeforeStart?: Hold;
+  /** False: never calls onStarted (a failure before the container started). Default true. */
+  readonly start?: boolean;
+  /** Chunks sent through onOutput right after the start, in order. */
+  readonly output?: readonly { readonly stream: OutputStream; readonly data: string }[];
+  /** Waited for after the output: the job runs until the spec resolves it. */
+  readonly hold?: Hold;
+  /** How an abort while held (or before the run) is answered; default `reject`. */
+  readonly abort?: AbortAnswer;
+  /** Thrown instead of resolving (after the start, unless `start` is false). */
+  readonly fail?: Error;
+  /** Fields of the harness exit frame over the defaults; null: the harness sent none. */
+  readonly exit?: Partial<HarnessExit> | null;
+  /** Fields of the outcome over the computed ones (stopReason, oomKilled...). */
+  readonly outcome?: Partial<RunOutcome>;
+}
+
+/** Which jobs a script is for: a job id, a job's code, or any test of the job. */
+export type JobMatch = string | ((job: SandboxJob) => boolean);
+
+/** A job given to the runner, and what became of that run. */
+export interface ScriptedRun {
+  readonly job: SandboxJob;
+  /** 0 for a job's first run, 1 for its retry... */
+  readonly attempt: number;
+  started: boolean;
+  aborted: boolean;
+  settled: 'resolved' | 'rejected' | null;
+}
+
+interface Rule {
+  readonly match: JobMatch;
+  readonly scripts: readonly RunScript[];
+}
+
+export const SCRIPTED_IMAGE_ID = 'sha256:scripted';
+export const SCRIPTED_CONTAINER_PREFIX = 'scripted-';
+
+/** The exit frame of a harness whose code ran cleanly. */
+export function harnessExit(overrides: Partial<HarnessExit> = {}): HarnessExit {
+  return {
+    exit_code: 0,
+    signal: null,
+    harness_timeout: false,
+    max_rss_kb: 20_480,
+    cpu_time_ms: 42,
+    stdout_bytes: 0,
+    stderr_bytes: 0,
+    result: { duration_ms: 12.5, exceptions: [], variables_after: {}, variables_omitted: 0 },
+    result_error: null,
+    ...overrides,
+  };
+}
+
+/**
+ * A DockerRunner for unit specs: no engine, each run plays a script. Scripts are chosen
+ * per job (`script`), else `defaultScript` (start, its output, a clean exit). A job with
+ * several scripts plays them on its successive runs (retries); the last one repeats.
+ * Records every job it was given and the most runs it had at once.
+ */
+export class ScriptedRunner extends DockerRunner {
+  defaultScript: RunScript = {};
+  /** Containers the next removeLeftovers() reports. */
+  leftovers = 0;
+  warmUps = 0;
+  readonly runs: ScriptedRun[] = [];
+  private readonly rules: Rule[] = [];
+  private active = 0;
+  private maxActive = 0;
+  private readonly startWaiters: { match: JobMatch; resolve: (job: SandboxJob) => void }[] = [];
+
+  /** Plays these scripts for the matching jobs (a string matches a job id or a job's code). */
+  script(match: JobMatch, ...scripts: RunScript[]): this {
+    if (scripts.length === 0) throw new Error('script() needs at least one script');
+    this.rules.push({ match, scripts });
+    return this;
+  }
+
+  /** Every job given to run(), in order (a retried job appears again). */
+  get jobs(): SandboxJob[] {
+    return this.runs.map((run) => run.job);
+  }
+
+  /** Runs in progress now. */
+  get running(): number {
+    return this.active;
+  }
+
+  /** The most runs that were in progress at once. */
+  get maxConcurrency(): number {
+    return this.maxActive;
+  }
+
+  /** Resolves with the first matching job once it has started (at once if it has). */
+  whenStarted(match: JobMatch = () => true): Promise<SandboxJob> {
+    const started = this.runs.find((run) => run.started && matches(match, run.job));
+    if (started) return Promise.resolve(started.job);
+    return new Promise((resolve) => this.startWaiters.push({ match, resolve }));
+  }
+
+  async run(job: SandboxJob, listener: RunListener, signal: AbortSignal): Promise<RunOutcome> {
+    const attempt = this.runs.filter((run) => run.job.jobId === job.jobId).length;
+    const record: ScriptedRun = { job, attempt, started: false, aborted: false, settled: null };
+    this.runs.push(record);
+    this.active += 1;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    const onAbort = () => (record.aborted = true);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const outcome = await this.play(this.scriptFor(job, attempt), job, listener, signal, record);
+      record.settled = 'resolved';
+      return outcome;
+    } catch (error: unknown) {
+      record.settled = 'rejected';
+      throw error;
+    } finally {
+      record.aborted ||= signal.aborted;
+      signal.removeEventListener('abort', onAbort);
+      this.active -= 1;
+    }
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  runtimes(): Promise<string[]> {
+    return Promise.resolve(['runc']);
+  }
+
+  findImage(tag: string): Promise<EngineImage | null> {
+    return Promise.resolve({ id: SCRIPTED_IMAGE_ID, tag });
+  }
+
+  warmUp(): void {
+    this.warmUps += 1;
+  }
+
+  removeLeftovers(): Promise<number> {
+    const removed = this.leftovers;
+    this.leftovers = 0;
+    return Promise.resolve(removed);
+  }
+
+  countOwnContainers(): Promise<number> {
+    return Promise.resolve(this.active);
+  }
+
+  watchEngine(): () => void {
+    return () => undefined;
+  }
+
+  private scriptFor(job: SandboxJob, attempt: number): RunScript {
+    for (let index = this.rules.length - 1; index >= 0; index -= 1) {
+      const { match, scripts } = this.rules[index];
+      if (matches(match, job)) return scripts[Math.min(attempt, scripts.length - 1)];
+    }
+    return this.defaultScript;
+  }
+
+  private async play(
+    script: RunScript,
+    job: SandboxJob,
+    listener: RunListener,
+    signal: AbortSignal,
+    record: ScriptedRun,
+  ): Promise<RunOutcome> {
+    const containerId = `${SCRIPTED_CONTAINER_PREFIX}${job.jobId}-${record.attempt}`;
+    const acquiredAt = Date.now();
+    const answer = script.abort ?? 'reject';
+    if (script.holdBeforeStart) await held(script.holdBeforeStart, signal, answer);
+    if (signal.aborted && answer !== 'ignore') {
+      // Like DockerodeRunner: an abort before the start never starts the container.
+      if (answer === 'reject') throw new RunAbortedError(job.jobId);
+      return this.outcomeOf(script, containerId, acquiredAt, new Date(), 'aborted', null);
+    }
+    const startedAt = new Date();
+    if (script.start !== false) {
+      record.started = true;
+      listener.onStarted({ containerId, startedAt });
+      this.wakeStartWaiters(job);
+    }
+    const written = { stdout: 0, stderr: 0 };
+    for (const chunk of script.output ?? []) {
+      written[chunk.stream] += Buffer.byteLength(chunk.data, 'utf8');
+      listener.onOutput(chunk.stream, chunk.data);
+    }
+    let stopReason: StopReason = 'exited';
+    if (script.hold) {
+      const how = await held(script.hold, signal, answer);
+      if (how === 'aborted') {
+        if (answer === 'reject') throw new RunAbortedError(job.jobId);
+        stopReason = 'aborted';
+      }
+    }
+    if (script.fail) throw script.fail;
+    const exit =
+      script.exit === null || stopReason === 'aborted'
+        ? null
+        : harnessExit({
+            stdout_bytes: written.stdout,
+            stderr_bytes: written.stderr,
+            ...script.exit,
+          });
+    return this.outcomeOf(script, containerId, acquiredAt, startedAt, stopReason, exit);
+  }
+
+  private outcomeOf(
+    script: RunScript,
+    containerId: string,
+    acquiredAt: number,
+    startedAt: Date,
+    stopReason: StopReason,
+    exit: HarnessExit | null,
+  ): RunOutcome {
+    const endedAt = new Date();
+    return {
+      containerId,
+      imageId: SCRIPTED_IMAGE_ID,
+      startedAt,
+      endedAt,
+      stopReason,
+      containerExitCode: stopReason === 'aborted' ? 137 : (exit?.exit_code ?? 1),
+      oomKilled: false,
+      exit,
+      truncated: { stdout: false, stderr: false },
+      harnessError: null,
+      diagnostics: '',
+      timings: {
+        containerStartMs: Math.max(0, startedAt.getTime() - acquiredAt),
+        runMs: Math.max(0, endedAt.getTime() - startedAt.getTime()),
+      },
+      ...script.outcome,
+    };
+  }
+
+  private wakeStartWaiters(job: SandboxJob): void {
+    for (const waiter of [...this.startWaiters]) {
+      if (!matches(waiter.match, job)) continue;
+      this.startWaiters.splice(this.startWaiters.indexOf(waiter), 1);
+      waiter.resolve(job);
+    }
+  }
+}
+
+function matches(match: JobMatch, job: SandboxJob): boolean {
+  if (typeof match === 'function') return match(job);
+  return job.jobId === match || job.payload.code === match;
+}
+
+/** Waits for the spec's release, or for the abort when the script honours it. */
+function held(
+  release: Hold,
+  signal: AbortSignal,
+  answer: AbortAnswer,
+): Promise<'released' | 'aborted'> {
+  const released = release.promise.then(() => 'released' as const);
+  if (answer === 'ignore') return released;
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    released.then(
+      (how) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(how);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
