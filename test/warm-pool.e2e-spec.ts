@@ -57,6 +57,48 @@ describe('Warm pool of one-use containers', () => {
     expect(debug.limits).toMatchObject({ memory_mb: 256, pids: 64, network: 'none' });
   });
 
+  it('has numpy and pandas imported while it waits (SANDBOX_PRELOAD), invisibly to the code', async () => {
+    await poolFilled();
+    const code = [
+      'import os, sys',
+      "loaded = sorted(m for m in ('numpy', 'pandas') if m in sys.modules)",
+      "told = os.environ.get('SANDBOX_PRELOAD')",
+      'import pandas',
+      'frame = pandas.DataFrame({"a": [1, 2]})',
+      'total = int(frame["a"].sum())',
+    ].join('\n');
+    const warm = await run(sandbox.http, { code });
+    expect(warm.status).toBe('completed');
+    const debug = (await sandbox.http.get(`/debug/${warm.execution_id}`).expect(200))
+      .body as DebugRecordDto;
+    expect(debug.variables_after).toMatchObject({
+      loaded: { value: ['numpy', 'pandas'] },
+      told: { value: null },
+      total: { value: 3 },
+    });
+    expect(Object.keys(debug.variables_after ?? {}).sort()).toEqual([
+      'frame',
+      'loaded',
+      'told',
+      'total',
+    ]);
+
+    // Three jobs at once on a pool of two: the third gets a cold container, which
+    // imports nothing ahead.
+    await poolFilled();
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // both started
+    const burst = await Promise.all([1, 2, 3].map(() => run(sandbox.http, { code })));
+    const loaded = await Promise.all(
+      burst.map(async (result) => {
+        const record = (await sandbox.http.get(`/debug/${result.execution_id}`).expect(200))
+          .body as DebugRecordDto;
+        expect(record.variables_after).toMatchObject({ total: { value: 3 } });
+        return JSON.stringify(record.variables_after?.loaded?.value);
+      }),
+    );
+    expect(loaded.sort()).toEqual(['["numpy","pandas"]', '["numpy","pandas"]', '[]']);
+  });
+
   it('times out and cancels warm jobs like cold ones', async () => {
     await poolFilled();
     const timedOut = await run(sandbox.http, { code: 'while True:\n    pass', timeout: 2 });

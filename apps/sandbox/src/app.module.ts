@@ -34,7 +34,12 @@ import { createValidationPipe } from './http/validation';
         instanceId: config.instanceId,
         warmPool:
           config.warmPoolSize > 0
-            ? { size: config.warmPoolSize, image: config.sandboxImage, limits: config.limits }
+            ? {
+                size: config.warmPoolSize,
+                image: config.sandboxImage,
+                limits: config.limits,
+                preload: config.preload,
+              }
             : null,
       }),
     }),

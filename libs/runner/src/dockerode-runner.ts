@@ -68,7 +68,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     this.pool =
       spec && spec.size > 0
         ? new WarmPool<ReadyContainer>(spec.size, {
-            prepare: () => this.prepare(spec.image, spec.limits, POOL_JOB_LABEL),
+            prepare: () => this.prepare(spec.image, spec.limits, POOL_JOB_LABEL, spec.preload),
             isUsable: (ready) => !ready.hasEnded,
             discard: async (ready) => {
               ready.stream.destroy();
@@ -120,10 +120,13 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     image: string,
     limits: ContainerLimits,
     jobLabel: string,
+    preload: readonly string[] = [],
   ): Promise<ReadyContainer> {
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(this.containerSpec(image, limits, jobLabel));
+      container = await this.docker.createContainer(
+        this.containerSpec(image, limits, jobLabel, preload),
+      );
     } catch (error: unknown) {
       if (statusCodeOf(error) === 404) throw new ImageMissingError(image, { cause: error });
       throw new EngineUnavailableError(`could not create a container: ${describe(error)}`, {
@@ -347,6 +350,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     image: string,
     limits: ContainerLimits,
     jobLabel: string,
+    preload: readonly string[],
   ): Docker.ContainerCreateOptions {
     // What differs between runtimes (runc, gVisor's runsc) is decided in engineLimits().
     const engine = engineLimits(limits);
@@ -355,7 +359,14 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
       Cmd: ['python3', '-I', '-c', HARNESS_SOURCE],
       User: limits.user,
       WorkingDir: '/tmp',
-      Env: ['HOME=/tmp', 'LANG=C.UTF-8', 'OPENBLAS_NUM_THREADS=1', 'MPLCONFIGDIR=/tmp'],
+      Env: [
+        'HOME=/tmp',
+        'LANG=C.UTF-8',
+        'OPENBLAS_NUM_THREADS=1',
+        'MPLCONFIGDIR=/tmp',
+        // The harness takes it out of the environment before the job's code runs.
+        ...(preload.length > 0 ? [`SANDBOX_PRELOAD=${preload.join(',')}`] : []),
+      ],
       Labels: { [SANDBOX_LABEL]: this.options.instanceId, [JOB_LABEL]: jobLabel },
       AttachStdin: true,
       AttachStdout: true,

@@ -22,6 +22,12 @@ export interface WarmPoolSpec {
   readonly size: number;
   readonly image: string;
   readonly limits: ContainerLimits;
+  /**
+   * Modules the harness of a warm container imports while it waits for its job, so that
+   * the job's own import finds them loaded (SANDBOX_PRELOAD). Cold containers import
+   * nothing ahead.
+   */
+  readonly preload: readonly string[];
 }
 
 export interface EngineAddress {

@@ -20,6 +20,8 @@ export class AppConfig {
   readonly sandboxImage: string;
   readonly limits: ContainerLimits;
   readonly warmPoolSize: number;
+  /** Modules warm containers import ahead of their job. */
+  readonly preload: readonly string[];
   readonly maxOutputBytes: number;
   readonly maxCodeBytes: number;
   readonly maxRequestBytes: number;
@@ -82,6 +84,7 @@ export class AppConfig {
       ...(env.SANDBOX_RUNTIME ? { runtime: env.SANDBOX_RUNTIME } : {}),
     };
     this.warmPoolSize = env.SANDBOX_WARM_POOL;
+    this.preload = env.SANDBOX_PRELOAD.split(',').filter((name) => name !== '');
     this.maxOutputBytes = env.MAX_OUTPUT_BYTES;
     this.maxCodeBytes = env.MAX_CODE_BYTES;
     this.maxRequestBytes = env.MAX_REQUEST_BYTES;

@@ -155,6 +155,16 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Max(100)
   SANDBOX_WARM_POOL = 2;
 
+  /**
+   * Modules a warm container imports while it waits for its job (comma-separated), so
+   * that the job's own `import pandas` costs nothing; empty: none. Cold containers
+   * import nothing ahead.
+   */
+  @Matches(/^([A-Za-z_][\w.]*(,[A-Za-z_][\w.]*)*)?$/, {
+    message: 'SANDBOX_PRELOAD must be module names separated by commas',
+  })
+  SANDBOX_PRELOAD = 'numpy,pandas';
+
   /** `uid` or `uid:gid`, numeric; refused when either id is 0 (root). */
   @IsSandboxUser()
   SANDBOX_USER = '10001:10001';

@@ -58,12 +58,13 @@ interface HarnessRun {
  */
 function runHarness(
   payload: (Partial<HarnessPayload> & Pick<HarnessPayload, 'code'>) | string | Buffer,
+  env: Record<string, string> = {},
 ): Promise<HarnessRun> {
   const input = Buffer.isBuffer(payload)
     ? payload
     : encodePayload(typeof payload === 'string' ? payload : { ...DEFAULT_PAYLOAD, ...payload });
   const started = Date.now();
-  const child = spawn('python3', ['-I', '-c', HARNESS_SOURCE]);
+  const child = spawn('python3', ['-I', '-c', HARNESS_SOURCE], { env: { ...process.env, ...env } });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -247,6 +248,35 @@ describe('sandbox harness', () => {
       },
       SLOW,
     );
+  });
+
+  describe('preloading modules while waiting for the job (SANDBOX_PRELOAD)', () => {
+    const probe = py(
+      'import os, sys',
+      "print(sorted(m for m in ('decimal', 'fractions', 'no_such_module') if m in sys.modules))",
+      "print(os.environ.get('SANDBOX_PRELOAD'))",
+      'x = 1',
+    );
+
+    it('has the named modules imported before the code runs, and shows nothing else of it', async () => {
+      const run = await runHarness(
+        { code: probe },
+        { SANDBOX_PRELOAD: 'decimal,fractions,no_such_module,not a name,,os.path' },
+      );
+      expect(run.stdout).toBe("['decimal', 'fractions']\nNone\n");
+      expect(Object.keys(variablesOf(run))).toEqual(['x']);
+      expect(exitOf(run).exit_code).toBe(0);
+    });
+
+    it('imports nothing without it', async () => {
+      const run = await runHarness({ code: probe });
+      expect(run.stdout).toBe('[]\nNone\n');
+    });
+
+    it('keeps the frames clean when a preloaded module prints as it is imported', async () => {
+      const run = await runHarness({ code: 'print("job")' }, { SANDBOX_PRELOAD: 'this' });
+      expect(run.stdout).toBe('job\n');
+    });
   });
 
   describe('exceptions', () => {
