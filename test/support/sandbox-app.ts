@@ -19,6 +19,11 @@ export interface SandboxApp {
   readonly url: string;
   /** Containers of this app instance on the engine right now. */
   containerCount(): Promise<number>;
+  /**
+   * Waits until this app's containers number `count` (none by default): a job is
+   * answered at its exit frame and its container removed just after.
+   */
+  containersSettle(count?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,6 +64,7 @@ export async function startSandboxApp(env: Record<string, string> = {}): Promise
     http: request(app.getHttpServer()),
     instanceId,
     containerCount: () => containerCountOf(instanceId),
+    containersSettle: (count = 0) => waitForValue(() => containerCountOf(instanceId), count),
     close: () => app.close(),
   };
 }

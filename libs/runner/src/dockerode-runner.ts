@@ -36,6 +36,7 @@ const GIVE_UP_AFTER_DEADLINE_MS = 30_000;
 
 /** The job label of a container prepared before its job was known. */
 const POOL_JOB_LABEL = 'warm-pool';
+const SIGKILL = 9;
 
 /** A started container whose harness waits for its payload on stdin. */
 interface ReadyContainer {
@@ -58,6 +59,10 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
   private readonly docker: Docker;
   /** Containers whose removal failed (the engine went away mid-run): retried when it answers. */
   private readonly unremoved = new Set<string>();
+  /** Removals of containers whose jobs were already answered. */
+  private readonly removals = new Set<Promise<void>>();
+  /** The id of each image tag, as the engine watch last found it (findImage). */
+  private readonly imageIds = new Map<string, string>();
 
   private readonly pool: WarmPool<ReadyContainer> | null;
 
@@ -86,12 +91,33 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     const warm = this.servesFromPool(job) ? this.pool?.take() : null;
     this.pool?.fill();
     const ready = warm ?? (await this.prepare(job.image, job.limits, job.jobId));
+    let answeredAtFrame = false;
     try {
-      return await this.runReady(ready, job, listener, signal, acquiredAt);
+      const { outcome, atFrame } = await this.runReady(ready, job, listener, signal, acquiredAt);
+      answeredAtFrame = atFrame;
+      return outcome;
     } finally {
-      ready.stream.destroy();
-      await this.remove(ready.container.id);
+      if (answeredAtFrame) this.removeAfterAnswer(ready);
+      else await this.discard(ready);
     }
+  }
+
+  /**
+   * Removes a container whose job was answered at its exit frame, off the answer's path:
+   * on the next turn of the event loop, after the caller has stored and sent the result.
+   * Tracked, so that shutdown waits for it; a removal the engine refuses is retried.
+   */
+  private removeAfterAnswer(ready: ReadyContainer): void {
+    const removal = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.discard(ready),
+    );
+    this.removals.add(removal);
+    void removal.finally(() => this.removals.delete(removal));
+  }
+
+  private async discard(ready: ReadyContainer): Promise<void> {
+    ready.stream.destroy();
+    await this.remove(ready.container.id);
   }
 
   /** Prepares the warm pool's containers, if it has one; call after removeLeftovers(). */
@@ -100,6 +126,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.removals);
     await this.pool?.close();
   }
 
@@ -199,8 +226,10 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     listener: RunListener,
     signal: AbortSignal,
     acquiredAt: number,
-  ): Promise<RunOutcome> {
+  ): Promise<{ outcome: RunOutcome; atFrame: boolean }> {
     const { container, stream, stdout, stderr } = ready;
+    let frameArrived!: () => void;
+    const exitFrame = new Promise<void>((resolve) => (frameArrived = resolve));
     const decoder = new HarnessFrameDecoder(MAX_FRAME_BYTES);
     const truncated = { stdout: false, stderr: false };
     let exit: HarnessExit | null = null;
@@ -219,6 +248,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
             break;
           case 'exit':
             exit = message;
+            frameArrived();
             break;
           case 'harness_error':
             harnessError = message.message;
@@ -247,7 +277,9 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     let deadline: NodeJS.Timeout | undefined;
 
     try {
-      if (signal.aborted) return this.abortedBeforeStart(container.id, acquiredAt);
+      if (signal.aborted) {
+        return { outcome: this.abortedBeforeStart(container.id, acquiredAt), atFrame: false };
+      }
       const startedAt = new Date();
       deadline = setTimeout(() => kill('timeout'), job.timeoutMs);
       listener.onStarted({ containerId: container.id, startedAt });
@@ -255,12 +287,42 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
       // has to travel through whatever stands between us and the engine.
       stream.write(encodePayload(jobPayloadText(job)));
 
-      const exitCode = await this.awaitExit(container, streamEnded, job.timeoutMs);
+      const exited = this.awaitExit(container, streamEnded, job.timeoutMs);
+      const first = await Promise.race([
+        exited.then((exitCode) => ({ kind: 'exited' as const, exitCode })),
+        exitFrame.then(() => ({ kind: 'frame' as const })),
+      ]);
+      const frame = exit as HarnessExit | null;
+      if (first.kind === 'frame' && frame && isFinal(frame) && stopReason === 'exited') {
+        // The exit frame is the harness's last word (PROTOCOL.md): answer now; the
+        // container's own end and its removal come after, and change nothing.
+        exited.catch(() => undefined);
+        const endedAt = new Date();
+        const outcome: RunOutcome = {
+          containerId: container.id,
+          imageId: this.imageIds.get(job.image) ?? null,
+          startedAt,
+          endedAt,
+          stopReason,
+          containerExitCode: null,
+          oomKilled: false,
+          exit: frame,
+          truncated,
+          harnessError,
+          diagnostics: diagnosticsOf(decoder, diagnostics),
+          timings: {
+            containerStartMs: startedAt.getTime() - acquiredAt,
+            runMs: endedAt.getTime() - startedAt.getTime(),
+          },
+        };
+        return { outcome, atFrame: true };
+      }
+      const exitCode = first.kind === 'exited' ? first.exitCode : await exited;
       const endedAt = new Date();
       clearTimeout(deadline);
       await Promise.race([streamEnded, delay(STREAM_DRAIN_MS)]);
       const state = await this.engineCall('inspect the container', () => container.inspect());
-      return {
+      const outcome: RunOutcome = {
         containerId: container.id,
         imageId: state.Image ?? null,
         startedAt,
@@ -271,15 +333,13 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
         exit,
         truncated,
         harnessError,
-        diagnostics:
-          decoder.rejectedLines > 0
-            ? `${decoder.rejectedLines} lines on the harness channel were not frames:\n${decoder.rejectionReasons.join('\n')}\n${diagnostics}`
-            : diagnostics,
+        diagnostics: diagnosticsOf(decoder, diagnostics),
         timings: {
           containerStartMs: startedAt.getTime() - acquiredAt,
           runMs: endedAt.getTime() - startedAt.getTime(),
         },
       };
+      return { outcome, atFrame: false };
     } finally {
       clearTimeout(deadline);
       signal.removeEventListener('abort', onAbort);
@@ -417,9 +477,13 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
   async findImage(tag: string): Promise<EngineImage | null> {
     try {
       const image = await this.docker.getImage(tag).inspect();
+      this.imageIds.set(tag, image.Id);
       return { id: image.Id, tag };
     } catch (error: unknown) {
-      if (statusCodeOf(error) === 404) return null;
+      if (statusCodeOf(error) === 404) {
+        this.imageIds.delete(tag);
+        return null;
+      }
       throw new EngineUnavailableError(`could not inspect image ${tag}: ${describe(error)}`, {
         cause: error,
       });
@@ -524,4 +588,20 @@ function statusCodeOf(error: unknown): number | undefined {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * An exit frame the runner may answer at once: one whose worker a SIGKILL ended, other
+ * than the harness's own deadline, may have met the kernel's OOM killer, which only the
+ * container's state tells, so that one waits for it.
+ */
+function isFinal(frame: HarnessExit): boolean {
+  return frame.signal !== SIGKILL || frame.harness_timeout;
+}
+
+/** What the container wrote outside the protocol, and lines on its channel that were not frames. */
+function diagnosticsOf(decoder: HarnessFrameDecoder, diagnostics: string): string {
+  return decoder.rejectedLines > 0
+    ? `${decoder.rejectedLines} lines on the harness channel were not frames:\n${decoder.rejectionReasons.join('\n')}\n${diagnostics}`
+    : diagnostics;
 }
