@@ -7,6 +7,7 @@ import { AdjustmentModule } from './adjustment/adjustment.module';
 import { callerOf } from './auth/access';
 import { AuthModule } from './auth/auth.module';
 import { QuotaModule } from './quota/quota.module';
+import { SharedRateLimitStorage } from './quota/shared-rate-limit-storage';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { ClusterModule } from './cluster/cluster.module';
@@ -67,10 +68,11 @@ import { createValidationPipe } from './http/validation';
       }),
     }),
     QuotaModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
+      inject: [AppConfig, RedisClients],
+      useFactory: (config: AppConfig, redis: RedisClients | null) => ({
         rateLimitPerMinute: config.rateLimitPerMinute,
         callerOf,
+        storage: redis ? new SharedRateLimitStorage(redis.commands) : undefined,
       }),
     }),
     ExecutionModule,
