@@ -89,7 +89,6 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     if (this.unremoved.size > 0) await this.retryRemovals();
     const acquiredAt = Date.now();
     const warm = this.servesFromPool(job) ? this.pool?.take() : null;
-    this.pool?.fill();
     const ready = warm ?? (await this.prepare(job.image, job.limits, job.jobId));
     let answeredAtFrame = false;
     try {
@@ -98,19 +97,20 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
       return outcome;
     } finally {
       if (answeredAtFrame) this.removeAfterAnswer(ready);
-      else await this.discard(ready);
+      else await this.discard(ready).finally(() => this.pool?.fill());
     }
   }
 
   /**
    * Removes a container whose job was answered at its exit frame, off the answer's path:
-   * on the next turn of the event loop, after the caller has stored and sent the result.
+   * on the next turn of the event loop, after the caller has stored and sent the result;
+   * then refills the pool, so that the refill never competes with the job it replaces.
    * Tracked, so that shutdown waits for it; a removal the engine refuses is retried.
    */
   private removeAfterAnswer(ready: ReadyContainer): void {
-    const removal = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      this.discard(ready),
-    );
+    const removal = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.discard(ready))
+      .finally(() => this.pool?.fill());
     this.removals.add(removal);
     void removal.finally(() => this.removals.delete(removal));
   }
