@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,6 +223,52 @@ describe('Processor adjustments (real stand-in backend)', () => {
     expect((second.body as AdjustmentListDto).items.map((a) => a.reason)).toEqual(['second']);
 
     for (const id of ids) await waitForAdjustment(sandbox.http, id, settled);
+  });
+
+  describe('Idempotency-Key', () => {
+    const post = (key: string, body: Record<string, unknown> = EXAMPLE) =>
+      sandbox.http.post('/adjust-processor').set('Idempotency-Key', key).send(body);
+
+    it('answers a repeat with the first adjustment, and delivers it once', async () => {
+      const key = `adjust-${randomUUID()}`;
+      const [first, twin] = await Promise.all([post(key), post(key)]);
+      expect([first.status, twin.status]).toEqual([202, 202]);
+      const id = (first.body as AdjustmentAcceptedDto).adjustment_id;
+      expect((twin.body as AdjustmentAcceptedDto).adjustment_id).toBe(id);
+      // One of the two made it; the other is the replay.
+      const replayed = [first, twin].map((answer) => answer.headers['idempotent-replayed']);
+      expect(replayed.sort()).toEqual(['true', undefined]);
+
+      await waitForAdjustment(sandbox.http, id, settled);
+      const repeat = await post(key, { ...EXAMPLE, adjustments: { ...EXAMPLE.adjustments } });
+      expect(repeat.status).toBe(202);
+      expect(repeat.headers['idempotent-replayed']).toBe('true');
+      expect(repeat.body).toEqual({ adjustment_id: id, status: 'delivered' });
+
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(backend.requestsFor(id)).toHaveLength(1);
+      expect(backend.requestsFor(id)[0].headers['idempotency-key']).toBe(id);
+      const listed = await sandbox.http.get('/adjustments?limit=100').expect(200);
+      const ids = (listed.body as AdjustmentListDto).items.map((a) => a.adjustment_id);
+      expect(ids.filter((listedId) => listedId === id)).toHaveLength(1);
+    });
+
+    it('refuses the same key for a different adjustment with 422, delivering nothing more', async () => {
+      const key = `adjust-${randomUUID()}`;
+      const id = ((await post(key).expect(202)).body as AdjustmentAcceptedDto).adjustment_id;
+      const response = await post(key, { ...EXAMPLE, reason: 'another reason' }).expect(422);
+      expect(response.body).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+      await waitForAdjustment(sandbox.http, id, settled);
+      expect(backend.requestsFor(id)).toHaveLength(1);
+    });
+
+    it('refuses a malformed key with 400', async () => {
+      const received = backend.adjustmentRequests.length;
+      const response = await post('x'.repeat(201)).expect(400);
+      expect(response.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+      expect((response.body as Problem).errors?.map((e) => e.field)).toEqual(['Idempotency-Key']);
+      expect(backend.adjustmentRequests).toHaveLength(received);
+    });
   });
 
   it('answers 404 ADJUSTMENT_NOT_FOUND for an unknown id', async () => {

@@ -4,3 +4,4 @@ export * from './bullmq-execution-queue';
 export * from './local-execution-feed';
 export * from './redis-connection';
 export * from './redis-execution-feed';
+export * from './bullmq-adjustment-queue';

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { BackendClient, DeliveryAnswer } from '@brain-net/backend-client';
+import { AdjustmentDelivery, BackendClient, DeliveryAnswer } from '@brain-net/backend-client';
 import { AdjustmentRecord, AdjustmentStore } from '@brain-net/store';
 import { AppConfig } from '../config/app-config';
 import { AdjustmentDeliveryOutcome, MetricsService } from '../metrics/metrics.service';
@@ -9,7 +9,7 @@ import { errorMessage } from '../errors/error-message';
 /** How often the store is searched for due adjustments (retries come due between requests). */
 const POLL_INTERVAL_MS = 200;
 /** Deliveries under way at once, so that a slow backend cannot hold up every adjustment. */
-const MAX_PARALLEL_DELIVERIES = 8;
+export const MAX_PARALLEL_DELIVERIES = 8;
 
 /**
  * Delivers pending adjustments to the backend (an outbox): each is tried until the backend
@@ -69,14 +69,7 @@ export class AdjustmentDeliveryService implements OnApplicationBootstrap, OnAppl
   }
 
   private async attempt(record: AdjustmentRecord): Promise<void> {
-    const answer = await this.backend.deliverAdjustment({
-      adjustmentId: record.id,
-      processorId: record.processorId,
-      adjustments: record.adjustments,
-      reason: record.reason,
-      executionId: record.executionId,
-      createdAt: record.createdAt,
-    });
+    const answer = await this.backend.deliverAdjustment(deliveryOf(record));
     const settled = this.settle(record, answer, new Date());
     this.store.update(settled);
     this.metrics.recordAdjustmentDelivery(deliveryOutcome(answer, settled));
@@ -108,7 +101,7 @@ export class AdjustmentDeliveryService implements OnApplicationBootstrap, OnAppl
           ...attempted,
           status: 'failed',
           nextAttemptAt: null,
-          lastError: `The backend rejected it with ${answer.status}: ${answer.message}`,
+          lastError: rejectionMessage(answer.status, answer.message),
         };
       case 'retryable': {
         const policy = this.config.adjustmentDelivery;
@@ -117,7 +110,7 @@ export class AdjustmentDeliveryService implements OnApplicationBootstrap, OnAppl
             ...attempted,
             status: 'failed',
             nextAttemptAt: null,
-            lastError: `Gave up after ${attempts} attempts; the last: ${answer.message}`,
+            lastError: gaveUpMessage(attempts, answer.message),
           };
         }
         return {
@@ -128,6 +121,28 @@ export class AdjustmentDeliveryService implements OnApplicationBootstrap, OnAppl
       }
     }
   }
+}
+
+/** The adjustment as it is sent to the backend, its id as the Idempotency-Key. */
+export function deliveryOf(record: AdjustmentRecord): AdjustmentDelivery {
+  return {
+    adjustmentId: record.id,
+    processorId: record.processorId,
+    adjustments: record.adjustments,
+    reason: record.reason,
+    executionId: record.executionId,
+    createdAt: record.createdAt,
+  };
+}
+
+/** lastError of an adjustment the backend refused for good. */
+export function rejectionMessage(status: number, message: string): string {
+  return `The backend rejected it with ${status}: ${message}`;
+}
+
+/** lastError of an adjustment whose attempts ran out. */
+export function gaveUpMessage(attempts: number, lastMessage: string): string {
+  return `Gave up after ${attempts} attempts; the last: ${lastMessage}`;
 }
 
 /** What one attempt came to, as the metrics count it. */

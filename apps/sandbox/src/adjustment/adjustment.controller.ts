@@ -1,5 +1,23 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
 import { CurrentCaller, RequireScope } from '../auth/access.decorators';
 import { ApiProblem } from '../errors/problem-details.dto';
 import { AdjustProcessorRequestDto } from './dto/adjust-processor-request.dto';
@@ -25,17 +43,32 @@ export class AdjustmentController {
     summary: 'Send processor adjustment recommendations to the backend',
     description:
       'Answers 202 once the adjustment is stored; it is then delivered in the background, ' +
-      'retried with backoff while the backend is unavailable, across restarts of this service. ' +
+      'retried with backoff while the backend is unavailable, across restarts of this service ' +
+      '(in cluster mode, by whichever instance is up). ' +
       'Follow it at GET /adjustments/{id}.',
   })
-  @ApiAcceptedResponse({ type: AdjustmentAcceptedDto, description: 'Stored; delivery under way' })
-  @ApiProblem(400, 'Invalid body, unknown field or malformed JSON')
+  @ApiAcceptedResponse({
+    type: AdjustmentAcceptedDto,
+    description: 'Stored; delivery under way (also for a replay, with Idempotent-Replayed: true)',
+  })
+  @ApiProblem(400, 'Invalid body, unknown field, malformed JSON or malformed Idempotency-Key')
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Retrying with the same key (per tenant, on any instance) answers with the first adjustment, marked Idempotent-Replayed: true, instead of delivering it again; the same key for a different adjustment is a 422. 1 to 200 printable ASCII characters.',
+  })
   @ApiProblem(413, 'Body larger than allowed')
-  accept(
+  @ApiProblem(422, 'IDEMPOTENCY_KEY_REUSED: the key was used for a different adjustment')
+  @ApiProblem(503, 'STORE_UNAVAILABLE: the adjustment could not be stored (Redis away)')
+  async accept(
     @Body() body: AdjustProcessorRequestDto,
     @CurrentCaller() caller: Caller,
-  ): AdjustmentAcceptedDto {
-    const record = this.adjustments.accept(body, caller);
+    @Res({ passthrough: true }) response: Response,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<AdjustmentAcceptedDto> {
+    const { record, replayed } = await this.adjustments.accept(body, caller, idempotencyKey);
+    if (replayed) response.setHeader('Idempotent-Replayed', 'true');
     return { adjustment_id: record.id, status: record.status };
   }
 
@@ -44,8 +77,8 @@ export class AdjustmentController {
   @ApiOperation({ summary: 'An adjustment and the state of its delivery' })
   @ApiOkResponse({ type: AdjustmentDto })
   @ApiProblem(404, 'No adjustment has this id')
-  get(@Param('id') id: string, @CurrentCaller() caller: Caller): AdjustmentDto {
-    return toAdjustmentDto(this.adjustments.get(id, caller));
+  async get(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<AdjustmentDto> {
+    return toAdjustmentDto(await this.adjustments.get(id, caller));
   }
 
   @Get('adjustments')
@@ -53,8 +86,16 @@ export class AdjustmentController {
   @ApiOperation({ summary: 'Adjustments, newest first' })
   @ApiOkResponse({ type: AdjustmentListDto })
   @ApiProblem(400, 'Bad page or limit')
-  list(@Query() query: ListQueryDto, @CurrentCaller() caller: Caller): AdjustmentListDto {
-    const { items, total } = this.adjustments.list(query.page, query.limit, caller, query.tenant);
+  async list(
+    @Query() query: ListQueryDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<AdjustmentListDto> {
+    const { items, total } = await this.adjustments.list(
+      query.page,
+      query.limit,
+      caller,
+      query.tenant,
+    );
     return { items: items.map(toAdjustmentDto), total, page: query.page, limit: query.limit };
   }
 }

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/swagger';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import type { Response } from 'express';
-import { AdjustmentStore } from '@brain-net/store';
+import { AdjustmentOutbox } from '../adjustment/adjustment-outbox';
 import { Public, RequireScope } from '../auth/access.decorators';
 import { ExecutionStatistics } from '../execution/execution-statistics';
 import { ExecutionService } from '../execution/execution.service';
@@ -25,7 +25,7 @@ export class HealthController {
     private readonly indicators: SandboxHealthIndicators,
     private readonly statistics: ExecutionStatistics,
     private readonly executions: ExecutionService,
-    private readonly adjustments: AdjustmentStore,
+    private readonly adjustments: AdjustmentOutbox,
     private readonly config: AppConfig,
   ) {}
 
@@ -49,7 +49,8 @@ export class HealthController {
         mean_execution_ms: snapshot.meanExecutionMs,
         p95_execution_ms: snapshot.p95ExecutionMs,
         uptime_s: (Date.now() - startedAt) / 1000,
-        adjustments: this.adjustments.countByStatus(),
+        // Unknown (null) while the outbox cannot answer: Redis away, say.
+        adjustments: await this.adjustments.countByStatus().catch(() => null),
       },
     };
   }

@@ -31,7 +31,10 @@ export class AdjustmentDto {
   created_at!: string;
   /** When its delivery state last changed (ISO 8601). */
   updated_at!: string;
-  /** When the next attempt is due, while pending (ISO 8601). */
+  /**
+   * When the next attempt is due, while pending (ISO 8601). In cluster mode, after a failed
+   * attempt: its start plus the backoff, so up to BACKEND_TIMEOUT_MS early.
+   */
   next_attempt_at!: string | null;
   /** When the backend took it (ISO 8601). */
   delivered_at!: string | null;
@@ -39,7 +42,7 @@ export class AdjustmentDto {
 
 export class AdjustmentListDto {
   items!: AdjustmentDto[];
-  /** All stored adjustments. */
+  /** All stored adjustments (in cluster mode: those kept, see the history limit). */
   total!: number;
   page!: number;
   limit!: number;

@@ -21,8 +21,8 @@ export class ExecutionStatisticsDto {
   p95_execution_ms!: number | null;
   /** @example 3600.2 */
   uptime_s!: number;
-  /** Adjustments by delivery state. @example {"pending": 0, "delivered": 4, "failed": 0} */
-  adjustments!: Record<string, number>;
+  /** Adjustments by delivery state; null while they cannot be counted (Redis away). @example {"pending": 0, "delivered": 4, "failed": 0} */
+  adjustments!: Record<string, number> | null;
 }
 
 /** Terminus' answer, plus execution statistics. */

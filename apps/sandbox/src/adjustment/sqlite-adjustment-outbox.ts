@@ -1,0 +1,65 @@
+import { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  AdjustmentPage,
+  AdjustmentRecord,
+  AdjustmentStatus,
+  AdjustmentStore,
+} from '@brain-net/store';
+import { AdjustmentDeliveryService } from './adjustment-delivery.service';
+import { AcceptedAdjustment, AdjustmentOutbox } from './adjustment-outbox';
+
+/**
+ * The outbox on one machine: the AdjustmentStore (SQLite) holds the adjustments and
+ * their delivery state, AdjustmentDeliveryService polls it and delivers. The store has
+ * no Idempotency-Key column: a key makes the id (AdjustmentService), so a repeat finds
+ * the first adjustment by its id.
+ */
+export class SqliteAdjustmentOutbox
+  extends AdjustmentOutbox
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
+  constructor(
+    private readonly store: AdjustmentStore,
+    private readonly delivery: AdjustmentDeliveryService,
+  ) {
+    super();
+  }
+
+  accept(record: AdjustmentRecord): Promise<AcceptedAdjustment> {
+    return settle(() => {
+      // Look-up and insert in one turn of the event loop, on the one process that writes
+      // the file: no other accept of the same id can come in between.
+      const earlier = this.store.get(record.id);
+      if (earlier) return { record: earlier, replayed: true };
+      this.store.insert(record);
+      this.delivery.kick();
+      return { record, replayed: false };
+    });
+  }
+
+  get(id: string): Promise<AdjustmentRecord | undefined> {
+    return settle(() => this.store.get(id));
+  }
+
+  list(offset: number, limit: number, tenant: string | null): Promise<AdjustmentPage> {
+    return settle(() => this.store.list(offset, limit, tenant));
+  }
+
+  countByStatus(): Promise<Record<AdjustmentStatus, number>> {
+    return settle(() => this.store.countByStatus());
+  }
+
+  // The delivery service is this adapter's own (not a provider): its hooks come from here.
+  onApplicationBootstrap(): void {
+    this.delivery.onApplicationBootstrap();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.delivery.onApplicationShutdown();
+  }
+}
+
+/** The synchronous store's answer as a promise; what it throws, as a rejection. */
+function settle<T>(read: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(read()));
+}
