@@ -287,16 +287,18 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
       // has to travel through whatever stands between us and the engine.
       stream.write(encodePayload(jobPayloadText(job)));
 
-      const exited = this.awaitExit(container, streamEnded, job.timeoutMs);
+      // The harness's exit frame, or else the end of the attach stream (the container
+      // ended without one, or the engine went away); the engine's wait call is made only
+      // then: a job whose harness answers costs one engine call fewer.
       const first = await Promise.race([
-        exited.then((exitCode) => ({ kind: 'exited' as const, exitCode })),
-        exitFrame.then(() => ({ kind: 'frame' as const })),
+        exitFrame.then(() => 'frame' as const),
+        streamEnded.then(() => 'ended' as const),
+        delay(job.timeoutMs + GIVE_UP_AFTER_DEADLINE_MS).then(() => 'ended' as const),
       ]);
       const frame = exit as HarnessExit | null;
-      if (first.kind === 'frame' && frame && isFinal(frame) && stopReason === 'exited') {
+      if (first === 'frame' && frame && isFinal(frame) && stopReason === 'exited') {
         // The exit frame is the harness's last word (PROTOCOL.md): answer now; the
         // container's own end and its removal come after, and change nothing.
-        exited.catch(() => undefined);
         const endedAt = new Date();
         const outcome: RunOutcome = {
           containerId: container.id,
@@ -317,7 +319,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
         };
         return { outcome, atFrame: true };
       }
-      const exitCode = first.kind === 'exited' ? first.exitCode : await exited;
+      const exitCode = await this.awaitExit(container, streamEnded, job.timeoutMs);
       const endedAt = new Date();
       clearTimeout(deadline);
       await Promise.race([streamEnded, delay(STREAM_DRAIN_MS)]);
