@@ -11,12 +11,18 @@
  * and the real workload (print(1) against import numpy, pandas, pool on) alone:
  *
  *   BENCH_ONLY=workload npm run bench
+ *
+ * and throughput and cost against the bare cold path (bench/throughput.ts) alone, or its
+ * smoke run (BENCH_SMOKE=1, well under a minute):
+ *
+ *   BENCH_ONLY=throughput npm run bench
  */
 import { execFileSync } from 'node:child_process';
 import Docker from 'dockerode';
 import { startSandboxApp } from '../test/support/sandbox-app';
 import { median, percentile, row } from './figures';
 import { hostileCallers } from './hostile';
+import { throughputAndCost } from './throughput';
 
 const IMAGE = 'brain-net-sandbox-runtime:3.11';
 const ROUNDS = 15;
@@ -140,6 +146,11 @@ async function main(): Promise<void> {
     await hostileCallers();
     return;
   }
+  if (process.env.BENCH_ONLY === 'throughput') {
+    console.log(`Brain_Net Sandbox bench, throughput and cost only (${new Date().toISOString()})`);
+    await throughputAndCost();
+    return;
+  }
   if (process.env.BENCH_ONLY === 'workload') {
     console.log(`Brain_Net Sandbox bench, the real workload only (${new Date().toISOString()})`);
     await realWorkload();
@@ -257,6 +268,8 @@ async function main(): Promise<void> {
   await realWorkload();
 
   await hostileCallers();
+
+  await throughputAndCost();
 }
 
 main().catch((error: unknown) => {

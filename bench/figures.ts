@@ -16,3 +16,19 @@ export function percentile(values: number[], p: number): number {
 export function row(name: string, value: string, note = ''): void {
   console.log(`${name.padEnd(56)} ${value.padStart(9)}  ${note}`);
 }
+
+/** A row of two paths side by side: the first figure, the second, their ratio, a note. */
+export function sideBySide(
+  name: string,
+  first: string,
+  second: string,
+  ratio: string,
+  note = '',
+): void {
+  row(name, first, `${second.padStart(9)}  ${ratio.padStart(6)}  ${note}`);
+}
+
+/** first / second to two decimals, or "-" when the second is zero. */
+export function ratioOf(first: number, second: number): string {
+  return second === 0 ? '-' : (first / second).toFixed(2);
+}

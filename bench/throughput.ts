@@ -1,0 +1,728 @@
+/**
+ * The bench's "Throughput and cost" section: the service over HTTP (POST /execute?wait=true,
+ * in a process of its own, see test/support/separate-service.ts, so its RSS is its own) against
+ * the bare cold path through dockerode (create, attach, start, stdin, wait, remove) with the
+ * same limits, in one run, on one machine, with one image. The two paths take turns round by
+ * round, so that drift in the machine's load hits both alike.
+ *
+ * - Latency, one job at a time: p50 and p95 of six jobs, from print(1) to 1 MiB of input.
+ * - Load: throughput and p95 of print(1) at 1, 4, 8 and 16 concurrent clients.
+ * - Cost: host CPU per job from /proc/stat (everything: the service, dockerd, containerd,
+ *   runc, the containers and this client), during each load level; the target is at 8.
+ * - Memory: the service's RSS after 2,000 more executions of print(1) at 8 clients.
+ * - Containers left once both paths are done.
+ *
+ * Prints a table (service, bare, ratio, target; targets are printed, not asserted) and
+ * writes every figure to bench/results/throughput-<date>.json.
+ *
+ *   BENCH_ONLY=throughput npm run bench
+ *   BENCH_ONLY=throughput BENCH_SMOKE=1 npm run bench   (each job once, 8 jobs at 4 clients)
+ */
+// The service's config (loadConfig, for its limits) is validated through decorators.
+import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import Docker from 'dockerode';
+import type { ContainerLimits } from '@brain-net/runner/container-limits';
+import { engineLimits } from '@brain-net/runner/engine-limits';
+import { SANDBOX_LABEL } from '@brain-net/runner/runner-options';
+import { loadConfig } from '../apps/sandbox/src/config/app-config';
+import { ServiceProcess } from '../test/support/separate-service';
+import { median, percentile, ratioOf, row, sideBySide } from './figures';
+
+const IMAGE = 'brain-net-sandbox-runtime:3.11';
+const MIB = 2 ** 20;
+/** Labels the bare path's containers, so that its leftovers can be counted apart. */
+const BARE_LABEL = 'brain-net.bench-bare';
+
+const SERVICE_ENV = {
+  SANDBOX_IMAGE: IMAGE,
+  SANDBOX_WARM_POOL: '2',
+  MAX_CONCURRENT_EXECUTIONS: '16',
+  MAX_QUEUED_EXECUTIONS: '1000',
+  RATE_LIMIT_PER_MINUTE: '0',
+};
+
+/** How much of each figure to take: the full run, or CI's smoke run. */
+interface Plan {
+  readonly name: string;
+  /** One uncounted run of each job on each path first: page cache, JIT, engine. */
+  readonly warmUp: boolean;
+  /** Rounds per job per path, one job at a time. */
+  readonly rounds: number;
+  readonly levels: readonly number[];
+  readonly jobsPerLevel: number;
+  /** The level whose host CPU per job carries the target. */
+  readonly cpuLevel: number;
+  /** Executions of print(1) before the service's RSS is read; 0: none beyond the rest. */
+  readonly rssExecutions: number;
+  readonly rssClients: number;
+}
+
+const FULL: Plan = {
+  name: 'full',
+  warmUp: true,
+  rounds: 20,
+  levels: [1, 4, 8, 16],
+  jobsPerLevel: 64,
+  cpuLevel: 8,
+  rssExecutions: 2000,
+  rssClients: 8,
+};
+
+const SMOKE: Plan = {
+  name: 'smoke',
+  warmUp: false,
+  rounds: 1,
+  levels: [4],
+  jobsPerLevel: 8,
+  cpuLevel: 4,
+  rssExecutions: 0,
+  rssClients: 8,
+};
+
+/**
+ * After each service round one at a time: the pool refills (start a container, preload
+ * numpy and pandas: about 0.6 s here) as it would between an agent's requests, and the
+ * refill stays off the bare round's clock.
+ */
+const REFILL_PAUSE_MS = 1000;
+/** After a load level: the service's pool refills; counted in that level's CPU. */
+const SETTLE_MS = 3000;
+/** Before each load level: what the idle host burns, subtracted from the CPU figures. */
+const IDLE_WINDOW_MS = 2000;
+
+const CPU_LOOP = 20_000_000;
+/** 131,072 × `{"a":1},` is 1 MiB of JSON. */
+const SMALL_OBJECTS = MIB / 8;
+
+interface Job {
+  readonly name: string;
+  /** What the service runs; its input arrives as the global `input_data`. */
+  readonly code: string;
+  /** What the bare path runs with `python3 -I -c`; its input arrives on stdin. */
+  readonly bareCode: string;
+  /** input_data, which the service takes as a JSON object only; null: none. */
+  readonly input: Record<string, unknown> | null;
+  /** The output both paths must print: proof the job ran. */
+  readonly output: string;
+}
+
+const READ_STDIN = 'import json, sys\ninput_data = json.load(sys.stdin)\n';
+
+const JOBS: readonly Job[] = [
+  { name: 'print(1)', code: 'print(1)', bareCode: 'print(1)', input: null, output: '1\n' },
+  {
+    name: 'import numpy, pandas',
+    code: 'import numpy, pandas\nprint(1)',
+    bareCode: 'import numpy, pandas\nprint(1)',
+    input: null,
+    output: '1\n',
+  },
+  {
+    name: `CPU loop, ${CPU_LOOP / 1e6}M additions`,
+    code: `s = 0\nfor i in range(${CPU_LOOP}):\n    s += i\nprint(s)`,
+    bareCode: `s = 0\nfor i in range(${CPU_LOOP}):\n    s += i\nprint(s)`,
+    input: null,
+    output: `${(CPU_LOOP * (CPU_LOOP - 1)) / 2}\n`,
+  },
+  {
+    name: 'prints 1 MiB',
+    code: `import sys\nsys.stdout.write('x' * ${MIB})`,
+    bareCode: `import sys\nsys.stdout.write('x' * ${MIB})`,
+    input: null,
+    output: 'x'.repeat(MIB),
+  },
+  {
+    name: 'input: a 1 MiB string',
+    code: "print(len(input_data['text']))",
+    bareCode: `${READ_STDIN}print(len(input_data['text']))`,
+    input: { text: 'x'.repeat(MIB) },
+    output: `${MIB}\n`,
+  },
+  {
+    name: `input: 1 MiB of {"a":1} (${SMALL_OBJECTS})`,
+    code: "print(len(input_data['items']))",
+    bareCode: `${READ_STDIN}print(len(input_data['items']))`,
+    input: { items: Array.from({ length: SMALL_OBJECTS }, () => ({ a: 1 })) },
+    output: `${SMALL_OBJECTS}\n`,
+  },
+];
+
+/** A job as each path sends it, encoded once so that no round pays for the encoding. */
+interface PreparedJob {
+  readonly job: Job;
+  readonly requestBody: string;
+  readonly stdin: Buffer;
+}
+
+function prepare(job: Job): PreparedJob {
+  return {
+    job,
+    requestBody: JSON.stringify(
+      job.input === null ? { code: job.code } : { code: job.code, input_data: job.input },
+    ),
+    stdin: Buffer.from(job.input === null ? '' : JSON.stringify(job.input)),
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const docker = new Docker();
+
+/** A run's answer, cut short for an error message. */
+const excerpt = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
+
+// ---------------------------------------------------------------------------------------
+// The two paths
+// ---------------------------------------------------------------------------------------
+
+/** One job through the service: POST /execute?wait=true, checked. */
+async function viaService(url: string, prepared: PreparedJob): Promise<void> {
+  const response = await fetch(`${url}/execute?wait=true`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: prepared.requestBody,
+  });
+  const text = await response.text();
+  const result = JSON.parse(text) as { status?: string; output?: string };
+  if (response.status !== 200 || result.status !== 'completed') {
+    throw new Error(`service: ${prepared.job.name} answered ${response.status}: ${excerpt(text)}`);
+  }
+  if (result.output !== prepared.job.output) {
+    throw new Error(`service: ${prepared.job.name} printed ${excerpt(result.output ?? '')}`);
+  }
+}
+
+/**
+ * A sandbox container as DockerodeRunner.containerSpec() creates it, seccomp profile and
+ * masked paths included (engineLimits() builds both), but running the job's code with
+ * `python3 -I -c` instead of the harness; keep the two in step.
+ */
+function bareSpec(
+  code: string,
+  limits: ContainerLimits,
+  runId: string,
+): Docker.ContainerCreateOptions {
+  const engine = engineLimits(limits);
+  return {
+    Image: IMAGE,
+    Cmd: ['python3', '-I', '-c', code],
+    User: limits.user,
+    WorkingDir: '/tmp',
+    Env: ['HOME=/tmp', 'LANG=C.UTF-8', 'OPENBLAS_NUM_THREADS=1', 'MPLCONFIGDIR=/tmp'],
+    Labels: { [BARE_LABEL]: runId },
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: true,
+    StdinOnce: true,
+    Tty: false,
+    NetworkDisabled: true,
+    HostConfig: {
+      Runtime: engine.runtime,
+      NetworkMode: 'none',
+      Memory: limits.memoryBytes,
+      MemorySwap: limits.memoryBytes,
+      NanoCpus: Math.round(limits.cpus * 1e9),
+      PidsLimit: engine.pidsLimit,
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsBytes}` },
+      CapDrop: ['ALL'],
+      SecurityOpt: [...engine.securityOpt],
+      MaskedPaths: engine.maskedPaths && [...engine.maskedPaths],
+      Ulimits: [
+        { Name: 'nofile', Soft: limits.openFiles, Hard: limits.openFiles },
+        { Name: 'fsize', Soft: limits.fileSizeBytes, Hard: limits.fileSizeBytes },
+        { Name: 'core', Soft: 0, Hard: 0 },
+        ...engine.extraUlimits,
+      ],
+      IpcMode: 'none',
+      LogConfig: { Type: 'none', Config: {} },
+      AutoRemove: false,
+    },
+  };
+}
+
+/**
+ * One job on the bare cold path: create, attach, start, its input on stdin (then closed),
+ * read all of stdout, wait, remove. Checked like the service's answer.
+ */
+async function viaBareContainer(
+  prepared: PreparedJob,
+  limits: ContainerLimits,
+  runId: string,
+): Promise<void> {
+  const container = await docker.createContainer(bareSpec(prepared.job.bareCode, limits, runId));
+  try {
+    const stream = await container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    docker.modem.demuxStream(stream, stdout, stderr);
+    const chunks: Buffer[] = [];
+    stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stderr.resume();
+    const attachEnded = new Promise<void>((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+    });
+    await container.start();
+    stream.end(prepared.stdin);
+    const waited = (await container.wait()) as { StatusCode: number };
+    await attachEnded;
+    stdout.end();
+    await finished(stdout);
+    const output = Buffer.concat(chunks).toString('utf8');
+    if (waited.StatusCode !== 0 || output !== prepared.job.output) {
+      throw new Error(
+        `bare: ${prepared.job.name} exited ${waited.StatusCode}, printed ${excerpt(output)}`,
+      );
+    }
+  } finally {
+    await container.remove({ force: true, v: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurements
+// ---------------------------------------------------------------------------------------
+
+interface Latencies {
+  readonly p50: number;
+  readonly p95: number;
+  readonly ms: number[];
+}
+
+const latenciesOf = (ms: number[]): Latencies => ({
+  p50: median(ms),
+  p95: percentile(ms, 95),
+  ms,
+});
+
+async function timed(task: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await task();
+  return performance.now() - started;
+}
+
+interface JobLatency {
+  readonly job: string;
+  readonly service: Latencies;
+  readonly bare: Latencies;
+}
+
+/**
+ * Each job one at a time, the paths alternating round by round (and which goes first
+ * alternating too, so neither always runs on the other's heels).
+ */
+async function latencyOneAtATime(
+  plan: Plan,
+  jobs: readonly PreparedJob[],
+  service: (job: PreparedJob) => Promise<void>,
+  bare: (job: PreparedJob) => Promise<void>,
+): Promise<JobLatency[]> {
+  const serviceThenPause = async (job: PreparedJob) => {
+    const ms = await timed(() => service(job));
+    await sleep(REFILL_PAUSE_MS);
+    return ms;
+  };
+  const figures: JobLatency[] = [];
+  for (const job of jobs) {
+    if (plan.warmUp) {
+      await serviceThenPause(job);
+      await bare(job);
+    }
+    const serviceMs: number[] = [];
+    const bareMs: number[] = [];
+    for (let round = 0; round < plan.rounds; round++) {
+      if (round % 2 === 0) {
+        serviceMs.push(await serviceThenPause(job));
+        bareMs.push(await timed(() => bare(job)));
+      } else {
+        bareMs.push(await timed(() => bare(job)));
+        serviceMs.push(await serviceThenPause(job));
+      }
+    }
+    figures.push({ job: job.job.name, service: latenciesOf(serviceMs), bare: latenciesOf(bareMs) });
+    console.log(`  one at a time: ${job.job.name} done`);
+  }
+  return figures;
+}
+
+/** Busy jiffies of all CPUs since boot: user (guests included), nice, system, irq, softirq, steal. */
+function busyJiffies(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = cpu.slice(1).map(Number);
+  return user + nice + system + irq + softirq + steal;
+}
+
+/** Jiffies per second as /proc/stat counts them (USER_HZ, 100 on Linux). */
+function userHz(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+const USER_HZ = userHz();
+
+/**
+ * Host CPU milliseconds per second while both paths sit idle: after SETTLE_MS, so that no
+ * earlier job's cleanup (the pool's refill, the engine's unmounts) is taken for the idle host.
+ */
+async function idleHostCpu(): Promise<number> {
+  await sleep(SETTLE_MS);
+  const before = busyJiffies();
+  const started = performance.now();
+  await sleep(IDLE_WINDOW_MS);
+  const cpuMs = ((busyJiffies() - before) * 1000) / USER_HZ;
+  return cpuMs / ((performance.now() - started) / 1000);
+}
+
+interface Load {
+  readonly clients: number;
+  readonly jobs: number;
+  readonly seconds: number;
+  readonly jobsPerSecond: number;
+  readonly latency: Latencies;
+  /** Host CPU over the run and SETTLE_MS after it, per job. */
+  readonly cpuMsPerJob: number;
+  /** The same less what the idle host burnt over as long. */
+  readonly netCpuMsPerJob: number;
+}
+
+/**
+ * `jobs` tasks, `clients` of them in flight at any time, and the host CPU they took: from
+ * the first send until SETTLE_MS after the last answer, so that work a path leaves behind
+ * (the service's pool refill) is counted.
+ */
+async function underLoad(
+  clients: number,
+  jobs: number,
+  idleCpuMsPerSecond: number,
+  task: () => Promise<void>,
+): Promise<Load> {
+  const latencies: number[] = [];
+  let sent = 0;
+  const client = async () => {
+    while (sent < jobs) {
+      sent += 1;
+      latencies.push(await timed(task));
+    }
+  };
+  const cpuBefore = busyJiffies();
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, client));
+  const seconds = (performance.now() - started) / 1000;
+  await sleep(SETTLE_MS);
+  const windowSeconds = (performance.now() - started) / 1000;
+  const cpuMs = ((busyJiffies() - cpuBefore) * 1000) / USER_HZ;
+  return {
+    clients,
+    jobs,
+    seconds,
+    jobsPerSecond: jobs / seconds,
+    latency: latenciesOf(latencies),
+    cpuMsPerJob: cpuMs / jobs,
+    netCpuMsPerJob: (cpuMs - idleCpuMsPerSecond * windowSeconds) / jobs,
+  };
+}
+
+interface LoadLevel {
+  readonly clients: number;
+  readonly idleHostCpuMsPerSecond: number;
+  readonly service: Load;
+  readonly bare: Load;
+}
+
+/** print(1) at each level, both paths in turn, the idle host's CPU measured first. */
+async function loadLevels(
+  plan: Plan,
+  service: () => Promise<void>,
+  bare: () => Promise<void>,
+): Promise<LoadLevel[]> {
+  const levels: LoadLevel[] = [];
+  for (const [index, clients] of plan.levels.entries()) {
+    const idle = await idleHostCpu();
+    const run = (task: () => Promise<void>) => underLoad(clients, plan.jobsPerLevel, idle, task);
+    let serviceLoad: Load;
+    let bareLoad: Load;
+    if (index % 2 === 0) {
+      serviceLoad = await run(service);
+      bareLoad = await run(bare);
+    } else {
+      bareLoad = await run(bare);
+      serviceLoad = await run(service);
+    }
+    levels.push({ clients, idleHostCpuMsPerSecond: idle, service: serviceLoad, bare: bareLoad });
+    console.log(`  load: ${clients} clients done`);
+  }
+  return levels;
+}
+
+interface Memory {
+  readonly idleRssBytes: number;
+  readonly rssBeforeBytes: number;
+  readonly rssAfterBytes: number;
+  readonly peakBytes: number;
+  /** Executions the service had served when its RSS was last read. */
+  readonly executions: number;
+  readonly extraExecutions: number;
+  readonly extraSeconds: number;
+}
+
+/** The service's RSS after `plan.rssExecutions` more executions of print(1). */
+async function memoryAfterMany(
+  plan: Plan,
+  serviceProcess: ServiceProcess,
+  idleRssBytes: number,
+  served: () => number,
+  task: () => Promise<void>,
+): Promise<Memory> {
+  const rssBeforeBytes = serviceProcess.memory().rss;
+  const started = performance.now();
+  let sent = 0;
+  const client = async () => {
+    while (sent < plan.rssExecutions) {
+      sent += 1;
+      await task();
+    }
+  };
+  await Promise.all(Array.from({ length: plan.rssClients }, client));
+  const extraSeconds = (performance.now() - started) / 1000;
+  const { rss, peak } = serviceProcess.memory();
+  return {
+    idleRssBytes,
+    rssBeforeBytes,
+    rssAfterBytes: rss,
+    peakBytes: peak,
+    executions: served(),
+    extraExecutions: plan.rssExecutions,
+    extraSeconds,
+  };
+}
+
+/** Containers on the engine with this label (or label=value), whatever their state. */
+function containersLabelled(label: string): number {
+  const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${label}`], {
+    encoding: 'utf8',
+  });
+  return ids.split('\n').filter((id) => id.trim() !== '').length;
+}
+
+// ---------------------------------------------------------------------------------------
+// The section
+// ---------------------------------------------------------------------------------------
+
+interface Results {
+  readonly date: string;
+  readonly plan: Plan;
+  readonly host: { readonly cpus: number; readonly memoryMiB: number; readonly userHz: number };
+  readonly image: string;
+  readonly serviceEnv: Record<string, string>;
+  readonly limits: ContainerLimits;
+  readonly oneAtATime: JobLatency[];
+  readonly load: LoadLevel[];
+  readonly memory: Memory;
+  readonly serviceStopped: { readonly how: string; readonly ms: number };
+  readonly containersLeft: {
+    readonly sandboxAllInstances: number;
+    readonly sandboxThisInstance: number;
+    readonly bare: number;
+  };
+  readonly seconds: number;
+}
+
+export async function throughputAndCost(): Promise<void> {
+  const plan = process.env.BENCH_SMOKE === '1' ? SMOKE : FULL;
+  const startedAt = performance.now();
+  const date = new Date().toISOString();
+  console.log(
+    `\nThroughput and cost (${plan.name} run): service over HTTP, own process, warm pool 2, ` +
+      '16 slots, against the bare cold path through dockerode, same limits',
+  );
+  const runId = randomUUID().slice(0, 8);
+  const instanceId = `bench-throughput-${runId}`;
+  // The limits the service applies with its defaults, so that both paths get the same.
+  const limits = loadConfig({}).limits;
+  const jobs = JOBS.map(prepare);
+  const printOne = jobs[0];
+
+  const serviceProcess = await ServiceProcess.start({
+    ...SERVICE_ENV,
+    SANDBOX_INSTANCE_ID: instanceId,
+  });
+  let served = 0;
+  const service = async (job: PreparedJob) => {
+    await viaService(serviceProcess.url, job);
+    served += 1;
+  };
+  const bare = (job: PreparedJob) => viaBareContainer(job, limits, runId);
+
+  let oneAtATime: JobLatency[];
+  let load: LoadLevel[];
+  let memory: Memory;
+  let serviceStopped: { how: string; ms: number };
+  try {
+    await sleep(SETTLE_MS); // the pool's first containers start and preload
+    const idleRssBytes = serviceProcess.memory().rss;
+    oneAtATime = await latencyOneAtATime(plan, jobs, service, bare);
+    load = await loadLevels(
+      plan,
+      () => service(printOne),
+      () => bare(printOne),
+    );
+    memory = await memoryAfterMany(
+      plan,
+      serviceProcess,
+      idleRssBytes,
+      () => served,
+      () => service(printOne),
+    );
+  } finally {
+    serviceStopped = await serviceProcess.stop();
+  }
+  const results: Results = {
+    date,
+    plan,
+    host: { cpus: cpus().length, memoryMiB: Math.round(totalmem() / MIB), userHz: USER_HZ },
+    image: IMAGE,
+    serviceEnv: SERVICE_ENV,
+    limits,
+    oneAtATime,
+    load,
+    memory,
+    serviceStopped,
+    containersLeft: {
+      sandboxAllInstances: containersLabelled(SANDBOX_LABEL),
+      sandboxThisInstance: containersLabelled(`${SANDBOX_LABEL}=${instanceId}`),
+      bare: containersLabelled(`${BARE_LABEL}=${runId}`),
+    },
+    seconds: (performance.now() - startedAt) / 1000,
+  };
+  printTable(results);
+  console.log(`\nAll figures: ${writeResults(results)}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------
+
+const msText = (ms: number) => `${ms.toFixed(0)} ms`;
+const mibText = (bytes: number) => `${(bytes / MIB).toFixed(0)} MiB`;
+
+/** "target ≤ 20 ms: met", or "missed": printed, not asserted. */
+function target(text: string, met: boolean): string {
+  return `target ${text}: ${met ? 'met' : 'MISSED'}`;
+}
+
+function printTable(results: Results): void {
+  const { plan, oneAtATime, load, memory, containersLeft } = results;
+  console.log('');
+  sideBySide('', 'service', 'bare', 'ratio', 'service / bare');
+
+  console.log(`One job at a time (${plan.rounds} rounds per job per path, alternating)`);
+  for (const { job, service, bare } of oneAtATime) {
+    const first = job === oneAtATime[0].job;
+    sideBySide(
+      `${job}, p50`,
+      msText(service.p50),
+      msText(bare.p50),
+      ratioOf(service.p50, bare.p50),
+      first ? target('≤ 20 ms', service.p50 <= 20) : '',
+    );
+    sideBySide(
+      `${job}, p95`,
+      msText(service.p95),
+      msText(bare.p95),
+      ratioOf(service.p95, bare.p95),
+      first ? target('≤ 50 ms', service.p95 <= 50) : '',
+    );
+  }
+
+  console.log(`\nprint(1) under load (${plan.jobsPerLevel} jobs per level)`);
+  for (const { clients, service, bare } of load) {
+    const atTarget = clients === 8;
+    const throughputRatio = service.jobsPerSecond / bare.jobsPerSecond;
+    sideBySide(
+      `${clients} clients, jobs/s`,
+      service.jobsPerSecond.toFixed(2),
+      bare.jobsPerSecond.toFixed(2),
+      throughputRatio.toFixed(2),
+      atTarget ? target('≥ 1.0× bare', throughputRatio >= 1) : '',
+    );
+    sideBySide(
+      `${clients} clients, p95`,
+      msText(service.latency.p95),
+      msText(bare.latency.p95),
+      ratioOf(service.latency.p95, bare.latency.p95),
+    );
+  }
+
+  const cpuLevel = load.find((level) => level.clients === plan.cpuLevel);
+  if (cpuLevel) {
+    const { service, bare, idleHostCpuMsPerSecond } = cpuLevel;
+    const netRatio = service.netCpuMsPerJob / bare.netCpuMsPerJob;
+    console.log(`\nHost CPU per job, /proc/stat, ${plan.cpuLevel} clients`);
+    sideBySide(
+      'ms per job, whole host',
+      msText(service.cpuMsPerJob),
+      msText(bare.cpuMsPerJob),
+      ratioOf(service.cpuMsPerJob, bare.cpuMsPerJob),
+      `run + ${SETTLE_MS / 1000} s settle`,
+    );
+    sideBySide(
+      'ms per job, less the idle host',
+      msText(service.netCpuMsPerJob),
+      msText(bare.netCpuMsPerJob),
+      netRatio.toFixed(2),
+      `${target('≤ 1.1× bare', netRatio <= 1.1)}; idle ${idleHostCpuMsPerSecond.toFixed(0)} ms/s`,
+    );
+  }
+
+  console.log('\nService memory (own process, ts-node included)');
+  row('RSS at idle, after start', mibText(memory.idleRssBytes));
+  if (memory.extraExecutions > 0) {
+    row(`RSS before ${memory.extraExecutions} more print(1)`, mibText(memory.rssBeforeBytes));
+    row(
+      `${memory.extraExecutions} × print(1) at ${plan.rssClients} clients took`,
+      `${memory.extraSeconds.toFixed(1)} s`,
+      `${(memory.extraExecutions / memory.extraSeconds).toFixed(2)} jobs/s`,
+    );
+  }
+  row(
+    `RSS after ${memory.executions} executions in all`,
+    mibText(memory.rssAfterBytes),
+    target('≤ 200 MB', memory.rssAfterBytes <= 200e6),
+  );
+  row('peak RSS (VmHWM)', mibText(memory.peakBytes));
+
+  console.log('\nContainers left');
+  row(
+    `${SANDBOX_LABEL} containers, this instance / all`,
+    `${containersLeft.sandboxThisInstance} / ${containersLeft.sandboxAllInstances}`,
+    `service stopped in ${results.serviceStopped.ms.toFixed(0)} ms (${results.serviceStopped.how})`,
+  );
+  row(`bare path's containers (${BARE_LABEL})`, String(containersLeft.bare), 'must be 0');
+  row('section took', `${results.seconds.toFixed(0)} s`);
+}
+
+/** bench/results/throughput-<ISO date>.json, the colons of the time made dashes. */
+function writeResults(results: Results): string {
+  const folder = join(__dirname, 'results');
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, `throughput-${results.date.replace(/:/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  return file;
+}
