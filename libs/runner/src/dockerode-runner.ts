@@ -37,6 +37,8 @@ const GIVE_UP_AFTER_DEADLINE_MS = 30_000;
 /** The job label of a container prepared before its job was known. */
 const POOL_JOB_LABEL = 'warm-pool';
 const SIGKILL = 9;
+/** How long the runner must be idle before the warm pool refills. */
+const REFILL_IDLE_MS = 150;
 
 /** A started container whose harness waits for its payload on stdin. */
 interface ReadyContainer {
@@ -61,6 +63,9 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
   private readonly unremoved = new Set<string>();
   /** Removals of containers whose jobs were already answered. */
   private readonly removals = new Set<Promise<void>>();
+  /** Jobs in run() now; the pool refills only once there are none (jobEnded). */
+  private activeJobs = 0;
+  private refillTimer: NodeJS.Timeout | undefined;
   /** The id of each image tag, as the engine watch last found it (findImage). */
   private readonly imageIds = new Map<string, string>();
 
@@ -88,8 +93,16 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
   async run(job: SandboxJob, listener: RunListener, signal: AbortSignal): Promise<RunOutcome> {
     if (this.unremoved.size > 0) await this.retryRemovals();
     const acquiredAt = Date.now();
+    this.activeJobs += 1;
+    clearTimeout(this.refillTimer);
     const warm = this.servesFromPool(job) ? this.pool?.take() : null;
-    const ready = warm ?? (await this.prepare(job.image, job.limits, job.jobId));
+    let ready: ReadyContainer;
+    try {
+      ready = warm ?? (await this.prepare(job.image, job.limits, job.jobId));
+    } catch (error: unknown) {
+      this.jobEnded();
+      throw error;
+    }
     let answeredAtFrame = false;
     try {
       const { outcome, atFrame } = await this.runReady(ready, job, listener, signal, acquiredAt);
@@ -97,7 +110,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
       return outcome;
     } finally {
       if (answeredAtFrame) this.removeAfterAnswer(ready);
-      else await this.discard(ready).finally(() => this.pool?.fill());
+      else await this.discard(ready).finally(() => this.jobEnded());
     }
   }
 
@@ -110,7 +123,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
   private removeAfterAnswer(ready: ReadyContainer): void {
     const removal = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.discard(ready))
-      .finally(() => this.pool?.fill());
+      .finally(() => this.jobEnded());
     this.removals.add(removal);
     void removal.finally(() => this.removals.delete(removal));
   }
@@ -120,12 +133,26 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     await this.remove(ready.container.id);
   }
 
+  /**
+   * Refills the pool once no job has run for REFILL_IDLE_MS. Under sustained load the
+   * pool would only add work (a warm container's preload costs CPU that a cold one does
+   * not spend): jobs then get cold containers, and the pool comes back when the load
+   * pauses, as an agent loop does between its requests.
+   */
+  private jobEnded(): void {
+    this.activeJobs -= 1;
+    if (this.activeJobs > 0 || !this.pool) return;
+    clearTimeout(this.refillTimer);
+    this.refillTimer = setTimeout(() => this.pool?.fill(), REFILL_IDLE_MS).unref();
+  }
+
   /** Prepares the warm pool's containers, if it has one; call after removeLeftovers(). */
   warmUp(): void {
     this.pool?.fill();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.refillTimer);
     await Promise.all(this.removals);
     await this.pool?.close();
   }
