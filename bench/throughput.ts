@@ -29,7 +29,7 @@ import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import Docker from 'dockerode';
 import type { ContainerLimits } from '@brain-net/runner/container-limits';
-import { engineLimits } from '@brain-net/runner/engine-limits';
+import { SANDBOX_ENV, sandboxContainerOptions } from '@brain-net/runner/sandbox-container';
 import { SANDBOX_LABEL } from '@brain-net/runner/runner-options';
 import { loadConfig } from '../apps/sandbox/src/config/app-config';
 import { ServiceProcess } from '../test/support/separate-service';
@@ -199,52 +199,21 @@ async function viaService(url: string, prepared: PreparedJob): Promise<void> {
 }
 
 /**
- * A sandbox container as DockerodeRunner.containerSpec() creates it, seccomp profile and
- * masked paths included (engineLimits() builds both), but running the job's code with
- * `python3 -I -c` instead of the harness; keep the two in step.
+ * A sandbox container as the runner creates it (sandboxContainerOptions: limits, seccomp
+ * profile, masked paths), running the job's code with `python3 -I -c` instead of the
+ * harness.
  */
 function bareSpec(
   code: string,
   limits: ContainerLimits,
   runId: string,
 ): Docker.ContainerCreateOptions {
-  const engine = engineLimits(limits);
   return {
     Image: IMAGE,
     Cmd: ['python3', '-I', '-c', code],
-    User: limits.user,
-    WorkingDir: '/tmp',
-    Env: ['HOME=/tmp', 'LANG=C.UTF-8', 'OPENBLAS_NUM_THREADS=1', 'MPLCONFIGDIR=/tmp'],
+    Env: [...SANDBOX_ENV],
     Labels: { [BARE_LABEL]: runId },
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-    OpenStdin: true,
-    StdinOnce: true,
-    Tty: false,
-    NetworkDisabled: true,
-    HostConfig: {
-      Runtime: engine.runtime,
-      NetworkMode: 'none',
-      Memory: limits.memoryBytes,
-      MemorySwap: limits.memoryBytes,
-      NanoCpus: Math.round(limits.cpus * 1e9),
-      PidsLimit: engine.pidsLimit,
-      ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsBytes}` },
-      CapDrop: ['ALL'],
-      SecurityOpt: [...engine.securityOpt],
-      MaskedPaths: engine.maskedPaths && [...engine.maskedPaths],
-      Ulimits: [
-        { Name: 'nofile', Soft: limits.openFiles, Hard: limits.openFiles },
-        { Name: 'fsize', Soft: limits.fileSizeBytes, Hard: limits.fileSizeBytes },
-        { Name: 'core', Soft: 0, Hard: 0 },
-        ...engine.extraUlimits,
-      ],
-      IpcMode: 'none',
-      LogConfig: { Type: 'none', Config: {} },
-      AutoRemove: false,
-    },
+    ...sandboxContainerOptions(limits),
   };
 }
 

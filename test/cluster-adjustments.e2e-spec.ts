@@ -11,6 +11,7 @@ import type {
 } from '../apps/sandbox/src/adjustment/dto/adjustment.dto';
 import { ServiceProcess } from './support/separate-service';
 import { REJECTION_MESSAGE, StandInBackend } from './support/stand-in-backend';
+import { eventually } from './support/eventually';
 
 const EXAMPLE = {
   processor_id: 'processor-123',
@@ -28,21 +29,6 @@ const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 function keyEntry(name: string, key: string, tenant: string, scopes: string[]) {
   return { name, key_sha256: createHash('sha256').update(key).digest('hex'), tenant, scopes };
-}
-
-/** Polls until `read` gives a value, or fails at the deadline naming what it waited for. */
-async function eventually<T>(
-  read: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**

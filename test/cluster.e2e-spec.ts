@@ -5,6 +5,7 @@ import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execu
 import { openEventStream } from './support/event-stream';
 import { containerCountOf } from './support/sandbox-app';
 import { ServiceProcess } from './support/separate-service';
+import { eventually } from './support/eventually';
 
 /** Cluster mode: a silent worker's job is declared lost after this, plus one stalled-job check. */
 const LOST_AFTER_MS = 3000;
@@ -13,21 +14,6 @@ const LOST_BOUND_MS = 2 * LOST_AFTER_MS + 6000;
 const SLEEPER = "import time\nprint('started', flush=True)\ntime.sleep(60)";
 
 type Body = Record<string, unknown>;
-
-/** Polls until `read` gives a value, or fails at the deadline naming what it waited for. */
-async function eventually<T>(
-  read: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /**
  * Two service instances in processes of their own, one real Redis (append-only), one

@@ -14,7 +14,6 @@ import {
   SandboxJob,
   StopReason,
 } from './docker-runner';
-import { engineLimits } from './engine-limits';
 import {
   HarnessExit,
   HarnessFrameDecoder,
@@ -25,6 +24,7 @@ import {
 import { jobPayloadText } from './job-payload';
 import { JOB_LABEL, RunnerOptions, SANDBOX_LABEL, engineAddress } from './runner-options';
 import { WarmPool } from './warm-pool';
+import { SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
 
 const HARNESS_SOURCE = readFileSync(join(__dirname, 'harness', 'sandbox_harness.py'), 'utf8');
 /** What we keep of output written outside the protocol, for diagnosis only. */
@@ -323,43 +323,17 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
         delay(job.timeoutMs + GIVE_UP_AFTER_DEADLINE_MS).then(() => 'ended' as const),
       ]);
       const frame = exit as HarnessExit | null;
-      if (first === 'frame' && frame && isFinal(frame) && stopReason === 'exited') {
-        // The exit frame is the harness's last word (PROTOCOL.md): answer now; the
-        // container's own end and its removal come after, and change nothing.
-        const endedAt = new Date();
-        const outcome: RunOutcome = {
-          containerId: container.id,
-          imageId: this.imageIds.get(job.image) ?? null,
-          startedAt,
-          endedAt,
-          stopReason,
-          containerExitCode: null,
-          oomKilled: false,
-          exit: frame,
-          truncated,
-          harnessError,
-          diagnostics: diagnosticsOf(decoder, diagnostics),
-          timings: {
-            containerStartMs: startedAt.getTime() - acquiredAt,
-            runMs: endedAt.getTime() - startedAt.getTime(),
-          },
-        };
-        return { outcome, atFrame: true };
-      }
-      const exitCode = await this.awaitExit(container, streamEnded, job.timeoutMs);
-      const endedAt = new Date();
-      clearTimeout(deadline);
-      await Promise.race([streamEnded, delay(STREAM_DRAIN_MS)]);
-      const state = await this.engineCall('inspect the container', () => container.inspect());
-      const outcome: RunOutcome = {
-        containerId: container.id,
-        imageId: state.Image ?? null,
+      /** The outcome as the harness reported it, with how the container ended. */
+      const outcomeOf = (
+        endedAt: Date,
+        container: Pick<RunOutcome, 'imageId' | 'containerExitCode' | 'oomKilled'>,
+      ): RunOutcome => ({
+        containerId: ready.container.id,
+        ...container,
         startedAt,
         endedAt,
         stopReason,
-        containerExitCode: exitCode,
-        oomKilled: state.State?.OOMKilled ?? false,
-        exit,
+        exit, // read now: a frame may come after the race above
         truncated,
         harnessError,
         diagnostics: diagnosticsOf(decoder, diagnostics),
@@ -367,7 +341,27 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
           containerStartMs: startedAt.getTime() - acquiredAt,
           runMs: endedAt.getTime() - startedAt.getTime(),
         },
-      };
+      });
+      if (first === 'frame' && frame && isFinal(frame) && stopReason === 'exited') {
+        // The exit frame is the harness's last word (PROTOCOL.md): answer now; the
+        // container's own end and its removal come after, and change nothing.
+        const outcome = outcomeOf(new Date(), {
+          imageId: this.imageIds.get(job.image) ?? null,
+          containerExitCode: null,
+          oomKilled: false,
+        });
+        return { outcome, atFrame: true };
+      }
+      const exitCode = await this.awaitExit(container, streamEnded, job.timeoutMs);
+      const endedAt = new Date();
+      clearTimeout(deadline);
+      await Promise.race([streamEnded, delay(STREAM_DRAIN_MS)]);
+      const state = await this.engineCall('inspect the container', () => container.inspect());
+      const outcome = outcomeOf(endedAt, {
+        imageId: state.Image ?? null,
+        containerExitCode: exitCode,
+        oomKilled: state.State?.OOMKilled ?? false,
+      });
       return { outcome, atFrame: false };
     } finally {
       clearTimeout(deadline);
@@ -441,54 +435,16 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     jobLabel: string,
     preload: readonly string[],
   ): Docker.ContainerCreateOptions {
-    // What differs between runtimes (runc, gVisor's runsc) is decided in engineLimits().
-    const engine = engineLimits(limits);
     return {
       Image: image,
       Cmd: ['python3', '-I', '-c', HARNESS_SOURCE],
-      User: limits.user,
-      WorkingDir: '/tmp',
       Env: [
-        'HOME=/tmp',
-        'LANG=C.UTF-8',
-        'OPENBLAS_NUM_THREADS=1',
-        'MPLCONFIGDIR=/tmp',
+        ...SANDBOX_ENV,
         // The harness takes it out of the environment before the job's code runs.
         ...(preload.length > 0 ? [`SANDBOX_PRELOAD=${preload.join(',')}`] : []),
       ],
       Labels: { [SANDBOX_LABEL]: this.options.instanceId, [JOB_LABEL]: jobLabel },
-      AttachStdin: true,
-      AttachStdout: true,
-      AttachStderr: true,
-      OpenStdin: true,
-      StdinOnce: true,
-      Tty: false,
-      // Both: NetworkMode none removes interfaces, NetworkDisabled skips network setup
-      // entirely (which also makes cold starts faster).
-      NetworkDisabled: true,
-      HostConfig: {
-        Runtime: engine.runtime,
-        NetworkMode: 'none',
-        Memory: limits.memoryBytes,
-        MemorySwap: limits.memoryBytes,
-        NanoCpus: Math.round(limits.cpus * 1e9),
-        PidsLimit: engine.pidsLimit,
-        ReadonlyRootfs: true,
-        Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsBytes}` },
-        CapDrop: ['ALL'],
-        SecurityOpt: [...engine.securityOpt],
-        MaskedPaths: engine.maskedPaths && [...engine.maskedPaths],
-        Ulimits: [
-          { Name: 'nofile', Soft: limits.openFiles, Hard: limits.openFiles },
-          { Name: 'fsize', Soft: limits.fileSizeBytes, Hard: limits.fileSizeBytes },
-          { Name: 'core', Soft: 0, Hard: 0 },
-          ...engine.extraUlimits,
-        ],
-        IpcMode: 'none',
-        // Output travels over the attach stream; the engine keeps no log copy.
-        LogConfig: { Type: 'none', Config: {} },
-        AutoRemove: false,
-      },
+      ...sandboxContainerOptions(limits),
     };
   }
 

@@ -7,3 +7,4 @@ export * from './runner-options';
 export * from './runner.module';
 export * from './warm-pool';
 export * from './job-payload';
+export * from './sandbox-container';

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AdjustmentPage, AdjustmentRecord } from '@brain-net/store';
 import { Caller, canSee, listingTenant } from '../auth/caller';
 import { DomainError } from '../errors/domain-error';
-import { errorMessage } from '../errors/error-message';
+import { orUnavailable } from '../errors/unavailable';
 import { AcceptedAdjustment, AdjustmentOutbox } from './adjustment-outbox';
 import { AdjustProcessorRequestDto } from './dto/adjust-processor-request.dto';
 
@@ -139,15 +139,6 @@ function canonicalJson(value: unknown): string {
 }
 
 /** An outbox that cannot answer (SQLite failing, Redis away) is a 503, never a crash. */
-async function fromOutbox<T>(access: () => Promise<T>): Promise<T> {
-  try {
-    return await access();
-  } catch (error: unknown) {
-    if (error instanceof DomainError) throw error;
-    throw new DomainError(
-      'STORE_UNAVAILABLE',
-      `The adjustment store failed: ${errorMessage(error)}`,
-      { retryAfterS: 5 },
-    );
-  }
+function fromOutbox<T>(access: () => Promise<T>): Promise<T> {
+  return orUnavailable('STORE_UNAVAILABLE', 'adjustment', access);
 }

@@ -17,7 +17,7 @@ import { queueRefusalError } from '../quota/queue-refusal';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { EngineStatusService } from './engine-status.service';
 import { ExecutionLifecycle } from './execution-lifecycle';
-import { fromStore } from './from-store';
+import { fromQueue, fromStore } from './from-store';
 import { shuttingDownError } from './graceful-shutdown';
 
 /** An empty `input_data` when the request has none. */
@@ -102,9 +102,9 @@ export class ExecutionAdmission {
     }
     // Alone on its machine the service needs its own engine; in a cluster any worker's will do.
     if (!this.config.redis) this.engine.requireReady();
-    const refusal = await this.fromQueue(() => this.queue.refusal(caller.tenant));
+    const refusal = await fromQueue(() => this.queue.refusal(caller.tenant));
     if (refusal) {
-      const load = await this.fromQueue(() => this.queue.load());
+      const load = await fromQueue(() => this.queue.load());
       throw queueRefusalError(refusal, load, caller.tenant, this.retryAfterS());
     }
 
@@ -147,21 +147,6 @@ export class ExecutionAdmission {
     }
     // The DTO requires one of the two; this keeps the service honest without it.
     throw new DomainError('VALIDATION_FAILED', 'code is required unless processor_id is given.');
-  }
-
-  /** A queue that cannot answer (Redis away) is a 503 for the caller, never a crash. */
-  private async fromQueue<T>(access: () => Promise<T>): Promise<T> {
-    try {
-      return await access();
-    } catch (error: unknown) {
-      throw new DomainError(
-        'QUEUE_UNAVAILABLE',
-        `The execution queue failed: ${errorMessage(error)}`,
-        {
-          retryAfterS: 5,
-        },
-      );
-    }
   }
 
   /** A guess at when a slot frees up: one default timeout spread over the slots. */

@@ -20,7 +20,7 @@ import { errorMessage } from '../errors/error-message';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { ExecutionAdmission } from './execution-admission';
 import { ExecutionLifecycle } from './execution-lifecycle';
-import { fromStore } from './from-store';
+import { fromQueue, fromStore } from './from-store';
 import { CANCEL_WAIT_MS, ShutdownCancellation, drainExecutions } from './graceful-shutdown';
 import { InProcessExecutionQueue, TenantLoad } from './in-process-execution-queue';
 
@@ -114,7 +114,7 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
         `Execution ${id} already finished with status ${record.status}.`,
       );
     }
-    if (await this.withdraw(id)) {
+    if (await fromQueue(() => this.queue.withdraw(id))) {
       await this.lifecycle.close(
         record,
         'cancelled',
@@ -160,20 +160,6 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
       }
     } finally {
       stopListening();
-    }
-  }
-
-  private async withdraw(id: string): Promise<boolean> {
-    try {
-      return await this.queue.withdraw(id);
-    } catch (error: unknown) {
-      throw new DomainError(
-        'QUEUE_UNAVAILABLE',
-        `The execution queue failed: ${errorMessage(error)}`,
-        {
-          retryAfterS: 5,
-        },
-      );
     }
   }
 

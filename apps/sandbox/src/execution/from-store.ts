@@ -1,16 +1,11 @@
-import { DomainError } from '../errors/domain-error';
-import { errorMessage } from '../errors/error-message';
+import { orUnavailable } from '../errors/unavailable';
 
 /** A store read or write that failed is a 503 for the caller, never a crash. */
-export async function fromStore<T>(access: () => Promise<T>): Promise<T> {
-  try {
-    return await access();
-  } catch (error: unknown) {
-    if (error instanceof DomainError) throw error;
-    throw new DomainError(
-      'STORE_UNAVAILABLE',
-      `The execution store failed: ${errorMessage(error)}`,
-      { retryAfterS: 5 },
-    );
-  }
+export function fromStore<T>(access: () => Promise<T>): Promise<T> {
+  return orUnavailable('STORE_UNAVAILABLE', 'execution', access);
+}
+
+/** A queue that cannot answer (Redis away) is a 503 for the caller, never a crash. */
+export function fromQueue<T>(access: () => Promise<T>): Promise<T> {
+  return orUnavailable('QUEUE_UNAVAILABLE', 'execution', access);
 }
