@@ -22,7 +22,7 @@ import Docker from 'dockerode';
 import { startSandboxApp } from '../test/support/sandbox-app';
 import { median, percentile, row } from './figures';
 import { hostileCallers } from './hostile';
-import { throughputAndCost } from './throughput';
+import { runscMissing, throughputAndCost } from './throughput';
 
 const IMAGE = 'brain-net-sandbox-runtime:3.11';
 const ROUNDS = 15;
@@ -72,15 +72,6 @@ async function executeAndWait(url: string, code = 'print("hello")'): Promise<voi
   if (response.status !== 200 || body.status !== 'completed') {
     throw new Error(`POST /execute answered ${response.status}: ${JSON.stringify(body)}`);
   }
-}
-
-/** Null when the engine has gVisor's runsc runtime, or why the runsc rows are skipped. */
-async function runscMissing(): Promise<string | null> {
-  const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
-  const names = Object.keys(info.Runtimes ?? {});
-  return names.includes('runsc')
-    ? null
-    : `skipped: the engine has no runsc (${names.join(', ')}); scripts/provision-engine.sh adds it`;
 }
 
 /** Cold and warm-pool service latency with SANDBOX_RUNTIME=runsc, as measured for runc. */

@@ -11,12 +11,16 @@
  *   runc, the containers and this client), during each load level; the target is at 8.
  * - Memory: the service's RSS after 2,000 more executions of print(1) at 8 clients.
  * - Containers left once both paths are done.
+ * - gVisor, when the engine has a runsc runtime: both paths again with runtime runsc (the
+ *   service in a process of its own with SANDBOX_RUNTIME=runsc), fewer rows: print(1) and
+ *   import numpy, pandas one at a time, and print(1) at 8 clients with its host CPU.
  *
  * Prints a table (service, bare, ratio, target; targets are printed, not asserted) and
  * writes every figure to bench/results/throughput-<date>.json.
  *
  *   BENCH_ONLY=throughput npm run bench
- *   BENCH_ONLY=throughput BENCH_SMOKE=1 npm run bench   (each job once, 8 jobs at 4 clients)
+ *   BENCH_ONLY=throughput BENCH_SMOKE=1 npm run bench   (each job once, 8 jobs at 4 clients;
+ *                                                       gVisor: each job once, 8 at 8)
  */
 // The service's config (loadConfig, for its limits) is validated through decorators.
 import 'reflect-metadata';
@@ -29,6 +33,7 @@ import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import Docker from 'dockerode';
 import type { ContainerLimits } from '@brain-net/runner/container-limits';
+import { GVISOR_RUNTIME } from '@brain-net/runner/engine-limits';
 import { SANDBOX_ENV, sandboxContainerOptions } from '@brain-net/runner/sandbox-container';
 import { SANDBOX_LABEL } from '@brain-net/runner/runner-options';
 import { loadConfig } from '../apps/sandbox/src/config/app-config';
@@ -494,44 +499,54 @@ function containersLabelled(label: string): number {
 // The section
 // ---------------------------------------------------------------------------------------
 
-interface Results {
-  readonly date: string;
+/** Null when the engine has gVisor's runsc runtime, or why the runsc rows are skipped. */
+export async function runscMissing(): Promise<string | null> {
+  const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
+  const names = Object.keys(info.Runtimes ?? {});
+  return names.includes(GVISOR_RUNTIME)
+    ? null
+    : `skipped: the engine has no runsc (${names.join(', ')}); scripts/provision-engine.sh adds it`;
+}
+
+/**
+ * gVisor's share of the plan, kept short: print(1) and import numpy, pandas one at a time,
+ * print(1) at 8 clients (its host CPU too), no memory run.
+ */
+const GVISOR_JOBS = ['print(1)', 'import numpy, pandas'];
+const gvisorPlan = (plan: Plan): Plan => ({
+  ...plan,
+  name: `${plan.name}, runsc`,
+  levels: [8],
+  cpuLevel: 8,
+  rssExecutions: 0,
+});
+
+/** What one service process and the bare path measured side by side on one runtime. */
+interface RuntimeRun {
   readonly plan: Plan;
-  readonly host: { readonly cpus: number; readonly memoryMiB: number; readonly userHz: number };
-  readonly image: string;
+  readonly instanceId: string;
   readonly serviceEnv: Record<string, string>;
   readonly limits: ContainerLimits;
   readonly oneAtATime: JobLatency[];
   readonly load: LoadLevel[];
   readonly memory: Memory;
   readonly serviceStopped: { readonly how: string; readonly ms: number };
-  readonly containersLeft: {
-    readonly sandboxAllInstances: number;
-    readonly sandboxThisInstance: number;
-    readonly bare: number;
-  };
-  readonly seconds: number;
 }
 
-export async function throughputAndCost(): Promise<void> {
-  const plan = process.env.BENCH_SMOKE === '1' ? SMOKE : FULL;
-  const startedAt = performance.now();
-  const date = new Date().toISOString();
-  console.log(
-    `\nThroughput and cost (${plan.name} run): service over HTTP, own process, warm pool 2, ` +
-      '16 slots, against the bare cold path through dockerode, same limits',
-  );
-  const runId = randomUUID().slice(0, 8);
-  const instanceId = `bench-throughput-${runId}`;
-  // The limits the service applies with its defaults, so that both paths get the same.
-  const limits = loadConfig({}).limits;
-  const jobs = JOBS.map(prepare);
+/**
+ * The service (in a process of its own, with `serviceEnv`) against the bare path with
+ * `limits`, job by job, then under load, then the service's RSS: on whichever runtime
+ * `serviceEnv` (SANDBOX_RUNTIME) and `limits.runtime` name.
+ */
+async function runOn(
+  plan: Plan,
+  jobs: readonly PreparedJob[],
+  serviceEnv: Record<string, string>,
+  limits: ContainerLimits,
+  runId: string,
+): Promise<RuntimeRun> {
   const printOne = jobs[0];
-
-  const serviceProcess = await ServiceProcess.start({
-    ...SERVICE_ENV,
-    SANDBOX_INSTANCE_ID: instanceId,
-  });
+  const serviceProcess = await ServiceProcess.start(serviceEnv);
   let served = 0;
   const service = async (job: PreparedJob) => {
     await viaService(serviceProcess.url, job);
@@ -562,20 +577,84 @@ export async function throughputAndCost(): Promise<void> {
   } finally {
     serviceStopped = await serviceProcess.stop();
   }
-  const results: Results = {
-    date,
+  return {
     plan,
-    host: { cpus: cpus().length, memoryMiB: Math.round(totalmem() / MIB), userHz: USER_HZ },
-    image: IMAGE,
-    serviceEnv: SERVICE_ENV,
+    instanceId: serviceEnv.SANDBOX_INSTANCE_ID,
+    serviceEnv,
     limits,
     oneAtATime,
     load,
     memory,
     serviceStopped,
+  };
+}
+
+/** The runc run's figures at the top, as before gVisor's were added; gVisor's under `gvisor`. */
+interface Results extends RuntimeRun {
+  readonly date: string;
+  readonly host: { readonly cpus: number; readonly memoryMiB: number; readonly userHz: number };
+  readonly image: string;
+  /** The same rows, fewer of them, both paths under gVisor; or why they were skipped. */
+  readonly gvisor: RuntimeRun | { readonly skipped: string };
+  readonly containersLeft: {
+    readonly sandboxAllInstances: number;
+    readonly sandboxThisInstance: number;
+    /** The gVisor service's; null when it did not run. */
+    readonly sandboxGvisorInstance: number | null;
+    readonly bare: number;
+  };
+  readonly seconds: number;
+}
+
+export async function throughputAndCost(): Promise<void> {
+  const plan = process.env.BENCH_SMOKE === '1' ? SMOKE : FULL;
+  const startedAt = performance.now();
+  const date = new Date().toISOString();
+  console.log(
+    `\nThroughput and cost (${plan.name} run): service over HTTP, own process, warm pool 2, ` +
+      '16 slots, against the bare cold path through dockerode, same limits; then under gVisor',
+  );
+  const runId = randomUUID().slice(0, 8);
+  const instanceId = `bench-throughput-${runId}`;
+  // The limits the service applies with its defaults, so that both paths get the same.
+  const limits = loadConfig({}).limits;
+  const jobs = JOBS.map(prepare);
+
+  const runc = await runOn(
+    plan,
+    jobs,
+    { ...SERVICE_ENV, SANDBOX_INSTANCE_ID: instanceId },
+    limits,
+    runId,
+  );
+  const noRunsc = await runscMissing();
+  console.log(`  gVisor (runsc): ${noRunsc ?? 'the same, fewer rows'}`);
+  const gvisor =
+    noRunsc === null
+      ? await runOn(
+          gvisorPlan(plan),
+          jobs.filter((job) => GVISOR_JOBS.includes(job.job.name)),
+          {
+            ...SERVICE_ENV,
+            SANDBOX_RUNTIME: GVISOR_RUNTIME,
+            SANDBOX_INSTANCE_ID: `${instanceId}-${GVISOR_RUNTIME}`,
+          },
+          // engineLimits() turns these into runsc's pids limit and ulimits, as in the service.
+          { ...limits, runtime: GVISOR_RUNTIME },
+          runId,
+        )
+      : { skipped: noRunsc };
+  const leftBy = (id: string) => containersLabelled(`${SANDBOX_LABEL}=${id}`);
+  const results: Results = {
+    date,
+    host: { cpus: cpus().length, memoryMiB: Math.round(totalmem() / MIB), userHz: USER_HZ },
+    image: IMAGE,
+    ...runc,
+    gvisor,
     containersLeft: {
       sandboxAllInstances: containersLabelled(SANDBOX_LABEL),
-      sandboxThisInstance: containersLabelled(`${SANDBOX_LABEL}=${instanceId}`),
+      sandboxThisInstance: leftBy(runc.instanceId),
+      sandboxGvisorInstance: 'instanceId' in gvisor ? leftBy(gvisor.instanceId) : null,
       bare: containersLabelled(`${BARE_LABEL}=${runId}`),
     },
     seconds: (performance.now() - startedAt) / 1000,
@@ -591,45 +670,46 @@ export async function throughputAndCost(): Promise<void> {
 const msText = (ms: number) => `${ms.toFixed(0)} ms`;
 const mibText = (bytes: number) => `${(bytes / MIB).toFixed(0)} MiB`;
 
-/** "target ≤ 20 ms: met", or "missed": printed, not asserted. */
-function target(text: string, met: boolean): string {
+/** "target ≤ 20 ms: met", or "missed": printed, not asserted; '' for rows without one. */
+function target(text: string, met: boolean, shown = true): string {
+  if (!shown) return '';
   return `target ${text}: ${met ? 'met' : 'MISSED'}`;
 }
 
-function printTable(results: Results): void {
-  const { plan, oneAtATime, load, memory, containersLeft } = results;
-  console.log('');
-  sideBySide('', 'service', 'bare', 'ratio', 'service / bare');
-
+/**
+ * A run's latency, load and host CPU rows; the targets (the first job's p50 and p95,
+ * jobs/s and CPU at 8 clients) only when `targets` is set.
+ */
+function printComparison(run: RuntimeRun, targets: boolean): void {
+  const { plan, oneAtATime, load } = run;
   console.log(`One job at a time (${plan.rounds} rounds per job per path, alternating)`);
   for (const { job, service, bare } of oneAtATime) {
-    const first = job === oneAtATime[0].job;
+    const first = targets && job === oneAtATime[0].job;
     sideBySide(
       `${job}, p50`,
       msText(service.p50),
       msText(bare.p50),
       ratioOf(service.p50, bare.p50),
-      first ? target('≤ 20 ms', service.p50 <= 20) : '',
+      target('≤ 20 ms', service.p50 <= 20, first),
     );
     sideBySide(
       `${job}, p95`,
       msText(service.p95),
       msText(bare.p95),
       ratioOf(service.p95, bare.p95),
-      first ? target('≤ 50 ms', service.p95 <= 50) : '',
+      target('≤ 50 ms', service.p95 <= 50, first),
     );
   }
 
   console.log(`\nprint(1) under load (${plan.jobsPerLevel} jobs per level)`);
   for (const { clients, service, bare } of load) {
-    const atTarget = clients === 8;
     const throughputRatio = service.jobsPerSecond / bare.jobsPerSecond;
     sideBySide(
       `${clients} clients, jobs/s`,
       service.jobsPerSecond.toFixed(2),
       bare.jobsPerSecond.toFixed(2),
       throughputRatio.toFixed(2),
-      atTarget ? target('≥ 1.0× bare', throughputRatio >= 1) : '',
+      target('≥ 1.0× bare', throughputRatio >= 1, targets && clients === 8),
     );
     sideBySide(
       `${clients} clients, p95`,
@@ -643,6 +723,7 @@ function printTable(results: Results): void {
   if (cpuLevel) {
     const { service, bare, idleHostCpuMsPerSecond } = cpuLevel;
     const netRatio = service.netCpuMsPerJob / bare.netCpuMsPerJob;
+    const idle = `idle ${idleHostCpuMsPerSecond.toFixed(0)} ms/s`;
     console.log(`\nHost CPU per job, /proc/stat, ${plan.cpuLevel} clients`);
     sideBySide(
       'ms per job, whole host',
@@ -656,9 +737,16 @@ function printTable(results: Results): void {
       msText(service.netCpuMsPerJob),
       msText(bare.netCpuMsPerJob),
       netRatio.toFixed(2),
-      `${target('≤ 1.1× bare', netRatio <= 1.1)}; idle ${idleHostCpuMsPerSecond.toFixed(0)} ms/s`,
+      targets ? `${target('≤ 1.1× bare', netRatio <= 1.1)}; ${idle}` : idle,
     );
   }
+}
+
+function printTable(results: Results): void {
+  const { plan, memory, gvisor, containersLeft } = results;
+  console.log('');
+  sideBySide('', 'service', 'bare', 'ratio', 'service / bare');
+  printComparison(results, true);
 
   console.log('\nService memory (own process, ts-node included)');
   row('RSS at idle, after start', mibText(memory.idleRssBytes));
@@ -677,12 +765,28 @@ function printTable(results: Results): void {
   );
   row('peak RSS (VmHWM)', mibText(memory.peakBytes));
 
+  console.log('\ngVisor (runsc): both paths with runtime runsc, the same limits');
+  if ('skipped' in gvisor) {
+    row('gVisor (runsc)', '-', gvisor.skipped);
+  } else {
+    sideBySide('', 'service', 'bare', 'ratio', 'service / bare');
+    printComparison(gvisor, false);
+  }
+
   console.log('\nContainers left');
+  const stoppedIn = ({ ms, how }: RuntimeRun['serviceStopped']) => `${ms.toFixed(0)} ms (${how})`;
   row(
     `${SANDBOX_LABEL} containers, this instance / all`,
     `${containersLeft.sandboxThisInstance} / ${containersLeft.sandboxAllInstances}`,
-    `service stopped in ${results.serviceStopped.ms.toFixed(0)} ms (${results.serviceStopped.how})`,
+    `service stopped in ${stoppedIn(results.serviceStopped)}`,
   );
+  if (!('skipped' in gvisor)) {
+    row(
+      `${SANDBOX_LABEL} containers, gVisor instance`,
+      String(containersLeft.sandboxGvisorInstance),
+      `service stopped in ${stoppedIn(gvisor.serviceStopped)}`,
+    );
+  }
   row(`bare path's containers (${BARE_LABEL})`, String(containersLeft.bare), 'must be 0');
   row('section took', `${results.seconds.toFixed(0)} s`);
 }
