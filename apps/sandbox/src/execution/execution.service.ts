@@ -24,12 +24,11 @@ import { fromQueue, fromStore } from './from-store';
 import { CANCEL_WAIT_MS, ShutdownCancellation, drainExecutions } from './graceful-shutdown';
 import { InProcessExecutionQueue, TenantLoad } from './in-process-execution-queue';
 
-/** Nothing to do while waiting. */
-const NOTHING = (): void => undefined;
-/** How often a waiting client looks at the store, in case the feed's `finished` went astray. */
+/**
+ * How often a waiting client looks at the store, in case the feed's `finished` went
+ * astray, and a cancel that has not reached its job yet is sent again.
+ */
 const SETTLE_POLL_MS = 1000;
-/** How often a cancel is sent again while it has not reached the job (it may be starting). */
-const CANCEL_RESEND_MS = 1000;
 
 /**
  * What the API does with executions: submits (ExecutionAdmission), reads, waits and
@@ -102,7 +101,7 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
   /** The record once it has finished, wherever it ran. */
   async result(id: string, caller: Caller): Promise<ExecutionRecord> {
     await this.get(id, caller); // another tenant's is unknown at once, never waited for
-    return this.settled(id, caller, NOTHING);
+    return this.settled(id, caller);
   }
 
   /** Cancels a queued or running execution; resolves once its container is gone. */
@@ -122,7 +121,7 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
       );
       return record;
     }
-    if (this.lifecycle.cancelHere(id)) return this.settled(id, caller, NOTHING);
+    if (this.lifecycle.cancelHere(id)) return this.settled(id, caller);
     // Running on another instance (or about to start anywhere): ask until it ends.
     return this.settled(id, caller, () => {
       this.feed.publish(id, { type: 'cancel' }).catch((error: unknown) => {
@@ -139,7 +138,7 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
   private async settled(
     id: string,
     caller: Caller,
-    meanwhile: () => void,
+    meanwhile: () => void = () => undefined,
   ): Promise<ExecutionRecord> {
     let wake: () => void = () => undefined;
     const stopListening = await this.feed
@@ -155,8 +154,7 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
         if (isFinished(record.status)) return record;
         meanwhile();
         const woken = new Promise<void>((resolve) => (wake = resolve));
-        const interval = meanwhile === NOTHING ? SETTLE_POLL_MS : CANCEL_RESEND_MS;
-        await Promise.race([woken, sleep(interval)]);
+        await Promise.race([woken, sleep(SETTLE_POLL_MS)]);
       }
     } finally {
       stopListening();
