@@ -1,5 +1,6 @@
 import type { DebugRecordDto } from '../apps/sandbox/src/debug/dto/debug-record.dto';
 import { SandboxApp, run, startSandboxApp, startSleeper } from './support/sandbox-app';
+import { eventually } from './support/eventually';
 
 /** Containers started ahead of their jobs (SANDBOX_WARM_POOL=2), each used for one job only. */
 describe('Warm pool of one-use containers', () => {
@@ -97,6 +98,37 @@ describe('Warm pool of one-use containers', () => {
       }),
     );
     expect(loaded.sort()).toEqual(['["numpy","pandas"]', '["numpy","pandas"]', '[]']);
+  });
+
+  it('sends containers the harness compiled once by the image’s own Python', async () => {
+    const harness = await eventually(
+      async () => {
+        const health = (await sandbox.http.get('/health/ready').expect(200)).body as {
+          details: { runtime_image: { harness: string } };
+        };
+        const { harness } = health.details.runtime_image;
+        return harness === 'source' ? undefined : harness;
+      },
+      20_000,
+      'the compiled harness',
+    );
+    expect(harness).toMatch(/^compiled by Python 3\.11\.\d+$/);
+
+    // Past the two warm containers prepared before it was compiled: cold and warm
+    // containers with the compiled harness report as the source did.
+    for (let i = 0; i < 4; i++) {
+      const result = await run(sandbox.http, {
+        code: 'import sys\nprint(sys.argv, __name__)\n\ndef f():\n    return 1 / 0\n\nf()',
+      });
+      expect(result).toMatchObject({
+        status: 'failed',
+        output: "['main.py'] __main__\n",
+        error: 'ZeroDivisionError: division by zero (line 5)',
+      });
+      expect(result.stderr).toContain('File "main.py", line 5, in f');
+    }
+    await poolFilled();
+    await sandbox.containersSettle(2);
   });
 
   it('times out and cancels warm jobs like cold ones', async () => {

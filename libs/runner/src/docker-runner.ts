@@ -54,6 +54,13 @@ export interface RunOutcome {
   readonly timings: RunTimings;
 }
 
+/**
+ * How containers of an image get the harness (PROTOCOL.md): compiled by the image's own
+ * Python, of that version; or as source, until that is done or when it failed.
+ */
+export type HarnessDelivery =
+  { readonly form: 'compiled'; readonly python: string } | { readonly form: 'source' };
+
 export interface EngineImage {
   readonly id: string;
   readonly tag: string;
@@ -72,6 +79,8 @@ export abstract class DockerRunner {
   abstract runtimes(): Promise<string[]>;
   /** The image under that tag, or null when the engine does not have it. */
   abstract findImage(tag: string): Promise<EngineImage | null>;
+  /** How the next container of this image tag gets the harness. */
+  abstract harnessDelivery(tag: string): HarnessDelivery;
   /** Starts containers ahead of jobs, where the adapter keeps a warm pool. Call after removeLeftovers(). */
   abstract warmUp(): void;
   /** Removes every container of this instance (leftovers of a crashed process). */

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Duplex, PassThrough, Readable } from 'node:stream';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Docker from 'dockerode';
@@ -8,6 +6,7 @@ import {
   DockerRunner,
   EngineImage,
   EngineUnavailableError,
+  HarnessDelivery,
   ImageMissingError,
   RunListener,
   RunOutcome,
@@ -21,12 +20,21 @@ import {
   OutputStream,
   encodePayload,
 } from './harness/harness-protocol';
+import {
+  HARNESS_COMMAND,
+  HARNESS_COMPILER_COMMAND,
+  HARNESS_COMPILER_INPUT,
+  MAX_COMPILED_HARNESS_BYTES,
+  harnessFrame,
+  parseCompiledHarness,
+  pythonVersionOf,
+} from './harness/harness-program';
+import { CompiledHarnessCache, HarnessCompilation } from './compiled-harness-cache';
 import { jobPayloadText } from './job-payload';
 import { JOB_LABEL, RunnerOptions, SANDBOX_LABEL, engineAddress } from './runner-options';
 import { WarmPool } from './warm-pool';
 import { SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
 
-const HARNESS_SOURCE = readFileSync(join(__dirname, 'harness', 'sandbox_harness.py'), 'utf8');
 /** What we keep of output written outside the protocol, for diagnosis only. */
 const MAX_DIAGNOSTICS_BYTES = 16 * 1024;
 /** After the container exits, how long the attach stream may take to deliver its tail. */
@@ -36,6 +44,10 @@ const GIVE_UP_AFTER_DEADLINE_MS = 30_000;
 
 /** The job label of a container prepared before its job was known. */
 const POOL_JOB_LABEL = 'warm-pool';
+/** The job label of the container that compiles the harness for an image. */
+const COMPILER_JOB_LABEL = 'harness-compiler';
+/** How long compiling the harness may take before the runner gives up on it. */
+const COMPILE_TIMEOUT_MS = 30_000;
 const SIGKILL = 9;
 /** How long the runner must be idle before the warm pool refills. */
 const REFILL_IDLE_MS = 150;
@@ -68,6 +80,13 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
   private refillTimer: NodeJS.Timeout | undefined;
   /** The id of each image tag, as the engine watch last found it (findImage). */
   private readonly imageIds = new Map<string, string>();
+  private readonly compiledHarness = new CompiledHarnessCache<ContainerLimits>(
+    (tag, limits) => this.compileHarness(tag, limits),
+    (tag, error) =>
+      this.logger.warn(
+        `cannot compile the harness for ${tag}, containers get its source: ${describe(error)}`,
+      ),
+  );
 
   private readonly pool: WarmPool<ReadyContainer> | null;
 
@@ -146,6 +165,13 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     this.refillTimer = setTimeout(() => this.pool?.fill(), REFILL_IDLE_MS).unref();
   }
 
+  harnessDelivery(tag: string): HarnessDelivery {
+    const compiled = this.compiledHarness.peek(tag, this.imageIds.get(tag));
+    return compiled
+      ? { form: 'compiled', python: pythonVersionOf(compiled.pythonVersion) }
+      : { form: 'source' };
+  }
+
   /** Prepares the warm pool's containers, if it has one; call after removeLeftovers(). */
   warmUp(): void {
     this.pool?.fill();
@@ -154,6 +180,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
   async onApplicationShutdown(): Promise<void> {
     clearTimeout(this.refillTimer);
     await Promise.all(this.removals);
+    await this.compiledHarness.settled();
     await this.pool?.close();
   }
 
@@ -167,8 +194,8 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
   }
 
   /**
-   * A started container whose harness waits for its payload: created, attached (before
-   * start, so no output is missed) and started.
+   * A started container whose harness waits for its payload: started (startContainer),
+   * and sent the harness, compiled for its image when that is known yet.
    */
   private async prepare(
     image: string,
@@ -176,13 +203,22 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     jobLabel: string,
     preload: readonly string[] = [],
   ): Promise<ReadyContainer> {
+    const compiled = this.compiledHarness.lookup(image, this.imageIds.get(image), limits);
+    const ready = await this.startContainer(
+      this.containerSpec(image, limits, jobLabel, HARNESS_COMMAND, preload),
+    );
+    ready.stream.write(harnessFrame(compiled));
+    return ready;
+  }
+
+  /** A container created, attached (before start, so no output is missed) and started. */
+  private async startContainer(spec: Docker.ContainerCreateOptions): Promise<ReadyContainer> {
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(
-        this.containerSpec(image, limits, jobLabel, preload),
-      );
+      container = await this.docker.createContainer(spec);
     } catch (error: unknown) {
-      if (statusCodeOf(error) === 404) throw new ImageMissingError(image, { cause: error });
+      if (statusCodeOf(error) === 404)
+        throw new ImageMissingError(String(spec.Image), { cause: error });
       throw new EngineUnavailableError(`could not create a container: ${describe(error)}`, {
         cause: error,
       });
@@ -223,6 +259,41 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     } catch (error: unknown) {
       await this.remove(container.id);
       throw error;
+    }
+  }
+
+  /**
+   * The harness compiled by the image's own Python, in a container of its own with the
+   * limits of the job (or pool) that asked first; and the id of the image it ran.
+   */
+  private async compileHarness(
+    image: string,
+    limits: ContainerLimits,
+  ): Promise<HarnessCompilation> {
+    const ready = await this.startContainer(
+      this.containerSpec(image, limits, COMPILER_JOB_LABEL, HARNESS_COMPILER_COMMAND),
+    );
+    try {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      ready.stdout.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes <= MAX_COMPILED_HARNESS_BYTES + 64) chunks.push(chunk);
+      });
+      ready.stderr.resume();
+      ready.stream.write(HARNESS_COMPILER_INPUT);
+      const ended = await Promise.race([
+        ready.ended.then(() => true),
+        delay(COMPILE_TIMEOUT_MS).then(() => false),
+      ]);
+      if (!ended) throw new Error(`the compiler did not finish within ${COMPILE_TIMEOUT_MS} ms`);
+      const state = await this.engineCall('inspect the compiler', () => ready.container.inspect());
+      if (state.State.ExitCode !== 0) {
+        throw new Error(`the compiler exited with code ${state.State.ExitCode}`);
+      }
+      return { imageId: state.Image, compiled: parseCompiledHarness(Buffer.concat(chunks)) };
+    } finally {
+      await this.discard(ready);
     }
   }
 
@@ -433,11 +504,12 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     image: string,
     limits: ContainerLimits,
     jobLabel: string,
-    preload: readonly string[],
+    command: readonly string[],
+    preload: readonly string[] = [],
   ): Docker.ContainerCreateOptions {
     return {
       Image: image,
-      Cmd: ['python3', '-I', '-c', HARNESS_SOURCE],
+      Cmd: [...command],
       Env: [
         ...SANDBOX_ENV,
         // The harness takes it out of the environment before the job's code runs.

@@ -1,5 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { DockerRunner, EngineImage, EngineUnavailableError, RunOutcome } from '@brain-net/runner';
+import {
+  DockerRunner,
+  EngineImage,
+  EngineUnavailableError,
+  HarnessDelivery,
+  RunOutcome,
+} from '@brain-net/runner';
 import { loadConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import { EngineStatusService } from './engine-status.service';
@@ -28,6 +34,9 @@ class FakeEngine extends DockerRunner {
     return this.up
       ? Promise.resolve(this.image)
       : Promise.reject(new EngineUnavailableError('down'));
+  }
+  harnessDelivery(): HarnessDelivery {
+    return { form: 'source' };
   }
   warmUp(): void {}
   removeLeftovers(): Promise<number> {

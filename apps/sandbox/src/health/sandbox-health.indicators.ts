@@ -3,7 +3,7 @@ import { HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminu
 import { QueueLoad, pingRedis } from '@brain-net/messaging';
 import { RedisClients } from '../cluster/redis-clients';
 import { errorMessage } from '../errors/error-message';
-import { DockerRunner } from '@brain-net/runner';
+import { DockerRunner, HarnessDelivery } from '@brain-net/runner';
 import { AppConfig } from '../config/app-config';
 import { ExecutionService } from '../execution/execution.service';
 import { EngineStatusService, IMAGE_BUILD_HINT } from '../execution/engine-status.service';
@@ -58,7 +58,11 @@ export class SandboxHealthIndicators {
     switch (state.kind) {
       case 'ready':
       case 'runtime-missing':
-        return indicator.up({ tag, id: state.image.id });
+        return indicator.up({
+          tag,
+          id: state.image.id,
+          harness: harnessOf(this.runner.harnessDelivery(tag)),
+        });
       case 'image-missing':
         return indicator.down({ tag, message: `missing: ${IMAGE_BUILD_HINT}` });
       case 'engine-down':
@@ -132,3 +136,8 @@ export class SandboxHealthIndicators {
 
 /** A readiness probe must answer well within its own timeout (1 s by default). */
 const REDIS_PING_TIMEOUT_MS = 500;
+
+/** How containers get the harness, for people reading /health (PROTOCOL.md). */
+function harnessOf(delivery: HarnessDelivery): string {
+  return delivery.form === 'compiled' ? `compiled by Python ${delivery.python}` : 'source';
+}

@@ -1,8 +1,9 @@
 """Sandbox harness: runs one piece of untrusted Python and reports on it.
 
-The runner starts this file as ``python3 -I -c <contents>``, PID 1 of a
-throwaway container, and talks to it as PROTOCOL.md describes: one JSON payload
-on stdin, JSON-lines frames on stdout. Standard library only: the runtime image
+The runner sends this file (or its code, compiled by the image's Python) to the
+bootstrap of a throwaway container, which runs it as PID 1 with ``python3 -I``,
+and talks to it as PROTOCOL.md describes: one JSON payload on stdin, JSON-lines
+frames on stdout. Standard library only: the runtime image
 carries nothing of ours.
 
 Why a supervisor and a worker: the frames on the container's stdout are the only

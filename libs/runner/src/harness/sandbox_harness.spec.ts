@@ -1,12 +1,10 @@
 /**
- * The sandbox harness, specified by running it: every case starts
- * `python3 -I -c <sandbox_harness.py>` on this machine, as a container would,
- * writes one payload to its stdin and reads the JSON-lines frames it prints
- * (see PROTOCOL.md), through the runner's own decoder.
+ * The sandbox harness, specified by running it: every case starts the harness's
+ * bootstrap with this machine's `python3`, as a container would, writes the harness
+ * and one payload to its stdin and reads the JSON-lines frames it prints (see
+ * PROTOCOL.md), through the runner's own decoder.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import type {
   HarnessException,
@@ -22,8 +20,7 @@ import {
   MAX_FRAME_BYTES,
   encodePayload,
 } from './harness-protocol';
-
-const HARNESS_SOURCE = readFileSync(join(__dirname, 'sandbox_harness.py'), 'utf8');
+import { HARNESS_COMMAND, HARNESS_SOURCE, harnessFrame } from './harness-program';
 
 /** For cases that wait on a timeout or a slow child process. */
 const SLOW = 15_000;
@@ -64,14 +61,15 @@ function runHarness(
     ? payload
     : encodePayload(typeof payload === 'string' ? payload : { ...DEFAULT_PAYLOAD, ...payload });
   const started = Date.now();
-  const child = spawn('python3', ['-I', '-c', HARNESS_SOURCE], { env: { ...process.env, ...env } });
+  const [python, ...args] = HARNESS_COMMAND;
+  const child = spawn(python, args, { env: { ...process.env, ...env } });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   // A harness that dies before reading its stdin is reported by 'close' below.
   child.stdin.on('error', () => undefined);
-  child.stdin.end(input);
+  child.stdin.end(Buffer.concat([harnessFrame(null), input]));
 
   return new Promise((resolve, reject) => {
     child.on('error', reject);
@@ -746,7 +744,7 @@ describe('sandbox harness', () => {
 
   describe('the exit frame bound', () => {
     it('is the constant the harness uses', () => {
-      const bound = /^MAX_EXIT_FRAME_BYTES = ([\d_]+)/m.exec(HARNESS_SOURCE)?.[1];
+      const bound = /^MAX_EXIT_FRAME_BYTES = ([\d_]+)/m.exec(HARNESS_SOURCE.toString('utf8'))?.[1];
 
       expect(Number(bound?.replaceAll('_', ''))).toBe(MAX_EXIT_FRAME_BYTES);
     });

@@ -1,6 +1,7 @@
 import {
   DockerRunner,
   EngineImage,
+  HarnessDelivery,
   RunListener,
   RunOutcome,
   SandboxJob,
@@ -196,6 +197,10 @@ export class ScriptedRunner extends DockerRunner {
 
   findImage(tag: string): Promise<EngineImage | null> {
     return Promise.resolve({ id: SCRIPTED_IMAGE_ID, tag });
+  }
+
+  harnessDelivery(): HarnessDelivery {
+    return { form: 'source' };
   }
 
   warmUp(): void {
