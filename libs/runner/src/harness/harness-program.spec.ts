@@ -3,6 +3,9 @@
  * would run them (sandbox_harness.spec.ts covers the harness itself, sent as source).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   HARNESS_COMMAND,
   HARNESS_COMPILER_COMMAND,
@@ -17,7 +20,9 @@ import { HarnessFrameDecoder, MAX_FRAME_BYTES, encodePayload } from './harness-p
 
 function run(command: readonly string[], input: Buffer) {
   const [python, ...args] = command;
-  const result = spawnSync(python, args, { input, timeout: 20_000 });
+  const workdir = mkdtempSync(join(tmpdir(), 'harness-')); // the worker writes main.py there
+  const result = spawnSync(python, args, { cwd: workdir, input, timeout: 20_000 });
+  rmSync(workdir, { recursive: true, force: true });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString('utf8') };
 }
 

@@ -21,21 +21,22 @@ the supervisor checks and applies them again to what arrives on the result pipe:
 the user's code can write there too.
 """
 
+# Every import here is paid by every job's CPU, so the harness imports only what
+# Python's start-up has already loaded or what costs nothing: json's and signal's C
+# cores rather than the packages (which import re and enum, ~7 ms per job), and
+# traceback, linecache and reprlib only where a job needs them (an exception, debug
+# mode), once its code is over.
+import _json
+import _signal as signal  # signal's functions and constants, as plain ints
 import builtins
 import codecs
-import importlib
 import io
 import itertools
-import json
-import linecache
 import math
 import os
-import reprlib
-import selectors
-import signal
+import select
 import sys
 import time
-import traceback
 import types
 
 PR_SET_DUMPABLE = 4
@@ -91,14 +92,11 @@ _CONTAINERS = (list, tuple, set, frozenset, dict)
 _TOLIST_RESULTS = (list, tuple, int, float, bool, str, type(None))
 _NOT_JSON = object()  # marks a value that JSON has no faithful form for
 
-# A container past MAX_DEPTH is shown as a string. A full repr() of it could be
-# huge (and slow: shared references make a tiny object look enormous), only to
-# be cut to MAX_REPR_CHARS: reprlib stops early and marks what it left out.
-_DEEP_REPR = reprlib.Repr()
-_DEEP_REPR.maxlevel = 2
-_DEEP_REPR.maxlist = _DEEP_REPR.maxtuple = _DEEP_REPR.maxdict = 20
-_DEEP_REPR.maxset = _DEEP_REPR.maxfrozenset = 20
-_DEEP_REPR.maxstring = _DEEP_REPR.maxother = 100
+# Descriptors of the worker's fds kept free while the user's code runs: if it uses up
+# its open-file limit, the report still has room to import what it needs.
+FREE_FDS_KEPT = 2
+# JSON's whitespace (RFC 8259), around a document.
+JSON_SPACE = ' \t\n\r'
 
 
 # --------------------------------------------------------------------------
@@ -141,7 +139,7 @@ def _preload():
             if not all(part.isidentifier() for part in name.split('.')):
                 continue
             try:
-                importlib.import_module(name)
+                __import__(name)
             except BaseException:  # SystemExit too: a module is no reason to lose the job
                 pass
     finally:
@@ -173,7 +171,7 @@ def _read_payload():
     data = stdin.read(length)
     if len(data) != length:
         raise ValueError(f'{len(data)} bytes arrived of the {length} announced')
-    payload = json.loads(data)
+    payload = _json_loads(data.decode('utf-8'), parse_constant=float)
     if not isinstance(payload, dict):
         raise ValueError('not a JSON object')
     checks = {
@@ -254,7 +252,7 @@ def _received_result(reader):
     if not reader.result:
         return None, None
     try:
-        result = json.loads(reader.result.decode('utf-8'), parse_constant=_reject_constant)
+        result = _json_loads(reader.result.decode('utf-8'), parse_constant=_reject_constant)
         _check_result(result)
     except UnicodeDecodeError:
         return None, 'the result is not UTF-8'
@@ -522,34 +520,38 @@ class _Reader:
         self.outputs = {name: _Output(name, max_output_bytes) for name in ('stdout', 'stderr')}
         self.result = bytearray()  # at most MAX_RESULT_BYTES of it: more means a forged result
         self.result_bytes = 0
-        self.selector = selectors.DefaultSelector()
+        self.open_pipes = {}  # fd: name
+        self.poller = select.poll()
         for name, fd in read_ends.items():
             os.set_blocking(fd, False)
-            self.selector.register(fd, selectors.EVENT_READ, name)
+            self.poller.register(fd, select.POLLIN)
+            self.open_pipes[fd] = name
 
     def pump(self, timeout):
         """Wait up to timeout for data, then take one chunk from each ready pipe."""
-        for key, _ in self.selector.select(timeout):
+        for fd, _ in self.poller.poll(timeout * 1000):
+            name = self.open_pipes[fd]
             try:
-                chunk = os.read(key.fd, READ_CHUNK_BYTES)
+                chunk = os.read(fd, READ_CHUNK_BYTES)
             except BlockingIOError:
                 continue
             if not chunk:
-                self.selector.unregister(key.fd)
-                os.close(key.fd)
-            elif key.data == 'result':
+                self.poller.unregister(fd)
+                del self.open_pipes[fd]
+                os.close(fd)
+            elif name == 'result':
                 # Read to the end even past the cap, so that the writer never blocks.
                 self.result_bytes += len(chunk)
                 if self.result_bytes <= MAX_RESULT_BYTES:
                     self.result += chunk
             else:
-                for frame in self.outputs[key.data].feed(chunk):
+                for frame in self.outputs[name].feed(chunk):
                     _emit(frame)
 
     def drain(self, grace_s):
         """Read what is left, giving up on pipes still open after grace_s."""
         give_up_at = time.monotonic() + grace_s
-        while self.selector.get_map():
+        while self.open_pipes:
             remaining = give_up_at - time.monotonic()
             if remaining <= 0:
                 break
@@ -600,7 +602,48 @@ def _json_bytes(value):
     """value as it is written in a frame, and measured against the bounds."""
     # A lone surrogate (from a user's string) can only sit inside a JSON string,
     # where backslashreplace turns it into its JSON escape \udXXX.
-    return json.dumps(value, ensure_ascii=False).encode('utf-8', 'backslashreplace')
+    return _json_dumps(value).encode('utf-8', 'backslashreplace')
+
+
+def _json_dumps(value):
+    """json.dumps(value, ensure_ascii=False): the C encoder json.dumps itself runs."""
+    # Arguments: markers (a fresh dict: circular references raise ValueError), default,
+    # string encoder, indent, key and item separators, sort_keys, skipkeys, allow_nan.
+    encode = _json.make_encoder({}, _not_json_serializable, _json.encode_basestring, None, ': ', ', ', False, False, True)
+    return ''.join(encode(value, 0))
+
+
+def _not_json_serializable(value):
+    raise TypeError(f'Object of type {type(value).__name__} is not JSON serializable')
+
+
+def _json_loads(text, parse_constant):
+    """json.loads(text, parse_constant=...) through the C scanner json.loads itself runs.
+
+    Raises ValueError (json's JSONDecodeError where the scanner says why) or RecursionError.
+    """
+    scan = _json.make_scanner(_JsonOptions(parse_constant))
+    start = len(text) - len(text.lstrip(JSON_SPACE))
+    try:
+        value, end = scan(text, start)
+    except StopIteration:
+        raise ValueError('no JSON value') from None
+    if text[end:].strip(JSON_SPACE):
+        raise ValueError('data after the JSON value')
+    return value
+
+
+class _JsonOptions:
+    """What json's C scanner reads off a JSONDecoder: json.loads's defaults."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+
+    def __init__(self, parse_constant):
+        self.parse_constant = parse_constant
 
 
 def _emit_harness_error(message):
@@ -634,6 +677,8 @@ def _worker_main(payload, pipes):
 
 
 def _print_harness_bug():
+    import traceback
+
     traceback.print_exc(file=_text_stream(2))
 
 
@@ -646,12 +691,18 @@ def _run_worker(payload, pipes):
     result_pipe = _fd_identity(result_fd)
     filename, code = payload['filename'], payload['code']
     namespace = _main_namespace(filename, payload['input_data'])
-    _register_source(filename, code)
+    if not _write_source(filename, code):
+        _register_source(filename, code)
+    import_path = list(sys.path)
+    free_fds = _keep_free_fds()
     recursion_limit = sys.getrecursionlimit()
 
     error, duration_ms = _run_user_code(code, filename, namespace)
 
-    _reclaim_process_state(recursion_limit)
+    _reclaim_process_state(recursion_limit, import_path, free_fds)
+    if error is not None:
+        # What the report shows is the code that ran, whatever became of its file.
+        _register_source(filename, code)
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         _quietly(_call_with_timeout, STDERR_TIMEOUT_S, _flush, stream)
     _quietly(_call_with_timeout, STDERR_TIMEOUT_S, _print_ending, error)
@@ -660,7 +711,6 @@ def _run_worker(payload, pipes):
         # A fork of the worker that ran on to the end, or the user's code closed
         # the result pipe (its fd may now be some other file): nothing to send.
         return exit_code
-    _register_source(filename, code)  # again, in case the user's code cleared linecache
     result = {
         'duration_ms': duration_ms,
         'exceptions': _exceptions_report(error, filename),
@@ -723,15 +773,35 @@ def _main_namespace(filename, input_data):
     and pickling classes the code defines, behave as in `python main.py`.
     """
     module = types.ModuleType('__main__')
-    module.__dict__.update(__builtins__=builtins, input_data=input_data)
+    module.__dict__.update(__builtins__=builtins, __file__=filename, input_data=input_data)
     sys.modules['__main__'] = module
     sys.argv = [filename]
     return module.__dict__
 
 
+def _write_source(filename, code):
+    """Write the code where `python main.py` would have read it (the working directory,
+    a fresh tmpfs): tracebacks, warnings and inspect find their source lines there, as
+    they would, without importing linecache ahead. False if it cannot be written."""
+    try:
+        with open(filename, 'x', encoding='utf-8', errors='surrogatepass') as file:
+            file.write(code)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _register_source(filename, code):
+    import linecache
+
     # mtime None: linecache.checkcache keeps the entry although no such file exists.
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+
+
+def _keep_free_fds():
+    """Descriptors held while the user's code runs, and what they are, given back for the report."""
+    fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(FREE_FDS_KEPT)]
+    return [(fd, _fd_identity(fd)) for fd in fds]
 
 
 def _run_user_code(code, filename, namespace):
@@ -749,8 +819,12 @@ def _run_user_code(code, filename, namespace):
     return error, (time.perf_counter() - started) * 1000
 
 
-def _reclaim_process_state(recursion_limit):
+def _reclaim_process_state(recursion_limit, import_path, free_fds):
     """Undo what the user's code may have changed that the report depends on."""
+    for fd, identity in free_fds:
+        if _fd_identity(fd) == identity:  # the user's code may have closed it and reused the number
+            os.close(fd)
+    sys.path = list(import_path)  # the report may import traceback, linecache, reprlib
     for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
         signal.setitimer(timer, 0)
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -773,6 +847,8 @@ def _print_ending(error):
         if error.code is not None and not isinstance(error.code, int):
             print(error.code, file=stream)
         return
+    import traceback
+
     tb = _without_leading_harness_frames(error.__traceback__)
     traceback.print_exception(type(error), error, tb, file=stream)
 
@@ -845,6 +921,8 @@ def _exceptions_report(error, filename):
 
 def _describe_exception(exc, filename, seen):
     """The exception's record, its frames already selected; _bounded_exception cuts the rest."""
+    import traceback
+
     seen.add(id(exc))
     tb = exc.__traceback__
     entries = [(frame, line) for frame, line in traceback.walk_tb(tb) if not _is_harness_frame(frame)]
@@ -880,6 +958,8 @@ def _chained_exception(exc):
 
 def _frame_records(entries):
     """(frame, line) entries of a traceback, outermost first, as frame records."""
+    import traceback
+
     return [
         {
             'file': summary.filename,
@@ -1014,7 +1094,7 @@ class _VariableEncoder:
     def _container(self, value, depth):
         if depth >= MAX_DEPTH:
             self.truncated = True
-            return self._bounded_repr(value, _DEEP_REPR.repr)
+            return self._bounded_repr(value, _deep_repr)
         if type(value) is dict:
             encoded = {}
             for key, item in self._bounded_items(value.items()):
@@ -1091,5 +1171,19 @@ def _small_array_tolist(value):
     return _NOT_JSON
 
 
+def _deep_repr(value):
+    """A repr of a container past MAX_DEPTH. A full repr() of it could be huge (and
+    slow: shared references make a tiny object look enormous), only to be cut to
+    MAX_REPR_CHARS: reprlib stops early and marks what it left out."""
+    import reprlib
+
+    deep = reprlib.Repr()
+    deep.maxlevel = 2
+    deep.maxlist = deep.maxtuple = deep.maxdict = deep.maxset = deep.maxfrozenset = 20
+    deep.maxstring = deep.maxother = 100
+    return deep.repr(value)
+
+
 if __name__ == '__main__':
     main()
+

@@ -4,7 +4,10 @@
  * and one payload to its stdin and reads the JSON-lines frames it prints (see
  * PROTOCOL.md), through the runner's own decoder.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import type {
   HarnessException,
@@ -62,7 +65,9 @@ function runHarness(
     : encodePayload(typeof payload === 'string' ? payload : { ...DEFAULT_PAYLOAD, ...payload });
   const started = Date.now();
   const [python, ...args] = HARNESS_COMMAND;
-  const child = spawn(python, args, { env: { ...process.env, ...env } });
+  // A fresh working directory, as a container's /tmp is: the worker writes main.py there.
+  const workdir = mkdtempSync(join(tmpdir(), 'harness-'));
+  const child = spawn(python, args, { cwd: workdir, env: { ...process.env, ...env } });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -74,6 +79,7 @@ function runHarness(
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      rmSync(workdir, { recursive: true, force: true });
       const output = Buffer.concat(stdout);
       const ownStderr = Buffer.concat(stderr).toString('utf8');
       const decoder = new HarnessFrameDecoder(MAX_FRAME_BYTES);
@@ -246,6 +252,77 @@ describe('sandbox harness', () => {
       },
       SLOW,
     );
+  });
+
+  describe('as `python main.py` would run it, at the cost of `python -c`', () => {
+    it('imports nothing that a job without an exception or debug mode does not need', async () => {
+      const code = py(
+        'import sys',
+        "heavy = ['re', 'enum', 'json', 'signal', 'selectors', 'traceback', 'linecache', 'tokenize', 'reprlib']",
+        'print(sorted(name for name in heavy if name in sys.modules))',
+      );
+      const run = await runHarness({ code, debug_mode: false });
+
+      // What this machine's Python imports at start-up anyway (site may import re).
+      const bare = spawnSync('python3', ['-I', '-c', code], { encoding: 'utf8' });
+      expect(run.stdout).toBe(bare.stdout);
+    });
+
+    it('gives the code its file: __file__, warnings and tracebacks show its lines', async () => {
+      const run = await runHarness({
+        code: py(
+          'import inspect, os, traceback, warnings',
+          'def careful():',
+          '    warnings.warn("mind the gap")',
+          'careful()',
+          'try:',
+          '    {}["missing"]',
+          'except KeyError:',
+          '    traceback.print_exc()',
+          'print(__file__, os.path.exists(__file__), inspect.getsource(careful).splitlines()[0])',
+        ),
+      });
+
+      expect(run.stdout).toBe('main.py True def careful():\n');
+      expect(run.stderr).toContain(
+        'main.py:3: UserWarning: mind the gap\n  warnings.warn("mind the gap")\n',
+      );
+      expect(run.stderr).toContain('File "main.py", line 6, in <module>\n    {}["missing"]\n');
+    });
+
+    it('reports an exception with its source lines when the code used up its open files', async () => {
+      const run = await runHarness({
+        code: py(
+          'import resource',
+          'resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))',
+          'kept = []',
+          'while True:',
+          '    kept.append(open("/dev/null"))',
+        ),
+      });
+
+      expect(resultOf(run).exceptions).toMatchObject([
+        {
+          type: 'OSError',
+          line: 5,
+          frames: [{ file: 'main.py', line: 5, source: 'kept.append(open("/dev/null"))' }],
+        },
+      ]);
+      expect(run.stderr).toContain('    kept.append(open("/dev/null"))\n');
+      expect(variablesOf(run).kept).toMatchObject({ type: 'list' });
+    });
+
+    it('reports an exception with its source lines after the code emptied sys.path', async () => {
+      const run = await runHarness({
+        code: py('import sys', 'sys.path = []', 'nested = [[[[[[1]]]]]]', '1 / 0'),
+      });
+
+      expect(resultOf(run).exceptions).toMatchObject([
+        { type: 'ZeroDivisionError', frames: [{ line: 4, source: '1 / 0' }] },
+      ]);
+      expect(run.stderr).toContain('ZeroDivisionError: division by zero');
+      expect(variablesOf(run).nested).toMatchObject({ truncated: true });
+    });
   });
 
   describe('preloading modules while waiting for the job (SANDBOX_PRELOAD)', () => {
