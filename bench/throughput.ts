@@ -10,6 +10,7 @@
  * - Cost: host CPU per job from /proc/stat (everything: the service, dockerd, containerd,
  *   runc, the containers and this client), during each load level; the target is at 8.
  * - Memory: the service's RSS after 2,000 more executions of print(1) at 8 clients.
+ * The service is the compiled one, as deployed (`node dist/apps/sandbox/src/main.js`).
  * - Containers left once both paths are done.
  * - gVisor, when the engine has a runsc runtime: both paths again with runtime runsc (the
  *   service in a process of its own with SANDBOX_RUNTIME=runsc), fewer rows: print(1) and
@@ -26,8 +27,8 @@
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -546,7 +547,13 @@ async function runOn(
   runId: string,
 ): Promise<RuntimeRun> {
   const printOne = jobs[0];
-  const serviceProcess = await ServiceProcess.start(serviceEnv);
+  // As deployed: compiled (npm run build, which `npm run bench` runs first), records in
+  // a SQLite file, logs at the default level read by a collector.
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-service-'));
+  const serviceProcess = await ServiceProcess.startCompiled({
+    DATABASE_PATH: join(dataDir, 'sandbox.db'),
+    ...serviceEnv,
+  });
   let served = 0;
   const service = async (job: PreparedJob) => {
     await viaService(serviceProcess.url, job);
@@ -576,6 +583,7 @@ async function runOn(
     );
   } finally {
     serviceStopped = await serviceProcess.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
   return {
     plan,
@@ -748,7 +756,7 @@ function printTable(results: Results): void {
   sideBySide('', 'service', 'bare', 'ratio', 'service / bare');
   printComparison(results, true);
 
-  console.log('\nService memory (own process, ts-node included)');
+  console.log('\nService memory (the compiled service in its own process)');
   row('RSS at idle, after start', mibText(memory.idleRssBytes));
   if (memory.extraExecutions > 0) {
     row(`RSS before ${memory.extraExecutions} more print(1)`, mibText(memory.rssBeforeBytes));

@@ -1,6 +1,7 @@
 /**
- * The service in a process of its own (test/support/service-process.ts), for specs and
- * the bench that measure its RSS and event-loop stalls apart from the client attacking it:
+ * The service in a process of its own (test/support/service-process.ts under ts-node, or
+ * the compiled service as deployed), for specs and the bench that measure its RSS and
+ * event-loop stalls apart from the client attacking it:
  * - RSS: VmRSS and VmHWM (peak) from /proc/<pid>/status; resetPeak() writes "5" to
  *   /proc/<pid>/clear_refs, which resets VmHWM to the current RSS;
  * - event loop: the service keeps a monitorEventLoopDelay histogram and reports it, then
@@ -8,6 +9,7 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -22,6 +24,8 @@ export class ServiceProcess {
     private readonly child: ChildProcessByStdio<Writable, Readable, null>,
     readonly pid: number,
     readonly url: string,
+    /** `node dist/apps/sandbox/src/main.js`: no event-loop figures (loopDelay). */
+    readonly compiled = false,
   ) {
     this.exited = new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) {
@@ -69,8 +73,45 @@ export class ServiceProcess {
     });
   }
 
+  /**
+   * The compiled service, `node dist/apps/sandbox/src/main.js` (built by `npm run build`),
+   * with `env` over this process's environment, on a free loopback port; its logs are
+   * read and dropped, as a log collector would read them.
+   */
+  static async startCompiled(
+    env: Record<string, string>,
+    timeoutMs = 60_000,
+  ): Promise<ServiceProcess> {
+    const root = resolvePath(__dirname, '..', '..');
+    const port = await freePort();
+    const child = spawn(process.execPath, ['dist/apps/sandbox/src/main.js'], {
+      cwd: root,
+      env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    child.stdout.resume();
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + timeoutMs;
+    while (child.exitCode === null && child.signalCode === null) {
+      const live = await fetch(`${url}/health/live`).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (live && child.pid !== undefined) return new ServiceProcess(child, child.pid, url, true);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`the compiled service did not answer within ${timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the compiled service ended (${child.exitCode ?? child.signalCode})`);
+  }
+
   /** Event-loop delay since the previous call (or since listening); starts a new window. */
   loopDelay(): Promise<LoopDelayFigures> {
+    if (this.compiled) {
+      return Promise.reject(new Error('the compiled service reports no event-loop figures'));
+    }
     return new Promise((resolve) => {
       this.loopWaiters.push(resolve);
       this.child.stdin.write('loop\n');
@@ -128,4 +169,20 @@ function parseMessage(line: string): ServiceMessage | undefined {
     // Not one of ours: the service prints only JSON lines, so ignore anything else.
   }
   return undefined;
+}
+
+/** A loopback port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
 }
