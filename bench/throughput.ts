@@ -75,7 +75,10 @@ const FULL: Plan = {
   warmUp: true,
   rounds: 20,
   levels: [1, 4, 8, 16],
-  jobsPerLevel: 64,
+  // Sustained load: the pool refills once after each level (two containers preloading
+  // numpy and pandas, ~1 s of CPU, counted in the level); over 256 jobs that weighs
+  // ~4 ms per job, over 64 it was ~15.
+  jobsPerLevel: 256,
   cpuLevel: 8,
   rssExecutions: 2000,
   rssClients: 8,

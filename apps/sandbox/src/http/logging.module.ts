@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { pino } from 'pino';
 import type { Request } from 'express';
 import { AppConfig } from '../config/app-config';
 import { requestIdOf } from './request-id';
@@ -14,22 +15,27 @@ const QUIET_PATHS = /^\/(health|metrics)(\/|$|\?)/;
     LoggerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        pinoHttp: {
-          level: config.logLevel,
-          // The id assignRequestId gave the request, so logs and error bodies agree.
-          genReqId: (request: IncomingMessage) => requestIdOf(request as Request),
-          autoLogging: {
-            ignore: (request: IncomingMessage) => QUIET_PATHS.test(request.url ?? ''),
+        pinoHttp: [
+          {
+            level: config.logLevel,
+            // The id assignRequestId gave the request, so logs and error bodies agree.
+            genReqId: (request: IncomingMessage) => requestIdOf(request as Request),
+            autoLogging: {
+              ignore: (request: IncomingMessage) => QUIET_PATHS.test(request.url ?? ''),
+            },
+            serializers: {
+              req: (req: { id: string; method: string; url: string }) => ({
+                id: req.id,
+                method: req.method,
+                url: req.url,
+              }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
           },
-          serializers: {
-            req: (req: { id: string; method: string; url: string }) => ({
-              id: req.id,
-              method: req.method,
-              url: req.url,
-            }),
-            res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-          },
-        },
+          // Written off the request path; lines that arrive while a write is under way go
+          // out together with the next (pino flushes what is left when the process exits).
+          pino.destination({ dest: 1, sync: false }),
+        ],
       }),
     }),
   ],
