@@ -9,10 +9,10 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { freeLoopbackPort } from '@brain-net/store/testing/redis-server';
 import type { LoopDelayFigures, ServiceMessage } from './service-process';
 
 /** The service in a child process: its URL, its memory, its event-loop figures, its end. */
@@ -83,7 +83,7 @@ export class ServiceProcess {
     timeoutMs = 60_000,
   ): Promise<ServiceProcess> {
     const root = resolvePath(__dirname, '..', '..');
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const child = spawn(process.execPath, ['dist/apps/sandbox/src/main.js'], {
       cwd: root,
       env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) },
@@ -169,20 +169,4 @@ function parseMessage(line: string): ServiceMessage | undefined {
     // Not one of ours: the service prints only JSON lines, so ignore anything else.
   }
   return undefined;
-}
-
-/** A loopback port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }

@@ -91,7 +91,7 @@ export async function startRedisServer(): Promise<RedisServer> {
 }
 
 /** A port the kernel just handed out on 127.0.0.1 (redis-server cannot take port 0). */
-function freeLoopbackPort(): Promise<number> {
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
