@@ -118,7 +118,7 @@ describe('Cluster mode (REDIS_URL): two instances act as one service', () => {
     expect(cancelled.body).toMatchObject({ status: 'cancelled' });
     expect(Date.now() - started).toBeLessThan(15_000);
     await eventually(
-      async () => ((await containerCountOf(runner)) === 0 ? true : undefined),
+      async () => ((await containerCountOf(runner, 'all')) === 0 ? true : undefined),
       15_000,
       'the container to go',
     );

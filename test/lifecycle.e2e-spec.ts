@@ -29,7 +29,7 @@ describe('Start-up, shutdown and a missing engine or image', () => {
     expect(await containerCountOf(mine)).toBe(1);
 
     const sandbox = await startSandboxApp({ SANDBOX_INSTANCE_ID: mine });
-    expect(await containerCountOf(mine)).toBe(0);
+    expect(await containerCountOf(mine, 'all')).toBe(0);
     expect(await containerCountOf(other)).toBe(1);
     await sandbox.close();
     await othersContainer.remove({ force: true });

@@ -132,7 +132,7 @@ describe('Graceful shutdown with clients attached (SIGTERM to the service proces
       expect(exit.how).toBe('code 0');
       expect(exit.ms).toBeLessThan(GRACE_MS);
       expect((await stored(id))?.status).toBe('completed');
-      expect(await containerCountOf(instanceId)).toBe(0);
+      expect(await containerCountOf(instanceId, 'all')).toBe(0);
       console.log(
         'job ending within the grace:',
         JSON.stringify({
@@ -182,7 +182,7 @@ describe('Graceful shutdown with clients attached (SIGTERM to the service proces
       expect(exit.how).toBe('code 0');
       // The grace, the kill and removal of the container, the HTTP server closing.
       expect(exit.ms).toBeLessThan(GRACE_MS + 5_000);
-      expect(await containerCountOf(instanceId)).toBe(0);
+      expect(await containerCountOf(instanceId, 'all')).toBe(0);
       expect(await stored(id)).toMatchObject({ status: 'cancelled' });
       expect((await stored(id))?.error).toContain(
         'The service shut down before this execution finished',
@@ -235,7 +235,7 @@ describe('Graceful shutdown with clients attached (SIGTERM to the service proces
       expect((await waiting).body).toMatchObject({ status: 'cancelled' });
       const exit = await stopping;
       expect(exit.how).toBe('code 0');
-      expect(await containerCountOf(instanceId)).toBe(0);
+      expect(await containerCountOf(instanceId, 'all')).toBe(0);
       console.log(
         'during the grace:',
         JSON.stringify({

@@ -6,7 +6,7 @@ import type TestAgent from 'supertest/lib/agent';
 import { AppModule } from '../../apps/sandbox/src/app.module';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { SANDBOX_LABEL } from '@brain-net/runner';
+import { HARNESS_COMPILER_JOB, JOB_LABEL, SANDBOX_LABEL } from '@brain-net/runner';
 import { AppConfig, loadConfig } from '../../apps/sandbox/src/config/app-config';
 import { configureApp } from '../../apps/sandbox/src/http/configure-app';
 import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
@@ -64,7 +64,7 @@ export async function startSandboxApp(env: Record<string, string> = {}): Promise
     http: request(app.getHttpServer()),
     instanceId,
     containerCount: () => containerCountOf(instanceId),
-    containersSettle: (count = 0) => waitForValue(() => containerCountOf(instanceId), count),
+    containersSettle: (count = 0) => waitForValue(() => containerCountOf(instanceId, 'all'), count),
     close: () => app.close(),
   };
 }
@@ -153,10 +153,20 @@ export function waitForStatus(
 const docker = new Docker();
 
 /** Containers of one service instance, whatever their state. */
-export async function containerCountOf(instanceId: string): Promise<number> {
+/**
+ * The instance's containers: those of jobs and the warm pool, or `all`, which also counts
+ * the container that compiles the harness for an image (it comes and goes with the
+ * image's first job, and may be left, like any, while the engine is unreachable).
+ */
+export async function containerCountOf(
+  instanceId: string,
+  which: 'jobs' | 'all' = 'jobs',
+): Promise<number> {
   const containers = await docker.listContainers({
     all: true,
     filters: { label: [`${SANDBOX_LABEL}=${instanceId}`] },
   });
-  return containers.length;
+  return which === 'all'
+    ? containers.length
+    : containers.filter((info) => info.Labels[JOB_LABEL] !== HARNESS_COMPILER_JOB).length;
 }

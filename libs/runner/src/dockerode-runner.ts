@@ -31,7 +31,13 @@ import {
 } from './harness/harness-program';
 import { CompiledHarnessCache, HarnessCompilation } from './compiled-harness-cache';
 import { jobPayloadText } from './job-payload';
-import { JOB_LABEL, RunnerOptions, SANDBOX_LABEL, engineAddress } from './runner-options';
+import {
+  HARNESS_COMPILER_JOB,
+  JOB_LABEL,
+  RunnerOptions,
+  SANDBOX_LABEL,
+  engineAddress,
+} from './runner-options';
 import { WarmPool } from './warm-pool';
 import { SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
 
@@ -44,8 +50,6 @@ const GIVE_UP_AFTER_DEADLINE_MS = 30_000;
 
 /** The job label of a container prepared before its job was known. */
 const POOL_JOB_LABEL = 'warm-pool';
-/** The job label of the container that compiles the harness for an image. */
-const COMPILER_JOB_LABEL = 'harness-compiler';
 /** How long compiling the harness may take before the runner gives up on it. */
 const COMPILE_TIMEOUT_MS = 30_000;
 const SIGKILL = 9;
@@ -271,7 +275,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     limits: ContainerLimits,
   ): Promise<HarnessCompilation> {
     const ready = await this.startContainer(
-      this.containerSpec(image, limits, COMPILER_JOB_LABEL, HARNESS_COMPILER_COMMAND),
+      this.containerSpec(image, limits, HARNESS_COMPILER_JOB, HARNESS_COMPILER_COMMAND),
     );
     try {
       const chunks: Buffer[] = [];

@@ -4,6 +4,8 @@ import type { ContainerLimits } from './container-limits';
 
 /** Label on every sandbox container; its value is the job id (or `warm-pool`). */
 export const JOB_LABEL = 'brain-net.sandbox.job';
+/** The job label of the one container per image that compiles the harness (PROTOCOL.md). */
+export const HARNESS_COMPILER_JOB = 'harness-compiler';
 
 /** How to reach the engine and whose containers are ours. Injection token and shape. */
 export abstract class RunnerOptions {
