@@ -122,6 +122,14 @@ describe('EngineStatusService', () => {
     await expect(cancelled).resolves.toBe(false);
   });
 
+  it('follows no events after shutdown, even from a check that ends after it', async () => {
+    engine.emit('an image changed'); // the watch stops; a check is under way
+    status.onApplicationShutdown();
+    await settle();
+    // A stream opened now would keep the process alive with nothing left to close it.
+    expect(engine.watchers).toHaveLength(0);
+  });
+
   it('shares one round trip among concurrent checks', async () => {
     const ping = jest.spyOn(engine, 'ping');
     await Promise.all([status.check(), status.check(), status.check()]);

@@ -76,6 +76,9 @@ export class EngineStatusService implements OnApplicationBootstrap, OnApplicatio
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
+    // No timer also tells a check still under way not to follow the engine again: its
+    // event stream would outlive the application and keep the process alive.
+    this.timer = null;
     this.stopWatching?.();
     this.stopWatching = null;
     this.wakeWaiters();
