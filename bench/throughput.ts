@@ -8,7 +8,8 @@
  * - Latency, one job at a time: p50 and p95 of six jobs, from print(1) to 1 MiB of input.
  * - Load: throughput and p95 of print(1) at 1, 4, 8 and 16 concurrent clients.
  * - Cost: host CPU per job from /proc/stat (everything: the service, dockerd, containerd,
- *   runc, the containers and this client), during each load level; the target is at 8.
+ *   runc, the containers and this client), during each load level; the target is at 8,
+ *   where it is also split by process (cpu-by-process.ts).
  * - Memory: the service's RSS after 2,000 more executions of print(1) at 8 clients.
  * The service is the compiled one, as deployed (`node dist/apps/sandbox/src/main.js`).
  * - Containers left once both paths are done.
@@ -39,6 +40,7 @@ import { SANDBOX_ENV, sandboxContainerOptions } from '@brain-net/runner/sandbox-
 import { SANDBOX_LABEL } from '@brain-net/runner/runner-options';
 import { loadConfig } from '../apps/sandbox/src/config/app-config';
 import { ServiceProcess } from '../test/support/separate-service';
+import { type CpuByProcess, cpuByProcess, cpuSnapshot } from './cpu-by-process';
 import { median, percentile, ratioOf, row, sideBySide } from './figures';
 
 const IMAGE = 'brain-net-sandbox-runtime:3.11';
@@ -378,6 +380,8 @@ interface Load {
   readonly cpuMsPerJob: number;
   /** The same less what the idle host burnt over as long. */
   readonly netCpuMsPerJob: number;
+  /** Where cpuMsPerJob went (cpu-by-process.ts). */
+  readonly cpuByProcess: CpuByProcess;
 }
 
 /**
@@ -390,6 +394,7 @@ async function underLoad(
   jobs: number,
   idleCpuMsPerSecond: number,
   task: () => Promise<void>,
+  servicePid: number | null,
 ): Promise<Load> {
   const latencies: number[] = [];
   let sent = 0;
@@ -400,12 +405,15 @@ async function underLoad(
     }
   };
   const cpuBefore = busyJiffies();
+  const snapshotBefore = cpuSnapshot(cpuBefore, servicePid);
   const started = performance.now();
   await Promise.all(Array.from({ length: clients }, client));
   const seconds = (performance.now() - started) / 1000;
   await sleep(SETTLE_MS);
   const windowSeconds = (performance.now() - started) / 1000;
-  const cpuMs = ((busyJiffies() - cpuBefore) * 1000) / USER_HZ;
+  const cpuAfter = busyJiffies();
+  const cpuMs = ((cpuAfter - cpuBefore) * 1000) / USER_HZ;
+  const snapshotAfter = cpuSnapshot(cpuAfter, servicePid);
   return {
     clients,
     jobs,
@@ -414,6 +422,7 @@ async function underLoad(
     latency: latenciesOf(latencies),
     cpuMsPerJob: cpuMs / jobs,
     netCpuMsPerJob: (cpuMs - idleCpuMsPerSecond * windowSeconds) / jobs,
+    cpuByProcess: cpuByProcess(snapshotBefore, snapshotAfter, jobs, USER_HZ),
   };
 }
 
@@ -427,21 +436,23 @@ interface LoadLevel {
 /** print(1) at each level, both paths in turn, the idle host's CPU measured first. */
 async function loadLevels(
   plan: Plan,
+  servicePid: number,
   service: () => Promise<void>,
   bare: () => Promise<void>,
 ): Promise<LoadLevel[]> {
   const levels: LoadLevel[] = [];
   for (const [index, clients] of plan.levels.entries()) {
     const idle = await idleHostCpu();
-    const run = (task: () => Promise<void>) => underLoad(clients, plan.jobsPerLevel, idle, task);
+    const run = (task: () => Promise<void>, pid: number | null) =>
+      underLoad(clients, plan.jobsPerLevel, idle, task, pid);
     let serviceLoad: Load;
     let bareLoad: Load;
     if (index % 2 === 0) {
-      serviceLoad = await run(service);
-      bareLoad = await run(bare);
+      serviceLoad = await run(service, servicePid);
+      bareLoad = await run(bare, null);
     } else {
-      bareLoad = await run(bare);
-      serviceLoad = await run(service);
+      bareLoad = await run(bare, null);
+      serviceLoad = await run(service, servicePid);
     }
     levels.push({ clients, idleHostCpuMsPerSecond: idle, service: serviceLoad, bare: bareLoad });
     console.log(`  load: ${clients} clients done`);
@@ -574,6 +585,7 @@ async function runOn(
     oneAtATime = await latencyOneAtATime(plan, jobs, service, bare);
     load = await loadLevels(
       plan,
+      serviceProcess.pid,
       () => service(printOne),
       () => bare(printOne),
     );
@@ -750,6 +762,28 @@ function printComparison(run: RuntimeRun, targets: boolean): void {
       netRatio.toFixed(2),
       targets ? `${target('≤ 1.1× bare', netRatio <= 1.1)}; ${idle}` : idle,
     );
+    const where: [string, (cpu: CpuByProcess) => number | null][] = [
+      ['dockerd', (cpu) => cpu.dockerd],
+      ['containerd', (cpu) => cpu.containerd],
+      ['the service process (bare: none)', (cpu) => cpu.service],
+      ['inside the containers', (cpu) => cpu.containers],
+      ['shims and runc', (cpu) => cpu.shimsAndRunc],
+      ['this bench client', (cpu) => cpu.client],
+      ['the rest: kernel threads, interrupts, others', (cpu) => cpu.rest],
+    ];
+    // Under runsc the sandbox's own processes are both the shim's children and in the
+    // container's cgroup: the split would count them twice.
+    if (run.limits.runtime === GVISOR_RUNTIME) return;
+    for (const [name, of] of where) {
+      const [inService, inBare] = [of(service.cpuByProcess), of(bare.cpuByProcess)];
+      sideBySide(
+        `  of which ${name}`,
+        inService === null ? 'n/a' : msText(inService),
+        inBare === null ? 'n/a' : msText(inBare),
+        inService === null || inBare === null ? '' : ratioOf(inService, inBare),
+        '',
+      );
+    }
   }
 }
 
