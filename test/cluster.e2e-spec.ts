@@ -109,6 +109,20 @@ describe('Cluster mode (REDIS_URL): two instances act as one service', () => {
     expect(debug.body).toMatchObject({ code, variables_after: { answer: { value: 42 } } });
   });
 
+  it('answers 404 on every instance for an id with a key suffix, before any Redis read', async () => {
+    const id = await submit(a, { code: 'print(1)' });
+    await finished(a, id);
+    for (const suffix of [':input', ':summary', ':links']) {
+      for (const instance of names) {
+        for (const route of ['execution', 'debug']) {
+          const answer = await http(instance).get(`/${route}/${id}${suffix}`);
+          expect([suffix, route, answer.status]).toEqual([suffix, route, 404]);
+          expect((answer.body as { code: string }).code).toBe('EXECUTION_NOT_FOUND');
+        }
+      }
+    }
+  });
+
   it('cancels from one instance a job that runs on the other, and its container goes', async () => {
     const id = await submit(a, { code: SLEEPER, timeout: 120 });
     const runner = await runnerOf(id);

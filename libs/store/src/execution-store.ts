@@ -35,7 +35,11 @@ export abstract class ExecutionStore {
   abstract findByIdempotencyKey(tenant: string, key: string): Promise<EarlierSubmit | undefined>;
   /** Replaces the record's state, output and results; the input is left as it is. */
   abstract save(record: ExecutionRecord): Promise<void>;
-  abstract get(id: string): Promise<ExecutionRecord | undefined>;
+  /**
+   * The record; with `tenant`, only if it is that tenant's: another tenant's answers
+   * undefined, found without reading its fields, as quickly as an unknown id.
+   */
+  abstract get(id: string, tenant?: string | null): Promise<ExecutionRecord | undefined>;
   /** The input it was submitted with; undefined when unknown or pruned. */
   abstract input(id: string): Promise<ExecutionInput | undefined>;
   /** Newest first; summaries only; one tenant's, or every tenant's when `tenant` is null. */

@@ -1,6 +1,7 @@
 export * from './adjustment-store';
 export * from './execution-record';
 export * from './execution-store';
+export * from './record-id';
 export * from './redis-execution-store';
 export * from './sqlite-adjustment-store';
 export * from './sqlite-database';

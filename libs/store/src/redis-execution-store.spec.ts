@@ -187,6 +187,21 @@ describe('RedisExecutionStore', () => {
     expect((await store.list(0, 10, null)).total).toBe(3);
   });
 
+  it('reads a record for its own tenant only, another tenant’s without sending its fields', async () => {
+    await store.create(
+      { ...record('own', 'completed'), stdout: 'o'.repeat(MB) },
+      { code: 'x', inputJson: '{}' },
+    );
+    expect((await store.get('own', 'tenant-a'))?.stdout).toHaveLength(MB);
+    expect((await store.get('own', null))?.id).toBe('own');
+    const sentBefore = await bytesSent(redis);
+    expect(await store.get('own', 'tenant-b')).toBeUndefined();
+    expect((await bytesSent(redis)) - sentBefore).toBeLessThan(16 * 1024);
+    // A tenant named like another's JSON cannot match it.
+    expect(await store.get('own', '"tenant-a"')).toBeUndefined();
+    expect(await store.get('missing', 'tenant-a')).toBeUndefined();
+  });
+
   it('lists without reading the records: summaries apart, 1 MiB outputs never sent', async () => {
     for (let i = 0; i < 5; i += 1) {
       await store.create(

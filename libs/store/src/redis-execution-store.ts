@@ -164,11 +164,15 @@ end
 return 1
 `);
 
-/** KEYS: record, summary. ARGV: summary fields. Returns {details JSON, summary values} or nil. */
+/**
+ * KEYS: record, summary. ARGV: the tenant as JSON ('' for any), summary fields. Returns
+ * {details JSON, summary values}, or nil when missing or another tenant's (read first).
+ */
 const GET = new LuaScript(`
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[2], 'tenant') ~= ARGV[1] then return false end
 local details = redis.call('GET', KEYS[1])
 if not details then return false end
-return { details, redis.call('HMGET', KEYS[2], unpack(ARGV)) }
+return { details, redis.call('HMGET', KEYS[2], unpack(ARGV, 2)) }
 `);
 
 /**
@@ -284,11 +288,12 @@ export class RedisExecutionStore extends ExecutionStore {
     );
   }
 
-  async get(id: string): Promise<ExecutionRecord | undefined> {
+  async get(id: string, tenant: string | null = null): Promise<ExecutionRecord | undefined> {
+    // Summary values are JSON: the tenant is compared as its JSON string.
     const reply = await GET.run(
       this.redis,
       [this.recordKey(id), this.summaryKey(id)],
-      [...SUMMARY_FIELDS],
+      [tenant === null ? '' : JSON.stringify(tenant), ...SUMMARY_FIELDS],
     );
     if (reply === null) return undefined;
     if (!Array.isArray(reply) || typeof reply[0] !== 'string') {

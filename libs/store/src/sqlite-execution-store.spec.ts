@@ -110,6 +110,14 @@ describe('SqliteExecutionStore', () => {
     expect(await store.input('unknown')).toBeUndefined();
   });
 
+  it('reads a record for its own tenant only', async () => {
+    await store.create(record('own', 'completed'), INPUT);
+    expect((await store.get('own', 'tenant-a'))?.id).toBe('own');
+    expect((await store.get('own', null))?.id).toBe('own');
+    expect(await store.get('own', 'tenant-b')).toBeUndefined();
+    expect(await store.get('missing', 'tenant-a')).toBeUndefined();
+  });
+
   it('does not bring back a record the history limit dropped', async () => {
     await store.save(record('never-created', 'completed'));
     expect(await store.get('never-created')).toBeUndefined();

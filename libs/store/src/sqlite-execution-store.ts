@@ -92,7 +92,10 @@ export class SqliteExecutionStore extends ExecutionStore {
     [OutputColumns & { id: string; output_bytes: number }],
     number
   >;
-  private readonly selectRecord: Database.Statement<[string], RecordRow>;
+  private readonly selectRecord: Database.Statement<
+    [{ id: string; tenant: string | null }],
+    RecordRow
+  >;
   private readonly selectInput: Database.Statement<[string], { code: string; input_json: string }>;
   private readonly selectPage: Database.Statement<[number, number], SummaryRow>;
   private readonly countAll: Database.Statement<[], number>;
@@ -150,7 +153,8 @@ export class SqliteExecutionStore extends ExecutionStore {
       .pluck();
     this.selectRecord = db.prepare(
       `SELECT ${SUMMARY_COLUMNS}, state, pruned, stdout, stderr, exceptions_json, variables_json
-       FROM executions LEFT JOIN execution_payloads USING (id) WHERE id = ?`,
+       FROM executions LEFT JOIN execution_payloads USING (id)
+       WHERE id = @id AND (@tenant IS NULL OR tenant = @tenant)`,
     );
     this.selectInput = db.prepare('SELECT code, input_json FROM execution_payloads WHERE id = ?');
     // rowid breaks ties between records created in the same millisecond.
@@ -251,8 +255,8 @@ export class SqliteExecutionStore extends ExecutionStore {
     return row && { id: row.id, fingerprint: row.request_fingerprint };
   }
 
-  async get(id: string): Promise<ExecutionRecord | undefined> {
-    const row = this.selectRecord.get(id);
+  async get(id: string, tenant: string | null = null): Promise<ExecutionRecord | undefined> {
+    const row = this.selectRecord.get({ id, tenant });
     if (!row) return undefined;
     return {
       ...summaryOf(row),

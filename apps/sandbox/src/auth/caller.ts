@@ -33,12 +33,16 @@ export function canSee(caller: Caller, tenant: string): boolean {
   return isAdmin(caller) || caller.tenant === tenant;
 }
 
+/** The tenant whose records the caller may read; null (every tenant's) for an admin. */
+export function readableTenant(caller: Caller): string | null {
+  return isAdmin(caller) ? null : caller.tenant;
+}
+
 /**
  * The tenant a listing shows: the caller's own; an admin's choice, or every tenant's
  * (null) when an admin names none. Naming another tenant without `admin` sees nothing
  * of it: the caller's own records, as if it had named none.
  */
 export function listingTenant(caller: Caller, requested: string | undefined): string | null {
-  if (isAdmin(caller)) return requested ?? null;
-  return caller.tenant;
+  return isAdmin(caller) ? (requested ?? null) : readableTenant(caller);
 }

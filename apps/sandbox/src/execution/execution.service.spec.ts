@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { Deferred, ScriptedRunner } from '@brain-net/runner/testing/scripted-runner';
@@ -210,8 +211,16 @@ describe('ExecutionService', () => {
 
   it('answers 503 STORE_UNAVAILABLE for reads the store refuses', async () => {
     store.broken = true;
-    expect((await refusal(service.get('x', ACME))).code).toBe('STORE_UNAVAILABLE');
+    expect((await refusal(service.get(randomUUID(), ACME))).code).toBe('STORE_UNAVAILABLE');
     expect((await refusal(service.list(1, 10, ACME))).code).toBe('STORE_UNAVAILABLE');
+  });
+
+  it('answers what is not an execution id as unknown without asking the store', async () => {
+    const record = await submit('print(1)');
+    store.broken = true;
+    for (const id of ['x', `${record.id}:input`, `${record.id}:summary`, record.id.toUpperCase()]) {
+      expect((await refusal(service.get(id, ACME))).code).toBe('EXECUTION_NOT_FOUND');
+    }
   });
 
   it('answers a replayed submit with the first execution’s current record', async () => {

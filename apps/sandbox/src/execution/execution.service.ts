@@ -12,8 +12,9 @@ import {
   ExecutionRecord,
   ExecutionStore,
   isFinished,
+  isRecordId,
 } from '@brain-net/store';
-import { Caller, canSee, listingTenant } from '../auth/caller';
+import { Caller, canSee, listingTenant, readableTenant } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import { errorMessage } from '../errors/error-message';
@@ -78,7 +79,11 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
 
   /** The execution, if this caller may see it; another tenant's is as unknown as a missing one. */
   async get(id: string, caller: Caller): Promise<ExecutionRecord> {
-    const record = this.lifecycle.live(id) ?? (await fromStore(() => this.store.get(id)));
+    // What is not an id is not looked for; another tenant's record is not read.
+    const record = isRecordId(id)
+      ? (this.lifecycle.live(id) ??
+        (await fromStore(() => this.store.get(id, readableTenant(caller)))))
+      : undefined;
     if (!record || !canSee(caller, record.tenant)) {
       throw new DomainError('EXECUTION_NOT_FOUND', `No execution has id ${id}.`);
     }

@@ -43,9 +43,10 @@ export class InMemoryExecutionStore extends ExecutionStore {
     });
   }
 
-  get(id: string): Promise<ExecutionRecord | undefined> {
+  get(id: string, tenant: string | null = null): Promise<ExecutionRecord | undefined> {
     return this.access(() => {
       const record = this.records.get(id);
+      if (tenant !== null && record?.tenant !== tenant) return undefined;
       return record && copy(record);
     });
   }
