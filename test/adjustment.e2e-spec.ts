@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type TestAgent from 'supertest/lib/agent';
@@ -9,7 +9,7 @@ import type {
   AdjustmentListDto,
 } from '../apps/sandbox/src/adjustment/dto/adjustment.dto';
 import { REJECTION_MESSAGE, StandInBackend } from './support/stand-in-backend';
-import { SandboxApp, pollUntil, startSandboxApp } from './support/sandbox-app';
+import { SandboxApp, pollUntil, run, startSandboxApp } from './support/sandbox-app';
 
 interface Problem {
   status: number;
@@ -95,20 +95,67 @@ describe('Processor adjustments (real stand-in backend)', () => {
     expect(received).toHaveLength(1);
     expect(received[0].path).toBe('/api/processors/processor-123/adjustments');
     expect(received[0].headers['idempotency-key']).toBe(id);
+    expect(received[0].headers).toMatchObject({
+      'x-sandbox-tenant': 'default',
+      'x-sandbox-caller': 'anonymous',
+    });
     expect(received[0].body).toEqual({
       adjustment_id: id,
       ...EXAMPLE,
       execution_id: null,
       created_at: adjustment.created_at,
+      tenant: 'default',
+      created_by: 'anonymous',
     });
   });
 
   it('passes execution_id on to the backend', async () => {
-    const id = await accept({ ...EXAMPLE, execution_id: 'execution-42' });
+    const { execution_id: executionId } = await run(sandbox.http, { code: 'print(1)' });
+    const id = await accept({ ...EXAMPLE, execution_id: executionId });
     const adjustment = await waitForAdjustment(sandbox.http, id, settled);
-    expect(adjustment).toMatchObject({ status: 'delivered', execution_id: 'execution-42' });
-    expect(backend.requestsFor(id)[0].body).toMatchObject({ execution_id: 'execution-42' });
+    expect(adjustment).toMatchObject({ status: 'delivered', execution_id: executionId });
+    expect(backend.requestsFor(id)[0].body).toMatchObject({ execution_id: executionId });
   });
+
+  it('delivers and shows adjustments keys named constructor, __proto__ and toString intact', async () => {
+    const adjustments = '{"constructor": 1, "__proto__": {"x": 1}, "toString": "a"}';
+    const response = await sandbox.http
+      .post('/adjust-processor')
+      .set('Content-Type', 'application/json')
+      .send(`{"processor_id": "processor-123", "adjustments": ${adjustments}, "reason": "keys"}`)
+      .expect(202);
+    const id = (response.body as AdjustmentAcceptedDto).adjustment_id;
+    const adjustment = await waitForAdjustment(sandbox.http, id, settled);
+    expect(adjustment.status).toBe('delivered');
+    const compact = JSON.stringify(JSON.parse(adjustments));
+    expect(JSON.stringify(adjustment.adjustments)).toBe(compact);
+    const received = backend.requestsFor(id)[0].body as { adjustments: object };
+    expect(Object.keys(received.adjustments)).toEqual(['constructor', '__proto__', 'toString']);
+    expect(JSON.stringify(received.adjustments)).toBe(compact);
+  });
+
+  describe.each(['/adjust-processor', '/execute'])(
+    'refuses top-level fields named like Object.prototype members on POST %s with 400',
+    (path) => {
+      it.each(['{"constructor": 1}', '{"__proto__": {"x": 1}}', '{"toString": 1}'])(
+        '%s',
+        async (extra) => {
+          const received = backend.adjustmentRequests.length;
+          const field = Object.keys(JSON.parse(extra) as object)[0];
+          const body = path === '/execute' ? { code: 'print(1)' } : EXAMPLE;
+          const response = await sandbox.http
+            .post(path)
+            .set('Content-Type', 'application/json')
+            .send(`${JSON.stringify(body).slice(0, -1)}, ${extra.slice(1)}`)
+            .expect(400);
+          const problem = response.body as Problem;
+          expect(problem).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+          expect(problem.errors?.map((e) => e.field)).toEqual([field]);
+          expect(backend.adjustmentRequests).toHaveLength(received);
+        },
+      );
+    },
+  );
 
   it('retries a backend that fails twice, then delivers on the third attempt', async () => {
     backend.adjustmentBehaviour = { failTimes: 2 };
@@ -311,4 +358,126 @@ describe('Processor adjustments (real stand-in backend)', () => {
       expect(response.body).toMatchObject({ status: 400, code: 'MALFORMED_JSON' });
     });
   });
+});
+
+describe('Processor adjustments between tenants (AUTH_MODE=api-key)', () => {
+  const backend = new StandInBackend();
+  const KEYS = {
+    alice: 'alice-key-0123456789',
+    bob: 'bob-key-0123456789',
+    carol: 'carol-key-0123456789',
+    dave: 'dave-key-0123456789',
+  };
+  const RATE_LIMIT = 6;
+  const MAX_PENDING = 3;
+  const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
+  let directory: string;
+  let sandbox: SandboxApp;
+
+  const keyEntry = (name: string, key: string, tenant: string) => ({
+    name,
+    key_sha256: createHash('sha256').update(key).digest('hex'),
+    tenant,
+    scopes: ['execute', 'read', 'adjust'],
+  });
+  const adjust = (key: string, body: Record<string, unknown> = EXAMPLE) =>
+    sandbox.http.post('/adjust-processor').set(auth(key)).send(body);
+
+  beforeAll(async () => {
+    await backend.start();
+    directory = mkdtempSync(join(tmpdir(), 'sandbox-adjustment-tenants-'));
+    const keysFile = join(directory, 'keys.json');
+    writeFileSync(
+      keysFile,
+      JSON.stringify([
+        keyEntry('alice', KEYS.alice, 'tenant-a'),
+        keyEntry('bob', KEYS.bob, 'tenant-b'),
+        keyEntry('carol', KEYS.carol, 'tenant-c'),
+        keyEntry('dave', KEYS.dave, 'tenant-d'),
+      ]),
+    );
+    sandbox = await startSandboxApp({
+      AUTH_MODE: 'api-key',
+      API_KEYS_FILE: keysFile,
+      BACKEND_URL: backend.url,
+      BACKEND_TIMEOUT_MS: '1000',
+      ADJUSTMENT_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+      MAX_PENDING_ADJUSTMENTS_PER_TENANT: String(MAX_PENDING),
+    });
+  });
+
+  afterAll(async () => {
+    await sandbox.close();
+    await backend.stop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("refuses another tenant's execution_id with 404 EXECUTION_NOT_FOUND, as an unknown one, delivering nothing", async () => {
+    const alices = await sandbox.http
+      .post('/execute?wait=true')
+      .set(auth(KEYS.alice))
+      .send({ code: 'print(1)' })
+      .expect(200);
+    const executionId = (alices.body as { execution_id: string }).execution_id;
+
+    const foreign = await adjust(KEYS.bob, { ...EXAMPLE, execution_id: executionId }).expect(404);
+    const unknown = await adjust(KEYS.bob, { ...EXAMPLE, execution_id: randomUUID() }).expect(404);
+    expect(foreign.body).toMatchObject({ status: 404, code: 'EXECUTION_NOT_FOUND' });
+    expect((unknown.body as Problem).code).toBe('EXECUTION_NOT_FOUND');
+    const listed = await sandbox.http.get('/adjustments').set(auth(KEYS.bob)).expect(200);
+    expect((listed.body as AdjustmentListDto).total).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(backend.adjustmentRequests).toHaveLength(0);
+
+    // Its own tenant may name it.
+    const own = await adjust(KEYS.alice, { ...EXAMPLE, execution_id: executionId }).expect(202);
+    const id = (own.body as AdjustmentAcceptedDto).adjustment_id;
+    await eventuallySettled(KEYS.alice);
+    expect(backend.requestsFor(id)[0].body).toMatchObject({ execution_id: executionId });
+  });
+
+  it('answers 429 RATE_LIMITED with Retry-After and RateLimit-* once a tenant used its minute', async () => {
+    for (let i = 0; i < RATE_LIMIT; i += 1) {
+      const accepted = await adjust(KEYS.carol).expect(202);
+      expect(accepted.headers['ratelimit-limit']).toBe(String(RATE_LIMIT));
+      expect(accepted.headers['ratelimit-remaining']).toBe(String(RATE_LIMIT - i - 1));
+      // Delivered before the next: the cap of pending ones is not what this spec tries.
+      await eventuallySettled(KEYS.carol);
+    }
+    const refused = await adjust(KEYS.carol).expect(429);
+    expect(refused.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['ratelimit-remaining']).toBe('0');
+    expect(Number(refused.headers['ratelimit-reset'])).toBeGreaterThan(0);
+    // Another tenant goes on.
+    await adjust(KEYS.dave).expect(202);
+  });
+
+  it('answers 429 TOO_MANY_PENDING_ADJUSTMENTS with Retry-After while the tenant has its cap undelivered', async () => {
+    // dave sent one already: delivered before the backend slows down.
+    await eventuallySettled(KEYS.dave);
+    // Each attempt times out after BACKEND_TIMEOUT_MS: the adjustments stay pending.
+    backend.adjustmentBehaviour = { delayMs: 5000 };
+    for (let i = 0; i < MAX_PENDING; i += 1) {
+      await adjust(KEYS.dave).expect(202);
+    }
+    const refused = await adjust(KEYS.dave).expect(429);
+    expect(refused.body).toMatchObject({ status: 429, code: 'TOO_MANY_PENDING_ADJUSTMENTS' });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    const listed = await sandbox.http.get('/adjustments?limit=100').set(auth(KEYS.dave));
+    expect((listed.body as AdjustmentListDto).total).toBe(MAX_PENDING + 1);
+    backend.adjustmentBehaviour = 'ok';
+  });
+
+  /** Waits until none of this key's adjustments is pending. */
+  async function eventuallySettled(key: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const page = (await sandbox.http.get('/adjustments?limit=100').set(auth(key)))
+        .body as AdjustmentListDto;
+      if (page.items.every(settled)) return;
+      if (Date.now() > deadline) throw new Error('adjustments stayed pending');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 });

@@ -115,12 +115,14 @@ describe('authentication with API keys', () => {
     await admin.get('/health').expect(200);
   });
 
-  it('keeps the probes, the service description, the docs and the metrics open', async () => {
+  it('keeps the probes, the service description and the docs open; /metrics is for admins', async () => {
     await sandbox.http.get('/health/live').expect(200);
     expect([200, 503]).toContain((await sandbox.http.get('/health/ready')).status);
     await sandbox.http.get('/').expect(200);
     await sandbox.http.get('/docs').expect(200);
-    await sandbox.http.get('/metrics').expect(200);
+    // AUTH_PROTECT_METRICS defaults to protected once authentication is on.
+    expectUnauthenticated(await sandbox.http.get('/metrics'));
+    await bearer('admin').get('/metrics').expect(200);
   });
 
   it('declares both schemes in the OpenAPI document, so Swagger UI can authorize', async () => {

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { BullmqAdjustmentQueue, createRedisClient } from '@brain-net/messaging';
 import { startRedisServer, type RedisServer } from '@brain-net/store/testing/redis-server';
+import { ADJUSTMENT_QUEUE_NAME } from '../apps/sandbox/src/adjustment/adjustment.module';
 import type {
   AdjustmentAcceptedDto,
   AdjustmentDto,
@@ -19,11 +21,15 @@ const EXAMPLE = {
   reason: 'Performance improvement based on execution results',
 };
 const MAX_ATTEMPTS = 4;
+const RATE_LIMIT = 30;
+const MAX_PENDING = 5;
 
 const KEYS = {
   alice: 'alice-key-0123456789',
   bob: 'bob-key-0123456789',
   admin: 'admin-key-0123456789',
+  carol: 'carol-key-0123456789',
+  dave: 'dave-key-0123456789',
 };
 const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
@@ -72,6 +78,8 @@ describe('Cluster mode: adjustments go through one BullMQ outbox', () => {
         keyEntry('alice', KEYS.alice, 'tenant-a', ['adjust']),
         keyEntry('bob', KEYS.bob, 'tenant-b', ['adjust']),
         keyEntry('ops', KEYS.admin, 'ops', ['admin']),
+        keyEntry('carol', KEYS.carol, 'tenant-c', ['adjust']),
+        keyEntry('dave', KEYS.dave, 'tenant-d', ['adjust']),
       ]),
     );
     const envOf = (instanceId: string) => ({
@@ -86,6 +94,8 @@ describe('Cluster mode: adjustments go through one BullMQ outbox', () => {
       ADJUSTMENT_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
       ADJUSTMENT_RETRY_BASE_MS: '50',
       ADJUSTMENT_RETRY_MAX_MS: '400',
+      ADJUSTMENT_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+      MAX_PENDING_ADJUSTMENTS_PER_TENANT: String(MAX_PENDING),
     });
     [a, b] = await Promise.all([
       ServiceProcess.start(envOf(`adjust-a-${run}`)),
@@ -210,4 +220,130 @@ describe('Cluster mode: adjustments go through one BullMQ outbox', () => {
       .statistics.adjustments;
     expect(Object.keys(counts).sort()).toEqual(['delivered', 'failed', 'pending']);
   });
+  const postAs = (service: ServiceProcess, key: string, body: Record<string, unknown> = EXAMPLE) =>
+    request(service.url).post('/adjust-processor').set(auth(key)).send(body);
+
+  it('holds one rate limit per tenant across both instances: 429 with Retry-After and RateLimit-*', async () => {
+    const answers = [];
+    for (let i = 0; i < RATE_LIMIT; i += 1) {
+      const answer = await postAs(i % 2 ? a : b, KEYS.carol);
+      answers.push(answer);
+      // Delivered before the next: the cap of pending ones is not what this spec tries.
+      const id = (answer.body as AdjustmentAcceptedDto).adjustment_id;
+      await eventually(
+        async () => ((await read(a, id, KEYS.carol)).status === 'pending' ? undefined : true),
+        20_000,
+        `adjustment ${id} to settle`,
+      );
+    }
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 202));
+    expect(answers.at(-1)?.headers['ratelimit-remaining']).toBe('0');
+    const refused = await postAs(a, KEYS.carol).expect(429);
+    expect(refused.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['ratelimit-limit']).toBe(String(RATE_LIMIT));
+    await postAs(b, KEYS.carol).expect(429);
+    await postAs(b, KEYS.dave).expect(202);
+  });
+
+  it("holds one cap of a tenant's pending adjustments across both instances", async () => {
+    // Each attempt times out after BACKEND_TIMEOUT_MS: the adjustments stay pending.
+    backend.adjustmentBehaviour = { delayMs: 5000 };
+    const answers = await Promise.all(
+      Array.from({ length: MAX_PENDING + 3 }, (_, i) => postAs(i % 2 ? a : b, KEYS.bob)),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.filter((status) => status === 202)).toHaveLength(MAX_PENDING);
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(refused).toHaveLength(3);
+    for (const answer of refused) {
+      expect(answer.body).toMatchObject({ code: 'TOO_MANY_PENDING_ADJUSTMENTS' });
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    const listed = await request(a.url).get('/adjustments').set(auth(KEYS.bob)).expect(200);
+    expect((listed.body as AdjustmentListDto).total).toBe(MAX_PENDING);
+  });
+
+  it("lists tenant B's adjustments fast and small while tenant A holds many large ones", async () => {
+    // Another instance's writes, through the same adapter: 150 adjustments of 200 KB.
+    const commands = createRedisClient(redis.url, 'commands', 'cluster-spec');
+    const writer = new BullmqAdjustmentQueue({
+      queueName: ADJUSTMENT_QUEUE_NAME,
+      commands,
+      workerConnection: () => createRedisClient(redis.url, 'worker', 'cluster-spec'),
+      maxAttempts: 1,
+      retryDelayMs: () => 1000,
+      concurrency: 1,
+      onError: () => undefined,
+    });
+    try {
+      const large = JSON.stringify({ blob: 'x'.repeat(200 * 1024) });
+      for (let batch = 0; batch < 15; batch += 1) {
+        await Promise.all(
+          Array.from({ length: 10 }, () => {
+            const now = new Date();
+            return writer.add(
+              {
+                id: randomUUID(),
+                tenant: 'tenant-big',
+                createdBy: 'big',
+                processorId: 'processor-123',
+                adjustments: large,
+                reason: 'bulk',
+                executionId: null,
+                status: 'pending',
+                attempts: 0,
+                lastError: null,
+                createdAt: now,
+                updatedAt: now,
+                nextAttemptAt: now,
+                deliveredAt: null,
+              },
+              1_000_000,
+            );
+          }),
+        );
+      }
+      // Their deliveries read them: let those end before the listings are measured.
+      backend.adjustmentBehaviour = 'ok';
+      await eventually(
+        async () => {
+          const health = await request(a.url).get('/health').set(auth(KEYS.admin));
+          const counts = (health.body as { statistics: { adjustments: Record<string, number> } })
+            .statistics.adjustments;
+          return counts.pending === 0 ? true : undefined;
+        },
+        60_000,
+        'the large adjustments to be delivered',
+      );
+
+      const sent = async () =>
+        Number(/total_net_output_bytes:(\d+)/.exec(await commands.info('stats'))?.[1]);
+      for (const service of [a, b]) {
+        const before = await sent();
+        const started = performance.now();
+        const bobs = await request(service.url)
+          .get('/adjustments?limit=20')
+          .set(auth(KEYS.bob))
+          .expect(200);
+        const ms = performance.now() - started;
+        const bytes = (await sent()) - before;
+        const page = bobs.body as AdjustmentListDto;
+        expect(page.total).toBe(MAX_PENDING);
+        expect(page.items.every((item) => item.reason === EXAMPLE.reason)).toBe(true);
+        expect(ms).toBeLessThan(500);
+        // The old listing read every job: 30 MB here.
+        expect(bytes).toBeLessThan(200_000);
+        expect(bobs.text.length).toBeLessThan(20_000);
+      }
+      const admins = await request(a.url)
+        .get('/adjustments?tenant=tenant-big&limit=2')
+        .set(auth(KEYS.admin))
+        .expect(200);
+      expect((admins.body as AdjustmentListDto).total).toBe(150);
+    } finally {
+      await writer.close();
+      commands.disconnect();
+    }
+  }, 120_000);
 });

@@ -1,4 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SandboxApp, run, startSandboxApp, startSleeper } from './support/sandbox-app';
 
 interface OpenApiDocument {
@@ -205,3 +208,68 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
     expect(await scrape()).not.toMatch(/^sandbox_tenant_/m);
   });
 });
+
+/** api-key mode: a runner of tenant `tenant-secret` and an admin, by key `<name>-key`. */
+describe('Prometheus metrics once authentication is on', () => {
+  let dir: string;
+  let keyFile: string;
+  let sandbox: SandboxApp | undefined;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sandbox-metrics-'));
+    keyFile = join(dir, 'keys.json');
+    const key = (name: string, scopes: string[]) => ({
+      name,
+      key_sha256: createHash('sha256').update(`${name}-key`).digest('hex'),
+      tenant: 'tenant-secret',
+      scopes,
+    });
+    writeFileSync(
+      keyFile,
+      JSON.stringify([key('runner', ['execute', 'read']), key('admin', ['admin'])]),
+    );
+  });
+
+  afterEach(async () => {
+    await sandbox?.close();
+    sandbox = undefined;
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('needs the admin scope for /metrics unless AUTH_PROTECT_METRICS says otherwise', async () => {
+    sandbox = await startSandboxApp({ AUTH_MODE: 'api-key', API_KEYS_FILE: keyFile });
+    expect((await sandbox.http.get('/metrics')).status).toBe(401);
+    expect((await sandbox.http.get('/metrics').set('X-API-Key', 'runner-key')).status).toBe(403);
+    await sandbox.http.get('/metrics').set('X-API-Key', 'admin-key').expect(200);
+  });
+
+  it('leaves the per-tenant series out of a /metrics opened with AUTH_PROTECT_METRICS=false', async () => {
+    sandbox = await startSandboxApp({
+      AUTH_MODE: 'api-key',
+      API_KEYS_FILE: keyFile,
+      AUTH_PROTECT_METRICS: 'false',
+    });
+    const runner = sandbox.http;
+    const accepted = await runner
+      .post('/execute')
+      .set('X-API-Key', 'runner-key')
+      .send({ code: 'import time\ntime.sleep(60)' })
+      .expect(202);
+    const id = (accepted.body as { execution_id: string }).execution_id;
+    const exposition = await eventuallyScraped(sandbox, /^sandbox_running_executions 1$/m);
+    expect(exposition).not.toMatch(/^sandbox_tenant_/m);
+    expect(exposition).not.toContain('tenant-secret');
+    await runner.delete(`/execution/${id}`).set('X-API-Key', 'runner-key').expect(200);
+  });
+});
+
+/** Scrapes the open /metrics until it matches (an execution starting, say). */
+async function eventuallyScraped(sandbox: SandboxApp, pattern: RegExp): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const text = (await sandbox.http.get('/metrics').expect(200)).text;
+    if (pattern.test(text) || Date.now() > deadline) return text;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

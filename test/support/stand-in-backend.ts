@@ -30,8 +30,17 @@ export interface ReceivedAdjustment {
   readonly headers: IncomingHttpHeaders;
   /** Parsed JSON, or the raw text when it is not JSON. */
   readonly body: unknown;
+  /** The body as it arrived. */
+  readonly text: string;
   /** What the stand-in answered; null until it does (and for good if stopped first). */
   status: number | null;
+}
+
+/** One processor fetch as the stand-in received it. */
+export interface ReceivedProcessorFetch {
+  readonly processorId: string;
+  /** Lower-case names, as node:http gives them: `headers['x-sandbox-tenant']`. */
+  readonly headers: IncomingHttpHeaders;
 }
 
 export const REJECTION_MESSAGE = 'parameter_x is not a parameter of this processor';
@@ -54,6 +63,12 @@ export class StandInBackend {
   readonly refusedTokens = new Set<string>();
   /** The Authorization header of each processor fetch, oldest first. */
   readonly processorAuthorizations: (string | undefined)[] = [];
+  /** Each processor fetch, headers and all, oldest first. */
+  readonly processorFetches: ReceivedProcessorFetch[] = [];
+  /** Every request received, whatever its route, oldest first: `GET /api/`. */
+  readonly requests: string[] = [];
+  /** When set, every processor fetch is answered with this status and JSON body. */
+  processorFailure: { readonly status: number; readonly body: unknown } | null = null;
   private readonly processors = new Map<string, string>();
   private readonly delayedAnswers = new Set<NodeJS.Timeout>();
   private readonly server: Server;
@@ -108,6 +123,7 @@ export class StandInBackend {
 
   private handle(request: IncomingMessage, response: ServerResponse): void {
     const path = new URL(request.url ?? '/', 'http://stand-in').pathname;
+    this.requests.push(`${request.method} ${path}`);
     if (path === JWKS_PATH && request.method === 'GET' && this.jwks) {
       send(response, 200, this.jwks);
       return;
@@ -118,13 +134,16 @@ export class StandInBackend {
       const code = this.processors.get(processorId);
       const authorization = request.headers.authorization;
       this.processorAuthorizations.push(authorization);
+      this.processorFetches.push({ processorId, headers: request.headers });
       const token = authorization?.replace(/^Bearer /, '');
-      if (token !== undefined && this.refusedTokens.has(token)) {
+      if (this.processorFailure) {
+        send(response, this.processorFailure.status, this.processorFailure.body);
+      } else if (token !== undefined && this.refusedTokens.has(token)) {
         send(response, 403, { detail: 'This caller may not run this processor' });
       } else if (code === undefined) send(response, 404, { detail: 'Processor not found' });
       else send(response, 200, { processor_id: processorId, code });
     } else if (route && route[2] && request.method === 'POST') {
-      readBody(request, (body) => this.receiveAdjustment(path, request.headers, body, response));
+      readBody(request, (text) => this.receiveAdjustment(path, request.headers, text, response));
     } else {
       send(response, 404, { detail: 'Not Found' });
     }
@@ -133,10 +152,11 @@ export class StandInBackend {
   private receiveAdjustment(
     path: string,
     headers: IncomingHttpHeaders,
-    body: unknown,
+    text: string,
     response: ServerResponse,
   ): void {
-    const received: ReceivedAdjustment = { path, headers, body, status: null };
+    const body = parseJsonOrText(text);
+    const received: ReceivedAdjustment = { path, headers, body, text, status: null };
     this.adjustmentRequests.push(received);
     const answer = (status: number, answerBody: unknown) => {
       received.status = status;
@@ -166,12 +186,10 @@ export class StandInBackend {
   }
 }
 
-function readBody(request: IncomingMessage, then: (body: unknown) => void): void {
+function readBody(request: IncomingMessage, then: (text: string) => void): void {
   const chunks: Buffer[] = [];
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
-  request.on('end', () => {
-    then(parseJsonOrText(Buffer.concat(chunks).toString('utf8')));
-  });
+  request.on('end', () => then(Buffer.concat(chunks).toString('utf8')));
 }
 
 function parseJsonOrText(text: string): unknown {

@@ -71,6 +71,7 @@ import { createValidationPipe } from './http/validation';
       inject: [AppConfig, RedisClients],
       useFactory: (config: AppConfig, redis: RedisClients | null) => ({
         rateLimitPerMinute: config.rateLimitPerMinute,
+        adjustmentRateLimitPerMinute: config.adjustmentRateLimitPerMinute,
         callerOf,
         storage: redis ? new SharedRateLimitStorage(redis.commands) : undefined,
       }),

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { appendRawJsonMember } from '@brain-net/runner';
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 import {
   AdjustmentDelivery,
@@ -6,12 +7,18 @@ import {
   BackendRefusedError,
   BackendUnavailableError,
   DeliveryAnswer,
+  OnBehalfOf,
   ProcessorDefinition,
+  UnsafeProcessorIdError,
 } from './backend-client';
 import { BackendClientOptions } from './backend-client-options';
 
 /** How much of a backend's explanation is kept in a message. */
 const MAX_EXPLANATION_CHARS = 500;
+
+/** Who a call is made for: the tenant, and the key name or token subject. */
+export const TENANT_HEADER = 'X-Sandbox-Tenant';
+export const CALLER_HEADER = 'X-Sandbox-Caller';
 
 /** Talks to the main backend over HTTP with axios. HTTP only: callers decide what answers mean. */
 @Injectable()
@@ -31,15 +38,18 @@ export class AxiosBackendClient extends BackendClient {
 
   async fetchProcessor(
     processorId: string,
-    bearerToken: string | null,
+    onBehalfOf: OnBehalfOf,
   ): Promise<ProcessorDefinition | null> {
     const path = fillPath(this.options.processorPath, processorId);
+    const { bearerToken } = onBehalfOf;
     let response: AxiosResponse<unknown>;
     try {
-      response = await this.http.get<unknown>(
-        path,
-        bearerToken ? { headers: { Authorization: `Bearer ${bearerToken}` } } : {},
-      );
+      response = await this.http.get<unknown>(path, {
+        headers: {
+          ...callerHeaders(onBehalfOf.tenant, onBehalfOf.subject),
+          ...(bearerToken ? { Authorization: `Bearer ${bearerToken}` } : {}),
+        },
+      });
     } catch (error: unknown) {
       throw new BackendUnavailableError(`GET ${path} failed: ${this.describeFailure(error)}`, {
         cause: error,
@@ -64,20 +74,39 @@ export class AxiosBackendClient extends BackendClient {
   }
 
   async deliverAdjustment(delivery: AdjustmentDelivery): Promise<DeliveryAnswer> {
-    const path = fillPath(this.options.adjustmentPath, delivery.processorId);
+    let path: string;
+    try {
+      path = fillPath(this.options.adjustmentPath, delivery.processorId);
+    } catch (error: unknown) {
+      if (!(error instanceof UnsafeProcessorIdError)) throw error;
+      return { kind: 'rejected', status: 400, message: `not sent: ${error.message}` };
+    }
     let response: AxiosResponse<unknown>;
     try {
       response = await this.http.post<unknown>(
         path,
+        // `adjustments` goes in as the text the caller sent: an object would lose keys
+        // such as `__proto__` and `constructor` in axios's own copy of the body.
+        appendRawJsonMember(
+          JSON.stringify({
+            adjustment_id: delivery.adjustmentId,
+            processor_id: delivery.processorId,
+            reason: delivery.reason,
+            execution_id: delivery.executionId,
+            created_at: delivery.createdAt.toISOString(),
+            tenant: delivery.tenant,
+            created_by: delivery.createdBy,
+          }),
+          'adjustments',
+          delivery.adjustmentsJson,
+        ),
         {
-          adjustment_id: delivery.adjustmentId,
-          processor_id: delivery.processorId,
-          adjustments: delivery.adjustments,
-          reason: delivery.reason,
-          execution_id: delivery.executionId,
-          created_at: delivery.createdAt.toISOString(),
+          headers: {
+            'Content-Type': 'application/json',
+            'Idempotency-Key': delivery.adjustmentId,
+            ...callerHeaders(delivery.tenant, delivery.createdBy),
+          },
         },
-        { headers: { 'Idempotency-Key': delivery.adjustmentId } },
       );
     } catch (error: unknown) {
       return { kind: 'retryable', message: `POST ${path} failed: ${this.describeFailure(error)}` };
@@ -104,8 +133,30 @@ export class AxiosBackendClient extends BackendClient {
   }
 }
 
+/**
+ * The template with the id filled in, exactly as it will be sent. encodeURIComponent
+ * leaves `.` as it is, and URL parsing (axios's too) folds `.` and `..` segments
+ * (`/api/processors/..` is `/api/`): a path the parser would not keep as it is, or an
+ * empty id, is refused.
+ */
 function fillPath(template: string, processorId: string): string {
-  return template.replaceAll('{processor_id}', encodeURIComponent(processorId));
+  const path = template.replaceAll('{processor_id}', encodeURIComponent(processorId));
+  const parsed = new URL(path, 'http://backend.invalid');
+  if (processorId === '' || parsed.pathname + parsed.search + parsed.hash !== path) {
+    throw new UnsafeProcessorIdError(processorId);
+  }
+  return path;
+}
+
+/**
+ * Tenant and caller, percent-encoded as UTF-8 so that any name fits in a header
+ * (`tenant-a` stays `tenant-a`; `ü` is `%C3%BC`).
+ */
+function callerHeaders(tenant: string, subject: string): Record<string, string> {
+  return {
+    [TENANT_HEADER]: encodeURIComponent(tenant),
+    [CALLER_HEADER]: encodeURIComponent(subject),
+  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

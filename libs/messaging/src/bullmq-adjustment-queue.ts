@@ -48,12 +48,19 @@ export type AdjustmentHandler = (
   attempt: AdjustmentAttempt,
 ) => Promise<AdjustmentAttemptOutcome>;
 
+/** What add() came to: the adjustment under its id, or a refusal that stored nothing. */
+export type AdjustmentAdd =
+  /** `added` false: the record is the one there, as it stands now. */
+  | { readonly record: AdjustmentRecord; readonly added: boolean }
+  | { readonly refused: 'too-many-pending'; readonly pending: number };
+
 /** The adjustment itself; its delivery state is BullMQ's (the job's state, attempts, reason). */
 interface AdjustmentJobData {
   readonly tenant: string;
   readonly createdBy: string;
   readonly processorId: string;
-  readonly adjustments: Record<string, unknown>;
+  /** The JSON text as it arrived; an object in jobs of earlier releases. */
+  readonly adjustments: string | Record<string, unknown>;
   readonly reason: string;
   readonly executionId: string | null;
   /** ISO 8601. */
@@ -81,20 +88,128 @@ const STATUS_OF_STATE: Record<JobState, AdjustmentStatus> = {
 };
 const JOB_STATES = Object.keys(STATUS_OF_STATE) as JobState[];
 
+/** Index entries the sweep of each add looks at. */
+const SWEEP_BATCH = 10;
+/**
+ * An index entry without its job is one BullMQ removed (history limit), or an add that
+ * reserved its place and failed: once it is this old, it is forgotten.
+ */
+const RESERVATION_GRACE_MS = 60_000;
+
+/**
+ * Shared by the scripts. KEYS: 1 every tenant's index (id by creation time), 2 the hash
+ * id → tenant, 3 the sweep's cursor. ARGV: 1 the job keys' prefix, 2 and 3 the prefixes
+ * of a tenant's index and of its pending set, 4 the time before which an entry without
+ * its job is gone.
+ */
+const INDEX_FUNCTIONS = `
+local jobs, byTenant, pendingOf, cutoff = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local function forget(id)
+  local tenant = redis.call('HGET', KEYS[2], id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  if tenant then
+    redis.call('ZREM', byTenant .. tenant, id)
+    redis.call('ZREM', pendingOf .. tenant, id)
+  end
+end
+local function gone(id, score)
+  return redis.call('EXISTS', jobs .. id) == 0 and tonumber(score) < cutoff
+end
+`;
+
+/**
+ * Reserves the adjustment's place (ARGV 5 id, 6 tenant, 7 creation time, 8 now, 9 most
+ * pending) in the indexes and its tenant's pending set, in one step with the count, so
+ * that adds on any instance hold the cap together. Answers {'exists'} for an id with a
+ * job (a replay, whatever the count), {'full', n} when the tenant has n pending already,
+ * else {'reserved', n}. Each call also sweeps a few index entries whose job is gone.
+ */
+const RESERVE_SCRIPT = `${INDEX_FUNCTIONS}
+local id, tenant = ARGV[5], ARGV[6]
+if redis.call('EXISTS', jobs .. id) == 1 then return {'exists', 0} end
+local cursor = tonumber(redis.call('GET', KEYS[3]) or '0')
+local batch = redis.call('ZRANGE', KEYS[1], cursor, cursor + ${SWEEP_BATCH - 1}, 'WITHSCORES')
+local kept = 0
+for i = 1, #batch, 2 do
+  if gone(batch[i], batch[i + 1]) then forget(batch[i]) else kept = kept + 1 end
+end
+if #batch < ${2 * SWEEP_BATCH} then cursor = 0 else cursor = cursor + kept end
+redis.call('SET', KEYS[3], cursor)
+-- Reserved by an add of the same id under way: BullMQ makes one job of both.
+if redis.call('ZSCORE', KEYS[1], id) then return {'reserved', 0} end
+local pendingKey = pendingOf .. tenant
+local max = tonumber(ARGV[9])
+local count = redis.call('ZCARD', pendingKey)
+if count >= max then
+  -- At the cap: entries of ended or vanished jobs (a worker lost before it noted the end) go.
+  local members = redis.call('ZRANGE', pendingKey, 0, -1, 'WITHSCORES')
+  for i = 1, #members, 2 do
+    if redis.call('HEXISTS', jobs .. members[i], 'finishedOn') == 1 then
+      redis.call('ZREM', pendingKey, members[i])
+    elseif gone(members[i], members[i + 1]) then
+      forget(members[i])
+    end
+  end
+  count = redis.call('ZCARD', pendingKey)
+  if count >= max then return {'full', count} end
+end
+redis.call('ZADD', pendingKey, ARGV[8], id)
+redis.call('ZADD', KEYS[1], ARGV[7], id)
+redis.call('ZADD', byTenant .. tenant, ARGV[7], id)
+redis.call('HSET', KEYS[2], id, tenant)
+return {'reserved', count + 1}
+`;
+
+/** Forgets the listed ids (ARGV 5...) whose job is gone; answers how many. */
+const FORGET_SCRIPT = `${INDEX_FUNCTIONS}
+local forgotten = 0
+for i = 5, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and gone(ARGV[i], score) then
+    forget(ARGV[i])
+    forgotten = forgotten + 1
+  end
+end
+return forgotten
+`;
+
 /**
  * The adjustment outbox in cluster mode, on BullMQ: one job per adjustment, its id the
  * adjustment's id, so adding an id twice (from any instance) makes one job and one
  * delivery. BullMQ keeps the delivery state: attempts, backoff between them (the
  * caller's strategy), the final failed state; the job's data is the adjustment.
+ *
+ * Next to BullMQ's keys, under `<prefix>:<queue>:adjustment-index:`, sorted sets of ids
+ * by creation time (every tenant's, and one per tenant) let a listing read its page's
+ * jobs only, and a set per tenant of its pending ids holds MAX_PENDING_ADJUSTMENTS_PER_TENANT.
  */
 export class BullmqAdjustmentQueue {
   private readonly queue: Queue<AdjustmentJobData, void, typeof JOB_NAME>;
   private worker: Worker<AdjustmentJobData, void, typeof JOB_NAME> | null = null;
   private workerTemplate: Redis | null = null;
   private readonly keepEnded: number;
+  private readonly keys: {
+    readonly jobs: string;
+    readonly byCreation: string;
+    readonly byTenant: string;
+    readonly pendingOf: string;
+    readonly tenantOf: string;
+    readonly sweep: string;
+  };
 
   constructor(private readonly options: BullmqAdjustmentQueueOptions) {
     this.keepEnded = options.keepEnded ?? DEFAULT_KEEP_ENDED;
+    const jobs = `${options.prefix ?? 'bull'}:${options.queueName}:`;
+    const index = `${jobs}adjustment-index:`;
+    this.keys = {
+      jobs,
+      byCreation: `${index}by-creation`,
+      byTenant: `${index}by-tenant:`,
+      pendingOf: `${index}pending:`,
+      tenantOf: `${index}tenant-of`,
+      sweep: `${index}sweep`,
+    };
     this.queue = new Queue<AdjustmentJobData, void, typeof JOB_NAME>(options.queueName, {
       connection: options.commands,
       prefix: options.prefix,
@@ -104,10 +219,22 @@ export class BullmqAdjustmentQueue {
   }
 
   /**
-   * Adds the adjustment (pending) unless a job with its id exists. `added` false: the
-   * record is the one there, as it stands now.
+   * Adds the adjustment (pending) unless a job with its id exists, or its tenant has
+   * `maxPending` pending adjustments already (then nothing is stored).
    */
-  async add(record: AdjustmentRecord): Promise<{ record: AdjustmentRecord; added: boolean }> {
+  async add(record: AdjustmentRecord, maxPending: number): Promise<AdjustmentAdd> {
+    const [outcome, pending] = (await this.options.commands.eval(
+      RESERVE_SCRIPT,
+      3,
+      ...this.scriptKeys(),
+      ...this.scriptArguments(),
+      record.id,
+      record.tenant,
+      record.createdAt.getTime(),
+      Date.now(),
+      maxPending,
+    )) as [string, number];
+    if (outcome === 'full') return { refused: 'too-many-pending', pending };
     const acceptance = randomUUID();
     await this.queue.add(JOB_NAME, dataOf(record, acceptance), {
       jobId: record.id,
@@ -135,29 +262,29 @@ export class BullmqAdjustmentQueue {
   }
 
   /**
-   * Newest first; one tenant's, or every tenant's when `tenant` is null. Reads every job
-   * the queue holds (O(kept jobs): at most 2 × keepEnded plus the pending ones), as
-   * BullMQ has no index by tenant nor by creation time across states.
+   * Newest first; one tenant's, or every tenant's when `tenant` is null. Reads the page's
+   * ids from the index, then those jobs only. An id whose job BullMQ removed (history
+   * limit) leaves the index when met, and the page is read again; `total` may count such
+   * ids until a sweep or a listing meets them.
    */
   async list(offset: number, limit: number, tenant: string | null): Promise<AdjustmentPage> {
-    const byState = await Promise.all(
-      JOB_STATES.map(async (state) => ({ state, jobs: await this.queue.getJobs(state, 0, -1) })),
-    );
-    // A job that ended between two reads can show up twice: ended states come first, and win.
-    const records = new Map<string, AdjustmentRecord>();
-    for (const { state, jobs } of byState) {
-      for (const job of jobs) {
-        // getJobs leaves a hole for a job removed while it read.
-        if (!job?.id || records.has(job.id)) continue;
-        if (tenant !== null && job.data.tenant !== tenant) continue;
-        const record = await viewOf(job, state);
-        if (record) records.set(job.id, record);
-      }
+    const index = tenant === null ? this.keys.byCreation : this.keys.byTenant + tenant;
+    for (;;) {
+      const answers = await this.options.commands
+        .multi()
+        .zrevrange(index, offset, offset + limit - 1)
+        .zcard(index)
+        .exec();
+      const [ids, total] = (answers ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      }) as [string[], number];
+      const records = await Promise.all(ids.map((id) => this.get(id)));
+      const items = records.filter((record) => record !== undefined);
+      const missing = ids.filter((_, i) => records[i] === undefined);
+      // Missing but not yet forgotten: an add under way; the page goes without it.
+      if (missing.length === 0 || (await this.forget(missing)) === 0) return { items, total };
     }
-    const items = [...records.values()].sort(
-      (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id),
-    );
-    return { items: items.slice(offset, offset + limit), total: items.length };
   }
 
   /** Kept adjustments by status (delivered and failed up to the history limit). */
@@ -166,6 +293,38 @@ export class BullmqAdjustmentQueue {
     const byStatus: Record<AdjustmentStatus, number> = { pending: 0, delivered: 0, failed: 0 };
     for (const state of JOB_STATES) byStatus[STATUS_OF_STATE[state]] += counts[state] ?? 0;
     return byStatus;
+  }
+
+  private scriptKeys(): string[] {
+    return [this.keys.byCreation, this.keys.tenantOf, this.keys.sweep];
+  }
+
+  private scriptArguments(): (string | number)[] {
+    const { jobs, byTenant, pendingOf } = this.keys;
+    return [jobs, byTenant, pendingOf, Date.now() - RESERVATION_GRACE_MS];
+  }
+
+  /** Forgets those of `ids` whose job is gone; answers how many. */
+  private async forget(ids: string[]): Promise<number> {
+    return (await this.options.commands.eval(
+      FORGET_SCRIPT,
+      3,
+      ...this.scriptKeys(),
+      ...this.scriptArguments(),
+      ...ids,
+    )) as number;
+  }
+
+  /**
+   * Its delivery ended (or ends with this attempt): the adjustment no longer counts as
+   * its tenant's pending one. Should this fail, the next add at the cap finds it ended.
+   */
+  private async ended(job: AdjustmentJob): Promise<void> {
+    try {
+      await this.options.commands.zrem(this.keys.pendingOf + job.data.tenant, job.id ?? '');
+    } catch (error: unknown) {
+      this.options.onError(error);
+    }
   }
 
   /** Starts this instance's worker: it delivers due adjustments through `handler`. */
@@ -211,6 +370,7 @@ export class BullmqAdjustmentQueue {
         const number = job.attemptsMade + 1;
         const attempt = { number, last: number >= (job.opts.attempts ?? 1) };
         const outcome = await handler(recordOf(job, 'pending'), attempt);
+        if (outcome.kind !== 'retryable' || attempt.last) await this.ended(job);
         switch (outcome.kind) {
           case 'delivered':
             return;
@@ -241,16 +401,12 @@ export class BullmqAdjustmentQueue {
 /**
  * The adjustment as its job stands. The job's hash, read at once, says all but how an
  * ended job (one with a finish time) ended: its state says that, and an ended job stays
- * so, whenever the state is read (the `listed` one, when it is an end, or read now).
- * A state read apart from the hash is not trusted for more: the job may have moved on in
- * between. Undefined when the job is gone.
+ * so, whenever the state is read. A state read apart from the hash is not trusted for
+ * more: the job may have moved on in between. Undefined when the job is gone.
  */
-async function viewOf(
-  job: AdjustmentJob,
-  listed?: JobState,
-): Promise<AdjustmentRecord | undefined> {
+async function viewOf(job: AdjustmentJob): Promise<AdjustmentRecord | undefined> {
   if (!job.finishedOn) return recordOf(job, 'pending');
-  const state = listed && STATUS_OF_STATE[listed] !== 'pending' ? listed : await job.getState();
+  const state = await job.getState();
   if (state === 'unknown') return undefined;
   return recordOf(job, STATUS_OF_STATE[state]);
 }
@@ -293,7 +449,10 @@ function recordOf(job: AdjustmentJob, status: AdjustmentStatus): AdjustmentRecor
     tenant: job.data.tenant,
     createdBy: job.data.createdBy,
     processorId: job.data.processorId,
-    adjustments: job.data.adjustments,
+    adjustments:
+      typeof job.data.adjustments === 'string'
+        ? job.data.adjustments
+        : JSON.stringify(job.data.adjustments),
     reason: job.data.reason,
     executionId: job.data.executionId,
     status,

@@ -68,6 +68,11 @@ describe('BullmqExecutionQueue', () => {
     return redis;
   }
 
+  /** The waiting places a tenant holds (the queue's set of its job ids), read off Redis. */
+  function placesOf(tenant: string): Promise<string[]> {
+    return client('commands').zrange(`${PREFIX}:${queueName}:waiting-of:${tenant}`, '0', '-1');
+  }
+
   /** One service instance's queue, on connections of its own. */
   function instance(options: Partial<BullmqExecutionQueueOptions> = {}): BullmqExecutionQueue {
     const queue = new BullmqExecutionQueue({
@@ -194,6 +199,85 @@ describe('BullmqExecutionQueue', () => {
     expect(await a.refusal('tenant-a')).toBeNull();
   });
 
+  it('keeps maxWaitingPerTenant across the cluster, atomically, and gives places back', async () => {
+    const a = instance({ maxWaitingPerTenant: 2 });
+    const b = instance({ maxWaitingPerTenant: 2 });
+
+    expect(await a.enqueue('x1', 'tenant-x')).toBeNull();
+    expect(await b.enqueue('x2', 'tenant-x')).toBeNull();
+    expect(await a.refusal('tenant-x')).toBe('tenant-queue-full');
+    expect(await b.refusal('tenant-x')).toBe('tenant-queue-full');
+    expect(await b.enqueue('x3', 'tenant-x')).toBe('tenant-queue-full');
+    // Another tenant is still let in, on either instance.
+    expect(await b.refusal('tenant-y')).toBeNull();
+    expect(await b.enqueue('y1', 'tenant-y')).toBeNull();
+
+    // Submits racing for the last places: the take is atomic, the cap holds exactly.
+    const racing = await Promise.all(
+      ['z1', 'z2', 'z3', 'z4', 'z5', 'z6'].map((id, i) =>
+        (i % 2 === 0 ? a : b).enqueue(id, 'tenant-z'),
+      ),
+    );
+    expect(racing.filter((refusal) => refusal === null)).toHaveLength(2);
+    expect(await a.load()).toEqual({ waiting: 5, running: 0 });
+
+    // Withdrawn, a job gives its place back.
+    expect(await b.withdraw('x1')).toBe(true);
+    expect(await placesOf('tenant-x')).toEqual(['x2']);
+    expect(await a.enqueue('x4', 'tenant-x')).toBeNull();
+
+    // Started, a job waits no more: its place is free while it runs.
+    const ran: string[] = [];
+    b.work(
+      (id) => {
+        ran.push(id);
+        return Promise.resolve();
+      },
+      () => undefined,
+    );
+    await waitFor('every job to run', () => ran.length === 5);
+    for (const tenant of ['tenant-x', 'tenant-y', 'tenant-z']) {
+      expect(await placesOf(tenant)).toEqual([]);
+    }
+    expect(errors).toEqual([]);
+  });
+
+  it('reclaims the places of jobs an instance lost track of, and only those', async () => {
+    const a = instance({ maxWaitingPerTenant: 2 });
+    const places = client('commands');
+    const key = `${PREFIX}:${queueName}:waiting-of:tenant-r`;
+    const ran: string[] = [];
+    a.work(
+      (id) => {
+        ran.push(id);
+        return Promise.resolve();
+      },
+      () => undefined,
+    );
+    await a.enqueue('ended', 'tenant-r');
+    await waitFor('the job to run', () => ran.includes('ended'));
+    const [seconds] = await places.time();
+    // An instance that died after its worker took a job, before it gave the place back;
+    // and one that died between taking a place and adding its job, a minute ago.
+    await places.zadd(key, Number(seconds) * 1000, 'ended');
+    await places.zadd(key, (Number(seconds) - 60) * 1000, 'never-added');
+
+    expect(await a.refusal('tenant-r')).toBeNull();
+    expect(await places.zcard(key)).toBe(0);
+
+    // A place taken a moment ago for a job not added yet is an add in flight: kept.
+    await a.close();
+    const idle = instance({ maxWaitingPerTenant: 2 });
+    await places.zadd(
+      `${PREFIX}:${queueName}:waiting-of:tenant-s`,
+      Number(seconds) * 1000,
+      'being-added',
+    );
+    expect(await idle.enqueue('waits', 'tenant-s')).toBeNull();
+    expect(await idle.enqueue('one-too-many', 'tenant-s')).toBe('tenant-queue-full');
+    expect(await placesOf('tenant-s')).toEqual(['being-added', 'waits']);
+  });
+
   it('runs a job enqueued twice under the same id once', async () => {
     const a = instance();
     const b = instance();
@@ -314,6 +398,7 @@ describe('BullmqExecutionQueue', () => {
       await waitFor('the next job to run', () => ran.includes('after'));
       expect(ran).toEqual(['after']);
       expect(lost).toEqual(['doomed']);
+      expect(await placesOf('tenant-a')).toEqual([]);
       expect(errors).toEqual([]);
     } finally {
       child?.kill('SIGKILL');

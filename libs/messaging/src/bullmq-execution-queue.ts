@@ -20,6 +20,8 @@ export interface BullmqExecutionQueueOptions {
   readonly concurrency: number;
   /** Jobs that may wait, across the cluster (MAX_QUEUED_EXECUTIONS). */
   readonly maxWaiting: number;
+  /** Jobs of one tenant that may wait, across the cluster (MAX_QUEUED_PER_TENANT); maxWaiting when absent. */
+  readonly maxWaitingPerTenant?: number;
   /** How long the job of a silent (killed) worker stays its own; 15 s by default. */
   readonly lockMs?: number;
   /** How often workers look for jobs whose worker vanished; 5 s by default. */
@@ -41,12 +43,40 @@ const DEFAULT_LOCK_MS = 15_000;
 const DEFAULT_STALLED_CHECK_MS = 5_000;
 /** What BullMQ says of a job whose worker stopped renewing its lock (maxStalledCount 0). */
 const STALLED_REASON = 'job stalled more than allowable limit';
+/**
+ * How long a place taken for a job BullMQ does not know yet stays taken: the add that
+ * follows the take is one round trip; past this, its instance died or the add failed.
+ */
+const ADD_GRACE_MS = 10_000;
+/** Job states in which a job holds its tenant's waiting place. */
+const WAITING_STATES: ReadonlySet<string> = new Set([
+  'waiting',
+  'prioritized',
+  'delayed',
+  'waiting-children',
+]);
+
+/**
+ * Takes a waiting place of a tenant for a job, if one is free: KEYS[1] is the tenant's
+ * sorted set of job ids (scored by Redis's clock at the take), ARGV the job id and the
+ * cap. A set of ids, not a counter: every way out (started, withdrawn, failed, reclaimed)
+ * may release the same place, and releasing twice frees one place, never two.
+ */
+const TAKE_PLACE_SCRIPT = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+local time = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000), ARGV[1])
+return 1
+`;
 
 /**
  * The queue in cluster mode: BullMQ on the shared Redis. Any instance enqueues, every
- * instance that works takes jobs up to its concurrency. Per-tenant limits are not
- * enforced here: fair sharing across tenants needs BullMQ's groups, which only its
- * commercial edition has, so only the cluster-wide limit of waiting jobs holds.
+ * instance that works takes jobs up to its concurrency. A tenant's waiting jobs hold
+ * places in a set of its own in Redis, taken atomically with the cap checked, so
+ * maxWaitingPerTenant holds across the cluster. Jobs run first come, first served: a cap
+ * on a tenant's running jobs, or fair turns between tenants, needs BullMQ's groups,
+ * which only its commercial edition has.
  */
 export class BullmqExecutionQueue extends ExecutionQueue {
   private readonly queue: Queue<ExecutionJobData, void, typeof JOB_NAME>;
@@ -64,11 +94,23 @@ export class BullmqExecutionQueue extends ExecutionQueue {
     this.queue.on('error', (error) => options.onError(error));
   }
 
-  async refusal(_tenant: string): Promise<QueueRefusal | null> {
-    return (await this.waitingCount()) >= this.options.maxWaiting ? 'queue-full' : null;
+  async refusal(tenant: string): Promise<QueueRefusal | null> {
+    if ((await this.waitingCount()) >= this.options.maxWaiting) return 'queue-full';
+    let held = await this.options.commands.zcard(this.placesKey(tenant));
+    if (held >= this.maxWaitingPerTenant) held = await this.reclaimPlaces(tenant);
+    return held >= this.maxWaitingPerTenant ? 'tenant-queue-full' : null;
   }
 
-  async enqueue(executionId: string, tenant: string): Promise<void> {
+  /**
+   * Takes the tenant's place, then adds the job. A failed add keeps the place: the job
+   * may be in Redis all the same (a reply lost in a timeout); reclaimPlaces frees it
+   * after ADD_GRACE_MS if it is not.
+   */
+  async enqueue(executionId: string, tenant: string): Promise<QueueRefusal | null> {
+    if (!(await this.takePlace(executionId, tenant))) {
+      await this.reclaimPlaces(tenant);
+      if (!(await this.takePlace(executionId, tenant))) return 'tenant-queue-full';
+    }
     // The execution id is the job id: adding the same execution twice adds one job.
     await this.queue.add(
       JOB_NAME,
@@ -80,6 +122,7 @@ export class BullmqExecutionQueue extends ExecutionQueue {
         removeOnFail: KEEP_ENDED_JOBS,
       },
     );
+    return null;
   }
 
   async withdraw(executionId: string): Promise<boolean> {
@@ -89,7 +132,9 @@ export class BullmqExecutionQueue extends ExecutionQueue {
     if (state !== 'waiting' && state !== 'prioritized' && state !== 'delayed') return false;
     // 0 when a worker took it since getState: BullMQ does not remove a locked job. (A job
     // taken and already ended in between would go too; a run outlasts a round trip.)
-    return (await this.queue.remove(executionId)) === 1;
+    if ((await this.queue.remove(executionId)) !== 1) return false;
+    await this.releasePlace(executionId, job.data.tenant);
+    return true;
   }
 
   work(handler: JobHandler, onLost: (executionId: string) => void): void {
@@ -141,6 +186,9 @@ export class BullmqExecutionQueue extends ExecutionQueue {
       async (job) => {
         this.running += 1;
         try {
+          // Running, it waits no more. Redis failing here must not fail the run:
+          // reclaimPlaces frees the place of a job that is no longer waiting.
+          await this.releasePlace(jobIdOf(job), job.data.tenant).catch(options.onError);
           await handler(jobIdOf(job));
         } finally {
           this.running -= 1;
@@ -164,11 +212,65 @@ export class BullmqExecutionQueue extends ExecutionQueue {
     worker.on('failed', (job, error) => {
       // Our handler never rejects for the job's own failure, so a failed job is a lost one.
       if (job) onLost(jobIdOf(job));
+      // A worker lost between taking a job and releasing its place: released here.
+      if (job) this.releasePlace(jobIdOf(job), job.data.tenant).catch(options.onError);
       if (error.message !== STALLED_REASON) options.onError(error);
     });
     // An 'error' event without a listener would crash the process.
     worker.on('error', (error) => options.onError(error));
     return worker;
+  }
+
+  private get maxWaitingPerTenant(): number {
+    return this.options.maxWaitingPerTenant ?? this.options.maxWaiting;
+  }
+
+  private placesKey(tenant: string): string {
+    return `${this.options.prefix ?? 'bull'}:${this.options.queueName}:waiting-of:${tenant}`;
+  }
+
+  private async takePlace(executionId: string, tenant: string): Promise<boolean> {
+    const taken = await this.options.commands.eval(
+      TAKE_PLACE_SCRIPT,
+      1,
+      this.placesKey(tenant),
+      executionId,
+      String(this.maxWaitingPerTenant),
+    );
+    return taken === 1;
+  }
+
+  private async releasePlace(executionId: string, tenant: string): Promise<void> {
+    await this.options.commands.zrem(this.placesKey(tenant), executionId);
+  }
+
+  /**
+   * Frees the places of jobs that wait no more but were not released (an instance died
+   * before it could): started, ended or gone, or never added within ADD_GRACE_MS.
+   * Asked only of a tenant at its cap. Returns the places still held.
+   */
+  private async reclaimPlaces(tenant: string): Promise<number> {
+    const { commands } = this.options;
+    const key = this.placesKey(tenant);
+    const [held, [seconds, micros]] = await Promise.all([
+      commands.zrange(key, '0', '-1', 'WITHSCORES'),
+      commands.time(),
+    ]);
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const places = Array.from({ length: held.length / 2 }, (_, i) => ({
+      id: held[2 * i],
+      takenAt: Number(held[2 * i + 1]),
+    }));
+    // Asked side by side: one round trip's wait for the whole cap, not one per place.
+    const states = await Promise.all(places.map(({ id }) => this.queue.getJobState(id)));
+    const stale = places
+      .filter(({ takenAt }, i) => {
+        const pending = states[i] === 'unknown' && now - takenAt < ADD_GRACE_MS;
+        return !pending && !WAITING_STATES.has(states[i]);
+      })
+      .map(({ id }) => id);
+    if (stale.length > 0) await commands.zrem(key, ...stale);
+    return held.length / 2 - stale.length;
   }
 
   private async waitingCount(): Promise<number> {

@@ -15,10 +15,14 @@ export type JobHandler = (executionId: string) => Promise<void>;
  * one machine, BullMQ on Redis in cluster mode. Holds ids only: the store has the rest.
  */
 export abstract class ExecutionQueue {
-  /** Null if a job of this tenant would be taken now; else why not. */
+  /** Null if a job of this tenant would be taken now; else why not. A check, not a hold. */
   abstract refusal(tenant: string): Promise<QueueRefusal | null>;
-  /** Adds a job; a worker (this instance's or another's) runs it through its handler. */
-  abstract enqueue(executionId: string, tenant: string): Promise<void>;
+  /**
+   * Adds a job; a worker (this instance's or another's) runs it through its handler.
+   * Null once added; else why it was not: a queue that keeps a limit atomically refuses
+   * here what refusal() let through while another submit took the last place.
+   */
+  abstract enqueue(executionId: string, tenant: string): Promise<QueueRefusal | null>;
   /** Takes a job back before any worker started it; false if it was not waiting. */
   abstract withdraw(executionId: string): Promise<boolean>;
   /**

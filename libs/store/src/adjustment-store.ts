@@ -9,7 +9,8 @@ export interface AdjustmentRecord {
   /** The API key's name or the token's subject that sent it. */
   readonly createdBy: string;
   readonly processorId: string;
-  readonly adjustments: Record<string, unknown>;
+  /** The suggested changes: a JSON object's text, exactly as it arrived (and is delivered). */
+  readonly adjustments: string;
   readonly reason: string;
   readonly executionId: string | null;
   readonly status: AdjustmentStatus;
@@ -35,7 +36,8 @@ export abstract class AdjustmentStore {
   /** Writes the record's delivery state (status, attempts, errors and times). */
   abstract update(record: AdjustmentRecord): void;
   abstract get(id: string): AdjustmentRecord | undefined;
-  /** Newest first. */
+  /** The tenant's adjustments still pending (neither delivered nor failed). */
+  abstract countPending(tenant: string): number;
   /** Newest first; one tenant's, or every tenant's when `tenant` is null. */
   abstract list(offset: number, limit: number, tenant: string | null): AdjustmentPage;
   /** Pending adjustments whose next attempt is at or before `now`, oldest first. */

@@ -172,7 +172,8 @@ const deep: V1Record = {
 const adjustment: Omit<AdjustmentRecord, 'tenant' | 'createdBy'> = {
   id: 'adj-1',
   processorId: 'processor-123',
-  adjustments: { parameter_x: 'new_value', nested: { list: [1, 2.5, null], flag: true } },
+  // As the first release wrote it: JSON.stringify's text.
+  adjustments: '{"parameter_x":"new_value","nested":{"list":[1,2.5,null],"flag":true}}',
   reason: 'Performance improvement',
   executionId: completed.id,
   status: 'pending',
@@ -202,7 +203,7 @@ function writeV1Database(path: string, records: V1Record[]): void {
   db.prepare(V1_INSERT_ADJUSTMENT).run({
     id: adjustment.id,
     processor_id: adjustment.processorId,
-    adjustments: JSON.stringify(adjustment.adjustments),
+    adjustments: adjustment.adjustments,
     reason: adjustment.reason,
     execution_id: adjustment.executionId,
     status: adjustment.status,
@@ -397,6 +398,36 @@ describe('migrations', () => {
         `${(before / MB).toFixed(0)} MB before, ${(after / MB).toFixed(0)} MB after ` +
         `(log ${(wal / MB).toFixed(0)} MB at its peak)`,
     );
+  });
+
+  it('indexes the pending adjustments of a version 4 file by tenant, keeping its rows', () => {
+    const db = new Database(databasePath);
+    migrate(db, MIGRATIONS.slice(0, 4));
+    const insert = db.prepare(
+      `INSERT INTO adjustments (id, tenant, created_by, processor_id, adjustments, reason,
+         execution_id, status, attempts, last_error, created_at, updated_at, next_attempt_at,
+         delivered_at)
+       VALUES (?, ?, 'key', 'processor-123', '{"a":1}', 'why', NULL, ?, 0, NULL, ?, ?, ?, NULL)`,
+    );
+    insert.run('p1', 'tenant-a', 'pending', T0, T0, T0);
+    insert.run('p2', 'tenant-a', 'pending', T0 + 1, T0 + 1, T0 + 1);
+    insert.run('d1', 'tenant-a', 'delivered', T0 + 2, T0 + 2, null);
+    insert.run('p3', 'tenant-b', 'pending', T0 + 3, T0 + 3, T0 + 3);
+    db.close();
+
+    const database = open();
+    expect(database.connection.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const index = database.connection
+      .prepare<[], string>(
+        "SELECT name FROM sqlite_master WHERE name = 'adjustments_pending_by_tenant'",
+      )
+      .pluck()
+      .all();
+    expect(index).toEqual(['adjustments_pending_by_tenant']);
+    const adjustments = new SqliteAdjustmentStore(database);
+    expect(adjustments.countPending('tenant-a')).toBe(2);
+    expect(adjustments.countPending('tenant-b')).toBe(1);
+    expect(adjustments.get('p1')).toMatchObject({ adjustments: '{"a":1}', status: 'pending' });
   });
 
   it('creates the current schema on a new file, with incremental auto-vacuum', () => {

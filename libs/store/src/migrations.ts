@@ -278,11 +278,23 @@ const IDEMPOTENCY_KEYS = `
     WHERE idempotency_key IS NOT NULL;
 `;
 
+/**
+ * POST /adjust-processor counts the tenant's pending adjustments: in this index alone,
+ * never reading a row (its status lies past the bulky adjustments text).
+ */
+const PENDING_ADJUSTMENTS_BY_TENANT = `
+  CREATE INDEX adjustments_pending_by_tenant ON adjustments (tenant) WHERE status = 'pending';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
   { name: 'executions in columns, bulky fields in their own table', up: splitExecutionRecords },
   { name: 'tenants and creators', up: (db) => db.exec(TENANTS) },
   { name: 'idempotency keys of submits', up: (db) => db.exec(IDEMPOTENCY_KEYS) },
+  {
+    name: 'pending adjustments by tenant',
+    up: (db) => db.exec(PENDING_ADJUSTMENTS_BY_TENANT),
+  },
 ];
 
 /**

@@ -14,7 +14,9 @@ function pending(id: string, createdAfterMs = 0): AdjustmentRecord {
     tenant: 'tenant-a',
     createdBy: 'key-a',
     processorId: 'processor-123',
-    adjustments: { parameter_x: 'new_value', nested: { list: [1, 2.5, null], flag: true } },
+    // Spaced, a number spelled 2.50: kept as it came, not as JSON.stringify would write it.
+    adjustments:
+      '{ "parameter_x": "new_value", "nested": {"list": [1, 2.50, null], "flag": true} }',
     reason: 'Performance improvement based on execution results',
     executionId: null,
     status: 'pending',
@@ -100,6 +102,57 @@ describe('SqliteAdjustmentStore', () => {
     expect(store.due(at(5), 1).map((r) => r.id)).toEqual(['old']);
     expect(store.due(at(4), 10).map((r) => r.id)).toEqual(['old']);
     expect(store.due(at(10_000), 10).map((r) => r.id)).toEqual(['later', 'old', 'young']);
+  });
+
+  it('keeps adjustments byte for byte, keys such as __proto__ and constructor included', () => {
+    const text =
+      '{"constructor": 1, "__proto__": {"x": 1}, "toString": "a", "big": 12345678901234567890}';
+    store.insert({ ...pending('a'), adjustments: text });
+    expect(store.get('a')?.adjustments).toBe(text);
+    expect(store.list(0, 1, 'tenant-a').items[0].adjustments).toBe(text);
+  });
+
+  it("counts one tenant's pending adjustments only, in an index alone", () => {
+    store.insert(pending('a'));
+    store.insert(pending('b'));
+    store.insert({ ...pending('c'), status: 'delivered', nextAttemptAt: null });
+    store.insert({ ...pending('d'), status: 'failed', nextAttemptAt: null });
+    store.insert({ ...pending('e'), tenant: 'tenant-b' });
+    expect(store.countPending('tenant-a')).toBe(2);
+    expect(store.countPending('tenant-b')).toBe(1);
+    expect(store.countPending('tenant-c')).toBe(0);
+    const plan = database.connection
+      .prepare<[string], { detail: string }>(
+        `EXPLAIN QUERY PLAN SELECT COUNT(*) AS total FROM adjustments
+         WHERE tenant = ? AND status = 'pending'`,
+      )
+      .all('tenant-a')
+      .map((step) => step.detail);
+    expect(plan).toEqual([expect.stringMatching(/COVERING INDEX adjustments_pending_by_tenant/)]);
+  });
+
+  it("lists one tenant's page by an index, reading no other tenant's rows", () => {
+    // Bulky rows of another tenant: a scan of them would read megabytes.
+    const bulky = `{"blob": "${'x'.repeat(200 * 1024)}"}`;
+    for (let i = 0; i < 60; i += 1) {
+      store.insert({ ...pending(`big-${i}`, i), tenant: 'tenant-big', adjustments: bulky });
+    }
+    store.insert(pending('mine', 100));
+    for (const sql of [
+      `SELECT * FROM adjustments WHERE tenant = 'tenant-a'
+       ORDER BY created_at DESC, rowid DESC LIMIT 10 OFFSET 0`,
+      'SELECT COUNT(*) AS total FROM adjustments WHERE tenant = ?',
+    ]) {
+      const plan = database.connection
+        .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(...(sql.includes('?') ? ['tenant-a'] : []))
+        .map((step) => step.detail);
+      expect(plan.join('\n')).toMatch(/INDEX adjustments_by_tenant/);
+      expect(plan.join('\n')).not.toMatch(/TEMP B-TREE|SCAN adjustments/);
+    }
+    const started = performance.now();
+    expect(store.list(0, 10, 'tenant-a')).toMatchObject({ total: 1, items: [{ id: 'mine' }] });
+    expect(performance.now() - started).toBeLessThan(50);
   });
 
   it('counts adjustments by status, zero included', () => {

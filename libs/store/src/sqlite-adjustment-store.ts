@@ -8,7 +8,10 @@ import {
 } from './adjustment-store';
 import { SqliteDatabase } from './sqlite-database';
 
-/** A row of the adjustments table: JSON as text, times as epoch milliseconds. */
+/**
+ * A row of the adjustments table: JSON as text (`adjustments` as it arrived; rows of
+ * earlier releases hold JSON.stringify's text), times as epoch milliseconds.
+ */
 interface AdjustmentRow {
   id: string;
   tenant: string;
@@ -45,6 +48,7 @@ export class SqliteAdjustmentStore extends AdjustmentStore {
   private readonly countAll: Database.Statement<[], { total: number }>;
   private readonly selectTenantPage: Database.Statement<[string, number, number], AdjustmentRow>;
   private readonly countTenant: Database.Statement<[string], { total: number }>;
+  private readonly countTenantPending: Database.Statement<[string], { total: number }>;
   private readonly selectDue: Database.Statement<[number, number], AdjustmentRow>;
   private readonly countStatuses: Database.Statement<
     [],
@@ -81,6 +85,10 @@ export class SqliteAdjustmentStore extends AdjustmentStore {
     this.countTenant = this.db.prepare(
       'SELECT COUNT(*) AS total FROM adjustments WHERE tenant = ?',
     );
+    // The literal 'pending' lets SQLite count in the partial index alone.
+    this.countTenantPending = this.db.prepare(
+      `SELECT COUNT(*) AS total FROM adjustments WHERE tenant = ? AND status = 'pending'`,
+    );
     this.selectDue = this.db.prepare(
       `SELECT * FROM adjustments WHERE status = 'pending' AND next_attempt_at <= ?
        ORDER BY created_at, rowid LIMIT ?`,
@@ -113,6 +121,10 @@ export class SqliteAdjustmentStore extends AdjustmentStore {
     return row && fromRow(row);
   }
 
+  countPending(tenant: string): number {
+    return this.countTenantPending.get(tenant)?.total ?? 0;
+  }
+
   list(offset: number, limit: number, tenant: string | null): AdjustmentPage {
     if (tenant === null) {
       const items = this.selectPage.all(limit, offset).map(fromRow);
@@ -139,7 +151,7 @@ function toRow(record: AdjustmentRecord): AdjustmentRow {
     tenant: record.tenant,
     created_by: record.createdBy,
     processor_id: record.processorId,
-    adjustments: JSON.stringify(record.adjustments),
+    adjustments: record.adjustments,
     reason: record.reason,
     execution_id: record.executionId,
     status: record.status,
@@ -158,7 +170,7 @@ function fromRow(row: AdjustmentRow): AdjustmentRecord {
     tenant: row.tenant,
     createdBy: row.created_by,
     processorId: row.processor_id,
-    adjustments: JSON.parse(row.adjustments) as Record<string, unknown>,
+    adjustments: row.adjustments,
     reason: row.reason,
     executionId: row.execution_id,
     status: row.status,

@@ -128,10 +128,12 @@ export function deliveryOf(record: AdjustmentRecord): AdjustmentDelivery {
   return {
     adjustmentId: record.id,
     processorId: record.processorId,
-    adjustments: record.adjustments,
+    adjustmentsJson: record.adjustments,
     reason: record.reason,
     executionId: record.executionId,
     createdAt: record.createdAt,
+    tenant: record.tenant,
+    createdBy: record.createdBy,
   };
 }
 

@@ -8,6 +8,12 @@ export interface AcceptedAdjustment {
   readonly replayed: boolean;
 }
 
+/** What accept() came to: stored (or found), or refused with nothing stored. */
+export type AdjustmentAdmission =
+  | AcceptedAdjustment
+  /** The tenant has `pending` adjustments not yet delivered: the most it may have. */
+  | { readonly refused: 'too-many-pending'; readonly pending: number };
+
 /**
  * Port: where adjustments wait for their delivery to the backend, are delivered (with
  * retries), and can be read from. One machine: SQLite and a poller (SqliteAdjustmentOutbox);
@@ -18,9 +24,11 @@ export abstract class AdjustmentOutbox {
   /**
    * Stores the pending adjustment and starts its delivery, unless one with its id exists
    * (on any instance): then that one is answered, replayed, and nothing new is delivered.
-   * An Idempotency-Key gives a repeated request the same id (AdjustmentService).
+   * An Idempotency-Key gives a repeated request the same id (AdjustmentService). A new
+   * one is refused when its tenant has `maxPending` pending already: counted in one step
+   * with the store, on every instance together.
    */
-  abstract accept(record: AdjustmentRecord): Promise<AcceptedAdjustment>;
+  abstract accept(record: AdjustmentRecord, maxPending: number): Promise<AdjustmentAdmission>;
   abstract get(id: string): Promise<AdjustmentRecord | undefined>;
   /** Newest first; one tenant's, or every tenant's when `tenant` is null. */
   abstract list(offset: number, limit: number, tenant: string | null): Promise<AdjustmentPage>;

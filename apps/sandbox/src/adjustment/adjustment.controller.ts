@@ -29,6 +29,7 @@ import {
 } from './dto/adjustment.dto';
 import { ListQueryDto } from '../http/page.query.dto';
 import { Caller } from '../auth/caller';
+import { TenantRateLimit } from '../quota/tenant-rate-limit.guard';
 import { AdjustmentService } from './adjustment.service';
 
 @ApiTags('adjustment')
@@ -38,6 +39,7 @@ export class AdjustmentController {
 
   @Post('adjust-processor')
   @RequireScope('adjust')
+  @TenantRateLimit('adjustments')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Send processor adjustment recommendations to the backend',
@@ -58,8 +60,14 @@ export class AdjustmentController {
     description:
       'Retrying with the same key (per tenant, on any instance) answers with the first adjustment, marked Idempotent-Replayed: true, instead of delivering it again; the same key for a different adjustment is a 422. 1 to 200 printable ASCII characters.',
   })
+  @ApiProblem(404, "EXECUTION_NOT_FOUND: execution_id is unknown, or another tenant's")
   @ApiProblem(413, 'Body larger than allowed')
   @ApiProblem(422, 'IDEMPOTENCY_KEY_REUSED: the key was used for a different adjustment')
+  @ApiProblem(
+    429,
+    'RATE_LIMITED: ADJUSTMENT_RATE_LIMIT_PER_MINUTE used up; TOO_MANY_PENDING_ADJUSTMENTS: ' +
+      'MAX_PENDING_ADJUSTMENTS_PER_TENANT not yet delivered (Retry-After says when to try again)',
+  )
   @ApiProblem(503, 'STORE_UNAVAILABLE: the adjustment could not be stored (Redis away)')
   async accept(
     @Body() body: AdjustProcessorRequestDto,

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AdjustmentPage, AdjustmentRecord } from '@brain-net/store';
-import { Caller, canSee, listingTenant } from '../auth/caller';
+import { AdjustmentPage, AdjustmentRecord, ExecutionStore, isRecordId } from '@brain-net/store';
+import { Caller, canSee, listingTenant, readableTenant } from '../auth/caller';
+import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import { orUnavailable } from '../errors/unavailable';
 import { AcceptedAdjustment, AdjustmentOutbox } from './adjustment-outbox';
@@ -9,18 +10,35 @@ import { AdjustProcessorRequestDto } from './dto/adjust-processor-request.dto';
 
 /** Printable ASCII, as HTTP header values are: the rule of POST /execute's key too. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+/**
+ * Largest `adjustments`: every pending one is stored, and delivered on each attempt, whole;
+ * suggestions, not data sets.
+ */
+export const MAX_ADJUSTMENTS_BYTES = 256 * 1024;
+
+/**
+ * Retry-After of a tenant at its cap of pending adjustments: they leave it as the backend
+ * takes them, which takes a first attempt, or the backoff of a retry.
+ */
+const PENDING_RETRY_AFTER_S = 10;
 
 /** Accepts processor adjustments for delivery to the backend, and reports on them. */
 @Injectable()
 export class AdjustmentService {
-  constructor(private readonly outbox: AdjustmentOutbox) {}
+  constructor(
+    private readonly outbox: AdjustmentOutbox,
+    private readonly executions: ExecutionStore,
+    private readonly config: AppConfig,
+  ) {}
 
   /**
    * Stores the adjustment as pending (durably, before answering) and starts its delivery.
    * With an Idempotency-Key this tenant already used for the same adjustment, answers
    * with that first one instead (replayed), and nothing is delivered again: the key makes
    * the id, so every instance lands on the same adjustment. The same key for a different
-   * adjustment is a 422.
+   * adjustment is a 422. An execution_id the caller cannot read is a 404, as for GET
+   * /execution/{id}; a tenant with MAX_PENDING_ADJUSTMENTS_PER_TENANT pending is a 429.
+   * Either way nothing is stored.
    */
   async accept(
     request: AdjustProcessorRequestDto,
@@ -31,8 +49,24 @@ export class AdjustmentService {
       idempotencyKey === undefined
         ? randomUUID()
         : keyedAdjustmentId(caller.tenant, checkedKey(idempotencyKey));
+    if (Buffer.byteLength(request.adjustments.text) > MAX_ADJUSTMENTS_BYTES) {
+      throw new DomainError(
+        'PAYLOAD_TOO_LARGE',
+        `adjustments is ${Buffer.byteLength(request.adjustments.text)} bytes of JSON; the limit is ${MAX_ADJUSTMENTS_BYTES}.`,
+      );
+    }
     const candidate = newRecord(id, request, caller);
-    const accepted = await fromOutbox(() => this.outbox.accept(candidate));
+    if (candidate.executionId !== null) await this.checkReadable(candidate.executionId, caller);
+    const max = this.config.maxPendingAdjustmentsPerTenant;
+    const accepted = await fromOutbox(() => this.outbox.accept(candidate, max));
+    if ('refused' in accepted) {
+      throw new DomainError(
+        'TOO_MANY_PENDING_ADJUSTMENTS',
+        `Tenant ${caller.tenant} has ${accepted.pending} adjustments waiting for delivery, ` +
+          `as many as it may (MAX_PENDING_ADJUSTMENTS_PER_TENANT); try again once some are delivered.`,
+        { retryAfterS: PENDING_RETRY_AFTER_S },
+      );
+    }
     if (accepted.replayed && fingerprintOf(accepted.record) !== fingerprintOf(candidate)) {
       throw new DomainError(
         'IDEMPOTENCY_KEY_REUSED',
@@ -42,9 +76,21 @@ export class AdjustmentService {
     return accepted;
   }
 
+  /** Another tenant's execution is as unknown as a missing one (ExecutionService.get's rule). */
+  private async checkReadable(executionId: string, caller: Caller): Promise<void> {
+    const execution = isRecordId(executionId)
+      ? await orUnavailable('STORE_UNAVAILABLE', 'execution', () =>
+          this.executions.get(executionId, readableTenant(caller)),
+        )
+      : undefined;
+    if (!execution || !canSee(caller, execution.tenant)) {
+      throw new DomainError('EXECUTION_NOT_FOUND', `No execution has id ${executionId}.`);
+    }
+  }
+
   /** The adjustment, if this caller may see it; another tenant's is as unknown as a missing one. */
   async get(id: string, caller: Caller): Promise<AdjustmentRecord> {
-    const record = await fromOutbox(() => this.outbox.get(id));
+    const record = isRecordId(id) ? await fromOutbox(() => this.outbox.get(id)) : undefined;
     if (!record || !canSee(caller, record.tenant)) {
       throw new DomainError('ADJUSTMENT_NOT_FOUND', `No adjustment has id ${id}.`);
     }
@@ -70,7 +116,7 @@ function newRecord(
     tenant: caller.tenant,
     createdBy: caller.subject,
     processorId: request.processor_id,
-    adjustments: request.adjustments,
+    adjustments: request.adjustments.text,
     reason: request.reason,
     executionId: request.execution_id ?? null,
     status: 'pending',
@@ -114,12 +160,13 @@ export function keyedAdjustmentId(tenant: string, key: string): string {
 
 /**
  * What an adjustment asks for, not how its JSON was spelled: the fields, the object's
- * keys in sorted order. Who sent it and when do not count.
+ * keys in sorted order. Who sent it and when do not count. JSON.parse keeps every key
+ * (__proto__ too) as the object's own, as the delivery does.
  */
 function fingerprintOf(record: AdjustmentRecord): string {
   const asked = canonicalJson([
     record.processorId,
-    record.adjustments,
+    JSON.parse(record.adjustments),
     record.reason,
     record.executionId,
   ]);

@@ -13,7 +13,7 @@ import {
 import { AdjustmentPage, AdjustmentRecord, AdjustmentStatus } from '@brain-net/store';
 import { MetricsService } from '../metrics/metrics.service';
 import { deliveryOf, gaveUpMessage, rejectionMessage } from './adjustment-delivery.service';
-import { AcceptedAdjustment, AdjustmentOutbox } from './adjustment-outbox';
+import { AdjustmentAdmission, AdjustmentOutbox } from './adjustment-outbox';
 
 /**
  * The outbox in cluster mode: a BullMQ queue on the shared Redis, one job per adjustment
@@ -35,9 +35,10 @@ export class BullmqAdjustmentOutbox
     super();
   }
 
-  async accept(record: AdjustmentRecord): Promise<AcceptedAdjustment> {
-    const { record: stored, added } = await this.queue.add(record);
-    return { record: stored, replayed: !added };
+  async accept(record: AdjustmentRecord, maxPending: number): Promise<AdjustmentAdmission> {
+    const outcome = await this.queue.add(record, maxPending);
+    if ('refused' in outcome) return outcome;
+    return { record: outcome.record, replayed: !outcome.added };
   }
 
   get(id: string): Promise<AdjustmentRecord | undefined> {

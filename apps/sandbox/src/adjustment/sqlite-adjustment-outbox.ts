@@ -6,7 +6,7 @@ import {
   AdjustmentStore,
 } from '@brain-net/store';
 import { AdjustmentDeliveryService } from './adjustment-delivery.service';
-import { AcceptedAdjustment, AdjustmentOutbox } from './adjustment-outbox';
+import { AdjustmentAdmission, AdjustmentOutbox } from './adjustment-outbox';
 
 /**
  * The outbox on one machine: the AdjustmentStore (SQLite) holds the adjustments and
@@ -25,12 +25,14 @@ export class SqliteAdjustmentOutbox
     super();
   }
 
-  accept(record: AdjustmentRecord): Promise<AcceptedAdjustment> {
+  accept(record: AdjustmentRecord, maxPending: number): Promise<AdjustmentAdmission> {
     return settle(() => {
-      // Look-up and insert in one turn of the event loop, on the one process that writes
-      // the file: no other accept of the same id can come in between.
+      // Look-up, count and insert in one turn of the event loop, on the one process that
+      // writes the file: no other accept can come in between.
       const earlier = this.store.get(record.id);
       if (earlier) return { record: earlier, replayed: true };
+      const pending = this.store.countPending(record.tenant);
+      if (pending >= maxPending) return { refused: 'too-many-pending', pending };
       this.store.insert(record);
       this.delivery.kick();
       return { record, replayed: false };

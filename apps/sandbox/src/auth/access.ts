@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { carriesBody } from '../http/json-body';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { forbidden } from './auth-errors';
@@ -56,14 +57,40 @@ export async function authorize(
   scope: Scope | null,
 ): Promise<void> {
   if (scope === null) return;
-  const caller = callers.get(request) ?? (await authenticator.authenticate(request.headers));
+  const caller =
+    callers.get(request) ?? (await authenticator.authenticate(credentialHeadersOf(request)));
   callers.set(request, caller);
   if (!hasScope(caller, scope)) throw forbidden(scope);
 }
 
 /**
+ * The request's headers as the authenticators read them. node:http keeps only the first
+ * of repeated Authorization headers; here repeated credential headers are joined with a
+ * line break, which no header value can hold, so credentialOf() refuses both
+ * ambiguities alike instead of letting the first one silently win.
+ */
+export function credentialHeadersOf(request: IncomingMessage): IncomingHttpHeaders {
+  const repeated = CREDENTIAL_HEADERS.filter(
+    (name) => (request.headersDistinct[name]?.length ?? 0) > 1,
+  );
+  if (repeated.length === 0) return request.headers;
+  const headers = { ...request.headers };
+  for (const name of repeated) headers[name] = request.headersDistinct[name]?.join('\n');
+  return headers;
+}
+
+const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'] as const;
+
+/** The caller authenticateBeforeBody() resolved, for what runs before the guard. */
+export function earlyCallerOf(request: Request): Caller | undefined {
+  return callers.get(request);
+}
+
+/**
  * Authenticates a request that carries a body before the body is read: an unknown
  * caller never holds an upload slot nor costs a parse. The guard checks the scope later.
+ * Installed on the routes that read a body only: the open ones stay open whatever a
+ * request carries.
  */
 export function authenticateBeforeBody(authenticator: Authenticator): RequestHandler {
   return (request: Request, _response: Response, next: NextFunction) => {
@@ -71,7 +98,7 @@ export function authenticateBeforeBody(authenticator: Authenticator): RequestHan
       next();
       return;
     }
-    authenticator.authenticate(request.headers).then((caller) => {
+    authenticator.authenticate(credentialHeadersOf(request)).then((caller) => {
       callers.set(request, caller);
       next();
     }, next);

@@ -9,7 +9,26 @@ describe('authentication settings', () => {
       mode: 'none',
       protectDocs: false,
       protectMetrics: false,
+      metricsByTenant: true,
     });
+  });
+
+  it('protects /metrics by default once authentication is on', () => {
+    for (const env of [
+      { AUTH_MODE: 'api-key', API_KEYS_FILE: '/etc/keys.json' },
+      { ...JWT, AUTH_JWT_SECRET: SECRET },
+    ]) {
+      expect(loadConfig(env).auth).toMatchObject({
+        protectDocs: false,
+        protectMetrics: true,
+        metricsByTenant: true,
+      });
+    }
+  });
+
+  it('opens /metrics only when told to, and then without the per-tenant series', () => {
+    const config = loadConfig({ ...JWT, AUTH_JWT_SECRET: SECRET, AUTH_PROTECT_METRICS: 'false' });
+    expect(config.auth).toMatchObject({ protectMetrics: false, metricsByTenant: false });
   });
 
   it('reads api-key mode and the protection flags', () => {
@@ -24,6 +43,7 @@ describe('authentication settings', () => {
       apiKeysFile: '/etc/keys.json',
       protectDocs: true,
       protectMetrics: true,
+      metricsByTenant: true,
     });
   });
 
@@ -77,6 +97,7 @@ describe('authentication settings', () => {
     [{ AUTH_MODE: 'oauth' }, /AUTH_MODE must be one of none, api-key, jwt/],
     [{ ...JWT, AUTH_JWKS_URL: 'not a url' }, /AUTH_JWKS_URL="not a url"/],
     [{ AUTH_PROTECT_DOCS: 'maybe' }, /AUTH_PROTECT_DOCS must be true or false/],
+    [{ AUTH_PROTECT_METRICS: 'maybe' }, /AUTH_PROTECT_METRICS must be true or false/],
   ])('refuses to start with %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(InvalidConfigError);
     expect(() => loadConfig(env)).toThrow(message);

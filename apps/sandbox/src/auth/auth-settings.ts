@@ -19,7 +19,8 @@ export interface AuthEnvironment {
   readonly AUTH_TENANT_CLAIM: string;
   readonly AUTH_SCOPES_CLAIM: string;
   readonly AUTH_PROTECT_DOCS: boolean;
-  readonly AUTH_PROTECT_METRICS: boolean;
+  /** Unset: protected whenever authentication is on. */
+  readonly AUTH_PROTECT_METRICS?: boolean;
 }
 
 /** Where the keys that verify tokens come from. */
@@ -44,8 +45,13 @@ export interface ProtectableRoutes {
   readonly protectMetrics: boolean;
 }
 
-export type AuthSettings = ProtectableRoutes &
-  (
+export type AuthSettings = ProtectableRoutes & {
+  /**
+   * /metrics shows executions by tenant: tenant names and their load are for admins,
+   * so an open /metrics of a service with tenants leaves those series out.
+   */
+  readonly metricsByTenant: boolean;
+} & (
     | { readonly mode: 'none' }
     | { readonly mode: 'api-key'; readonly apiKeysFile: string }
     | { readonly mode: 'jwt'; readonly jwt: JwtSettings }
@@ -107,9 +113,12 @@ export function toFlag({ value }: { value: unknown }): unknown {
 
 /** The validated environment's authentication settings. */
 export function authSettingsOf(env: AuthEnvironment): AuthSettings {
-  const routes: ProtectableRoutes = {
+  const protectMetrics = env.AUTH_PROTECT_METRICS ?? env.AUTH_MODE !== 'none';
+  const routes = {
     protectDocs: env.AUTH_PROTECT_DOCS,
-    protectMetrics: env.AUTH_PROTECT_METRICS,
+    protectMetrics,
+    // AUTH_MODE=none has one tenant, 'default': nothing to hide.
+    metricsByTenant: protectMetrics || env.AUTH_MODE === 'none',
   };
   switch (env.AUTH_MODE) {
     case 'none':

@@ -62,7 +62,8 @@ const ADMIN = callerWith('admin', 'admin');
 
 function requestAs(subject?: string): Request {
   const headers = subject ? { 'x-api-key': subject } : {};
-  return { headers, method: 'GET', path: '/x' } as unknown as Request;
+  const headersDistinct = subject ? { 'x-api-key': [subject] } : {};
+  return { headers, headersDistinct, method: 'GET', path: '/x' } as unknown as Request;
 }
 
 function contextOf(controller: Type, handler: string, request: Request): ExecutionContext {

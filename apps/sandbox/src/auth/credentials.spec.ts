@@ -18,6 +18,9 @@ describe('credentialOf', () => {
     [{ authorization: 'Bearer k1', 'x-api-key': 'k1' }, /not both/],
     [{ 'x-api-key': 'k1, k2' }, /exactly one key/],
     [{ 'x-api-key': ['k1', 'k2'] }, /exactly one key/],
+    // Repeated headers, as credentialHeadersOf() joins them.
+    [{ authorization: 'Bearer k1\nBearer k2' }, /one credential header, not several/],
+    [{ 'x-api-key': 'k1\nk2' }, /one credential header, not several/],
   ])('refuses %j with 401 invalid_request', (headers, message) => {
     let thrown: unknown;
     try {

@@ -16,6 +16,9 @@ export function credentialOf(headers: IncomingHttpHeaders): Credential | null {
   if (authorization !== undefined && apiKey !== undefined) {
     throw unauthenticated('Send either Authorization or X-API-Key, not both.', 'invalid_request');
   }
+  if (authorization?.includes('\n') || apiKey?.includes('\n')) {
+    throw unauthenticated('Send one credential header, not several.', 'invalid_request');
+  }
   if (authorization !== undefined) {
     const bearer = BEARER.exec(authorization);
     if (!bearer) {

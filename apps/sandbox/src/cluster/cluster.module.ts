@@ -61,6 +61,7 @@ const STALLED_CHECK_MS = 5_000;
           workerConnection: () => redis.workerConnection(),
           concurrency: config.maxConcurrentExecutions,
           maxWaiting: config.maxQueuedExecutions,
+          maxWaitingPerTenant: config.maxQueuedPerTenant,
           lockMs: config.redis.workerLostAfterMs,
           stalledCheckMs: Math.min(STALLED_CHECK_MS, config.redis.workerLostAfterMs),
           onError: (error: unknown) => logger.warn(`queue: ${errorMessage(error)}`),

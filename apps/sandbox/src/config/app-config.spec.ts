@@ -121,3 +121,46 @@ describe('loadConfig: SANDBOX_RUNTIME', () => {
     expect(() => loadConfig({ SANDBOX_RUNTIME: 'run sc;rm' })).toThrow(/SANDBOX_RUNTIME=/);
   });
 });
+
+describe('loadConfig: PROCESSOR_FETCH_WITH_SERVICE_TOKEN', () => {
+  it('fetches processors with the service token by default', () => {
+    expect(loadConfig({}).processorFetchWithServiceToken).toBe(true);
+  });
+
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['TRUE', true],
+  ])('reads %s as %s', (given, flag) => {
+    expect(
+      loadConfig({ PROCESSOR_FETCH_WITH_SERVICE_TOKEN: given }).processorFetchWithServiceToken,
+    ).toBe(flag);
+  });
+
+  it('refuses what is not a flag', () => {
+    expect(() => loadConfig({ PROCESSOR_FETCH_WITH_SERVICE_TOKEN: 'sometimes' })).toThrow(
+      /PROCESSOR_FETCH_WITH_SERVICE_TOKEN must be true or false/,
+    );
+  });
+});
+
+describe('loadConfig: MAX_CONCURRENT_UPLOADS_PER_TENANT', () => {
+  const keys = { AUTH_MODE: 'api-key', API_KEYS_FILE: '/run/keys.json' };
+
+  it('gives each tenant a quarter of the upload slots when callers are told apart', () => {
+    expect(loadConfig(keys).maxConcurrentUploadsPerTenant).toBe(8);
+    expect(loadConfig({ ...keys, MAX_CONCURRENT_UPLOADS: '2' }).maxConcurrentUploadsPerTenant).toBe(
+      1,
+    );
+  });
+
+  it('gives the one tenant of AUTH_MODE=none every slot', () => {
+    expect(loadConfig({}).maxConcurrentUploadsPerTenant).toBe(32);
+  });
+
+  it('takes the setting as given', () => {
+    expect(
+      loadConfig({ ...keys, MAX_CONCURRENT_UPLOADS_PER_TENANT: '3' }).maxConcurrentUploadsPerTenant,
+    ).toBe(3);
+  });
+});

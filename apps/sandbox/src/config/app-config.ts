@@ -27,6 +27,7 @@ export class AppConfig {
   readonly maxRequestBytes: number;
   readonly maxInputDepth: number;
   readonly maxConcurrentUploads: number;
+  readonly maxConcurrentUploadsPerTenant: number;
   // Authentication
   readonly auth: AuthSettings;
   readonly storeMaxBytes: number;
@@ -52,11 +53,16 @@ export class AppConfig {
     readonly adjustmentPath: string;
   };
   readonly processorCacheTtlMs: number;
+  /** Callers without a bearer token of their own may run processors (fetched with BACKEND_TOKEN). */
+  readonly processorFetchWithServiceToken: boolean;
   readonly adjustmentDelivery: {
     readonly maxAttempts: number;
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
   };
+  /** POST /adjust-processor per tenant per minute; 0: no limit. */
+  readonly adjustmentRateLimitPerMinute: number;
+  readonly maxPendingAdjustmentsPerTenant: number;
 
   constructor(env: EnvironmentVariables) {
     this.port = env.PORT;
@@ -92,6 +98,12 @@ export class AppConfig {
     this.maxConcurrentUploads = env.MAX_CONCURRENT_UPLOADS;
     // Authentication
     this.auth = authSettingsOf(env);
+    // Without authentication every caller is one tenant: its share is the whole.
+    this.maxConcurrentUploadsPerTenant =
+      env.MAX_CONCURRENT_UPLOADS_PER_TENANT ??
+      (this.auth.mode === 'none'
+        ? env.MAX_CONCURRENT_UPLOADS
+        : Math.ceil(env.MAX_CONCURRENT_UPLOADS / 4));
     this.storeMaxBytes = env.STORE_MAX_MB * 1024 * 1024;
     this.engineCheckIntervalMs = env.ENGINE_CHECK_INTERVAL_MS;
     this.engineOutageWaitMs = env.ENGINE_OUTAGE_WAIT_S * 1000;
@@ -115,11 +127,14 @@ export class AppConfig {
       adjustmentPath: env.BACKEND_ADJUSTMENT_PATH,
     };
     this.processorCacheTtlMs = env.PROCESSOR_CACHE_TTL_S * 1000;
+    this.processorFetchWithServiceToken = env.PROCESSOR_FETCH_WITH_SERVICE_TOKEN;
     this.adjustmentDelivery = {
       maxAttempts: env.ADJUSTMENT_MAX_ATTEMPTS,
       retryBaseMs: env.ADJUSTMENT_RETRY_BASE_MS,
       retryMaxMs: env.ADJUSTMENT_RETRY_MAX_MS,
     };
+    this.adjustmentRateLimitPerMinute = env.ADJUSTMENT_RATE_LIMIT_PER_MINUTE;
+    this.maxPendingAdjustmentsPerTenant = env.MAX_PENDING_ADJUSTMENTS_PER_TENANT;
   }
 
   /** True when this instance runs executions (role all or worker). */
@@ -144,6 +159,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
         'BACKEND_TOKEN',
         'MAX_CONCURRENT_PER_TENANT',
         'MAX_QUEUED_PER_TENANT',
+        'AUTH_PROTECT_METRICS',
+        'MAX_CONCURRENT_UPLOADS_PER_TENANT',
         'REDIS_URL',
       )
       .filter((name) => env[name] !== undefined && env[name] !== '')

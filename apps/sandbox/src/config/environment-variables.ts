@@ -215,6 +215,17 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Max(10_000)
   MAX_CONCURRENT_UPLOADS = 32;
 
+  /**
+   * One tenant's request bodies at once. Unset: a quarter of MAX_CONCURRENT_UPLOADS, or
+   * all of it with AUTH_MODE=none (one tenant).
+   */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  MAX_CONCURRENT_UPLOADS_PER_TENANT?: number;
+
   // Authentication
   /** none (everyone is an anonymous admin), api-key or jwt; the rules across variables hang here. */
   @IsIn(AUTH_MODES, { message: `AUTH_MODE must be one of ${AUTH_MODES.join(', ')}` })
@@ -267,10 +278,14 @@ export class EnvironmentVariables implements AuthEnvironment {
   @IsBoolean({ message: 'AUTH_PROTECT_DOCS must be true or false' })
   AUTH_PROTECT_DOCS = false;
 
-  /** /metrics needs the admin scope. */
+  /**
+   * /metrics needs the admin scope; by default whenever AUTH_MODE is not none. Set to
+   * false, /metrics is open without the per-tenant series.
+   */
+  @IsOptional()
   @Transform(toFlag)
   @IsBoolean({ message: 'AUTH_PROTECT_METRICS must be true or false' })
-  AUTH_PROTECT_METRICS = false;
+  AUTH_PROTECT_METRICS?: boolean;
 
   /**
    * Budget for the bulky fields of stored executions (code, input, output, exceptions,
@@ -341,11 +356,22 @@ export class EnvironmentVariables implements AuthEnvironment {
   })
   BACKEND_ADJUSTMENT_PATH = '/api/processors/{processor_id}/adjustments';
 
-  /** How long a fetched processor definition is reused, in seconds (0: never cached). */
+  /**
+   * How long a definition fetched with BACKEND_TOKEN is reused within the caller's tenant,
+   * in seconds (0: never cached).
+   */
   @Type(() => Number)
   @IsInt()
   @Min(0)
   PROCESSOR_CACHE_TTL_S = 30;
+
+  /**
+   * Whether a caller without a bearer token of its own (api-key or none mode) may run a
+   * processor, fetched with BACKEND_TOKEN; false: 403 FORBIDDEN, nothing fetched.
+   */
+  @Transform(toFlag)
+  @IsBoolean({ message: 'PROCESSOR_FETCH_WITH_SERVICE_TOKEN must be true or false' })
+  PROCESSOR_FETCH_WITH_SERVICE_TOKEN = true;
 
   /** Delivery attempts of one adjustment before it is marked failed. */
   @Type(() => Number)
@@ -364,6 +390,18 @@ export class EnvironmentVariables implements AuthEnvironment {
   @IsInt()
   @Min(10)
   ADJUSTMENT_RETRY_MAX_MS = 60_000;
+
+  /** POST /adjust-processor per tenant per minute; beyond it 429 RATE_LIMITED. 0 turns it off. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  ADJUSTMENT_RATE_LIMIT_PER_MINUTE = 120;
+
+  /** One tenant's adjustments not yet delivered (nor failed); beyond it 429 TOO_MANY_PENDING_ADJUSTMENTS. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_PENDING_ADJUSTMENTS_PER_TENANT = 1000;
 
   /**
    * Marks this instance's containers. Stable across restarts (the host or pod name by

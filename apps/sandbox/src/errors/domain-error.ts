@@ -4,6 +4,8 @@ import { HttpStatus } from '@nestjs/common';
 export const ERROR_STATUS = {
   VALIDATION_FAILED: HttpStatus.BAD_REQUEST,
   MALFORMED_JSON: HttpStatus.BAD_REQUEST,
+  /** A compressed body (Content-Encoding gzip, deflate, br) that does not decompress. */
+  MALFORMED_BODY: HttpStatus.BAD_REQUEST,
   JSON_TOO_DEEP: HttpStatus.BAD_REQUEST,
   TIMEOUT_OUT_OF_RANGE: HttpStatus.BAD_REQUEST,
   CODE_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
@@ -20,6 +22,8 @@ export const ERROR_STATUS = {
   QUEUE_FULL: HttpStatus.TOO_MANY_REQUESTS,
   TENANT_QUEUE_FULL: HttpStatus.TOO_MANY_REQUESTS,
   RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
+  /** The tenant has MAX_PENDING_ADJUSTMENTS_PER_TENANT adjustments not yet delivered. */
+  TOO_MANY_PENDING_ADJUSTMENTS: HttpStatus.TOO_MANY_REQUESTS,
   BACKEND_UNAVAILABLE: HttpStatus.BAD_GATEWAY,
   ENGINE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   RUNTIME_IMAGE_MISSING: HttpStatus.SERVICE_UNAVAILABLE,
@@ -30,6 +34,8 @@ export const ERROR_STATUS = {
   /** The queue (Redis, in cluster mode) did not take the execution. */
   QUEUE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   TOO_MANY_UPLOADS: HttpStatus.SERVICE_UNAVAILABLE,
+  /** One tenant already sends as many bodies at once as MAX_CONCURRENT_UPLOADS_PER_TENANT. */
+  TENANT_TOO_MANY_UPLOADS: HttpStatus.TOO_MANY_REQUESTS,
   INTERNAL: HttpStatus.INTERNAL_SERVER_ERROR,
 } as const satisfies Record<string, HttpStatus>;
 

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { Deferred, ScriptedRunner } from '@brain-net/runner/testing/scripted-runner';
-import { FeedEvent, LocalExecutionFeed } from '@brain-net/messaging';
+import { FeedEvent, LocalExecutionFeed, type QueueRefusal } from '@brain-net/messaging';
 import { InMemoryExecutionStore } from '@brain-net/store/testing/in-memory-execution-store';
 import { Caller, Scope } from '../auth/caller';
 import { AppConfig, loadConfig } from '../config/app-config';
@@ -49,9 +49,9 @@ describe('ExecutionAdmission', () => {
   let feed: LocalExecutionFeed;
   let lifecycle: ExecutionLifecycle;
   let engine: EngineStatusService;
-  let processors: { getCode: jest.Mock<Promise<string>, [string, string | null]> };
+  let processors: { getCode: jest.Mock<Promise<string>, [string, Caller]> };
   let admission: ExecutionAdmission;
-  let enqueue: jest.SpyInstance<Promise<void>, [string, string]>;
+  let enqueue: jest.SpyInstance<Promise<QueueRefusal | null>, [string, string]>;
 
   beforeAll(() => {
     Logger.overrideLogger(false);
@@ -83,7 +83,7 @@ describe('ExecutionAdmission', () => {
       engine,
     );
     await lifecycle.start();
-    processors = { getCode: jest.fn<Promise<string>, [string, string | null]>() };
+    processors = { getCode: jest.fn<Promise<string>, [string, Caller]>() };
     admission = new ExecutionAdmission(
       config,
       store,
@@ -142,14 +142,16 @@ describe('ExecutionAdmission', () => {
     expect(quiet.record?.debugMode).toBe(false);
   });
 
-  it('runs the code the backend holds for a processor, fetched with the caller’s token', async () => {
+  it('runs the code the backend holds for a processor, fetched for the caller', async () => {
     processors.getCode.mockResolvedValue('print("from the backend")');
+    const bob = caller('acme', 'bob');
     const admitted = await admission.submit(
       request({ code: undefined, processor_id: 'proc-1' }),
       'req',
-      caller('acme', 'bob'),
+      bob,
     );
-    expect(processors.getCode).toHaveBeenCalledWith('proc-1', 'token-of-bob');
+    // The whole caller: its tenant and subject are told to the backend, with its token.
+    expect(processors.getCode).toHaveBeenCalledWith('proc-1', bob);
     expect(admitted.record?.processorId).toBe('proc-1');
     expect((await store.input(admitted.id))?.code).toBe('print("from the backend")');
   });
@@ -366,6 +368,15 @@ describe('ExecutionAdmission', () => {
     await expect(admission.submit(request(), 'req', caller('e'))).rejects.toMatchObject({
       code: 'QUEUE_FULL',
     });
+  });
+
+  it('answers 429 when the queue refuses at enqueue (a shared queue keeps its tenant caps atomically), and cancels the record', async () => {
+    enqueue.mockResolvedValueOnce('tenant-queue-full');
+    const error = await refusal(admission.submit(request(), 'req', caller('a')));
+    expect(error).toMatchObject({ code: 'TENANT_QUEUE_FULL', status: 429 });
+    expect(error.details.retryAfterS).toBeGreaterThan(0);
+    const { items } = await store.list(0, 10, null);
+    expect(items.map((item) => item.status)).toEqual(['cancelled']);
   });
 
   it('does not wait for the job: a submit answers while its job is still queued or running', async () => {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
-import { ExecutionQueue } from '@brain-net/messaging';
+import { ExecutionQueue, type QueueRefusal } from '@brain-net/messaging';
 import {
   EarlierSubmit,
   ExecutionRecord,
@@ -125,8 +125,9 @@ export class ExecutionAdmission {
       await this.lifecycle.close(record, 'cancelled', 'The service shut down before it started.');
       throw shuttingDownError();
     }
+    let refused: QueueRefusal | null;
     try {
-      await this.queue.enqueue(record.id, caller.tenant);
+      refused = await this.queue.enqueue(record.id, caller.tenant);
     } catch (error: unknown) {
       // Stored but not queued: record it as such rather than leave it waiting forever.
       const reason = errorMessage(error);
@@ -136,6 +137,12 @@ export class ExecutionAdmission {
         retryAfterS: 5,
       });
     }
+    // Another submit of this tenant took the last place since refusal() let this one in.
+    if (refused) {
+      await this.lifecycle.close(record, 'cancelled', 'The queue refused it: it was full.');
+      const load = await fromQueue(() => this.queue.load());
+      throw queueRefusalError(refused, load, caller.tenant, this.retryAfterS());
+    }
     return { id: record.id, record, replayed: false };
   }
 
@@ -143,7 +150,7 @@ export class ExecutionAdmission {
   private async codeFor(request: ExecuteRequestDto, caller: Caller): Promise<string> {
     if (request.code !== undefined) return request.code;
     if (request.processor_id !== undefined) {
-      return this.processors.getCode(request.processor_id, caller.bearerToken);
+      return this.processors.getCode(request.processor_id, caller);
     }
     // The DTO requires one of the two; this keeps the service honest without it.
     throw new DomainError('VALIDATION_FAILED', 'code is required unless processor_id is given.');

@@ -30,13 +30,13 @@ export class InProcessExecutionQueue extends ExecutionQueue {
   /**
    * Queues past the waiting limits if need be: refusal() and enqueue() are two steps
    * with the store's write between them, so submits admitted together may overshoot
-   * the limits by the submits in flight, as they may on a shared queue.
+   * the limits by the submits in flight. Never refuses.
    */
-  enqueue(executionId: string, tenant: string): Promise<void> {
+  enqueue(executionId: string, tenant: string): Promise<null> {
     const handler = this.handler;
     if (!handler) return Promise.reject(new Error('this instance runs no executions'));
     this.scheduler.submit(executionId, tenant, () => handler(executionId), { evenIfFull: true });
-    return Promise.resolve();
+    return Promise.resolve(null);
   }
 
   withdraw(executionId: string): Promise<boolean> {

@@ -16,7 +16,14 @@ export const translateBodyParserErrors: ErrorRequestHandler = (
 };
 
 function toDomainError(error: unknown): DomainError | null {
-  if (typeof error !== 'object' || error === null || !('type' in error)) return null;
+  if (typeof error !== 'object' || error === null || error instanceof DomainError) return null;
+  // A stream error while decoding (zlib's Z_DATA_ERROR for a corrupt gzip or deflate
+  // body): body-parser marks it 400 and gives it no type.
+  if (!('type' in error)) {
+    return 'status' in error && error.status === 400
+      ? new DomainError('MALFORMED_BODY', 'The request body could not be decoded.')
+      : null;
+  }
   switch (error.type) {
     case 'entity.parse.failed':
       return new DomainError('MALFORMED_JSON', 'The request body is not valid JSON.');

@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { authenticateBeforeBody, requireScopeMiddleware } from '../auth/access';
+import { raw } from 'express';
+import { authenticateBeforeBody, earlyCallerOf, requireScopeMiddleware } from '../auth/access';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../auth/access.decorators';
 import { Authenticator } from '../auth/authenticator';
 import { AppConfig } from '../config/app-config';
@@ -12,6 +13,9 @@ import { translateBodyParserErrors } from './body-parser-errors';
 import { HttpShutdown } from './http-shutdown';
 import { JSON_MEDIA_TYPES, limitConcurrentUploads, parseJsonBody } from './json-body';
 import { assignRequestId } from './request-id';
+
+/** The routes whose controllers read a JSON body; every other route leaves bodies unread. */
+export const BODY_ROUTES = ['/execute', '/adjust-processor'];
 
 /** Longest a client may take to send a whole request (headers and body). */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -26,15 +30,33 @@ export function configureApp(app: NestExpressApplication): void {
   // HTTP request metrics (issue 8): first, so answers of the middleware below count too.
   app.use(app.get(MetricsService).httpMiddleware);
   app.use(assignRequestId);
-  // Before any body is read: a caller without credentials gets its 401 for free.
-  app.use(authenticateBeforeBody(app.get(Authenticator)));
-  // Graceful shutdown: POST /execute is refused before its body is read (see HttpShutdown).
-  app.use(app.get(HttpShutdown).middleware);
-  app.use(limitConcurrentUploads(config.maxConcurrentUploads));
-  // Read as bytes and checked without building objects: see parseJsonBody.
-  app.useBodyParser('raw', { type: JSON_MEDIA_TYPES, limit: config.maxRequestBytes });
-  app.use(translateBodyParserErrors);
-  app.use(parseJsonBody({ maxFieldDepth: config.maxInputDepth, rawFields: ['input_data'] }));
+  // Graceful shutdown: every answer closes its connection once shutdown began.
+  const shutdown = app.get(HttpShutdown);
+  app.use(shutdown.middleware);
+  // Bodies are read on the routes that take one, and nowhere else: a body sent to any
+  // other route (open ones included) is never read, authenticated for, nor given a slot.
+  // Mounted as Express routes, they match a path exactly as the controllers' routes do
+  // (any case, a trailing slash), and run first: Nest adds its routes at init.
+  const express = app.getHttpAdapter().getInstance();
+  const authenticator = app.get(Authenticator);
+  // Refused before its body is read once shutdown began (see HttpShutdown).
+  express.post('/execute', shutdown.refuseSubmits);
+  express.post(
+    BODY_ROUTES,
+    // Before any body is read: a caller without credentials gets its 401 for free.
+    authenticateBeforeBody(authenticator),
+    limitConcurrentUploads(
+      { max: config.maxConcurrentUploads, maxPerTenant: config.maxConcurrentUploadsPerTenant },
+      (request) => earlyCallerOf(request)?.tenant ?? '',
+    ),
+    // Read as bytes and checked without building objects: see parseJsonBody.
+    raw({ type: JSON_MEDIA_TYPES, limit: config.maxRequestBytes }),
+    translateBodyParserErrors,
+    parseJsonBody({
+      maxFieldDepth: config.maxInputDepth,
+      rawFields: ['input_data', 'adjustments'],
+    }),
+  );
   // A client that trickles its body holds an upload slot: give it a bounded time.
   const server: Server = app.getHttpServer();
   server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -46,7 +68,7 @@ export function configureApp(app: NestExpressApplication): void {
 
   // Authentication: Swagger is served outside controllers, where the auth guard never runs.
   if (config.auth.protectDocs) {
-    const adminOnly = requireScopeMiddleware(app.get(Authenticator), 'admin');
+    const adminOnly = requireScopeMiddleware(authenticator, 'admin');
     app.use(['/docs', '/docs-json', '/docs-yaml'], adminOnly);
   }
   const document = SwaggerModule.createDocument(

@@ -43,6 +43,11 @@ function setUp() {
     const response = new FakeResponse();
     const next = jest.fn();
     shutdown.middleware(request, response as unknown as Response, next as NextFunction);
+    // configureApp mounts refuseSubmits on POST /execute.
+    if (method === 'POST' && path === '/execute') {
+      next.mockClear();
+      shutdown.refuseSubmits(request, response as unknown as Response, next as NextFunction);
+    }
     return { request, response, socketEnd, next };
   };
   return { shutdown, executions, server, send, finishDrain };
@@ -54,7 +59,7 @@ describe('HttpShutdown (the HTTP side of graceful shutdown)', () => {
   it('lets requests through untouched while the service runs', () => {
     const { send } = setUp();
     const exchange = send('POST', '/execute');
-    expect(exchange.next).toHaveBeenCalledWith();
+    expect(exchange.next).toHaveBeenCalledWith(undefined);
     expect(exchange.response.headers.size).toBe(0);
   });
 

@@ -33,7 +33,7 @@ export class HttpShutdown implements BeforeApplicationShutdown, OnApplicationShu
     private readonly executions: ExecutionService,
   ) {}
 
-  /** Express middleware; configureApp installs it before any body is read. */
+  /** Express middleware for every request; configureApp installs it before any body is read. */
   readonly middleware: RequestHandler = (
     request: Request,
     response: Response,
@@ -41,15 +41,23 @@ export class HttpShutdown implements BeforeApplicationShutdown, OnApplicationShu
   ) => {
     if (this.executions.isShuttingDown) {
       this.closeAfterAnswer(request, response);
-      if (request.method === 'POST' && request.path === '/execute') {
-        next(shuttingDownError());
-        return;
-      }
     } else {
       this.open.set(response, request);
       response.once('close', () => this.open.delete(response));
     }
     next();
+  };
+
+  /**
+   * Express handler of POST /execute, mounted on that route (so matched however its path
+   * is spelled), before its body is read: a new execution is refused once shutdown began.
+   */
+  readonly refuseSubmits: RequestHandler = (
+    _request: Request,
+    _response: Response,
+    next: NextFunction,
+  ) => {
+    next(this.executions.isShuttingDown ? shuttingDownError() : undefined);
   };
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,13 +1,20 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
+/**
+ * The last page a listing serves: its offset (page × 100 at most) stays a small integer
+ * for SQLite and Redis alike, and far beyond any history kept.
+ */
+export const MAX_PAGE = 1_000_000;
+
 /** Page query of the list endpoints (GET /executions, GET /adjustments). */
 export class PageQueryDto {
-  /** 1-based page number. */
+  /** 1-based page number (1..1000000). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(MAX_PAGE)
   page: number = 1;
 
   /** Items per page (1..100). */

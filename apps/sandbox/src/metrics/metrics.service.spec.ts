@@ -15,6 +15,7 @@ import { Test } from '@nestjs/testing';
 import type { NextFunction, Request, Response } from 'express';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
+import { loadConfig } from '../config/app-config';
 import { ExecutionEvents } from '../execution/execution-events';
 import type { ExecutionService } from '../execution/execution.service';
 import { UNMATCHED_ROUTE } from './http-route';
@@ -81,7 +82,11 @@ describe('MetricsService', () => {
         return tenantLoads;
       },
     };
-    metrics = new MetricsService(new ExecutionEvents(), executions as unknown as ExecutionService);
+    metrics = new MetricsService(
+      new ExecutionEvents(),
+      executions as unknown as ExecutionService,
+      loadConfig({}),
+    );
     const moduleRef = await Test.createTestingModule({ imports: [ItemsModule] }).compile();
     app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
     app.use(metrics.httpMiddleware);
@@ -226,5 +231,26 @@ describe('MetricsService', () => {
     expect(await series('sandbox_tenant_queue_depth')).toEqual([
       { labels: { tenant: 'beta' }, value: 0 },
     ]);
+  });
+
+  it('leaves the per-tenant series out of a /metrics left open on a service with tenants', async () => {
+    const open = new MetricsService(
+      new ExecutionEvents(),
+      {
+        runningCount: 1,
+        load: () => Promise.resolve({ waiting: 0, running: 1 }),
+        tenantLoads: [{ tenant: 'alpha', running: 1, queued: 0 }],
+      } as unknown as ExecutionService,
+      loadConfig({
+        AUTH_MODE: 'api-key',
+        API_KEYS_FILE: '/etc/keys.json',
+        AUTH_PROTECT_METRICS: 'false',
+      }),
+    );
+    const text = await open.registry.metrics();
+    open.onApplicationShutdown();
+    expect(text).toMatch(/^sandbox_running_executions 1$/m);
+    expect(text).not.toContain('sandbox_tenant_');
+    expect(text).not.toContain('alpha');
   });
 });

@@ -2,6 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Request, RequestHandler } from 'express';
 import promBundle from 'express-prom-bundle';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AppConfig } from '../config/app-config';
 import { ExecutionEvents } from '../execution/execution-events';
 import { ExecutionService } from '../execution/execution.service';
 import { routeLabel } from './http-route';
@@ -68,7 +69,7 @@ export class MetricsService implements OnApplicationShutdown {
     bypass: { onFinish: (req) => this.routeOf(req) === SCRAPE_ROUTE },
   });
 
-  constructor(events: ExecutionEvents, executions: ExecutionService) {
+  constructor(events: ExecutionEvents, executions: ExecutionService, config: AppConfig) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'sandbox_queue_depth',
@@ -88,6 +89,29 @@ export class MetricsService implements OnApplicationShutdown {
         this.set(executions.runningCount);
       },
     });
+    if (config.auth.metricsByTenant) this.registerTenantGauges(executions);
+    this.unsubscribe = events.subscribeAll((_id, event) => {
+      if (event.type !== 'finished') return;
+      const { record } = event;
+      this.executionsTotal.inc({ status: record.status });
+      if (record.timings && record.startedAt) {
+        this.executionDuration.observe(record.timings.runMs / 1000);
+        this.containerStart.observe(record.timings.containerStartMs / 1000);
+      }
+    });
+  }
+
+  recordAdjustmentDelivery(outcome: AdjustmentDeliveryOutcome): void {
+    this.adjustmentDeliveries.inc({ outcome });
+  }
+
+  // Not onModuleDestroy: jobs that finish during the shutdown grace period still count.
+  onApplicationShutdown(): void {
+    this.unsubscribe();
+  }
+
+  /** Per-tenant gauges: on a service with tenants, only for a /metrics admins alone read. */
+  private registerTenantGauges(executions: ExecutionService): void {
     new Gauge({
       name: 'sandbox_tenant_running_executions',
       help: 'Executions running now, by tenant (tenants with executions running or waiting)',
@@ -108,24 +132,6 @@ export class MetricsService implements OnApplicationShutdown {
         for (const load of executions.tenantLoads) this.set({ tenant: load.tenant }, load.queued);
       },
     });
-    this.unsubscribe = events.subscribeAll((_id, event) => {
-      if (event.type !== 'finished') return;
-      const { record } = event;
-      this.executionsTotal.inc({ status: record.status });
-      if (record.timings && record.startedAt) {
-        this.executionDuration.observe(record.timings.runMs / 1000);
-        this.containerStart.observe(record.timings.containerStartMs / 1000);
-      }
-    });
-  }
-
-  recordAdjustmentDelivery(outcome: AdjustmentDeliveryOutcome): void {
-    this.adjustmentDeliveries.inc({ outcome });
-  }
-
-  // Not onModuleDestroy: jobs that finish during the shutdown grace period still count.
-  onApplicationShutdown(): void {
-    this.unsubscribe();
   }
 
   private routeOf(req: Request): string {

@@ -1,33 +1,54 @@
+import { Logger } from '@nestjs/common';
 import {
   AdjustmentDelivery,
   BackendClient,
   BackendRefusedError,
   BackendUnavailableError,
   DeliveryAnswer,
+  OnBehalfOf,
   ProcessorDefinition,
 } from '@brain-net/backend-client';
+import { Caller, Scope } from '../auth/caller';
 import { loadConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
-import { ProcessorDefinitionService } from './processor-definition.service';
+import {
+  BACKEND_UNAVAILABLE_MESSAGE,
+  ProcessorDefinitionService,
+} from './processor-definition.service';
 
-/** A backend that knows the processors it is given, or is down. Counts fetches. */
+const BACKEND_URL = 'http://backend.test:8000';
+/** Something only the backend's error body says: it must not reach the caller. */
+const BACKEND_SECRET = 'db password is hunter2';
+
+/**
+ * A backend that knows the processors it is given, per tenant, or is down. Records
+ * on whose behalf each fetch was made.
+ */
 class FakeBackendClient extends BackendClient {
+  /** Code by processor id, for every tenant. */
   readonly processors = new Map<string, string>();
+  /** Code by tenant and processor id, ahead of `processors`. */
+  readonly tenantProcessors = new Map<string, string>();
   down = false;
-  fetches = 0;
+  readonly fetches: OnBehalfOf[] = [];
   /** Callers' tokens the backend refuses to run processors for. */
   readonly refusedTokens = new Set<string>();
 
-  fetchProcessor(
-    processorId: string,
-    bearerToken: string | null,
-  ): Promise<ProcessorDefinition | null> {
-    this.fetches += 1;
-    if (this.down) return Promise.reject(new BackendUnavailableError('connect ECONNREFUSED'));
+  fetchProcessor(processorId: string, onBehalfOf: OnBehalfOf): Promise<ProcessorDefinition | null> {
+    this.fetches.push({ ...onBehalfOf });
+    if (this.down) {
+      return Promise.reject(
+        new BackendUnavailableError(
+          `GET /api/processors/${processorId} answered 500: ${BACKEND_SECRET}`,
+        ),
+      );
+    }
+    const { bearerToken, tenant } = onBehalfOf;
     if (bearerToken !== null && this.refusedTokens.has(bearerToken)) {
       return Promise.reject(new BackendRefusedError(403, 'GET /x answered 403'));
     }
-    const code = this.processors.get(processorId);
+    const code =
+      this.tenantProcessors.get(`${tenant}/${processorId}`) ?? this.processors.get(processorId);
     return Promise.resolve(code === undefined ? null : { processor_id: processorId, code });
   }
 
@@ -36,12 +57,27 @@ class FakeBackendClient extends BackendClient {
   }
 }
 
-function serviceWith(backend: FakeBackendClient, cacheTtlS: number): ProcessorDefinitionService {
+function serviceWith(
+  backend: FakeBackendClient,
+  cacheTtlS: number,
+  env: Record<string, string> = {},
+): ProcessorDefinitionService {
   const config = loadConfig({
-    BACKEND_URL: 'http://backend.test:8000',
+    BACKEND_URL,
     PROCESSOR_CACHE_TTL_S: String(cacheTtlS),
+    ...env,
   });
   return new ProcessorDefinitionService(backend, config);
+}
+
+/** A caller without a token of its own (api-key or none mode): fetches use the service token. */
+function keyCaller(tenant = 'tenant-a', subject = 'key-a'): Caller {
+  return { tenant, subject, scopes: new Set<Scope>(['execute']), bearerToken: null };
+}
+
+/** A caller with its own bearer token (jwt mode). */
+function tokenCaller(token: string, tenant = 'tenant-a', subject = 'user-a'): Caller {
+  return { tenant, subject, scopes: new Set<Scope>(['execute']), bearerToken: token };
 }
 
 async function domainErrorOf(promise: Promise<unknown>): Promise<DomainError> {
@@ -56,87 +92,165 @@ async function domainErrorOf(promise: Promise<unknown>): Promise<DomainError> {
 
 describe('ProcessorDefinitionService', () => {
   let backend: FakeBackendClient;
+  let warn: jest.SpyInstance;
 
   beforeEach(() => {
     backend = new FakeBackendClient();
     backend.processors.set('processor-123', 'print("v1")');
     jest.useFakeTimers({ now: new Date('2030-01-01T00:00:00Z') });
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   });
 
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+    warn.mockRestore();
+  });
 
   it("gives the processor's code from the backend", async () => {
-    expect(await serviceWith(backend, 30).getCode('processor-123', null)).toBe('print("v1")');
+    expect(await serviceWith(backend, 30).getCode('processor-123', keyCaller())).toBe(
+      'print("v1")',
+    );
+  });
+
+  it("names the caller's tenant and subject on each fetch, with its token if it has one", async () => {
+    const service = serviceWith(backend, 0);
+    await service.getCode('processor-123', keyCaller('tenant-a', 'key-a'));
+    await service.getCode('processor-123', tokenCaller('token-b', 'tenant-b', 'user-b'));
+    expect(backend.fetches).toEqual([
+      {
+        tenant: 'tenant-a',
+        subject: 'key-a',
+        bearerToken: null,
+        scopes: expect.any(Set) as unknown,
+      },
+      {
+        tenant: 'tenant-b',
+        subject: 'user-b',
+        bearerToken: 'token-b',
+        scopes: expect.any(Set) as unknown,
+      },
+    ]);
   });
 
   it('reuses a fetched definition until the cache TTL has passed', async () => {
     const service = serviceWith(backend, 30);
-    await service.getCode('processor-123', null);
+    await service.getCode('processor-123', keyCaller());
     backend.processors.set('processor-123', 'print("v2")');
 
     jest.advanceTimersByTime(29_999);
-    expect(await service.getCode('processor-123', null)).toBe('print("v1")');
-    expect(backend.fetches).toBe(1);
+    expect(await service.getCode('processor-123', keyCaller())).toBe('print("v1")');
+    expect(backend.fetches).toHaveLength(1);
 
     jest.advanceTimersByTime(1);
-    expect(await service.getCode('processor-123', null)).toBe('print("v2")');
-    expect(backend.fetches).toBe(2);
+    expect(await service.getCode('processor-123', keyCaller())).toBe('print("v2")');
+    expect(backend.fetches).toHaveLength(2);
+  });
+
+  it('reuses a definition within its tenant, whoever in it asks', async () => {
+    const service = serviceWith(backend, 30);
+    await service.getCode('processor-123', keyCaller('tenant-a', 'key-1'));
+    await service.getCode('processor-123', keyCaller('tenant-a', 'key-2'));
+    expect(backend.fetches).toHaveLength(1);
+  });
+
+  it("never gives one tenant the definition fetched for another: each tenant's is fetched for it", async () => {
+    backend.tenantProcessors.set('tenant-a/processor-123', 'print("a")');
+    backend.tenantProcessors.set('tenant-b/processor-123', 'print("b")');
+    const service = serviceWith(backend, 30);
+    expect(await service.getCode('processor-123', keyCaller('tenant-a'))).toBe('print("a")');
+    expect(await service.getCode('processor-123', keyCaller('tenant-b'))).toBe('print("b")');
+    expect(backend.fetches.map((fetch) => fetch.tenant)).toEqual(['tenant-a', 'tenant-b']);
+  });
+
+  it('keeps tenant and id apart in the cache key: tenant "a" and id "b:c" is not tenant "a:b" and id "c"', async () => {
+    backend.processors.set('b:c', 'print("b:c of a")');
+    backend.processors.set('c', 'print("c of a:b")');
+    const service = serviceWith(backend, 30);
+    expect(await service.getCode('b:c', keyCaller('a'))).toBe('print("b:c of a")');
+    expect(await service.getCode('c', keyCaller('a:b'))).toBe('print("c of a:b")');
   });
 
   it('asks the backend every time when the TTL is 0', async () => {
     const service = serviceWith(backend, 0);
-    await service.getCode('processor-123', null);
-    await service.getCode('processor-123', null);
-    expect(backend.fetches).toBe(2);
+    await service.getCode('processor-123', keyCaller());
+    await service.getCode('processor-123', keyCaller());
+    expect(backend.fetches).toHaveLength(2);
   });
 
   it('keeps processors apart in the cache', async () => {
     backend.processors.set('processor-456', 'print("other")');
     const service = serviceWith(backend, 30);
-    expect(await service.getCode('processor-123', null)).toBe('print("v1")');
-    expect(await service.getCode('processor-456', null)).toBe('print("other")');
+    expect(await service.getCode('processor-123', keyCaller())).toBe('print("v1")');
+    expect(await service.getCode('processor-456', keyCaller())).toBe('print("other")');
   });
 
   it('answers PROCESSOR_NOT_FOUND for a processor the backend does not know, and does not cache it', async () => {
     const service = serviceWith(backend, 30);
-    const error = await domainErrorOf(service.getCode('processor-999', null));
+    const error = await domainErrorOf(service.getCode('processor-999', keyCaller()));
     expect(error.code).toBe('PROCESSOR_NOT_FOUND');
     expect(error.message).toBe('No processor processor-999 on the backend.');
 
     backend.processors.set('processor-999', 'print("new")');
-    expect(await service.getCode('processor-999', null)).toBe('print("new")');
+    expect(await service.getCode('processor-999', keyCaller())).toBe('print("new")');
   });
 
-  it('answers BACKEND_UNAVAILABLE naming the backend and the cause when it cannot be reached', async () => {
+  it('answers BACKEND_UNAVAILABLE with a generic message, and logs the details', async () => {
     backend.down = true;
     const service = serviceWith(backend, 30);
-    const error = await domainErrorOf(service.getCode('processor-123', null));
+    const error = await domainErrorOf(service.getCode('processor-123', keyCaller()));
     expect(error.code).toBe('BACKEND_UNAVAILABLE');
-    expect(error.message).toBe(
-      'The backend at http://backend.test:8000 could not be reached: connect ECONNREFUSED',
-    );
+    expect(error.message).toBe(BACKEND_UNAVAILABLE_MESSAGE);
+    expect(error.message).not.toContain(BACKEND_URL);
+    expect(error.message).not.toContain(BACKEND_SECRET);
+    expect(warn).toHaveBeenCalledTimes(1);
+    const [logged] = warn.mock.calls[0] as unknown[];
+    expect(logged).toEqual(expect.stringContaining(BACKEND_URL));
+    expect(logged).toEqual(expect.stringContaining(`answered 500: ${BACKEND_SECRET}`));
+    expect(logged).toEqual(expect.stringContaining('processor-123'));
 
     backend.down = false;
-    expect(await service.getCode('processor-123', null)).toBe('print("v1")');
+    expect(await service.getCode('processor-123', keyCaller())).toBe('print("v1")');
   });
 
   it("asks the backend again for each fetch on a caller's behalf: it decides who may run what", async () => {
     const service = serviceWith(backend, 30);
-    await service.getCode('processor-123', 'token-a');
-    await service.getCode('processor-123', 'token-a');
-    expect(backend.fetches).toBe(2);
+    await service.getCode('processor-123', tokenCaller('token-a'));
+    await service.getCode('processor-123', tokenCaller('token-a'));
+    expect(backend.fetches).toHaveLength(2);
   });
 
   it('answers FORBIDDEN when the backend refuses this caller the processor', async () => {
     backend.refusedTokens.add('token-b');
-    const error = await domainErrorOf(serviceWith(backend, 30).getCode('processor-123', 'token-b'));
+    const error = await domainErrorOf(
+      serviceWith(backend, 30).getCode('processor-123', tokenCaller('token-b')),
+    );
     expect(error.code).toBe('FORBIDDEN');
     expect(error.message).toContain('processor-123');
+  });
+
+  describe('with PROCESSOR_FETCH_WITH_SERVICE_TOKEN=false', () => {
+    const env = { PROCESSOR_FETCH_WITH_SERVICE_TOKEN: 'false' };
+
+    it('answers FORBIDDEN to a caller without a token of its own, and fetches nothing', async () => {
+      const error = await domainErrorOf(
+        serviceWith(backend, 30, env).getCode('processor-123', keyCaller()),
+      );
+      expect(error.code).toBe('FORBIDDEN');
+      expect(error.message).toContain('processor-123');
+      expect(error.message).toContain('bearer token of their own');
+      expect(backend.fetches).toHaveLength(0);
+    });
+
+    it('still fetches for a caller with its own token', async () => {
+      const service = serviceWith(backend, 30, env);
+      expect(await service.getCode('processor-123', tokenCaller('token-a'))).toBe('print("v1")');
+      expect(backend.fetches).toHaveLength(1);
+    });
   });
 
   it('lets unexpected errors through as they are', async () => {
     const bug = new TypeError('a bug');
     jest.spyOn(backend, 'fetchProcessor').mockRejectedValue(bug);
-    await expect(serviceWith(backend, 30).getCode('processor-123', null)).rejects.toBe(bug);
+    await expect(serviceWith(backend, 30).getCode('processor-123', keyCaller())).rejects.toBe(bug);
   });
 });

@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   BackendClient,
   BackendRefusedError,
   BackendUnavailableError,
   ProcessorDefinition,
 } from '@brain-net/backend-client';
+import { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 
@@ -13,14 +14,21 @@ interface CachedCode {
   readonly expiresAt: number;
 }
 
+/** What a caller is told when the backend fails: the details are for the log only. */
+export const BACKEND_UNAVAILABLE_MESSAGE =
+  'The backend could not be reached or gave no usable answer; try again later.';
+
 /**
- * Processors' code, as the backend defines it. Fetches made with the service's own token
- * are reused for PROCESSOR_CACHE_TTL_S; "not found" and failures are not, so a fix on the
- * backend shows at once. A fetch on a caller's behalf (its bearer token) is never reused:
- * the backend decides, each time, whether this caller may run this processor.
+ * Processors' code, as the backend defines it. Every fetch names the caller's tenant and
+ * subject. Fetches made with the service's own token are reused for PROCESSOR_CACHE_TTL_S
+ * within the caller's tenant only (the backend may hold other code, or none, for another
+ * tenant); "not found" and failures are not, so a fix on the backend shows at once. A
+ * fetch with the caller's own bearer token is never reused: the backend decides, each
+ * time, whether this caller may run this processor.
  */
 @Injectable()
 export class ProcessorDefinitionService {
+  private readonly logger = new Logger(ProcessorDefinitionService.name);
   private readonly cache = new Map<string, CachedCode>();
 
   constructor(
@@ -29,22 +37,31 @@ export class ProcessorDefinitionService {
   ) {}
 
   /** Throws PROCESSOR_NOT_FOUND, FORBIDDEN or BACKEND_UNAVAILABLE as domain errors. */
-  async getCode(processorId: string, bearerToken: string | null): Promise<string> {
-    if (bearerToken !== null) return this.fetchCode(processorId, bearerToken);
-    const cached = this.cache.get(processorId);
+  async getCode(processorId: string, caller: Caller): Promise<string> {
+    if (caller.bearerToken !== null) return this.fetchCode(processorId, caller);
+    if (!this.config.processorFetchWithServiceToken) {
+      throw new DomainError(
+        'FORBIDDEN',
+        `Processor ${processorId} is not fetched for this caller: this service runs processors ` +
+          'only for callers with a bearer token of their own (a JWT) the backend can check. ' +
+          'Send the code instead.',
+      );
+    }
+    const key = JSON.stringify([caller.tenant, processorId]);
+    const cached = this.cache.get(key);
     if (cached && cached.expiresAt > Date.now()) return cached.code;
-    this.cache.delete(processorId);
+    this.cache.delete(key);
 
-    const code = await this.fetchCode(processorId, null);
+    const code = await this.fetchCode(processorId, caller);
     const ttlMs = this.config.processorCacheTtlMs;
-    if (ttlMs > 0) this.cache.set(processorId, { code, expiresAt: Date.now() + ttlMs });
+    if (ttlMs > 0) this.cache.set(key, { code, expiresAt: Date.now() + ttlMs });
     return code;
   }
 
-  private async fetchCode(processorId: string, bearerToken: string | null): Promise<string> {
+  private async fetchCode(processorId: string, caller: Caller): Promise<string> {
     let definition: ProcessorDefinition | null;
     try {
-      definition = await this.backend.fetchProcessor(processorId, bearerToken);
+      definition = await this.backend.fetchProcessor(processorId, caller);
     } catch (error: unknown) {
       if (error instanceof BackendRefusedError) {
         throw new DomainError(
@@ -53,10 +70,11 @@ export class ProcessorDefinitionService {
         );
       }
       if (!(error instanceof BackendUnavailableError)) throw error;
-      throw new DomainError(
-        'BACKEND_UNAVAILABLE',
-        `The backend at ${this.config.backend.url} could not be reached: ${error.message}`,
+      this.logger.warn(
+        `processor ${processorId} for tenant ${caller.tenant}: the backend at ` +
+          `${this.config.backend.url} gave no usable answer: ${error.message}`,
       );
+      throw new DomainError('BACKEND_UNAVAILABLE', BACKEND_UNAVAILABLE_MESSAGE);
     }
     if (definition === null) {
       throw new DomainError('PROCESSOR_NOT_FOUND', `No processor ${processorId} on the backend.`);

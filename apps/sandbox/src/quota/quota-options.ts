@@ -9,6 +9,8 @@ export type CallerOf = (request: Request) => Caller;
 export abstract class QuotaOptions {
   /** Submits per tenant per minute; 0 turns the limit off. */
   abstract readonly rateLimitPerMinute: number;
+  /** Adjustments (POST /adjust-processor) per tenant per minute; 0 turns the limit off. */
+  abstract readonly adjustmentRateLimitPerMinute: number;
   abstract readonly callerOf: CallerOf;
   /** Where hit counts live; in this process's memory when absent (one instance only). */
   abstract readonly storage?: ThrottlerStorage;

@@ -19,6 +19,13 @@ class SubmitController {
     return 'accepted';
   }
 
+  @Post('adjust-processor')
+  @HttpCode(202)
+  @TenantRateLimit('adjustments')
+  adjust(): string {
+    return 'accepted';
+  }
+
   @Get('other')
   other(): string {
     return 'ok';
@@ -31,10 +38,16 @@ const callerOf = (req: Request): Caller => ({
   tenant: req.header('x-tenant') ?? ANONYMOUS_CALLER.tenant,
 });
 
-async function appWith(rateLimitPerMinute: number, storage?: ThrottlerStorage) {
+async function appWith(
+  rateLimitPerMinute: number,
+  storage?: ThrottlerStorage,
+  adjustmentRateLimitPerMinute = 0,
+) {
   const moduleRef = await Test.createTestingModule({
     imports: [
-      QuotaModule.forRootAsync({ useFactory: () => ({ rateLimitPerMinute, callerOf, storage }) }),
+      QuotaModule.forRootAsync({
+        useFactory: () => ({ rateLimitPerMinute, adjustmentRateLimitPerMinute, callerOf, storage }),
+      }),
     ],
     controllers: [SubmitController],
     providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
@@ -78,6 +91,34 @@ describe('TenantRateLimitGuard', () => {
     await http.post('/execute').set('x-tenant', 'b').expect(202);
     const other = await http.get('/other').expect(200);
     expect(other.headers['ratelimit-limit']).toBeUndefined();
+  });
+
+  it('limits adjustments per tenant apart from submits, with their own limit and headers', async () => {
+    app = await appWith(1, undefined, 2);
+    const http = request(app.getHttpServer());
+    for (const remaining of [1, 0]) {
+      const accepted = await http.post('/adjust-processor').set('x-tenant', 'a').expect(202);
+      expect(accepted.headers['ratelimit-limit']).toBe('2');
+      expect(accepted.headers['ratelimit-remaining']).toBe(String(remaining));
+    }
+    const refused = await http.post('/adjust-processor').set('x-tenant', 'a').expect(429);
+    expect(refused.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect((refused.body as { detail: string }).detail).toContain('send adjustments 2 times');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['ratelimit-remaining']).toBe('0');
+    // Submits count apart, and another tenant's adjustments too.
+    const submit = await http.post('/execute').set('x-tenant', 'a').expect(202);
+    expect(submit.headers['ratelimit-limit']).toBe('1');
+    await http.post('/adjust-processor').set('x-tenant', 'b').expect(202);
+  });
+
+  it('limits no adjustments at 0, whatever the submits limit', async () => {
+    app = await appWith(1, undefined, 0);
+    const http = request(app.getHttpServer());
+    for (let i = 0; i < 3; i += 1) {
+      const accepted = await http.post('/adjust-processor').expect(202);
+      expect(accepted.headers['ratelimit-limit']).toBeUndefined();
+    }
   });
 
   it('limits nothing at 0', async () => {

@@ -1,8 +1,9 @@
-import { Injectable, UseGuards } from '@nestjs/common';
+import { Injectable, UseGuards, applyDecorators } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
+  SkipThrottle,
   ThrottlerGuard,
   ThrottlerModuleOptions,
   ThrottlerRequest,
@@ -13,6 +14,19 @@ import { DomainError } from '../errors/domain-error';
 import { QuotaOptions } from './quota-options';
 
 const SUBMITS_THROTTLER = 'tenant-submits';
+const ADJUSTMENTS_THROTTLER = 'tenant-adjustments';
+
+/** What a route's requests count towards: one limit each, counted apart. */
+export type RateLimited = 'submits' | 'adjustments';
+const THROTTLER_OF: Record<RateLimited, string> = {
+  submits: SUBMITS_THROTTLER,
+  adjustments: ADJUSTMENTS_THROTTLER,
+};
+/** How a refusal names what was limited, by throttler. */
+const LIMITED_WORK: Record<string, string> = {
+  [SUBMITS_THROTTLER]: 'submit executions',
+  [ADJUSTMENTS_THROTTLER]: 'send adjustments',
+};
 const MINUTE_MS = 60_000;
 
 /**
@@ -27,6 +41,14 @@ export function throttlerOptionsFor(quota: QuotaOptions): ThrottlerModuleOptions
         ttl: MINUTE_MS,
         limit: quota.rateLimitPerMinute,
         blockDuration: 0,
+        skipIf: () => quota.rateLimitPerMinute === 0,
+      },
+      {
+        name: ADJUSTMENTS_THROTTLER,
+        ttl: MINUTE_MS,
+        limit: quota.adjustmentRateLimitPerMinute,
+        blockDuration: 0,
+        skipIf: () => quota.adjustmentRateLimitPerMinute === 0,
       },
     ],
   };
@@ -47,10 +69,6 @@ export class TenantRateLimitGuard extends ThrottlerGuard {
     private readonly quota: QuotaOptions,
   ) {
     super(options, storage, reflector);
-  }
-
-  protected override shouldSkip(): Promise<boolean> {
-    return Promise.resolve(this.quota.rateLimitPerMinute === 0);
   }
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
@@ -75,7 +93,7 @@ export class TenantRateLimitGuard extends ThrottlerGuard {
     if (hits.isBlocked) {
       throw new DomainError(
         'RATE_LIMITED',
-        `Tenant ${tenant} may submit ${limit} executions a minute; try again in ${hits.timeToBlockExpire} s.`,
+        `Tenant ${tenant} may ${LIMITED_WORK[name]} ${limit} times a minute; try again in ${hits.timeToBlockExpire} s.`,
         { retryAfterS: hits.timeToBlockExpire },
       );
     }
@@ -83,7 +101,14 @@ export class TenantRateLimitGuard extends ThrottlerGuard {
   }
 }
 
-/** Limits a route to RATE_LIMIT_PER_MINUTE requests per tenant. */
-export function TenantRateLimit(): MethodDecorator & ClassDecorator {
-  return UseGuards(TenantRateLimitGuard);
+/**
+ * Limits a route per tenant: submits to RATE_LIMIT_PER_MINUTE, adjustments to
+ * ADJUSTMENT_RATE_LIMIT_PER_MINUTE. The guard runs every throttler: the route skips the others.
+ */
+export function TenantRateLimit(what: RateLimited = 'submits'): MethodDecorator & ClassDecorator {
+  const others = Object.values(THROTTLER_OF).filter((name) => name !== THROTTLER_OF[what]);
+  return applyDecorators(
+    UseGuards(TenantRateLimitGuard),
+    SkipThrottle(Object.fromEntries(others.map((name) => [name, true]))),
+  );
 }

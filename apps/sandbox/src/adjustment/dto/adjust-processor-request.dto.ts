@@ -1,12 +1,20 @@
-import {
-  IsNotEmpty,
-  IsNotEmptyObject,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-} from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsNotEmpty, IsOptional, IsString, MaxLength, ValidateBy } from 'class-validator';
+import { RawJson } from '../../http/json-body';
+import { IsProcessorId } from '../../http/processor-id';
+
+/** adjustments arrives as RawJson (see parseJsonBody): it must hold a non-empty JSON object. */
+function IsNonEmptyRawJsonObject(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isNonEmptyRawJsonObject',
+    validator: {
+      validate: (value: unknown) =>
+        value instanceof RawJson && value.kind === 'object' && !/^\{\s*\}$/.test(value.text),
+      defaultMessage: () => 'adjustments must be a non-empty JSON object',
+    },
+  });
+}
 
 /** Body of POST /adjust-processor. */
 export class AdjustProcessorRequestDto {
@@ -14,18 +22,22 @@ export class AdjustProcessorRequestDto {
    * The processor to adjust.
    * @example "processor-123"
    */
-  @IsString()
-  @MaxLength(200)
-  @Matches(/^[\w.:-]+$/, { message: 'processor_id may contain letters, digits, _ . : - only' })
+  @IsProcessorId()
   processor_id!: string;
 
   /**
-   * The suggested changes, as a non-empty JSON object; passed to the backend as is.
-   * @example {"parameter_x": "new_value", "optimization": "enabled"}
+   * The suggested changes, as a non-empty JSON object; kept and passed to the backend as
+   * the text it arrived as, whatever its keys.
    */
-  @IsObject()
-  @IsNotEmptyObject()
-  adjustments!: Record<string, unknown>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { parameter_x: 'new_value', optimization: 'enabled' },
+  })
+  @IsNonEmptyRawJsonObject()
+  // The parsed body already holds a RawJson: keep that very instance.
+  @Transform(({ obj }: { obj: { adjustments?: unknown } }) => obj.adjustments)
+  adjustments!: RawJson;
 
   /**
    * Why the changes are suggested.

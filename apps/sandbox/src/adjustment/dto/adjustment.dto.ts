@@ -52,7 +52,7 @@ export function toAdjustmentDto(record: AdjustmentRecord): AdjustmentDto {
   return {
     adjustment_id: record.id,
     processor_id: record.processorId,
-    adjustments: record.adjustments,
+    adjustments: JSON.parse(record.adjustments) as Record<string, unknown>,
     reason: record.reason,
     execution_id: record.executionId,
     status: record.status,

@@ -6,13 +6,12 @@ import {
   IsNotEmpty,
   IsOptional,
   IsString,
-  Matches,
-  MaxLength,
   Min,
   ValidateBy,
   ValidateIf,
 } from 'class-validator';
 import { RawJson } from '../../http/json-body';
+import { IsProcessorId } from '../../http/processor-id';
 
 /** input_data arrives as RawJson (see parseJsonBody): it must hold a JSON object. */
 function IsRawJsonObject(): PropertyDecorator {
@@ -45,9 +44,7 @@ export class ExecuteRequestDto {
    * @example "processor-123"
    */
   @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  @Matches(/^[\w.:-]+$/, { message: 'processor_id may contain letters, digits, _ . : - only' })
+  @IsProcessorId()
   processor_id?: string;
 
   /**
