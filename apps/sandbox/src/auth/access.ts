@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { carriesBody } from '../http/json-body';
+import { carriesBody } from '../http/upload-slots';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { forbidden } from './auth-errors';
 import type { ProtectableRoutes } from './auth-settings';

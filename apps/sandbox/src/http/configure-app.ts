@@ -11,7 +11,8 @@ import { MetricsService } from '../metrics/metrics.service';
 import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
 import { translateBodyParserErrors } from './body-parser-errors';
 import { HttpShutdown } from './http-shutdown';
-import { JSON_MEDIA_TYPES, limitConcurrentUploads, parseJsonBody } from './json-body';
+import { JSON_MEDIA_TYPES, parseJsonBody } from './json-body';
+import { limitConcurrentUploads } from './upload-slots';
 import { assignRequestId } from './request-id';
 
 /** The routes whose controllers read a JSON body; every other route leaves bodies unread. */
