@@ -1,22 +1,83 @@
 #!/usr/bin/env bash
-# What `npm start` and `npm test` need before they run: dependencies installed, a
-# reachable Docker engine, the runtime image. Installs what is missing; stops with a
-# clear message where it cannot.
+# What `npm start`, `npm test` and `npm run bench` need before they run, and what CI
+# runs on a fresh machine: dependencies, a Docker engine, redis-server (--with-redis:
+# the cluster-mode specs start their own), the runtime image, the compiled service
+# (--build). Each is installed or built only where it is missing or out of date, with
+# one line per step and its duration. An engine that answers is never touched; where
+# none answers, a Debian machine run as root gets Debian's (scripts/provision-engine.sh),
+# and any other stops with the one command to run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+with_redis=false
+build=false
+for option in "$@"; do
+  case "$option" in
+    --with-redis) with_redis=true ;;
+    --build) build=true ;;
+    *)
+      echo "ensure-ready: unknown option $option (--with-redis, --build)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+did=0
+# step <what> <command...>: runs a long step between two lines, the second with its duration.
+step() {
+  local what=$1 started=$SECONDS
+  shift
+  echo "ensure-ready: $what ..."
+  "$@"
+  echo "ensure-ready: $what: done in $((SECONDS - started)) s"
+  did=$((did + 1))
+}
+
+# Installing system packages needs root, Debian's apt, and the engine on this machine.
+can_provision() {
+  [ "$(id -u)" -eq 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null 2>&1 &&
+    case "${DOCKER_HOST:-unix://}" in unix://*) true ;; *) false ;; esac
+}
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "ensure-ready: installing dependencies (npm ci)"
-  npm ci --no-audit --no-fund
+  step "dependencies (npm ci, about 2 min the first time)" npm ci --no-audit --no-fund
 fi
 
 if ! docker info >/dev/null 2>&1; then
-  cat >&2 <<MSG
+  if ! can_provision; then
+    cat >&2 <<MSG
 ensure-ready: no Docker engine is reachable (DOCKER_HOST=${DOCKER_HOST:-unset}).
-  Start one, point DOCKER_HOST at one (a Docker-in-Docker sidecar works), or on Debian
-  install and start Debian's engine as root with: scripts/provision-engine.sh
+  Start one or point DOCKER_HOST at one (a Docker-in-Docker sidecar works); on Debian,
+  install and start Debian's engine with: sudo scripts/provision-engine.sh
 MSG
-  exit 1
+    exit 1
+  fi
+  step "Docker engine (Debian's docker.io and gVisor's runsc, started here)" \
+    bash scripts/provision-engine.sh
 fi
 
-bash scripts/build-runtime-image.sh
+if $with_redis && ! command -v redis-server >/dev/null 2>&1; then
+  if ! can_provision; then
+    echo "ensure-ready: the cluster-mode specs start redis-server; install it with: sudo scripts/provision-redis.sh" >&2
+    exit 1
+  fi
+  step "redis-server (Debian's package)" bash scripts/provision-redis.sh --install-only
+fi
+
+image_state="$(bash scripts/build-runtime-image.sh --check)"
+if [ "$image_state" != "up to date" ]; then
+  step "runtime image ($image_state; 2-3 min offline)" bash scripts/build-runtime-image.sh
+fi
+
+# The compiled service is stale when a source, setting or dependency is newer than its
+# last build (an incremental build may leave main.js as it was: the mark is touched).
+build_mark=dist/apps/sandbox/src/main.js
+if $build && { [ ! -f "$build_mark" ] || [ -n "$(find apps libs tsconfig.json nest-cli.json \
+  node_modules/.package-lock.json -newer "$build_mark" -type f -not -name '*.spec.ts' \
+  -print -quit)" ]; }; then
+  step "build (nest build sandbox)" npx nest build sandbox
+  touch "$build_mark"
+fi
+
+[ "$did" -eq 0 ] && echo "ensure-ready: nothing to do: everything is installed and up to date"
+exit 0

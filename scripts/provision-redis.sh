@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian's redis-server for cluster mode and its tests, as root: installs it if missing
 # and starts one on 127.0.0.1:6379 with append-only persistence (what compose and
-# Kubernetes run too). The end-to-end specs start their own servers on free ports;
-# this one is for `REDIS_URL=redis://127.0.0.1:6379 npm start`.
+# Kubernetes run too), for `REDIS_URL=redis://127.0.0.1:6379 npm start`. With
+# --install-only it stops after the install: the end-to-end specs start their own
+# servers on free ports (`npm test` runs it so).
 set -euo pipefail
 
 if ! command -v redis-server >/dev/null 2>&1; then
@@ -10,6 +11,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
+[ "${1:-}" = "--install-only" ] && exit 0
 # Debian's package may start its own service; either way one answers on 6379 after this.
 if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   echo "provision-redis: Redis already answers on 127.0.0.1:6379"
