@@ -12,6 +12,7 @@ const moduleNameMapper = {
   '^@brain-net/backend-client(|/.*)$': '<rootDir>/libs/backend-client/src$1',
   '^@brain-net/store(|/.*)$': '<rootDir>/libs/store/src$1',
   '^@brain-net/messaging(|/.*)$': '<rootDir>/libs/messaging/src$1',
+  '^@brain-net/testing(|/.*)$': '<rootDir>/libs/testing/src$1',
 };
 
 module.exports = {

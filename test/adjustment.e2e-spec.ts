@@ -8,7 +8,10 @@ import type {
   AdjustmentDto,
   AdjustmentListDto,
 } from '../apps/sandbox/src/adjustment/dto/adjustment.dto';
-import { REJECTION_MESSAGE, StandInBackend } from './support/stand-in-backend';
+import {
+  REJECTION_MESSAGE,
+  StandInBackend,
+} from '@brain-net/backend-client/testing/stand-in-backend';
 import { SandboxApp, pollUntil, run, startSandboxApp } from './support/sandbox-app';
 
 interface Problem {

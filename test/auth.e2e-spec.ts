@@ -7,8 +7,8 @@ import { sha256 } from '../apps/sandbox/src/auth/api-key-file';
 import type { Scope } from '../apps/sandbox/src/auth/caller';
 import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
 import { SandboxApp, pollUntil, startSandboxApp, waitForValue } from './support/sandbox-app';
-import { StandInBackend } from './support/stand-in-backend';
-import { TokenIssuer } from './support/token-issuer';
+import { StandInBackend } from '@brain-net/backend-client/testing/stand-in-backend';
+import { TokenIssuer } from '../apps/sandbox/src/auth/testing/token-issuer';
 
 const CHALLENGE = 'Bearer realm="brain-net-sandbox"';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { BullmqAdjustmentQueue, createRedisClient } from '@brain-net/messaging';
-import { startRedisServer, type RedisServer } from '@brain-net/store/testing/redis-server';
+import { startRedisServer, type RedisServer } from '@brain-net/testing';
 import { ADJUSTMENT_QUEUE_NAME } from '../apps/sandbox/src/adjustment/adjustment.module';
 import type {
   AdjustmentAcceptedDto,
@@ -12,7 +12,10 @@ import type {
   AdjustmentListDto,
 } from '../apps/sandbox/src/adjustment/dto/adjustment.dto';
 import { ServiceProcess } from './support/separate-service';
-import { REJECTION_MESSAGE, StandInBackend } from './support/stand-in-backend';
+import {
+  REJECTION_MESSAGE,
+  StandInBackend,
+} from '@brain-net/backend-client/testing/stand-in-backend';
 import { eventually } from './support/eventually';
 
 const EXAMPLE = {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { startRedisServer, type RedisServer } from '@brain-net/store/testing/redis-server';
+import { startRedisServer, type RedisServer } from '@brain-net/testing';
 import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
 import { eventually } from './support/eventually';
 import { ServiceProcess } from './support/separate-service';

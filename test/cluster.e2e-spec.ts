@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { startRedisServer, type RedisServer } from '@brain-net/store/testing/redis-server';
+import { startRedisServer, type RedisServer } from '@brain-net/testing';
 import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
 import { openEventStream } from './support/event-stream';
 import { containerCountOf } from './support/sandbox-app';
@@ -139,6 +139,31 @@ describe('Cluster mode (REDIS_URL): two instances act as one service', () => {
     expect(await read(runner, id)).toMatchObject({ status: 'cancelled' });
   });
 
+  it('keeps a job recorded failed while its worker was frozen failed once it wakes, and that worker stops its container', async () => {
+    const id = await submit(a, { code: SLEEPER, timeout: 120 });
+    const runner = await runnerOf(id);
+    const survivor = runner === a ? b : a;
+    const frozen = instances.get(runner);
+    if (!frozen) throw new Error(`${runner} is not running`);
+    process.kill(frozen.pid, 'SIGSTOP');
+    let lost: ExecutionResultDto;
+    try {
+      lost = await finished(survivor, id, LOST_BOUND_MS + 10_000);
+    } finally {
+      process.kill(frozen.pid, 'SIGCONT');
+    }
+    expect(lost).toMatchObject({ status: 'failed' });
+    expect(lost.error).toContain('worker running this execution was lost');
+
+    // The woken worker finds its lock gone: it stops the job, whose container goes.
+    await eventually(
+      async () => ((await containerCountOf(runner, 'all')) === 0 ? true : undefined),
+      15_000,
+      'the woken worker to remove its container',
+    );
+    for (const instance of names) expect(await read(instance, id)).toEqual(lost);
+  });
+
   it('runs the code once for one Idempotency-Key sent to A and B at the same moment', async () => {
     const key = `twin-${randomUUID()}`;
     const body = { code: 'print("once")' };
@@ -196,7 +221,9 @@ describe('Cluster mode (REDIS_URL): two instances act as one service', () => {
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject({ error: { redis: { status: 'down' } } });
     await http(b).get('/health/live').expect(200);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // An outage shorter than what is left of a job's lock (renewed every LOST_AFTER_MS / 2):
+    // a longer one loses the running jobs' workers, recorded failed by design.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await redis.restart();
 
     await eventually(

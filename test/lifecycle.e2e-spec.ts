@@ -106,8 +106,13 @@ describe('Start-up, shutdown and a missing engine or image', () => {
       snapshot.onApplicationShutdown();
       await first.close();
       expect(interrupted?.status).toBe('running');
+      // No save reopens an ended record: the row is put back as the crash left it.
       const crashed = new SqliteDatabase(options);
-      if (interrupted) await new SqliteExecutionStore(crashed, options).save(interrupted);
+      crashed.connection
+        .prepare(
+          `UPDATE executions SET status = 'running', ended_at = NULL, error = NULL WHERE id = ?`,
+        )
+        .run(id);
       crashed.onApplicationShutdown();
 
       const second = await startSandboxApp({ DATABASE_PATH: databasePath });

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { AdjustmentAcceptedDto } from '../apps/sandbox/src/adjustment/dto/adjustment.dto';
 import { BACKEND_UNAVAILABLE_MESSAGE } from '../apps/sandbox/src/processor/processor-definition.service';
 import { eventually } from './support/eventually';
-import { StandInBackend } from './support/stand-in-backend';
+import { StandInBackend } from '@brain-net/backend-client/testing/stand-in-backend';
 import { SandboxApp, run, startSandboxApp } from './support/sandbox-app';
-import { TokenIssuer } from './support/token-issuer';
+import { TokenIssuer } from '../apps/sandbox/src/auth/testing/token-issuer';
 
 const KEYS = { alice: 'alice-key-0123456789', bob: 'bob-key-0123456789' };
 const SERVICE_TOKEN = 'service-token-0123456789';

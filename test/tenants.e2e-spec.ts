@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
 import { SandboxApp, startSandboxApp } from './support/sandbox-app';
-import { StandInBackend } from './support/stand-in-backend';
+import { StandInBackend } from '@brain-net/backend-client/testing/stand-in-backend';
 
 const KEYS = {
   alice: 'alice-key-0123456789',

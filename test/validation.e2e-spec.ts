@@ -1,4 +1,5 @@
-import { SandboxApp, startSandboxApp } from './support/sandbox-app';
+import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
+import { SandboxApp, run, startSandboxApp } from './support/sandbox-app';
 
 interface Problem {
   status: number;
@@ -86,8 +87,35 @@ describe('Input validation', () => {
     expect(response.body).toMatchObject({ code: 'ROUTE_NOT_FOUND', request_id: 'trace-123' });
   });
 
-  it('recorded none of the rejected requests', async () => {
-    const response = await sandbox.http.get('/executions').expect(200);
-    expect((response.body as { total: number }).total).toBe(0);
+  it('records none of the rejected requests, though it records an accepted one', async () => {
+    const listing = async () =>
+      (await sandbox.http.get('/executions').expect(200)).body as {
+        items: ExecutionResultDto[];
+        total: number;
+      };
+    const before = await listing();
+
+    // Rejected here, not in the tests above, so that it holds when run alone too.
+    for (const [, body] of cases) await sandbox.http.post('/execute').send(body).expect(400);
+    await sandbox.http
+      .post('/execute')
+      .set('Content-Type', 'application/json')
+      .send('{"code": "print(1)",')
+      .expect(400);
+    await sandbox.http.post('/execute?wait=maybe').send({ code: 'pass' }).expect(400);
+    await sandbox.http
+      .post('/execute')
+      .send({ code: `x = "${'a'.repeat(4000)}"` })
+      .expect(413);
+    await sandbox.http
+      .post('/execute')
+      .send({ code: 'pass', input_data: { blob: 'z'.repeat(100_000) } })
+      .expect(413);
+    // The control: the listing does show what is recorded.
+    const accepted = await run(sandbox.http, { code: 'pass' });
+
+    const after = await listing();
+    expect(after.total).toBe(before.total + 1);
+    expect(after.items[0]?.execution_id).toBe(accepted.execution_id);
   });
 });

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { HARNESS_COMPILER_JOB, JOB_LABEL, SANDBOX_LABEL } from '@brain-net/runner';
 import { AppConfig, loadConfig } from '../../apps/sandbox/src/config/app-config';
-import { configureApp } from '../../apps/sandbox/src/http/configure-app';
+import { configureApp } from '../../apps/sandbox/src/bootstrap/configure-app';
 import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
 
 export interface SandboxApp {

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { freeLoopbackPort } from '@brain-net/store/testing/redis-server';
+import { freeLoopbackPort } from '@brain-net/testing';
 import type { LoopDelayFigures, ServiceMessage } from './service-process';
 
 /** The service in a child process: its URL, its memory, its event-loop figures, its end. */

@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { AppConfig, InvalidConfigError } from './config/app-config';
-import { configureApp } from './http/configure-app';
+import { configureApp } from './bootstrap/configure-app';
+import { installSafetyNet } from './process-safety-net';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
@@ -18,19 +19,10 @@ async function bootstrap(): Promise<void> {
   new Logger('Bootstrap').log(`listening on http://${config.host}:${config.port} (docs at /docs)`);
 }
 
-// The safety net: one request or one job must never end the process. Work that fails
-// unexpectedly is logged where it runs; anything that still escapes is logged here.
-const safetyNet = new Logger('SafetyNet');
-process.on('unhandledRejection', (reason: unknown) => {
-  safetyNet.error('an unhandled promise rejection was contained', stackOf(reason));
+installSafetyNet(new Logger('SafetyNet'), (code) => {
+  Logger.flush(); // what boot buffered (bufferLogs) would otherwise die with the process
+  process.exit(code);
 });
-process.on('uncaughtException', (error: Error) => {
-  safetyNet.error('an uncaught exception was contained', error.stack);
-});
-
-function stackOf(reason: unknown): unknown {
-  return reason instanceof Error ? reason.stack : reason;
-}
 
 bootstrap().catch((error: unknown) => {
   // A bad setting is the operator's to fix: say which, without a stack trace.

@@ -1,4 +1,4 @@
-import { REJECTION_MESSAGE, StandInBackend } from '../../../test/support/stand-in-backend';
+import { REJECTION_MESSAGE, StandInBackend } from './testing/stand-in-backend';
 import { AxiosBackendClient } from './axios-backend-client';
 import {
   AdjustmentDelivery,

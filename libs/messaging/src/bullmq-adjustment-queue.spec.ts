@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AdjustmentRecord } from '@brain-net/store';
-import { startRedisServer, type RedisServer } from '@brain-net/store/testing/redis-server';
+import { startRedisServer, type RedisServer } from '@brain-net/testing';
 import {
   BullmqAdjustmentQueue,
   type AdjustmentAdd,

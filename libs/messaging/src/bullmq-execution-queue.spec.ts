@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { startRedisServer, type RedisServer } from '@brain-net/store/testing/redis-server';
+import { startRedisServer, type RedisServer } from '@brain-net/testing';
 import { BullmqExecutionQueue, type BullmqExecutionQueueOptions } from './bullmq-execution-queue';
 import { createRedisClient } from './redis-connection';
 
@@ -330,10 +330,9 @@ describe('BullmqExecutionQueue', () => {
     expect(errors.length).toBeGreaterThan(0);
   });
 
-  it('reports a job whose worker was killed as lost on a surviving instance, without running it again', async () => {
-    const a = instance();
-    const survivor = instance();
-    let child: ChildProcess | null = spawn(
+  /** Another instance, in a process of its own, that takes one job and hangs in it. */
+  function hangingWorker(): { child: ChildProcess; output: () => string } {
+    const child = spawn(
       process.execPath,
       ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', HANGING_WORKER],
       {
@@ -350,18 +349,27 @@ describe('BullmqExecutionQueue', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    let childOutput = '';
-    child.stdout?.on('data', (chunk: Buffer) => (childOutput += chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => (childOutput += chunk.toString('utf8')));
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    return { child, output: () => output };
+  }
+
+  it('reports a job whose worker was killed as lost on a surviving instance, without running it again', async () => {
+    const a = instance();
+    const survivor = instance();
+    const hanging = hangingWorker();
+    let child: ChildProcess | null = hanging.child;
+    const childOutput = hanging.output;
 
     try {
       await a.enqueue('doomed', 'tenant-a');
       await waitFor(
         'the child to take the job',
-        () => childOutput.includes('took doomed'),
+        () => childOutput().includes('took doomed'),
         30_000,
       ).catch((error: unknown) => {
-        throw new Error(`${String(error)}; the child said: ${childOutput}`);
+        throw new Error(`${String(error)}; the child said: ${childOutput()}`);
       });
 
       const ran: string[] = [];
@@ -402,6 +410,36 @@ describe('BullmqExecutionQueue', () => {
       expect(errors).toEqual([]);
     } finally {
       child?.kill('SIGKILL');
+    }
+  });
+
+  it('reports a job as lost to its own worker too, once that worker, frozen past the lock, wakes', async () => {
+    const a = instance();
+    const survivor = instance();
+    const { child, output } = hangingWorker();
+    try {
+      await a.enqueue('frozen', 'tenant-a');
+      await waitFor('the child to take the job', () => output().includes('took frozen'), 30_000);
+      const lost: string[] = [];
+      survivor.work(
+        () => Promise.resolve(),
+        (id) => lost.push(id),
+      );
+
+      child.kill('SIGSTOP');
+      await waitFor('the survivor to report it lost', () => lost.length > 0, LOCK_MS + 5000);
+      expect(output()).not.toContain('lost frozen');
+      child.kill('SIGCONT');
+
+      // Its next lock renewal (every LOCK_MS / 2) finds the lock gone.
+      await waitFor(
+        'the frozen worker to report it lost',
+        () => output().includes('lost frozen'),
+        LOCK_MS + 3000,
+      );
+      expect(lost).toEqual(['frozen']);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 });

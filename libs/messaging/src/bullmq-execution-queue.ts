@@ -216,6 +216,9 @@ export class BullmqExecutionQueue extends ExecutionQueue {
       if (job) this.releasePlace(jobIdOf(job), job.data.tenant).catch(options.onError);
       if (error.message !== STALLED_REASON) options.onError(error);
     });
+    // This worker's own job, taken from it (frozen, or cut off from Redis, past lockMs):
+    // another instance may record it lost any moment, so this one must stop running it.
+    worker.on('lockRenewalFailed', (jobIds) => jobIds.forEach(onLost));
     // An 'error' event without a listener would crash the process.
     worker.on('error', (error) => options.onError(error));
     return worker;

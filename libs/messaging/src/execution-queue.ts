@@ -27,7 +27,8 @@ export abstract class ExecutionQueue {
   abstract withdraw(executionId: string): Promise<boolean>;
   /**
    * Starts running jobs on this instance, up to its concurrency. `onLost` hears of jobs
-   * whose worker was lost (an instance killed mid-job), on whichever instance noticed.
+   * whose worker was lost (an instance killed mid-job), on whichever instance noticed,
+   * the lost worker's own included (one that was frozen): it must stop that job.
    */
   abstract work(handler: JobHandler, onLost: (executionId: string) => void): void;
   /**

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { startRedisServer, type RedisServer } from '@brain-net/store/testing/redis-server';
+import { startRedisServer, type RedisServer } from '@brain-net/testing';
 import type { FeedEvent, OutputEvent } from './execution-feed';
 import { createRedisClient, pingRedis } from './redis-connection';
 import { RedisExecutionFeed } from './redis-execution-feed';

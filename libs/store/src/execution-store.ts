@@ -33,8 +33,14 @@ export abstract class ExecutionStore {
   ): Promise<EarlierSubmit | null>;
   /** The execution a tenant submitted under this Idempotency-Key, with its fingerprint. */
   abstract findByIdempotencyKey(tenant: string, key: string): Promise<EarlierSubmit | undefined>;
-  /** Replaces the record's state, output and results; the input is left as it is. */
-  abstract save(record: ExecutionRecord): Promise<void>;
+  /**
+   * Replaces the record's state, output and results; the input is left as it is. A
+   * finished record is final: a save over one changes nothing, not even its output (two
+   * instances may both end an execution: one records its worker lost, or a cancel, while
+   * the other still runs it; the first end stored wins). Atomic with that check. True
+   * once saved; false when the stored record is finished already, or gone.
+   */
+  abstract save(record: ExecutionRecord): Promise<boolean>;
   /**
    * The record; with `tenant`, only if it is that tenant's: another tenant's answers
    * undefined, found without reading its fields, as quickly as an unknown id.

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import type { ExecutionInput, ExecutionRecord, ExecutionStatus } from './execution-record';
 import { RedisExecutionStore, RedisStoreOptions, checkRedisLayout } from './redis-execution-store';
-import { RedisServer, startRedisServer } from './testing/redis-server';
+import { behavesAsAnExecutionStore } from './testing/execution-store-contract';
+import { RedisServer, startRedisServer } from '@brain-net/testing';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const MB = 1024 * 1024;
@@ -77,6 +78,8 @@ describe('RedisExecutionStore', () => {
     redis?.disconnect();
     await server?.destroy();
   });
+
+  behavesAsAnExecutionStore(() => store);
 
   it('gives back what was created and saved, dates included; the input stays as created', async () => {
     const queued = record('a', 'queued');

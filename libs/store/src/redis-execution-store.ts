@@ -145,12 +145,14 @@ return false
 
 /**
  * KEYS: record, summary, execs, unfinished, finished. ARGV: id, details JSON, '1' if
- * unfinished, summary field/value pairs. A record that is gone stays gone: returns 0.
+ * unfinished, summary field/value pairs. A record that is gone stays gone, one that
+ * finished (in the finished set) stays as it ended: returns 0. Returns 1 once saved.
  */
 const SAVE = new LuaScript(`
 local record, summary, execs, unfinished, finished = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id = ARGV[1]
 if redis.call('EXISTS', record) == 0 then return 0 end
+if redis.call('ZSCORE', finished, id) then return 0 end
 redis.call('SET', record, ARGV[2])
 redis.call('HSET', summary, unpack(ARGV, 4))
 if ARGV[3] == '1' then
@@ -269,8 +271,8 @@ export class RedisExecutionStore extends ExecutionStore {
     return claim === null ? undefined : parseEarlierSubmit(claim);
   }
 
-  async save(record: ExecutionRecord): Promise<void> {
-    await SAVE.run(
+  async save(record: ExecutionRecord): Promise<boolean> {
+    const saved = await SAVE.run(
       this.redis,
       [
         this.recordKey(record.id),
@@ -286,6 +288,7 @@ export class RedisExecutionStore extends ExecutionStore {
         ...encodeSummary(record),
       ],
     );
+    return saved === 1;
   }
 
   async get(id: string, tenant: string | null = null): Promise<ExecutionRecord | undefined> {

@@ -5,6 +5,7 @@ import type { ExecutionInput, ExecutionRecord, ExecutionStatus } from './executi
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteExecutionStore } from './sqlite-execution-store';
 import { StoreOptions } from './store-options';
+import { behavesAsAnExecutionStore } from './testing/execution-store-contract';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const MB = 1024 * 1024;
@@ -77,6 +78,8 @@ describe('SqliteExecutionStore', () => {
   beforeEach(() => ({ database, store } = open()));
 
   afterEach(() => database.onApplicationShutdown());
+
+  behavesAsAnExecutionStore(() => store);
 
   it('gives back what was created and saved, dates included; the input stays as created', async () => {
     const queued = record('a', 'queued');

@@ -86,7 +86,7 @@ export class SqliteExecutionStore extends ExecutionStore {
   private readonly insertPayload: Database.Statement<
     [OutputColumns & { id: string; code: string; input_json: string }]
   >;
-  private readonly bulkyBytesOf: Database.Statement<[string], number>;
+  private readonly unfinishedBulkyBytesOf: Database.Statement<[string], number>;
   private readonly updateSummary: Database.Statement<[ExecutionRow]>;
   private readonly updateOutput: Database.Statement<
     [OutputColumns & { id: string; output_bytes: number }],
@@ -134,8 +134,10 @@ export class SqliteExecutionStore extends ExecutionStore {
          (id, stdout, stderr, exceptions_json, variables_json, code, input_json)
        VALUES (@id, @stdout, @stderr, @exceptions_json, @variables_json, @code, @input_json)`,
     );
-    this.bulkyBytesOf = db
-      .prepare<[string], number>('SELECT bulky_bytes FROM executions WHERE id = ?')
+    this.unfinishedBulkyBytesOf = db
+      .prepare<[string], number>(
+        `SELECT bulky_bytes FROM executions WHERE id = ? AND ${UNFINISHED}`,
+      )
       .pluck();
     this.updateSummary = db.prepare(
       `UPDATE executions SET status = @status, started_at = @started_at, ended_at = @ended_at,
@@ -232,18 +234,21 @@ export class SqliteExecutionStore extends ExecutionStore {
     return earlier ?? null;
   }
 
-  async save(record: ExecutionRecord): Promise<void> {
+  async save(record: ExecutionRecord): Promise<boolean> {
     const output = outputColumns(record);
+    let saved = false;
     this.write(() => {
-      const before = this.bulkyBytesOf.get(record.id);
-      // A record the history limit already dropped stays dropped.
+      const before = this.unfinishedBulkyBytesOf.get(record.id);
+      // A finished record stays as it ended; one the history limit dropped stays dropped.
       if (before === undefined) return;
       const after =
         this.updateOutput.get({ id: record.id, ...output, output_bytes: outputBytes(output) }) ?? 0;
       this.updateSummary.run({ ...rowOf(record), bulky_bytes: after });
       this.bulkyBytes += after - before;
       this.enforceBudget();
+      saved = true;
     });
+    return saved;
   }
 
   async findByIdempotencyKey(tenant: string, key: string): Promise<EarlierSubmit | undefined> {

@@ -8,7 +8,7 @@ import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { ApiProblem } from '../errors/problem-details.dto';
 import { RouteAccess, callerOf } from './access';
-import type { ProtectableRoutes } from './auth-settings';
+import type { ProtectableRoutes } from '../config/auth-settings';
 import type { Caller, Scope } from './caller';
 
 export const ROUTE_ACCESS = 'brain-net:route-access';

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { carriesBody } from '../http/upload-slots';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { forbidden } from './auth-errors';
-import type { ProtectableRoutes } from './auth-settings';
+import type { ProtectableRoutes } from '../config/auth-settings';
 import { Authenticator } from './authenticator';
 import { Caller, Scope, isAdmin } from './caller';
 

@@ -4,7 +4,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { AuthGuard } from './auth.guard';
-import type { AuthSettings } from './auth-settings';
+import type { AuthSettings } from '../config/auth-settings';
 import { AnonymousAuthenticator, Authenticator } from './authenticator';
 import { JwtAuthenticator } from './jwt.authenticator';
 

@@ -2,9 +2,9 @@ import { Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { JSONWebKeySet, SignJWT, createLocalJWKSet } from 'jose';
-import { TokenIssuer } from '../../../../test/support/token-issuer';
+import { TokenIssuer } from './testing/token-issuer';
 import { DomainError } from '../errors/domain-error';
-import type { JwtSettings } from './auth-settings';
+import type { JwtSettings } from '../config/auth-settings';
 import { JwtAuthenticator, scopesOf } from './jwt.authenticator';
 
 const ISSUER = 'https://backend.test';

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { JWTPayload, JWTVerifyGetKey, createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { DomainError } from '../errors/domain-error';
 import { unauthenticated } from './auth-errors';
-import type { JwtSettings } from './auth-settings';
+import type { JwtSettings } from '../config/auth-settings';
 import { Authenticator } from './authenticator';
 import { Caller, SCOPES, Scope } from './caller';
 import { credentialOf } from './credentials';

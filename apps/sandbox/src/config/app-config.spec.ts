@@ -1,4 +1,13 @@
+import {
+  IsOptional,
+  IsString,
+  Validate,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+  getMetadataStorage,
+} from 'class-validator';
 import { InvalidConfigError, loadConfig } from './app-config';
+import { EnvironmentVariables } from './environment-variables';
 
 describe('loadConfig', () => {
   it('uses the documented defaults when nothing is set', () => {
@@ -162,5 +171,36 @@ describe('loadConfig: MAX_CONCURRENT_UPLOADS_PER_TENANT', () => {
     expect(
       loadConfig({ ...keys, MAX_CONCURRENT_UPLOADS_PER_TENANT: '3' }).maxConcurrentUploadsPerTenant,
     ).toBe(3);
+  });
+});
+
+describe('loadConfig reads every variable EnvironmentVariables validates, with no list to keep', () => {
+  const SENTINEL = '424242';
+
+  /** Refuses the sentinel in whatever form a variable takes it: its arrival shows as an error. */
+  @ValidatorConstraint({ name: 'notSentinel' })
+  class NotSentinel implements ValidatorConstraintInterface {
+    validate(value: unknown): boolean {
+      return !String(value).includes(SENTINEL);
+    }
+  }
+
+  // These decorators apply to the class for the whole file; no other test sets the sentinel.
+  // A variable added later, optional and without a default: no key on an instance.
+  IsOptional()(EnvironmentVariables.prototype, 'ADDED_LATER');
+  IsString()(EnvironmentVariables.prototype, 'ADDED_LATER');
+
+  const names = getMetadataStorage()
+    .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
+    .map((metadata) => metadata.propertyName);
+  const validated = [...new Set(names)];
+  for (const name of validated) Validate(NotSentinel)(EnvironmentVariables.prototype, name);
+
+  it('validates every setting that has a default (an unvalidated one would not be read)', () => {
+    expect(validated).toEqual(expect.arrayContaining(Object.keys(new EnvironmentVariables())));
+  });
+
+  it.each(validated)('reads %s from the environment', (name) => {
+    expect(() => loadConfig({ [name]: SENTINEL })).toThrow(`${name}="${SENTINEL}"`);
   });
 });

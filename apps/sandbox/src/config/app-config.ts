@@ -1,8 +1,8 @@
 import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { getMetadataStorage, validateSync } from 'class-validator';
 import { ContainerLimits } from '@brain-net/runner';
 import { EnvironmentVariables, LogLevel, Role } from './environment-variables';
-import { AuthSettings, authSettingsOf } from '../auth/auth-settings';
+import { AuthSettings, authSettingsOf } from './auth-settings';
 
 /** The service's typed, validated configuration. Also its injection token. */
 export class AppConfig {
@@ -150,19 +150,24 @@ export class InvalidConfigError extends Error {
   }
 }
 
+/**
+ * Every variable EnvironmentVariables validates, taken from its decorators: an optional
+ * one without a default has no key on an instance, yet must be read all the same.
+ */
+function validatedVariableNames(): Set<string> {
+  const metadatas = getMetadataStorage().getTargetValidationMetadatas(
+    EnvironmentVariables,
+    '',
+    true,
+    false,
+  );
+  return new Set(metadatas.map((metadata) => metadata.propertyName));
+}
+
 /** Reads and validates the environment; throws naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const known = Object.fromEntries(
-    Object.keys(new EnvironmentVariables())
-      .concat(
-        'DOCKER_HOST',
-        'BACKEND_TOKEN',
-        'MAX_CONCURRENT_PER_TENANT',
-        'MAX_QUEUED_PER_TENANT',
-        'AUTH_PROTECT_METRICS',
-        'MAX_CONCURRENT_UPLOADS_PER_TENANT',
-        'REDIS_URL',
-      )
+    [...validatedVariableNames()]
       .filter((name) => env[name] !== undefined && env[name] !== '')
       .map((name) => [name, env[name]]),
   );

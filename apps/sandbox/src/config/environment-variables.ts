@@ -19,7 +19,7 @@ import {
   AuthMode,
   ValidateAuthSettings,
   toFlag,
-} from '../auth/auth-settings';
+} from './auth-settings';
 import { IsSandboxUser } from './sandbox-user';
 
 export const ROLES = ['all', 'api', 'worker'] as const;

@@ -66,10 +66,17 @@ export function executionStream(
       }
     };
 
+    // The client may leave during any await of the start (the teardown has run by then):
+    // each step checks, so that no subscription or poll outlives it.
     const start = async (): Promise<void> => {
-      stopListening = await feed.subscribe(executionId, (event) =>
+      const unsubscribe = await feed.subscribe(executionId, (event) =>
         caughtUp ? live(event) : early.push(event),
       );
+      if (ended) {
+        unsubscribe();
+        return;
+      }
+      stopListening = unsubscribe;
       const record = await current();
       if (ended) return;
       if (isFinished(record.status)) {
@@ -79,7 +86,9 @@ export function executionStream(
         end(record);
         return;
       }
-      for (const event of await feed.outputSoFar(executionId)) {
+      const printed = await feed.outputSoFar(executionId);
+      if (ended) return;
+      for (const event of printed) {
         lastSeq = event.seq;
         subscriber.next(output(event.stream, event.data));
       }

@@ -9,7 +9,7 @@ import { InMemoryExecutionStore } from '@brain-net/store/testing/in-memory-execu
 import { AppConfig, loadConfig } from '../config/app-config';
 import { EngineStatusService } from './engine-status.service';
 import { ExecutionEvents } from './execution-events';
-import { ExecutionLifecycle, WORKER_LOST_ERROR } from './execution-lifecycle';
+import { ExecutionLifecycle, UNREAD_JOB_ERROR, WORKER_LOST_ERROR } from './execution-lifecycle';
 import { ShutdownCancellation } from './graceful-shutdown';
 import { InProcessExecutionQueue } from './in-process-execution-queue';
 
@@ -455,24 +455,79 @@ describe('ExecutionLifecycle', () => {
     expect(runner.jobs).toHaveLength(0);
   });
 
-  it('leaves a finished job, or one still running here, alone when told its worker was lost', async () => {
+  it('leaves a finished job alone when told its worker was lost', async () => {
     const finished = queuedRecord({ status: 'completed', exitCode: 0, endedAt: new Date() });
     await store.create(finished, { code: CODE, inputJson: INPUT });
     queue.onLost(finished.id);
 
-    runner.defaultScript = { hold: new Deferred() };
-    const here = await submitted();
-    await runner.whenStarted();
-    queue.onLost(here.id);
-
     await nextTurn();
     await nextTurn();
     expect(await stored(finished.id)).toMatchObject({ status: 'completed', error: null });
-    expect(await stored(here.id)).toMatchObject({ status: 'running', error: null });
-    expect(lifecycle.live(here.id)?.status).toBe('running');
-    expect(here.heard.map(({ event }) => event)).not.toContainEqual(
+  });
+
+  /** What another instance does on hearing that the worker of a job was lost. */
+  async function recordedLostElsewhere(id: string): Promise<ExecutionRecord> {
+    const lost = {
+      ...(await stored(id)),
+      status: 'failed' as const,
+      endedAt: new Date(),
+      error: WORKER_LOST_ERROR,
+    };
+    expect(await store.save(lost)).toBe(true);
+    return lost;
+  }
+
+  it('keeps the end another instance recorded over the end of its own run, and answers with it', async () => {
+    const release = new Deferred();
+    runner.defaultScript = { output: [{ stream: 'stdout', data: 'late\n' }], hold: release };
+    const { id, heard } = await submitted();
+    await runner.whenStarted();
+    await until(() => heard.some(({ event }) => event.type === 'status'));
+    const lost = await recordedLostElsewhere(id);
+
+    release.resolve();
+    await queue.handled.get(id);
+
+    expect(await stored(id)).toEqual(lost);
+    // Not announced from here: the instance that recorded the end announced it.
+    expect(heard.map(({ event }) => event)).not.toContainEqual(
       expect.objectContaining({ type: 'finished' }),
     );
+    expect(lifecycle.live(id)).toBeUndefined();
+    expect(lifecycle.records.unsavedCount).toBe(0);
+  });
+
+  it('stops the container of a job the queue says this worker lost, keeping the end recorded elsewhere', async () => {
+    runner.defaultScript = { hold: new Deferred() };
+    const { id, heard } = await submitted();
+    await runner.whenStarted();
+    const lost = await recordedLostElsewhere(id);
+
+    queue.onLost(id);
+    await queue.handled.get(id);
+
+    expect(runner.runs[0]).toMatchObject({ aborted: true, settled: 'rejected' });
+    expect(await stored(id)).toEqual(lost);
+    expect(lifecycle.running).toBe(0);
+    expect(heard.map(({ event }) => event)).not.toContainEqual(
+      expect.objectContaining({ type: 'finished' }),
+    );
+  });
+
+  it('records a job this worker lost failed itself when no instance has yet, and stops its container', async () => {
+    runner.defaultScript = { output: [{ stream: 'stdout', data: 'half\n' }], hold: new Deferred() };
+    const { id, ended } = await submitted();
+    await runner.whenStarted();
+
+    queue.onLost(id);
+
+    expect(await ended).toBe('failed');
+    expect(runner.runs[0]).toMatchObject({ aborted: true, settled: 'rejected' });
+    expect(await stored(id)).toMatchObject({
+      status: 'failed',
+      error: WORKER_LOST_ERROR,
+      stdout: 'half\n',
+    });
   });
 
   it('keeps a finished record answerable through live() when the store refuses the write, and says why', async () => {
@@ -526,6 +581,36 @@ describe('ExecutionLifecycle', () => {
     expect(queue.taskFailures).toEqual([]);
     await until(async () => isFinished((await stored(id)).status), 2_000);
   });
+
+  it('fails a job whose record it could not read at all, once the store answers again, and announces it', async () => {
+    const sleeps = fasterSleeps();
+    jest.spyOn(store, 'get');
+    try {
+      const record = queuedRecord();
+      await store.create(record, { code: CODE, inputJson: INPUT });
+      const heard: FeedEvent[] = [];
+      await feed.subscribe(record.id, (event) => heard.push(event));
+      store.broken = true;
+      await queue.enqueue(record.id, record.tenant);
+
+      // Every read failed: the run gives up without rejecting, and frees its place.
+      await expect(queue.handled.get(record.id)).resolves.toBeUndefined();
+      expect(queue.taskFailures).toEqual([]);
+      expect(store.get).toHaveBeenCalledTimes(10);
+
+      store.broken = false;
+      await until(() => heard.some((event) => event.type === 'finished'));
+      expect(await stored(record.id)).toMatchObject({ status: 'failed', error: UNREAD_JOB_ERROR });
+      expectDate((await stored(record.id)).endedAt);
+      expect(heard).toEqual([
+        { type: 'status', status: 'failed' },
+        { type: 'finished', status: 'failed' },
+      ]);
+      expect(runner.jobs).toHaveLength(0);
+    } finally {
+      sleeps.mockRestore();
+    }
+  });
 });
 
 /** A Date (the store's copies come from another realm: instanceof would not do). */
@@ -540,4 +625,14 @@ async function until(condition: () => boolean | Promise<boolean>, ms = 2_000): P
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * Makes `setTimeout` of node:timers/promises (the job's read retries, a second apart)
+ * wait a hundredth of its time: the module object the lifecycle's import reads it from.
+ */
+function fasterSleeps(): jest.SpyInstance {
+  const timers = jest.requireActual<typeof import('node:timers/promises')>('node:timers/promises');
+  const sleep = timers.setTimeout;
+  return jest.spyOn(timers, 'setTimeout').mockImplementation((ms) => sleep(Number(ms) / 100));
 }

@@ -35,10 +35,22 @@ const KILL_BACKSTOP_GRACE_MS = 5_000;
 /** Reads of a starting job's record: a store that fails this long gives the job up. */
 const READ_ATTEMPTS = 10;
 const READ_RETRY_MS = 1000;
-/** How often records the store refused are offered to it again. */
+/**
+ * How often records the store refused are offered to it again, and jobs given up
+ * unread are looked for again.
+ */
 const FLUSH_INTERVAL_MS = 1000;
 export const WORKER_LOST_ERROR =
   'The worker running this execution was lost (its instance stopped or lost Redis) before it finished; submit it again.';
+export const UNREAD_JOB_ERROR =
+  'The execution could not start: the store did not answer when its turn came; submit it again.';
+
+/** Why a run is stopped when the queue reports its job lost by this very worker. */
+class WorkerLost extends Error {
+  constructor() {
+    super(WORKER_LOST_ERROR);
+  }
+}
 
 /** An execution running on this instance; its record is the live copy, output included. */
 interface Flight {
@@ -66,6 +78,13 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
   readonly records: RecordKeeper;
   /** Hands records the store refused to it again, once it takes writes. */
   private flusher: NodeJS.Timeout | null = null;
+  /**
+   * Jobs given up because the store could not be read: their records are still queued
+   * there, and would stay so (a waiting client with them) until a restart. Each is
+   * recorded failed as soon as its record can be read.
+   */
+  private readonly unread = new Set<string>();
+  private closingUnread: Promise<void> | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -85,7 +104,10 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
 
   /** Starts taking jobs from the queue, after sweeping what an earlier run of this instance left. */
   async start(): Promise<void> {
-    this.flusher = setInterval(() => void this.records.flush(), FLUSH_INTERVAL_MS);
+    this.flusher = setInterval(() => {
+      void this.records.flush();
+      this.closingUnread ??= this.closeUnread().finally(() => (this.closingUnread = null));
+    }, FLUSH_INTERVAL_MS);
     this.flusher.unref();
     if (!this.config.runsExecutions) return;
     try {
@@ -170,7 +192,13 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
 
   /** Runs one job of the queue; resolves once its record is final. Never rejects for the job. */
   private async run(id: string): Promise<void> {
-    const [record, input] = await this.readJob(id);
+    const job = await this.readJob(id).catch((error: unknown) => {
+      this.logger.error(`execution ${id}: cannot read it; giving it up: ${errorMessage(error)}`);
+      this.unread.add(id);
+      return null;
+    });
+    if (!job) return;
+    const [record, input] = job;
     // Gone or already ended: cancelled while it waited, or dropped by the history limit.
     if (!record || isFinished(record.status)) return;
     const flight = newFlight(record);
@@ -197,8 +225,7 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
 
   /**
    * The job's record and input. A store that fails (Redis restarting, say) is asked
-   * again for a while before the job is given up: it is still queued in the store, so
-   * the restart closes it (one machine) or the queue reports it lost (a cluster).
+   * again for a while before the job is given up (see closeUnread).
    */
   private async readJob(
     id: string,
@@ -252,22 +279,37 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
     const reason: unknown = signal.reason;
     if (status === 'cancelled' && reason instanceof ShutdownCancellation)
       record.error = reason.message;
+    // Stopped because the job was lost: recorded as the instance that noticed records it.
+    if (status === 'cancelled' && reason instanceof WorkerLost) {
+      status = 'failed';
+      record.error = reason.message;
+    }
     await this.change(flight, status);
   }
 
   /** Queues a status change behind the ones before it; settles when it is announced. */
   private change(flight: Flight, status: ExecutionStatus): Promise<void> {
-    flight.changes = flight.changes.then(() => this.transition(flight.record, status));
+    flight.changes = flight.changes.then(async () => {
+      // Ended elsewhere meanwhile (recorded lost, say): nobody waits for this run any more.
+      if (!(await this.transition(flight.record, status))) flight.abort.abort();
+    });
     return flight.changes;
   }
 
-  /** Saves the record in its new status, then announces it (never before it is stored). */
-  private async transition(record: ExecutionRecord, status: ExecutionStatus): Promise<void> {
+  /**
+   * Saves the record in its new status, then announces it (never before it is stored).
+   * False when the record had ended elsewhere already: the record takes the stored end
+   * (so what this instance answers is what the store holds), and nothing is announced.
+   */
+  private async transition(record: ExecutionRecord, status: ExecutionStatus): Promise<boolean> {
     record.status = status;
-    await this.records.save(record);
+    if ((await this.records.save(record)) === 'too-late') {
+      await this.takeStoredEnd(record, status);
+      return false;
+    }
     this.events.publish(record.id, { type: 'status', status });
     this.announce(record.id, { type: 'status', status });
-    if (!isFinished(status)) return;
+    if (!isFinished(status)) return true;
     this.events.publish(record.id, { type: 'finished', record });
     this.announce(record.id, { type: 'finished', status });
     this.logger.log(
@@ -282,6 +324,19 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
       },
       'execution finished',
     );
+    return true;
+  }
+
+  private async takeStoredEnd(record: ExecutionRecord, status: ExecutionStatus): Promise<void> {
+    try {
+      const stored = await this.store.get(record.id);
+      this.logger.warn(
+        `execution ${record.id}: it ended ${stored?.status ?? 'and went'} elsewhere first; not recorded ${status}`,
+      );
+      if (stored) Object.assign(record, stored);
+    } catch (error: unknown) {
+      this.logger.warn(`execution ${record.id}: cannot read how it ended: ${errorMessage(error)}`);
+    }
   }
 
   /** To watchers anywhere; a lost event costs them only latency (they read the store too). */
@@ -291,11 +346,32 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
     });
   }
 
+  /** Records the jobs given up unread failed, those whose records the store now answers with. */
+  private async closeUnread(): Promise<void> {
+    for (const id of [...this.unread]) {
+      let record: ExecutionRecord | undefined;
+      try {
+        record = await this.store.get(id);
+      } catch {
+        return; // still failing: the next tick tries again
+      }
+      this.unread.delete(id);
+      if (record && !isFinished(record.status))
+        await this.close(record, 'failed', UNREAD_JOB_ERROR);
+    }
+  }
+
   /** A job whose worker vanished: the store says how it ended, if anything does. */
   private async recordLost(id: string): Promise<void> {
+    // The worker lost is this one (it lost the job's lock: frozen, or cut off from Redis):
+    // another instance may record the job failed at any moment; its container goes now.
+    if (this.cancelHere(id, new WorkerLost())) {
+      this.logger.warn(`execution ${id}: this worker lost it; stopping its container`);
+      return;
+    }
     try {
       const record = await this.store.get(id);
-      // Still running here, or ended here and kept until the store takes it: not lost.
+      // Ended here and kept until the store takes it: not lost.
       if (!record || isFinished(record.status) || this.live(id)) return;
       this.logger.warn(`execution ${id}: its worker was lost; recording it failed`);
       await this.close(record, 'failed', WORKER_LOST_ERROR);

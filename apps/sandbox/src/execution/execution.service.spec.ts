@@ -13,7 +13,7 @@ import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { EngineStatusService } from './engine-status.service';
 import { ExecutionAdmission } from './execution-admission';
 import { ExecutionEvents } from './execution-events';
-import { ExecutionLifecycle } from './execution-lifecycle';
+import { ExecutionLifecycle, UNREAD_JOB_ERROR } from './execution-lifecycle';
 import { ExecutionService } from './execution.service';
 import { CANCEL_WAIT_MS, ShutdownCancellation } from './graceful-shutdown';
 import { InProcessExecutionQueue } from './in-process-execution-queue';
@@ -407,4 +407,32 @@ describe('ExecutionService', () => {
     expect(service.storeFailure).toBe('database or disk is full');
     expect((await service.get(record.id, ACME)).status).toBe('completed');
   });
+
+  it('answers a waiting client that the job failed when its first reads all fail, from memory if the store refuses the write', async () => {
+    const sleeps = fasterSleeps(); // the job's read retries and the client's polls
+    try {
+      // Its input cannot be read (the record can), and no write is taken.
+      jest.spyOn(store, 'input').mockRejectedValue(new Error('Connection is closed.'));
+      const record = await submit('print(1)');
+      jest.spyOn(store, 'save').mockRejectedValue(new Error('database or disk is full'));
+
+      const result = await service.result(record.id, ACME);
+      expect(result).toMatchObject({ status: 'failed', error: UNREAD_JOB_ERROR });
+      expect(runner.jobs).toHaveLength(0);
+      expect((await stored(record.id))?.status).toBe('queued');
+      expect(service.storeFailure).toBe('database or disk is full');
+    } finally {
+      sleeps.mockRestore();
+    }
+  });
 });
+
+/**
+ * Makes `setTimeout` of node:timers/promises wait a hundredth of its time: the module
+ * object the services' imports read it from at each call.
+ */
+function fasterSleeps(): jest.SpyInstance {
+  const timers = jest.requireActual<typeof import('node:timers/promises')>('node:timers/promises');
+  const sleep = timers.setTimeout;
+  return jest.spyOn(timers, 'setTimeout').mockImplementation((ms) => sleep(Number(ms) / 100));
+}

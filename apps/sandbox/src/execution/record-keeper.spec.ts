@@ -23,14 +23,14 @@ describe('RecordKeeper', () => {
 
   it('saves through to the store while it takes writes', async () => {
     await created('a');
-    expect(await keeper.save(record('a'))).toBe(true);
+    expect(await keeper.save(record('a'))).toBe('stored');
     expect((await store.get('a'))?.status).toBe('completed');
     expect(keeper.failure).toBeNull();
   });
 
   it('keeps a refused record answerable, reports the failure, and never throws', async () => {
     store.broken = true;
-    expect(await keeper.save(record('a'))).toBe(false);
+    expect(await keeper.save(record('a'))).toBe('kept');
     expect(keeper.get('a')).toMatchObject({ id: 'a', status: 'completed' });
     expect(keeper.failure).toBe('database or disk is full');
     expect(failures).toEqual(['a']);
@@ -54,6 +54,15 @@ describe('RecordKeeper', () => {
     expect(keeper.get('a')).toBeUndefined();
     expect(keeper.get('c')).toBeDefined();
     expect(keeper.unsavedCount).toBe(2);
+  });
+
+  it('says a save over a record that ended already came too late, and keeps nothing', async () => {
+    await created('a');
+    await keeper.save(record('a', 'failed'));
+    expect(await keeper.save(record('a', 'completed'))).toBe('too-late');
+    expect((await store.get('a'))?.status).toBe('failed');
+    expect(keeper.get('a')).toBeUndefined();
+    expect(keeper.failure).toBeNull();
   });
 
   it("writes one record's saves in the order they were asked for", async () => {

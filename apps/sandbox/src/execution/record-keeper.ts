@@ -1,6 +1,12 @@
 import type { ExecutionRecord, ExecutionStore } from '@brain-net/store';
 
 /**
+ * How a save went: `stored`; `kept` in memory (the store failed); or `too-late`: the
+ * stored record had ended already (closed elsewhere first), or is gone.
+ */
+export type SaveOutcome = 'stored' | 'kept' | 'too-late';
+
+/**
  * Saves execution records to the store, one record's saves in the order they were asked
  * for. A save the store refuses (disk full, a closed database, Redis away) is kept in
  * memory, still answerable, and tried again at the next save that works: a failed write
@@ -10,7 +16,7 @@ import type { ExecutionRecord, ExecutionStore } from '@brain-net/store';
 export class RecordKeeper {
   private readonly unsaved = new Map<string, ExecutionRecord>();
   /** The last save asked for, per record: the next one waits for it. */
-  private readonly writing = new Map<string, Promise<boolean>>();
+  private readonly writing = new Map<string, Promise<SaveOutcome>>();
   private lastFailure: string | null = null;
 
   constructor(
@@ -30,9 +36,9 @@ export class RecordKeeper {
     return this.unsaved.size;
   }
 
-  /** True if the store took it; false if it is kept in memory for now. Never rejects. */
-  async save(record: ExecutionRecord): Promise<boolean> {
-    const before = this.writing.get(record.id) ?? Promise.resolve(true);
+  /** Never rejects. */
+  async save(record: ExecutionRecord): Promise<SaveOutcome> {
+    const before = this.writing.get(record.id) ?? Promise.resolve('stored');
     const write = before.then(() => this.write(record));
     this.writing.set(record.id, write);
     try {
@@ -55,19 +61,20 @@ export class RecordKeeper {
     return this.unsaved.get(id);
   }
 
-  private async write(record: ExecutionRecord): Promise<boolean> {
+  private async write(record: ExecutionRecord): Promise<SaveOutcome> {
+    let saved: boolean;
     try {
-      await this.store.save(record);
+      saved = await this.store.save(record);
     } catch (error: unknown) {
       this.keep(record);
       this.lastFailure = error instanceof Error ? error.message : String(error);
       this.onFailure(error, record);
-      return false;
+      return 'kept';
     }
     this.unsaved.delete(record.id);
     this.lastFailure = null;
     await this.retryKept();
-    return true;
+    return saved ? 'stored' : 'too-late';
   }
 
   private keep(record: ExecutionRecord): void {

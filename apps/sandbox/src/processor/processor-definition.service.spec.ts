@@ -13,6 +13,7 @@ import { loadConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import {
   BACKEND_UNAVAILABLE_MESSAGE,
+  PROCESSOR_CACHE_MAX_ENTRIES,
   ProcessorDefinitionService,
 } from './processor-definition.service';
 
@@ -97,13 +98,15 @@ describe('ProcessorDefinitionService', () => {
   beforeEach(() => {
     backend = new FakeBackendClient();
     backend.processors.set('processor-123', 'print("v1")');
+    // lru-cache keeps the real `performance` it found when loaded: make it follow the fake clock.
+    jest.spyOn(performance, 'now').mockImplementation(() => Date.now());
     jest.useFakeTimers({ now: new Date('2030-01-01T00:00:00Z') });
     warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   });
 
   afterEach(() => {
     jest.useRealTimers();
-    warn.mockRestore();
+    jest.restoreAllMocks();
   });
 
   it("gives the processor's code from the backend", async () => {
@@ -137,7 +140,8 @@ describe('ProcessorDefinitionService', () => {
     await service.getCode('processor-123', keyCaller());
     backend.processors.set('processor-123', 'print("v2")');
 
-    jest.advanceTimersByTime(29_999);
+    // lru-cache's boundary: an entry is stale once its age exceeds the TTL.
+    jest.advanceTimersByTime(30_000);
     expect(await service.getCode('processor-123', keyCaller())).toBe('print("v1")');
     expect(backend.fetches).toHaveLength(1);
 
@@ -168,6 +172,25 @@ describe('ProcessorDefinitionService', () => {
     const service = serviceWith(backend, 30);
     expect(await service.getCode('b:c', keyCaller('a'))).toBe('print("b:c of a")');
     expect(await service.getCode('c', keyCaller('a:b'))).toBe('print("c of a:b")');
+  });
+
+  it('keeps at most PROCESSOR_CACHE_MAX_ENTRIES definitions, dropping the least recently used', async () => {
+    const service = serviceWith(backend, 30);
+    const fetchEach = async (ids: string[]) => {
+      for (const id of ids) await service.getCode(id, keyCaller());
+    };
+    const ids = Array.from({ length: PROCESSOR_CACHE_MAX_ENTRIES + 1 }, (_, i) => `processor-${i}`);
+    for (const id of ids) backend.processors.set(id, `print("${id}")`);
+
+    await fetchEach(ids.slice(0, PROCESSOR_CACHE_MAX_ENTRIES));
+    await fetchEach(['processor-0']);
+    expect(backend.fetches).toHaveLength(PROCESSOR_CACHE_MAX_ENTRIES);
+
+    // One id more: processor-1, used least recently, makes room.
+    await fetchEach([ids[PROCESSOR_CACHE_MAX_ENTRIES], 'processor-0']);
+    expect(backend.fetches).toHaveLength(PROCESSOR_CACHE_MAX_ENTRIES + 1);
+    await fetchEach(['processor-1']);
+    expect(backend.fetches).toHaveLength(PROCESSOR_CACHE_MAX_ENTRIES + 2);
   });
 
   it('asks the backend every time when the TTL is 0', async () => {

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import {
   BackendClient,
   BackendRefusedError,
@@ -9,10 +10,8 @@ import { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 
-interface CachedCode {
-  readonly code: string;
-  readonly expiresAt: number;
-}
+/** Definitions cached at most: the least recently used go first, however many ids tenants send. */
+export const PROCESSOR_CACHE_MAX_ENTRIES = 1000;
 
 /** What a caller is told when the backend fails: the details are for the log only. */
 export const BACKEND_UNAVAILABLE_MESSAGE =
@@ -29,12 +28,18 @@ export const BACKEND_UNAVAILABLE_MESSAGE =
 @Injectable()
 export class ProcessorDefinitionService {
   private readonly logger = new Logger(ProcessorDefinitionService.name);
-  private readonly cache = new Map<string, CachedCode>();
+  /** Null when PROCESSOR_CACHE_TTL_S is 0: lru-cache takes a ttl of 0 as "forever". */
+  private readonly cache: LRUCache<string, string> | null;
 
   constructor(
     private readonly backend: BackendClient,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.cache =
+      config.processorCacheTtlMs > 0
+        ? new LRUCache({ max: PROCESSOR_CACHE_MAX_ENTRIES, ttl: config.processorCacheTtlMs })
+        : null;
+  }
 
   /** Throws PROCESSOR_NOT_FOUND, FORBIDDEN or BACKEND_UNAVAILABLE as domain errors. */
   async getCode(processorId: string, caller: Caller): Promise<string> {
@@ -48,13 +53,11 @@ export class ProcessorDefinitionService {
       );
     }
     const key = JSON.stringify([caller.tenant, processorId]);
-    const cached = this.cache.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached.code;
-    this.cache.delete(key);
+    const cached = this.cache?.get(key);
+    if (cached !== undefined) return cached;
 
     const code = await this.fetchCode(processorId, caller);
-    const ttlMs = this.config.processorCacheTtlMs;
-    if (ttlMs > 0) this.cache.set(key, { code, expiresAt: Date.now() + ttlMs });
+    this.cache?.set(key, code);
     return code;
   }
 

@@ -1,5 +1,5 @@
 import { createRedisClient } from '@brain-net/messaging';
-import { startRedisServer, type RedisServer } from '@brain-net/store/testing/redis-server';
+import { startRedisServer, type RedisServer } from '@brain-net/testing';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
 import { ANONYMOUS_CALLER } from '../auth/caller';

@@ -6,7 +6,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Request } from 'express';
 import request from 'supertest';
 import { ANONYMOUS_CALLER, Caller } from '../auth/caller';
-import { ProblemDetailsFilter } from '../errors/problem-details.filter';
+import { ProblemDetailsFilter } from '../http/problem-details.filter';
 import { QuotaModule } from './quota.module';
 import { TenantRateLimit } from './tenant-rate-limit.guard';
 

@@ -37,9 +37,12 @@ export class InMemoryExecutionStore extends ExecutionStore {
     return this.access(() => this.keys.get(`${tenant}\n${key}`));
   }
 
-  save(record: ExecutionRecord): Promise<void> {
+  save(record: ExecutionRecord): Promise<boolean> {
     return this.access(() => {
-      if (this.records.has(record.id)) this.records.set(record.id, copy(record));
+      const stored = this.records.get(record.id);
+      if (!stored || isFinished(stored.status)) return false;
+      this.records.set(record.id, copy(record));
+      return true;
     });
   }
 

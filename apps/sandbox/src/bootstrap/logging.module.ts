@@ -4,7 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { type LogFn, type Logger, pino } from 'pino';
 import type { Request } from 'express';
 import { AppConfig } from '../config/app-config';
-import { requestIdOf } from './request-id';
+import { requestIdOf } from '../http/request-id';
 
 /** Probes and scrapes arrive every few seconds; their access lines drown the rest. */
 const QUIET_PATHS = /^\/(health|metrics)(\/|$|\?)/;

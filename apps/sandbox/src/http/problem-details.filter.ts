@@ -7,9 +7,9 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DomainError } from './domain-error';
-import { ProblemDetailsDto } from './problem-details.dto';
-import { requestIdOf } from '../http/request-id';
+import { DomainError } from '../errors/domain-error';
+import { ProblemDetailsDto } from '../errors/problem-details.dto';
+import { requestIdOf } from './request-id';
 
 const TITLES: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.BAD_REQUEST]: 'Bad Request',
@@ -45,6 +45,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         exception instanceof Error ? exception.stack : String(exception),
       );
     }
+    // Headers already sent (an event stream under way): neither headers nor a problem can follow.
+    if (response.headersSent) return;
     const body: ProblemDetailsDto = {
       type: `urn:brain-net:sandbox:${error.code.toLowerCase().replace(/_/g, '-')}`,
       title: TITLES[error.status] ?? 'Error',
@@ -61,7 +63,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (error.details.wwwAuthenticate !== undefined) {
       response.setHeader('WWW-Authenticate', error.details.wwwAuthenticate);
     }
-    if (response.headersSent) return;
     response.status(error.status).type('application/problem+json').send(JSON.stringify(body));
   }
 

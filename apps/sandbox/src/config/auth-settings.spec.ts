@@ -1,4 +1,4 @@
-import { InvalidConfigError, loadConfig } from '../config/app-config';
+import { InvalidConfigError, loadConfig } from './app-config';
 
 const SECRET = 's'.repeat(32);
 const JWT = { AUTH_MODE: 'jwt', AUTH_JWT_ISSUER: 'https://backend', AUTH_JWT_AUDIENCE: 'sandbox' };

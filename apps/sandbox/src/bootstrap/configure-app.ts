@@ -9,11 +9,11 @@ import { Authenticator } from '../auth/authenticator';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
-import { translateBodyParserErrors } from './body-parser-errors';
+import { translateBodyParserErrors } from '../http/body-parser-errors';
 import { HttpShutdown } from './http-shutdown';
-import { JSON_MEDIA_TYPES, parseJsonBody } from './json-body';
-import { limitConcurrentUploads } from './upload-slots';
-import { assignRequestId } from './request-id';
+import { JSON_MEDIA_TYPES, parseJsonBody } from '../http/json-body';
+import { limitConcurrentUploads } from '../http/upload-slots';
+import { assignRequestId } from '../http/request-id';
 
 /** The routes whose controllers read a JSON body; every other route leaves bodies unread. */
 export const BODY_ROUTES = ['/execute', '/adjust-processor'];

@@ -1,8 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeLoopbackPort } from './free-loopback-port';
 
 /** A real redis-server for specs, on a free loopback port, persisting to its own directory. */
 export interface RedisServer {
@@ -88,19 +89,6 @@ export async function startRedisServer(): Promise<RedisServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A port the kernel just handed out on 127.0.0.1 (redis-server cannot take port 0). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => (port ? resolve(port) : reject(new Error('No port was assigned.'))));
-    });
-  });
 }
 
 /** Sends a signal and resolves once the process has exited (at once if it already had). */
