@@ -175,6 +175,11 @@ export class BullmqExecutionQueue extends ExecutionQueue {
     return { waiting: await this.waitingCount(), running: this.running };
   }
 
+  /** Unknown: BullMQ keeps no per-tenant counts of the jobs that wait (see the port). */
+  tenantLoads(): null {
+    return null;
+  }
+
   private createWorker(
     template: Redis,
     handler: JobHandler,

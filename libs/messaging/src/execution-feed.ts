@@ -37,4 +37,10 @@ export abstract class ExecutionFeed {
   abstract outputSoFar(executionId: string): Promise<OutputEvent[]>;
   /** Drops the kept output of an execution that ended (its record holds it now). */
   abstract forget(executionId: string): Promise<void>;
+  /**
+   * Stops hearing and sending events, at shutdown, once the executions of this instance
+   * ended; connections passed in stay open (they are not the feed's). A no-op for a
+   * feed that holds nothing of its own (in-process).
+   */
+  abstract close(): Promise<void>;
 }

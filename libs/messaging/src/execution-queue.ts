@@ -7,6 +7,13 @@ export interface QueueLoad {
   readonly running: number;
 }
 
+/** One tenant's jobs: running on this instance, and waiting. */
+export interface TenantLoad {
+  readonly tenant: string;
+  readonly running: number;
+  readonly queued: number;
+}
+
 /** Runs one job to its end; never rejects for the job's own failure. */
 export type JobHandler = (executionId: string) => Promise<void>;
 
@@ -37,4 +44,17 @@ export abstract class ExecutionQueue {
    */
   abstract stopWork(): Promise<string[]>;
   abstract load(): Promise<QueueLoad>;
+  /**
+   * Running and waiting jobs of each tenant that has any, for per-tenant gauges; null
+   * when the queue does not know them. An in-process queue knows (what runs and waits
+   * here); a shared queue (BullMQ, cluster mode) keeps no per-tenant counts and says
+   * null: the caller counts what runs on this instance itself, and nothing of what waits.
+   */
+  abstract tenantLoads(): TenantLoad[] | null;
+  /**
+   * Lets go of what the queue holds (its worker, the connections it opened), after
+   * stopWork() and once the jobs of this instance ended; shutdown calls it once. A no-op
+   * for a queue that holds nothing of its own (in-process).
+   */
+  abstract close(): Promise<void>;
 }

@@ -1,11 +1,18 @@
 import type { FeedEvent, OutputEvent } from './execution-feed';
 import { LocalExecutionFeed } from './local-execution-feed';
+import { behavesAsAnExecutionFeed } from './testing/execution-feed-contract';
 
 function output(seq: number, data: string): OutputEvent {
   return { type: 'output', stream: 'stdout', data, seq };
 }
 
 describe('LocalExecutionFeed', () => {
+  behavesAsAnExecutionFeed(() => {
+    // One instance: the feed lives in process, so the publisher's is the watcher's.
+    const feed = new LocalExecutionFeed();
+    return { publisher: feed, watcher: feed };
+  });
+
   it('delivers the events of an execution in order, synchronously, to its subscribers only', async () => {
     const feed = new LocalExecutionFeed();
     const heard: FeedEvent[] = [];

@@ -18,18 +18,25 @@ export class LocalExecutionFeed extends ExecutionFeed {
   }
 
   publish(executionId: string, event: FeedEvent): Promise<void> {
-    try {
-      if (event.type === 'output') {
-        const kept = this.outputs.get(executionId);
-        if (kept) kept.push(event);
-        else this.outputs.set(executionId, [event]);
-      }
-      this.emitter.emit(eventName(executionId), event);
-      return Promise.resolve();
-    } catch (error) {
-      // A throwing handler rejects the publish, as the Redis feed's failures do.
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    if (event.type === 'output') {
+      const kept = this.outputs.get(executionId);
+      if (kept) kept.push(event);
+      else this.outputs.set(executionId, [event]);
     }
+    // Not emit(): it stops at the first handler that throws, and the watchers after it
+    // would miss the event. Every handler hears it, as on the Redis feed.
+    const failures: unknown[] = [];
+    for (const listener of this.emitter.listeners(eventName(executionId))) {
+      try {
+        (listener as (event: FeedEvent) => void)(event);
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length === 0) return Promise.resolve();
+    // A throwing handler rejects the publish, as the Redis feed's failures do.
+    const [first] = failures;
+    return Promise.reject(first instanceof Error ? first : new Error(String(first)));
   }
 
   subscribe(executionId: string, handler: (event: FeedEvent) => void): Promise<() => void> {
@@ -47,6 +54,11 @@ export class LocalExecutionFeed extends ExecutionFeed {
 
   forget(executionId: string): Promise<void> {
     this.outputs.delete(executionId);
+    return Promise.resolve();
+  }
+
+  /** Holds no connection: nothing to let go of. */
+  close(): Promise<void> {
     return Promise.resolve();
   }
 }

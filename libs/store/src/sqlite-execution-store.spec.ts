@@ -1,81 +1,14 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ExecutionInput, ExecutionRecord, ExecutionStatus } from './execution-record';
+import type { ExecutionRecord } from './execution-record';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteExecutionStore } from './sqlite-execution-store';
-import { StoreOptions } from './store-options';
 import { behavesAsAnExecutionStore } from './testing/execution-store-contract';
-
-const T0 = Date.parse('2030-01-01T00:00:00.000Z');
-const MB = 1024 * 1024;
-
-function record(id: string, status: ExecutionStatus, createdAfterMs = 0): ExecutionRecord {
-  const finished = status !== 'queued' && status !== 'running';
-  return {
-    id,
-    tenant: 'tenant-a',
-    createdBy: 'key-a',
-    requestId: `request-${id}`,
-    processorId: null,
-    debugMode: true,
-    timeoutS: 30,
-    limits: {
-      memoryBytes: 256 * MB,
-      cpus: 1,
-      pids: 64,
-      tmpfsBytes: 64 * MB,
-      openFiles: 256,
-      fileSizeBytes: 64 * MB,
-      user: '10001:10001',
-    },
-    queuedAt: new Date(T0 + createdAfterMs),
-    status,
-    startedAt: status === 'queued' ? null : new Date(T0 + createdAfterMs + 100),
-    endedAt: finished ? new Date(T0 + createdAfterMs + 300) : null,
-    stdout: finished ? '1\n' : '',
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    exitCode: finished ? 0 : null,
-    error: null,
-    oomKilled: false,
-    exceptions: [],
-    variablesAfter: finished ? { x: { type: 'int', value: 1, truncated: false } } : null,
-    timings: finished ? { queuedMs: 0, containerStartMs: 100, runMs: 200, totalMs: 300 } : null,
-    codeMs: finished ? 1.5 : null,
-    usage: finished ? { peakMemoryBytes: 9_000_000, cpuTimeMs: 12 } : null,
-    imageId: 'sha256:abc',
-    pruned: false,
-  };
-}
-
-const INPUT: ExecutionInput = { code: 'print(1)', inputJson: '{"n":1}' };
-
-/** A record whose bulky fields (input and stdout) weigh `bytes` in all. */
-function heavy(id: string, status: ExecutionStatus, createdAfterMs: number, bytes: number) {
-  const half = Math.floor(bytes / 2);
-  return {
-    record: { ...record(id, status, createdAfterMs), stdout: 'o'.repeat(half), exceptions: [] },
-    input: { code: '', inputJson: `"${'i'.repeat(bytes - half - 2)}"` },
-  };
-}
-
-function open(options: Partial<StoreOptions> = {}) {
-  const all: StoreOptions = {
-    databasePath: ':memory:',
-    executionHistoryLimit: 10,
-    maxStoreBytes: 1024 * MB,
-    ...options,
-  };
-  const database = new SqliteDatabase(all);
-  return { database, store: new SqliteExecutionStore(database, all) };
-}
+import { INPUT, T0, heavy, openSqliteStore, record } from './testing/sqlite-store-fixtures';
 
 describe('SqliteExecutionStore', () => {
   let database: SqliteDatabase;
   let store: SqliteExecutionStore;
 
-  beforeEach(() => ({ database, store } = open()));
+  beforeEach(() => ({ database, store } = openSqliteStore()));
 
   afterEach(() => database.onApplicationShutdown());
 
@@ -225,7 +158,7 @@ describe('SqliteExecutionStore', () => {
 
   it('drops the oldest finished records beyond the history limit, never unfinished ones', async () => {
     database.onApplicationShutdown();
-    ({ database, store } = open({ executionHistoryLimit: 3 }));
+    ({ database, store } = openSqliteStore({ executionHistoryLimit: 3 }));
     await store.create(record('old-running', 'running', 0), INPUT, null);
     for (const [i, id] of ['f1', 'f2', 'f3'].entries())
       await store.create(record(id, 'completed', i + 1), INPUT);
@@ -239,7 +172,10 @@ describe('SqliteExecutionStore', () => {
 
     beforeEach(() => {
       database.onApplicationShutdown();
-      ({ database, store } = open({ executionHistoryLimit: 100, maxStoreBytes: 3.5 * KB }));
+      ({ database, store } = openSqliteStore({
+        executionHistoryLimit: 100,
+        maxStoreBytes: 3.5 * KB,
+      }));
     });
 
     it('prunes the oldest finished records first, keeping their status and times', async () => {
@@ -315,93 +251,6 @@ describe('SqliteExecutionStore', () => {
       const b = heavy('b', 'completed', 1, 1.5 * KB);
       await store.create(b.record, b.input);
       expect((await store.get('a'))?.pruned).toBe(false);
-    });
-  });
-
-  describe('on a file, at scale', () => {
-    let directory: string;
-    let databasePath: string;
-
-    beforeEach(() => {
-      database.onApplicationShutdown();
-      directory = mkdtempSync(join(tmpdir(), 'execution-store-'));
-      databasePath = join(directory, 'sandbox.db');
-    });
-
-    afterEach(() => {
-      database.onApplicationShutdown();
-      rmSync(directory, { recursive: true, force: true });
-    });
-
-    const fileBytes = () => statSync(databasePath).size;
-
-    it('closes 300 unfinished records with 1 MB inputs each', async () => {
-      ({ database, store } = open({ databasePath, executionHistoryLimit: 1000 }));
-      for (let i = 0; i < 300; i += 1) {
-        const r = record(`e${i}`, i % 2 ? 'queued' : 'running', i);
-        await store.create(r, { code: 'print(1)', inputJson: `"${'i'.repeat(MB - 2)}"` });
-      }
-
-      const started = performance.now();
-      expect(await store.closeUnfinished(new Date(T0 + 10_000), 'restarted')).toBe(300);
-      const ms = performance.now() - started;
-
-      const page = await store.list(0, 300, null);
-      expect(page.items.every((s) => s.status === 'failed' && s.error === 'restarted')).toBe(true);
-      console.log(`closeUnfinished over 300 records with 1 MB inputs: ${ms.toFixed(0)} ms`);
-    });
-
-    it('lists 1,000 records of 1 MB bulky fields each as summaries', async () => {
-      ({ database, store } = open({ databasePath, executionHistoryLimit: 1000 }));
-      for (let i = 0; i < 1000; i += 1) {
-        const { record: r, input } = heavy(`e${i}`, 'completed', i, MB);
-        await store.create(r, input);
-      }
-
-      const started = performance.now();
-      const page = await store.list(0, 100, null);
-      const ms = performance.now() - started;
-
-      expect(page.total).toBe(1000);
-      expect(page.items.map((s) => s.id)).toEqual(
-        Array.from({ length: 100 }, (_, i) => `e${999 - i}`),
-      );
-      expect(page.items[0]).not.toHaveProperty('stdout');
-      console.log(
-        `list(0, 100) over 1,000 records of 1 MB (stdout + input): ${ms.toFixed(1)} ms; ` +
-          `file ${(fileBytes() / MB).toFixed(0)} MB`,
-      );
-    });
-
-    it('holds the file near its budget, and gives pages back when the budget drops', async () => {
-      ({ database, store } = open({
-        databasePath,
-        executionHistoryLimit: 1000,
-        maxStoreBytes: 100 * MB,
-      }));
-      for (let i = 0; i < 1000; i += 1) {
-        const { record: r, input } = heavy(`e${i}`, 'completed', i, MB);
-        await store.create(r, input);
-      }
-      const atBudget = fileBytes();
-      expect((await store.get('e0'))?.pruned).toBe(true);
-      expect((await store.get('e999'))?.pruned).toBe(false);
-      // Budget, one record in flight, and a few KB per row.
-      expect(atBudget).toBeLessThan(100 * MB + MB + 1000 * 8 * 1024);
-      database.onApplicationShutdown();
-
-      ({ database, store } = open({
-        databasePath,
-        executionHistoryLimit: 1000,
-        maxStoreBytes: 10 * MB,
-      }));
-      const afterCut = fileBytes();
-      expect(afterCut).toBeLessThan(10 * MB + 1000 * 8 * 1024);
-      expect((await store.list(0, 1000, null)).total).toBe(1000);
-      console.log(
-        `1,000 records of 1 MB: file ${(atBudget / MB).toFixed(1)} MB at a 100 MB budget, ` +
-          `${(afterCut / MB).toFixed(1)} MB after reopening with 10 MB`,
-      );
     });
   });
 });

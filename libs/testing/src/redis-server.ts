@@ -26,6 +26,11 @@ const READY_TIMEOUT_MS = 10_000;
 
 /** Starts `redis-server` (from PATH) and resolves once it answers PING. */
 export async function startRedisServer(): Promise<RedisServer> {
+  if (process.env.SANDBOX_TEST_TIER === 'unit') {
+    throw new Error(
+      'A unit spec may not start redis-server: name the spec *.int.spec.ts (the integration tier).',
+    );
+  }
   const port = await freeLoopbackPort();
   const dir = mkdtempSync(join(tmpdir(), 'redis-server-'));
   let child: ChildProcess | null = null;

@@ -111,8 +111,8 @@ export class ClusterModule implements OnApplicationBootstrap, OnApplicationShutd
 
   /** After the executions drained (beforeApplicationShutdown): the worker, the feed, then Redis. */
   async onApplicationShutdown(): Promise<void> {
-    if (this.queue instanceof BullmqExecutionQueue) await this.queue.close();
-    if (this.feed instanceof RedisExecutionFeed) await this.feed.close();
+    await this.queue.close();
+    await this.feed.close();
     await this.redis?.quit();
   }
 }

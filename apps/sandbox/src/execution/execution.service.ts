@@ -5,7 +5,7 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { ExecutionFeed, ExecutionQueue, QueueLoad } from '@brain-net/messaging';
+import { ExecutionFeed, ExecutionQueue, QueueLoad, TenantLoad } from '@brain-net/messaging';
 import {
   ExecutionInput,
   ExecutionPage,
@@ -23,7 +23,6 @@ import { ExecutionAdmission } from './execution-admission';
 import { ExecutionLifecycle } from './execution-lifecycle';
 import { fromQueue, fromStore } from './from-store';
 import { CANCEL_WAIT_MS, ShutdownCancellation, drainExecutions } from './graceful-shutdown';
-import { InProcessExecutionQueue, TenantLoad } from './in-process-execution-queue';
 
 /**
  * How often a waiting client looks at the store, in case the feed's `finished` went
@@ -238,7 +237,8 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
 
   /** Running and waiting executions of each tenant that has any (for per-tenant gauges). */
   get tenantLoads(): TenantLoad[] {
-    if (this.queue instanceof InProcessExecutionQueue) return this.queue.tenantLoads;
+    const known = this.queue.tenantLoads();
+    if (known) return known;
     // A shared queue does not say whose jobs wait: what runs here, by tenant.
     return [...this.lifecycle.runningByTenant()].map(([tenant, running]) => ({
       tenant,

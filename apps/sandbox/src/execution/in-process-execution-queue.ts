@@ -1,12 +1,13 @@
-import { ExecutionQueue, JobHandler, QueueLoad, QueueRefusal } from '@brain-net/messaging';
+import {
+  ExecutionQueue,
+  JobHandler,
+  QueueLoad,
+  QueueRefusal,
+  TenantLoad,
+} from '@brain-net/messaging';
 import { ExecutionScheduler, SchedulerLimits } from './execution-scheduler';
 
-/** One tenant's executions on this instance now, for per-tenant gauges. */
-export interface TenantLoad {
-  readonly tenant: string;
-  readonly running: number;
-  readonly queued: number;
-}
+export type { TenantLoad } from '@brain-net/messaging';
 
 /**
  * The queue of a service alone on its machine: in memory, fair across tenants (see
@@ -58,12 +59,18 @@ export class InProcessExecutionQueue extends ExecutionQueue {
     return Promise.resolve({ waiting: this.scheduler.queued, running: this.scheduler.running });
   }
 
-  get tenantLoads(): TenantLoad[] {
+  /** Every job runs and waits here: the scheduler knows each tenant's. */
+  tenantLoads(): TenantLoad[] {
     return this.scheduler.tenantNames.map((tenant) => ({
       tenant,
       running: this.scheduler.runningOf(tenant),
       queued: this.scheduler.queuedOf(tenant),
     }));
+  }
+
+  /** Holds no worker nor connection: nothing to let go of. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** How many of this tenant's jobs wait (for the refusal's message). */

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '@brain-net/testing';
 import { BullmqExecutionQueue, type BullmqExecutionQueueOptions } from './bullmq-execution-queue';
 import { createRedisClient } from './redis-connection';
+import { behavesAsAnExecutionQueue } from './testing/execution-queue-contract';
 
 const REPO_ROOT = join(__dirname, '..', '..', '..');
 const HANGING_WORKER = join(__dirname, 'testing', 'hanging-worker.fixture.ts');
@@ -90,6 +91,13 @@ describe('BullmqExecutionQueue', () => {
     queues.push(queue);
     return queue;
   }
+
+  behavesAsAnExecutionQueue(
+    ({ concurrency, maxWaiting, maxWaitingPerTenant }) =>
+      instance({ concurrency, maxWaiting, maxWaitingPerTenant }),
+    // The tenant's places are taken atomically at enqueue; waiting jobs stay in Redis.
+    { enqueueKeepsTenantCap: true, stopWorkHandsBackWaiting: false },
+  );
 
   it('runs a job enqueued on one instance on the worker of another', async () => {
     const a = instance();

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '@brain-net/testing';
 import type { FeedEvent, OutputEvent } from './execution-feed';
 import { createRedisClient, pingRedis } from './redis-connection';
-import { RedisExecutionFeed } from './redis-execution-feed';
+import { RedisExecutionFeed, type RedisExecutionFeedOptions } from './redis-execution-feed';
+import { behavesAsAnExecutionFeed } from './testing/execution-feed-contract';
 
 /** Polls until the condition holds; fails with `what` after the timeout. */
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -53,13 +54,19 @@ describe('RedisExecutionFeed', () => {
   }
 
   /** A feed on connections of its own, as a separate service instance would have. */
-  function instance(options: { outputTtlMs?: number; onError?: (e: unknown) => void } = {}) {
+  function instance(options: Omit<RedisExecutionFeedOptions, 'keyPrefix'> = {}) {
     const commands = client('commands');
     const subscriber = client('subscriber');
     const feed = new RedisExecutionFeed(commands, subscriber, { keyPrefix, ...options });
     feeds.push(feed);
     return { feed, commands, subscriber };
   }
+
+  // Two instances on connections of their own; a forgotten execution's output goes soon.
+  behavesAsAnExecutionFeed(() => ({
+    publisher: instance({ forgottenTtlMs: 100 }).feed,
+    watcher: instance({ forgottenTtlMs: 100 }).feed,
+  }));
 
   it('carries the events published on one instance to the subscribers of another, in order', async () => {
     const a = instance();
