@@ -1,5 +1,7 @@
-// Unit specs live next to the code; end-to-end specs in test/ drive the real app
-// against a real Docker engine, so everything runs in band.
+// Three tiers. Unit specs (*.spec.ts, next to the code) need nothing but Node: no Redis,
+// no Python, no engine, no large files. Integration specs (*.int.spec.ts, next to the
+// code) start redis-server or Python, or write large files. End-to-end specs (test/) drive
+// the real app against a real Docker engine. `npm test` runs all three, in band.
 const swaggerPlugin = '<rootDir>/test/support/swagger-plugin.transformer.js';
 const transform = {
   '^.+\\.ts$': [
@@ -27,6 +29,17 @@ module.exports = {
         '<rootDir>/libs/**/*.spec.ts',
         '<rootDir>/deploy/**/*.spec.ts',
       ],
+      testPathIgnorePatterns: ['/node_modules/', '\\.int\\.spec\\.ts$'],
+      testEnvironment: 'node',
+      // startRedisServer() refuses to run here: a spec that needs Redis is an integration spec.
+      setupFiles: ['reflect-metadata', '<rootDir>/libs/testing/src/unit-tier.setup.js'],
+      transform,
+      moduleNameMapper,
+    },
+    {
+      displayName: 'int',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/apps/**/*.int.spec.ts', '<rootDir>/libs/**/*.int.spec.ts'],
       testEnvironment: 'node',
       setupFiles: ['reflect-metadata'],
       transform,
