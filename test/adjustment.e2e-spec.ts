@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   StandInBackend,
 } from '@brain-net/backend-client/testing/stand-in-backend';
 import { SandboxApp, pollUntil, run, startSandboxApp } from './support/sandbox-app';
+import { keyEntry } from './support/api-keys';
 
 interface Problem {
   status: number;
@@ -377,12 +378,6 @@ describe('Processor adjustments between tenants (AUTH_MODE=api-key)', () => {
   let directory: string;
   let sandbox: SandboxApp;
 
-  const keyEntry = (name: string, key: string, tenant: string) => ({
-    name,
-    key_sha256: createHash('sha256').update(key).digest('hex'),
-    tenant,
-    scopes: ['execute', 'read', 'adjust'],
-  });
   const adjust = (key: string, body: Record<string, unknown> = EXAMPLE) =>
     sandbox.http.post('/adjust-processor').set(auth(key)).send(body);
 

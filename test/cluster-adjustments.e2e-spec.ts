@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import {
   StandInBackend,
 } from '@brain-net/backend-client/testing/stand-in-backend';
 import { eventually } from './support/eventually';
+import { keyEntry } from './support/api-keys';
 
 const EXAMPLE = {
   processor_id: 'processor-123',
@@ -35,10 +36,6 @@ const KEYS = {
   dave: 'dave-key-0123456789',
 };
 const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
-
-function keyEntry(name: string, key: string, tenant: string, scopes: string[]) {
-  return { name, key_sha256: createHash('sha256').update(key).digest('hex'), tenant, scopes };
-}
 
 /**
  * Cluster mode: two instances in processes of their own share one real Redis, and so

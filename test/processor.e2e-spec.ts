@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { eventually } from './support/eventually';
 import { StandInBackend } from '@brain-net/backend-client/testing/stand-in-backend';
 import { SandboxApp, run, startSandboxApp } from './support/sandbox-app';
 import { TokenIssuer } from '../apps/sandbox/src/auth/testing/token-issuer';
+import { keyEntry } from './support/api-keys';
 
 const KEYS = { alice: 'alice-key-0123456789', bob: 'bob-key-0123456789' };
 const SERVICE_TOKEN = 'service-token-0123456789';
@@ -15,15 +16,12 @@ const SERVICE_TOKEN = 'service-token-0123456789';
 /** An API key file: alice in tenant-a, bob in tenant-b, both may execute, read and adjust. */
 function writeKeysFile(directory: string): string {
   const file = join(directory, 'keys.json');
-  const entry = (name: string, key: string, tenant: string) => ({
-    name,
-    key_sha256: createHash('sha256').update(key).digest('hex'),
-    tenant,
-    scopes: ['execute', 'read', 'adjust'],
-  });
   writeFileSync(
     file,
-    JSON.stringify([entry('alice', KEYS.alice, 'tenant-a'), entry('bob', KEYS.bob, 'tenant-b')]),
+    JSON.stringify([
+      keyEntry('alice', KEYS.alice, 'tenant-a'),
+      keyEntry('bob', KEYS.bob, 'tenant-b'),
+    ]),
   );
   return file;
 }

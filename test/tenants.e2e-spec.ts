@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +5,7 @@ import { join } from 'node:path';
 import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
 import { SandboxApp, startSandboxApp } from './support/sandbox-app';
 import { StandInBackend } from '@brain-net/backend-client/testing/stand-in-backend';
+import { keyEntry } from './support/api-keys';
 
 const KEYS = {
   alice: 'alice-key-0123456789',
@@ -13,10 +13,6 @@ const KEYS = {
   admin: 'admin-key-0123456789',
   reader: 'reader-key-0123456789',
 };
-
-function keyEntry(name: string, key: string, tenant: string, scopes: string[]) {
-  return { name, key_sha256: createHash('sha256').update(key).digest('hex'), tenant, scopes };
-}
 
 const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 

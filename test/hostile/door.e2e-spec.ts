@@ -1,51 +1,13 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { ClientRequest, OutgoingHttpHeaders, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { sendRaw } from '../support/liveness-probe';
 import { SandboxApp, startSandboxApp } from '../support/sandbox-app';
+import { keyEntry } from '../support/api-keys';
 
 const KEYS = { alice: 'alice-key-0123456789', bob: 'bob-key-0123456789' };
-
-function keyEntry(name: string, key: string, tenant: string) {
-  return {
-    name,
-    key_sha256: createHash('sha256').update(key).digest('hex'),
-    tenant,
-    scopes: ['execute', 'read', 'adjust'],
-  };
-}
-
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-  readonly headers: Record<string, unknown>;
-}
-
-/** One request as a hostile client shapes it: repeated headers (arrays), any body. */
-function send(
-  url: string,
-  method: string,
-  headers: OutgoingHttpHeaders,
-  body?: Buffer | string,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.once('end', () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          body: Buffer.concat(chunks).toString('utf8'),
-          headers: response.headers,
-        }),
-      );
-    });
-    req.once('error', reject);
-    req.end(body);
-  });
-}
 
 /** A request whose body starts but never ends: it holds whatever it was given. */
 function trickle(url: string, method: string, headers: OutgoingHttpHeaders): ClientRequest {
@@ -104,7 +66,7 @@ describe('The door: hostile request shapes (AUTH_MODE=api-key)', () => {
 
   it('keeps the open routes open to a request that carries a body', async () => {
     for (const path of ['/health/live', '/', '/health/ready']) {
-      const answer = await send(
+      const answer = await sendRaw(
         `${sandbox.url}${path}`,
         'GET',
         { 'content-type': 'text/plain', 'content-length': 1 },
@@ -129,7 +91,7 @@ describe('The door: hostile request shapes (AUTH_MODE=api-key)', () => {
     );
     try {
       await settle();
-      const third = await send(
+      const third = await sendRaw(
         `${sandbox.url}/EXECUTE/`,
         'POST',
         { ...bearer(KEYS.alice), ...json },
@@ -145,7 +107,7 @@ describe('The door: hostile request shapes (AUTH_MODE=api-key)', () => {
         .send({ code: 'print("bob gets in")' })
         .expect(200);
       expect((bobs.body as { output: string }).output).toBe('bob gets in\n');
-      const adjustment = await send(
+      const adjustment = await sendRaw(
         `${sandbox.url}/adjust-processor`,
         'POST',
         { ...bearer(KEYS.bob), ...json },
@@ -173,7 +135,7 @@ describe('The door: hostile request shapes (AUTH_MODE=api-key)', () => {
         ['GET', '/executions'],
         ['POST', '/execute'],
       ]) {
-        const answer = await send(
+        const answer = await sendRaw(
           `${sandbox.url}${path}`,
           method,
           { [name]: values, ...json },
@@ -187,7 +149,7 @@ describe('The door: hostile request shapes (AUTH_MODE=api-key)', () => {
 
   it('answers a corrupt gzip or deflate body with 400, and a sound one as usual', async () => {
     for (const encoding of ['gzip', 'deflate']) {
-      const answer = await send(
+      const answer = await sendRaw(
         `${sandbox.url}/execute`,
         'POST',
         { ...bearer(KEYS.alice), ...json, 'content-encoding': encoding },
@@ -196,7 +158,7 @@ describe('The door: hostile request shapes (AUTH_MODE=api-key)', () => {
       expect([encoding, answer.status]).toEqual([encoding, 400]);
       expect(JSON.parse(answer.body)).toMatchObject({ code: 'MALFORMED_BODY' });
     }
-    const sound = await send(
+    const sound = await sendRaw(
       `${sandbox.url}/execute?wait=true`,
       'POST',
       { ...bearer(KEYS.alice), ...json, 'content-encoding': 'gzip' },

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { type OutgoingHttpHeaders, request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface LivenessFigures {
@@ -59,31 +59,43 @@ export function startLivenessProbe(baseUrl: string, everyMs = 20): () => Promise
   };
 }
 
-/** POSTs a prepared JSON body (sent as is, never re-serialized) and returns status and body. */
-export function postRaw(
+/** An answer read whole: status, body as text, headers. */
+export interface RawAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Record<string, unknown>;
+}
+
+/** One request shaped as a hostile client would: any method, repeated headers (arrays), any body. */
+export function sendRaw(
   url: string,
-  body: Buffer,
-): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  method: string,
+  headers: OutgoingHttpHeaders,
+  body?: Buffer | string,
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.once('end', () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            headers: response.headers,
-          }),
-        );
-      },
-    );
+    const req = request(url, { method, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.once('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          headers: response.headers,
+        }),
+      );
+    });
     req.once('error', reject);
     req.end(body);
   });
+}
+
+/** POSTs a prepared JSON body (sent as is, never re-serialized) and returns status and body. */
+export function postRaw(url: string, body: Buffer): Promise<RawAnswer> {
+  return sendRaw(
+    url,
+    'POST',
+    { 'content-type': 'application/json', 'content-length': body.length },
+    body,
+  );
 }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SqliteDatabase } from './sqlite-database';
 import type { SqliteExecutionStore } from './sqlite-execution-store';
-import { MB, T0, heavy, openSqliteStore, record } from './testing/sqlite-store-fixtures';
+import { MB, T0, heavy, record } from './testing/execution-records';
+import { openSqliteStore } from './testing/sqlite-store-fixtures';
 
 /** The SQLite store on a file with records of 1 MB: seconds of disk, not a unit spec. */
 describe('SqliteExecutionStore at scale', () => {

@@ -2,7 +2,8 @@ import type { ExecutionRecord } from './execution-record';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteExecutionStore } from './sqlite-execution-store';
 import { behavesAsAnExecutionStore } from './testing/execution-store-contract';
-import { INPUT, T0, heavy, openSqliteStore, record } from './testing/sqlite-store-fixtures';
+import { INPUT, T0, heavy, record } from './testing/execution-records';
+import { openSqliteStore } from './testing/sqlite-store-fixtures';
 
 describe('SqliteExecutionStore', () => {
   let database: SqliteDatabase;

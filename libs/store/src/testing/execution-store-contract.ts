@@ -1,9 +1,5 @@
-import type { ExecutionInput, ExecutionRecord, ExecutionStatus } from '../execution-record';
 import type { ExecutionStore } from '../execution-store';
-
-const MB = 1024 * 1024;
-const T0 = Date.parse('2030-01-01T00:00:00.000Z');
-const INPUT: ExecutionInput = { code: 'print(1)', inputJson: '{"n":1}' };
+import { INPUT, T0, record } from './execution-records';
 const ENDINGS = ['completed', 'failed', 'timeout', 'cancelled'] as const;
 
 /**
@@ -14,11 +10,11 @@ const ENDINGS = ['completed', 'failed', 'timeout', 'cancelled'] as const;
 export function behavesAsAnExecutionStore(store: () => ExecutionStore): void {
   describe('as an ExecutionStore', () => {
     it('saves a running record as often as asked, then how it ended', async () => {
-      await store().create(contractRecord('a', 'queued'), INPUT);
-      const running = contractRecord('a', 'running');
+      await store().create(record('a', 'queued'), INPUT);
+      const running = record('a', 'running');
       expect(await store().save(running)).toBe(true);
       expect(await store().save({ ...running, stdout: 'partial\n' })).toBe(true);
-      const ended = contractRecord('a', 'completed');
+      const ended = record('a', 'completed');
       expect(await store().save(ended)).toBe(true);
       expect(await store().get('a')).toEqual(ended);
       expect(await store().input('a')).toEqual(INPUT);
@@ -27,14 +23,14 @@ export function behavesAsAnExecutionStore(store: () => ExecutionStore): void {
     it.each(ENDINGS)(
       'keeps a record that ended %s as it ended: later saves change nothing and say so',
       async (status) => {
-        await store().create(contractRecord('a', 'running'), INPUT);
-        const ended = { ...contractRecord('a', status), stdout: '', error: 'ended elsewhere' };
+        await store().create(record('a', 'running'), INPUT);
+        const ended = { ...record('a', status), stdout: '', error: 'ended elsewhere' };
         expect(await store().save(ended)).toBe(true);
 
         for (const late of [
-          { ...contractRecord('a', 'completed'), stdout: 'late output\n' },
-          { ...contractRecord('a', 'failed'), error: 'another ending' },
-          contractRecord('a', 'running'),
+          { ...record('a', 'completed'), stdout: 'late output\n' },
+          { ...record('a', 'failed'), error: 'another ending' },
+          record('a', 'running'),
         ]) {
           expect(await store().save(late)).toBe(false);
         }
@@ -47,10 +43,10 @@ export function behavesAsAnExecutionStore(store: () => ExecutionStore): void {
     );
 
     it('keeps a record closeUnfinished closed as it closed it', async () => {
-      await store().create(contractRecord('a', 'running'), INPUT);
+      await store().create(record('a', 'running'), INPUT);
       const endedAt = new Date(T0 + 5000);
       expect(await store().closeUnfinished(endedAt, 'restarted')).toBe(1);
-      expect(await store().save(contractRecord('a', 'completed'))).toBe(false);
+      expect(await store().save(record('a', 'completed'))).toBe(false);
       expect(await store().get('a')).toMatchObject({
         status: 'failed',
         endedAt,
@@ -59,47 +55,8 @@ export function behavesAsAnExecutionStore(store: () => ExecutionStore): void {
     });
 
     it('saves nothing, and says so, for a record it does not hold', async () => {
-      expect(await store().save(contractRecord('missing', 'running'))).toBe(false);
+      expect(await store().save(record('missing', 'running'))).toBe(false);
       expect(await store().get('missing')).toBeUndefined();
     });
   });
-}
-
-function contractRecord(id: string, status: ExecutionStatus): ExecutionRecord {
-  const ended = status !== 'queued' && status !== 'running';
-  return {
-    id,
-    tenant: 'tenant-a',
-    createdBy: 'key-a',
-    requestId: `request-${id}`,
-    processorId: null,
-    debugMode: false,
-    timeoutS: 30,
-    limits: {
-      memoryBytes: 256 * MB,
-      cpus: 1,
-      pids: 64,
-      tmpfsBytes: 64 * MB,
-      openFiles: 256,
-      fileSizeBytes: 64 * MB,
-      user: '10001:10001',
-    },
-    queuedAt: new Date(T0),
-    status,
-    startedAt: status === 'queued' ? null : new Date(T0 + 100),
-    endedAt: ended ? new Date(T0 + 300) : null,
-    stdout: ended ? 'done\n' : '',
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    exitCode: ended ? 0 : null,
-    error: null,
-    oomKilled: false,
-    exceptions: [],
-    variablesAfter: null,
-    timings: ended ? { queuedMs: 0, containerStartMs: 100, runMs: 200, totalMs: 300 } : null,
-    codeMs: ended ? 1.5 : null,
-    usage: ended ? { peakMemoryBytes: 9_000_000, cpuTimeMs: 12 } : null,
-    imageId: 'sha256:abc',
-    pruned: false,
-  };
 }
