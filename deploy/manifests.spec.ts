@@ -1,7 +1,9 @@
 // Offline checks of the deployment files: every Kubernetes document against its API
-// schema (kubernetes-models, @kubernetes-models/keda), the kustomizations, and the
-// rules the service depends on (shutdown timing, probes, Redis persistence, the
-// compose topology). Nothing here needs a cluster or an engine.
+// schema (kubernetes-models, @kubernetes-models/keda), each kustomization's entries (no
+// build: the files they name, read as they are), and the rules the service depends on
+// (shutdown timing, probes, Redis persistence, the KEDA overlay, the compose topology).
+// Nothing here needs a cluster or an engine; kubectl, when installed, builds both
+// kustomizations as a cross-check.
 import { spawnSync } from 'child_process';
 import {
   existsSync,
@@ -14,7 +16,7 @@ import {
   writeFileSync,
 } from 'fs';
 import { tmpdir } from 'os';
-import { dirname, join, relative, resolve, sep } from 'path';
+import { basename, dirname, join, relative, resolve, sep } from 'path';
 import { parse, parseAllDocuments } from 'yaml';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import type { IContainer as Container } from 'kubernetes-models/v1/Container';
@@ -88,11 +90,12 @@ const schemas: Record<string, new (data: never) => Validatable> = {
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
 };
 const typeOf = (body: Obj): string => `${text(body.apiVersion)}/${text(body.kind)}`;
+const KUSTOMIZATION = 'kustomize.config.k8s.io/v1beta1/Kustomization';
 
 /** Schema violations of one document (kustomization files are checked by hand). */
 function schemaProblems(body: Obj): string[] {
   const type = typeOf(body);
-  if (type === 'kustomize.config.k8s.io/v1beta1/Kustomization') return [];
+  if (type === KUSTOMIZATION) return [];
   const Model = schemas[type];
   if (!Model) return [`no schema known for ${type}: add its model to the spec`];
   if (!text(obj(body.metadata).name)) return [`${type} has no metadata.name`];
@@ -104,84 +107,90 @@ function schemaProblems(body: Obj): string[] {
   }
 }
 
-// ---------------------------------------------------------------- kustomize
+// ---------------------------------------------------------------- kustomizations
 
-interface Resource {
-  file: string;
-  body: Obj;
-}
+const isKustomization = (file: string): boolean => basename(file) === 'kustomization.yaml';
 const key = (body: Obj): string => `${text(body.kind)}/${text(obj(body.metadata).name)}`;
 
+/** The entries of a kustomization's `resources`, resolved against its directory. */
+const resourcePaths = (kfile: string): string[] =>
+  list(loadDocs(kfile)[0].resources).map((entry) => resolve(dirname(kfile), text(entry)));
+
+/** The documents of one entry of a kustomization's `patches`: inline or in a file. */
+const patchDocs = (kfile: string, patch: Obj): Obj[] =>
+  patch.path
+    ? loadDocs(resolve(dirname(kfile), text(patch.path)))
+    : parseDocs(text(patch.patch), `${rel(kfile)} patch`);
+
+/** The documents of all of a kustomization's `patches`. */
+const patchDocuments = (kfile: string): Obj[] =>
+  list(loadDocs(kfile)[0].patches)
+    .map(obj)
+    .flatMap((patch) => patchDocs(kfile, patch));
+
 /**
- * What `kustomize build dir` emits, for the features used here: resources (files and
- * directories), `$patch: delete` patches, namespace. Reports what kustomize would refuse.
+ * What kustomize would refuse in one kustomization, entry by entry (nothing is built):
+ * a resource or patch file that is missing or outside the kustomization's root, a
+ * directory without a kustomization or one that contains this one (a cycle), a patch
+ * deleting a document that no file holds.
  */
-function render(dir: string, problems: string[]): Resource[] {
-  const kfile = join(dir, 'kustomization.yaml');
-  if (!existsSync(kfile)) {
-    problems.push(`${rel(dir)}: no kustomization.yaml`);
-    return [];
+function kustomizationProblems(kfile: string, documentKeys: ReadonlySet<string>): string[] {
+  const dir = dirname(kfile);
+  const kustomization = loadDocs(kfile)[0];
+  const problems: string[] = [];
+  const where = rel(kfile);
+  if (typeOf(kustomization) !== KUSTOMIZATION) {
+    problems.push(`${where}: not a ${KUSTOMIZATION}`);
   }
-  const k = loadDocs(kfile)[0];
-  if (typeOf(k) !== 'kustomize.config.k8s.io/v1beta1/Kustomization') {
-    problems.push(`${rel(kfile)}: not a kustomize.config.k8s.io/v1beta1 Kustomization`);
-  }
-  let out: Resource[] = [];
-  for (const entry of list(k.resources).map(text)) {
+  const insideRoot = (path: string): boolean => path.startsWith(dir + sep);
+  for (const entry of list(kustomization.resources).map(text)) {
     const path = resolve(dir, entry);
     if (!existsSync(path)) {
-      problems.push(`${rel(kfile)}: resource ${entry} does not exist`);
+      problems.push(`${where}: resource ${entry} does not exist`);
     } else if (statSync(path).isDirectory()) {
       if ((dir + sep).startsWith(path + sep)) {
-        problems.push(`${rel(kfile)}: ${entry} contains this kustomization (kustomize: cycle)`);
-      } else {
-        out.push(...render(path, problems));
+        problems.push(`${where}: ${entry} contains this kustomization (kustomize: cycle)`);
+      } else if (!existsSync(join(path, 'kustomization.yaml'))) {
+        problems.push(`${where}: directory ${entry} has no kustomization.yaml`);
       }
-    } else if (!path.startsWith(dir + sep)) {
-      problems.push(`${rel(kfile)}: file ${entry} is outside the kustomization's root`);
+    } else if (!insideRoot(path)) {
+      problems.push(`${where}: file ${entry} is outside the kustomization's root`);
+    }
+  }
+  for (const patch of list(kustomization.patches).map(obj)) {
+    const path = patch.path ? resolve(dir, text(patch.path)) : '';
+    if (path && !existsSync(path)) {
+      problems.push(`${where}: patch ${text(patch.path)} does not exist`);
+    } else if (path && !insideRoot(path)) {
+      problems.push(`${where}: patch ${text(patch.path)} is outside the kustomization's root`);
     } else {
-      out.push(...loadDocs(path).map((body) => ({ file: path, body })));
+      for (const doc of patchDocs(kfile, patch).filter((d) => d.$patch === 'delete')) {
+        if (!documentKeys.has(key(doc))) {
+          problems.push(`${where}: deletes ${key(doc)}, not present`);
+        }
+      }
     }
   }
-  for (const p of list(k.patches).map(obj)) {
-    const patchPath = text(p.path);
-    if (patchPath && !existsSync(resolve(dir, patchPath))) {
-      problems.push(`${rel(kfile)}: patch ${patchPath} does not exist`);
-      continue;
-    }
-    const docs = patchPath
-      ? loadDocs(resolve(dir, patchPath))
-      : parseDocs(text(p.patch), `${rel(kfile)} patch`);
-    for (const doc of docs.filter((d) => d.$patch === 'delete')) {
-      const before = out.length;
-      out = out.filter((r) => key(r.body) !== key(doc));
-      if (out.length === before) problems.push(`${rel(kfile)}: deletes ${key(doc)}, not present`);
-    }
-  }
-  const namespace = text(k.namespace);
-  if (namespace) {
-    out = out.map((r) =>
-      r.body.kind === 'Namespace'
-        ? r
-        : {
-            file: r.file,
-            body: { ...r.body, metadata: { ...obj(r.body.metadata), namespace } },
-          },
-    );
-  }
-  const seen = new Set<string>();
-  for (const r of out) {
-    if (seen.has(key(r.body))) problems.push(`${rel(dir)}: ${key(r.body)} twice`);
-    seen.add(key(r.body));
-  }
-  return out;
+  return problems;
 }
 
-function find(set: Resource[], kind: string, name?: string): Obj {
-  const hit = set.find(
-    (r) => r.body.kind === kind && (name === undefined || obj(r.body.metadata).name === name),
-  );
-  return need(hit, `${kind}${name ? ` ${name}` : ''}`).body;
+/**
+ * kustomize gives everything a kustomization lists as a file its `namespace`: that must
+ * be the Namespace's, and no listed document may name another.
+ */
+function namespaceProblems(kfile: string, namespace: string): string[] {
+  const files = resourcePaths(kfile).filter((path) => existsSync(path) && statSync(path).isFile());
+  if (files.length === 0) return [];
+  const problems: string[] = [];
+  const set = text(loadDocs(kfile)[0].namespace);
+  if (set !== namespace) {
+    problems.push(`${rel(kfile)}: namespace ${set || 'unset'}, not ${namespace}`);
+  }
+  for (const doc of files.flatMap(loadDocs)) {
+    const own = text(obj(doc.metadata).namespace);
+    if (own && own !== namespace) problems.push(`${key(doc)} names namespace ${own}`);
+  }
+  return problems;
 }
 
 // ---------------------------------------------------------------- the service's rules
@@ -423,18 +432,26 @@ const files = yamlFiles(k8sDir);
 const documents = files.flatMap((file) =>
   loadDocs(file).map((body, index) => ({ file: rel(file), index, body })),
 );
+const kustomizations = files.filter(isKustomization);
+const manifests = documents.filter((d) => typeOf(d.body) !== KUSTOMIZATION);
 const compose = obj(parse(readFileSync(composeFile, 'utf8'), { merge: true }));
-const renderProblems: string[] = [];
-const base = render(k8sDir, renderProblems);
-const keda = render(kedaDir, renderProblems);
 
-const deploymentBody = find(base, 'Deployment', 'sandbox');
-const configBody = find(base, 'ConfigMap', 'sandbox-config');
-const redisBody = find(base, 'StatefulSet', 'redis');
+/** The one manifest of this kind (and name) under deploy/kubernetes. */
+function the(kind: string, name?: string): Obj {
+  const hits = manifests.filter(
+    (d) => d.body.kind === kind && (name === undefined || obj(d.body.metadata).name === name),
+  );
+  if (hits.length > 1) throw new Error(`${kind} ${name ?? ''}: ${hits.length} manifests`);
+  return need(hits[0], `${kind}${name ? ` ${name}` : ''}`).body;
+}
+
+const deploymentBody = the('Deployment', 'sandbox');
+const configBody = the('ConfigMap', 'sandbox-config');
+const redisBody = the('StatefulSet', 'redis');
 const deployment = new Deployment(deploymentBody);
 const config = new ConfigMap(configBody);
 const redis = new StatefulSet(redisBody);
-const namespace = text(obj(find(base, 'Namespace').metadata).name);
+const namespace = text(obj(the('Namespace').metadata).name);
 const podSpec = need(deployment.spec?.template.spec, 'pod spec');
 const podLabels = deployment.spec?.template.metadata?.labels ?? {};
 const selects = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
@@ -468,7 +485,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     list(obj(containers[0]).ports)[0] = { name: 'http', containerPort: 'x' };
     expect(() => new Deployment(broken as never).validate()).toThrow(/containerPort/);
     expect(schemaProblems(broken)).toEqual([expect.stringMatching(/must be integer/)]);
-    const noTarget = clone(find(keda, 'ScaledObject'));
+    const noTarget = clone(the('ScaledObject'));
     delete obj(noTarget.spec).scaleTargetRef;
     expect(schemaProblems(noTarget)).toEqual([expect.stringMatching(/scaleTargetRef/)]);
     expect(schemaProblems({ apiVersion: 'v9', kind: 'Nope', metadata: { name: 'x' } })).toEqual([
@@ -476,14 +493,18 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     ]);
   });
 
-  it('kustomizations list existing files; kustomize would accept them', () => {
-    expect(renderProblems).toEqual([]);
-    const referenced = new Set([...base, ...keda].map((r) => r.file));
-    const stray = files.filter(
-      (f) =>
-        !f.endsWith('kustomization.yaml') && !f.endsWith('.example.yaml') && !referenced.has(f),
+  it('kustomizations list existing files; each manifest is listed once, no two share a name', () => {
+    const keys = new Set(manifests.map((d) => key(d.body)));
+    expect(kustomizations.flatMap((kfile) => kustomizationProblems(kfile, keys))).toEqual([]);
+    // Overlays reuse a base as a directory: a file listed twice would come out twice.
+    const listed = kustomizations.flatMap(resourcePaths).filter((path) => statSync(path).isFile());
+    const unlisted = files.filter(
+      (f) => !isKustomization(f) && !f.endsWith('.example.yaml') && !listed.includes(f),
     );
-    expect(stray.map(rel)).toEqual([]);
+    expect(unlisted.map(rel)).toEqual([]);
+    expect(listed.filter((path, i) => listed.indexOf(path) !== i).map(rel)).toEqual([]);
+    // kustomize refuses two resources of one kind and name.
+    expect(manifests.length).toBe(keys.size);
   });
 
   it('reports what kustomize refuses: a missing file, a file outside the root, a cycle', () => {
@@ -495,47 +516,85 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       };
       write('cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n');
       const head = 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n';
-      write('kustomization.yaml', `${head}resources: [cm.yaml, gone.yaml]\n`);
+      const deleteB = '$patch: delete\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}';
+      write(
+        'kustomization.yaml',
+        `${head}namespace: elsewhere\nresources: [cm.yaml, gone.yaml, empty]\n` +
+          `patches: [{path: patch.yaml}, {patch: ${JSON.stringify(deleteB)}}]\n`,
+      );
+      mkdirSync(join(dir, 'empty'));
       write('overlays/x/kustomization.yaml', `${head}resources: [../.., ../../cm.yaml]\n`);
-      const problems: string[] = [];
-      render(join(dir, 'overlays', 'x'), problems);
-      expect(problems).toEqual([
+      const keys = new Set(['ConfigMap/a']);
+      expect(kustomizationProblems(join(dir, 'overlays/x/kustomization.yaml'), keys)).toEqual([
         expect.stringMatching(/\.\.\/\.\. contains this kustomization/),
         expect.stringMatching(/cm\.yaml is outside the kustomization's root/),
       ]);
-      const baseProblems: string[] = [];
-      render(dir, baseProblems);
-      expect(baseProblems).toEqual([expect.stringMatching(/gone\.yaml does not exist/)]);
+      expect(kustomizationProblems(join(dir, 'kustomization.yaml'), keys)).toEqual([
+        expect.stringMatching(/gone\.yaml does not exist/),
+        expect.stringMatching(/directory empty has no kustomization\.yaml/),
+        expect.stringMatching(/patch patch\.yaml does not exist/),
+        expect.stringMatching(/deletes ConfigMap\/b, not present/),
+      ]);
+      expect(namespaceProblems(join(dir, 'kustomization.yaml'), namespace)).toEqual([
+        expect.stringMatching(/namespace elsewhere, not brain-net-sandbox/),
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
+  it('puts every listed manifest in the Namespace of base/namespace.yaml', () => {
+    expect(namespace).toBe('brain-net-sandbox');
+    expect(kustomizations.flatMap((kfile) => namespaceProblems(kfile, namespace))).toEqual([]);
+  });
+
   it('by default scales with the CPU HPA; the keda overlay swaps it for the ScaledObject', () => {
-    const kinds = (set: Resource[]) => set.map((r) => r.body.kind);
-    expect(kinds(base)).toContain('HorizontalPodAutoscaler');
-    expect(kinds(base)).not.toContain('ScaledObject');
-    expect(kinds(keda)).toContain('ScaledObject');
-    expect(kinds(keda)).not.toContain('HorizontalPodAutoscaler');
-    for (const r of [...base, ...keda].filter((x) => x.body.kind !== 'Namespace')) {
-      expect([key(r.body), obj(r.body.metadata).namespace]).toEqual([key(r.body), namespace]);
-    }
+    const baseDir = join(k8sDir, 'base');
+    const hpaFile = join(baseDir, 'hpa.yaml');
+    const scaledObjectFile = join(kedaDir, 'keda-scaledobject.yaml');
+    const kinds = (paths: string[]) => paths.flatMap(loadDocs).map((d) => d.kind);
+    // deploy/kubernetes is the base, which holds the HPA and no ScaledObject.
+    expect(resourcePaths(join(k8sDir, 'kustomization.yaml'))).toEqual([baseDir]);
+    const baseFiles = resourcePaths(join(baseDir, 'kustomization.yaml'));
+    expect(baseFiles).toContain(hpaFile);
+    expect(kinds(baseFiles)).toContain('HorizontalPodAutoscaler');
+    expect(kinds(baseFiles)).not.toContain('ScaledObject');
+    // The overlay: the base and the ScaledObject, less the HPA of base/hpa.yaml.
+    const overlay = join(kedaDir, 'kustomization.yaml');
+    expect(resourcePaths(overlay)).toEqual([baseDir, scaledObjectFile]);
+    expect(kinds([scaledObjectFile])).toEqual(['ScaledObject']);
+    const hpa = loadDocs(hpaFile)[0];
+    const deleted = patchDocuments(overlay).filter((d) => d.$patch === 'delete');
+    expect(deleted.map((d) => [text(d.apiVersion), key(d)])).toEqual([
+      [text(hpa.apiVersion), key(hpa)],
+    ]);
   });
 
   const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
   const withKubectl = kubectl.status === 0 ? it : it.skip;
-  withKubectl('kubectl kustomize renders the same resources (when kubectl is installed)', () => {
-    for (const [dir, set] of [
-      [k8sDir, base],
-      [kedaDir, keda],
-    ] as const) {
+  withKubectl('kubectl kustomize builds what the files list (when kubectl is installed)', () => {
+    const build = (dir: string): Obj[] => {
       const out = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
       expect({ status: out.status, stderr: out.status === 0 ? '' : out.stderr }).toEqual({
         status: 0,
         stderr: '',
       });
-      const rendered = parseDocs(out.stdout, `kubectl kustomize ${rel(dir)}`);
-      expect(rendered.map(key).sort()).toEqual(set.map((r) => key(r.body)).sort());
+      return parseDocs(out.stdout, `kubectl kustomize ${rel(dir)}`);
+    };
+    const baseKeys = resourcePaths(join(k8sDir, 'base', 'kustomization.yaml'))
+      .flatMap(loadDocs)
+      .map(key);
+    const withHpa = build(k8sDir);
+    const withKeda = build(kedaDir);
+    expect(withHpa.map(key).sort()).toEqual([...baseKeys].sort());
+    expect(withKeda.map(key).sort()).toEqual(
+      [
+        ...baseKeys.filter((k) => k !== 'HorizontalPodAutoscaler/sandbox'),
+        'ScaledObject/sandbox',
+      ].sort(),
+    );
+    for (const doc of [...withHpa, ...withKeda].filter((d) => d.kind !== 'Namespace')) {
+      expect([key(doc), obj(doc.metadata).namespace]).toEqual([key(doc), namespace]);
     }
   });
 
@@ -642,7 +701,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     expect(secret.metadata?.namespace).toBe(namespace);
     expect(Object.keys(secret.stringData ?? {})).toContain(keysFile.split('/').pop());
 
-    const service = new Service(find(base, 'Service', 'sandbox'));
+    const service = new Service(the('Service', 'sandbox'));
     expect(selects(service.spec?.selector, podLabels)).toBe(true);
     const port = need(service.spec?.ports?.[0], 'service port');
     expect(port.port).toBe(8001);
@@ -666,10 +725,10 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
   });
 
   it('keeps at least one pod through disruptions and scales from two', () => {
-    const pdb = new PodDisruptionBudget(find(base, 'PodDisruptionBudget'));
+    const pdb = new PodDisruptionBudget(the('PodDisruptionBudget'));
     expect(pdb.spec?.minAvailable).toBe(1);
     expect(selects(pdb.spec?.selector?.matchLabels, podLabels)).toBe(true);
-    const hpa = new HorizontalPodAutoscaler(find(base, 'HorizontalPodAutoscaler'));
+    const hpa = new HorizontalPodAutoscaler(the('HorizontalPodAutoscaler'));
     expect(hpa.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'sandbox' });
     expect([hpa.spec?.minReplicas, hpa.spec?.maxReplicas]).toEqual([2, 10]);
     expect(hpa.spec?.metrics?.[0].resource).toMatchObject({
@@ -681,14 +740,14 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
 
   it('KEDA watches the BullMQ wait list in the Redis this kustomization runs', () => {
     // Validated against @kubernetes-models/keda above; here, the values that matter.
-    const so = new ScaledObject(find(keda, 'ScaledObject') as never);
+    const so = new ScaledObject(the('ScaledObject') as never);
     expect(so.spec.scaleTargetRef.name).toBe(deployment.metadata?.name);
     expect(so.spec.minReplicaCount).toBeGreaterThanOrEqual(2);
     const trigger = need(
       so.spec.triggers.find((t) => t.type === 'redis'),
       'redis trigger',
     );
-    const redisService = new Service(find(base, 'Service', 'redis'));
+    const redisService = new Service(the('Service', 'redis'));
     expect(trigger.metadata).toMatchObject({
       address: `${redisService.metadata?.name}.${namespace}.svc:6379`,
       listName: WAIT_LIST,
@@ -698,7 +757,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
 
   it('runs Redis persistent (append-only) behind a headless Service that REDIS_URL names', () => {
     expect(redisProblems(redis)).toEqual([]);
-    const service = new Service(find(base, 'Service', 'redis'));
+    const service = new Service(the('Service', 'redis'));
     expect(service.spec?.clusterIP).toBe('None');
     expect(redis.spec?.serviceName).toBe(service.metadata?.name);
     expect(selects(service.spec?.selector, redis.spec?.template.metadata?.labels ?? {})).toBe(true);

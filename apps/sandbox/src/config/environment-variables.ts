@@ -44,18 +44,26 @@ function toLogLevel({ value }: { value: unknown }): unknown {
 
 /**
  * Every setting the service reads from its environment, with defaults. Validated once
- * at boot by loadConfig(); nothing else reads process.env.
+ * at boot by loadConfig(); nothing else reads process.env. The doc comments below, in
+ * Markdown, are the settings table of docs/configuration.md (`npm run docs:config`);
+ * `@default` describes a default the initialiser does not show.
  */
 export class EnvironmentVariables implements AuthEnvironment {
+  /** HTTP port. */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(65535)
   PORT = 8001;
 
+  /** Listen address. */
   @IsString()
   HOST = '0.0.0.0';
 
+  /**
+   * Least severe level logged: pino's names, or the seed's `CRITICAL`, `ERROR`, `WARNING`,
+   * `INFO`, `DEBUG`; any case.
+   */
   @Transform(toLogLevel)
   @IsIn(LOG_LEVELS, {
     message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} or DEBUG, INFO, WARNING, ERROR, CRITICAL`,
@@ -68,26 +76,37 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Min(1)
   EXECUTION_TIMEOUT = 60;
 
-  /** Largest timeout (seconds) a request may ask for. */
+  /** Largest `timeout` (seconds) a request may ask for. */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(3600)
   MAX_TIMEOUT = 300;
 
+  /**
+   * Containers running at once on this instance; the rest wait, round-robin across tenants
+   * and FIFO within one (cluster mode: first come, first served).
+   */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(1000)
   MAX_CONCURRENT_EXECUTIONS = 10;
 
-  /** Executions that may wait for a slot; beyond it POST /execute answers 429. */
+  /**
+   * Executions that may wait for a slot (in cluster mode: across the cluster); beyond it
+   * `POST /execute` answers `429` with `Retry-After`.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(0)
   MAX_QUEUED_EXECUTIONS = 100;
 
-  /** One tenant's running executions at once; MAX_CONCURRENT_EXECUTIONS when unset. */
+  /**
+   * One tenant's running executions at once (one machine; in cluster mode jobs run first
+   * come, first served).
+   * @default `MAX_CONCURRENT_EXECUTIONS`
+   */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -95,50 +114,63 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Max(1000)
   MAX_CONCURRENT_PER_TENANT?: number;
 
-  /** One tenant's waiting executions; beyond it 429 TENANT_QUEUE_FULL. MAX_QUEUED_EXECUTIONS when unset. */
+  /**
+   * One tenant's waiting executions (in cluster mode: across the cluster); beyond it
+   * `429 TENANT_QUEUE_FULL`.
+   * @default `MAX_QUEUED_EXECUTIONS`
+   */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
   MAX_QUEUED_PER_TENANT?: number;
 
-  /** POST /execute per tenant per minute; beyond it 429 RATE_LIMITED. 0 turns it off. */
+  /**
+   * `POST /execute` per tenant per sliding minute (in cluster mode: across the cluster);
+   * beyond it `429 RATE_LIMITED` with `RateLimit-*` headers. `0` turns it off.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(0)
   RATE_LIMIT_PER_MINUTE = 600;
 
-  /** Finished executions kept for GET /execution/{id} (oldest dropped first). */
+  /** Finished executions kept for `GET /execution/{id}` (oldest dropped first). */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   EXECUTION_HISTORY_LIMIT = 1000;
 
+  /** The main backend. */
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
   BACKEND_URL = 'http://backend:8000';
 
+  /** Runtime image tag (see [The runtime image](#the-runtime-image)). */
   @IsString()
   @Matches(/^[\w./:@-]+$/, { message: 'SANDBOX_IMAGE must be an image reference' })
   SANDBOX_IMAGE = 'brain-net-sandbox-runtime:3.11';
 
+  /** Memory limit per container, in MiB (swap equal to it: none extra). */
   @Type(() => Number)
   @IsInt()
   @Min(16)
   @Max(65536)
   SANDBOX_MEMORY_MB = 256;
 
+  /** CPU quota per container. */
   @Type(() => Number)
   @IsNumber()
   @Min(0.01)
   @Max(64)
   SANDBOX_CPUS = 1;
 
+  /** Processes and threads per container. */
   @Type(() => Number)
   @IsInt()
   @Min(8)
   @Max(4096)
   SANDBOX_PIDS = 64;
 
+  /** Size of the writable `/tmp`, in MiB (also the largest file). */
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -147,7 +179,7 @@ export class EnvironmentVariables implements AuthEnvironment {
 
   /**
    * Containers kept started (harness waiting, never used) ahead of jobs, so a job skips
-   * create and start. Each serves one job only. 0 turns the pool off.
+   * create and start. Each serves one job only. `0` turns the pool off.
    */
   @Type(() => Number)
   @IsInt()
@@ -165,15 +197,20 @@ export class EnvironmentVariables implements AuthEnvironment {
   })
   SANDBOX_PRELOAD = 'numpy,pandas';
 
-  /** `uid` or `uid:gid`, numeric; refused when either id is 0 (root). */
+  /**
+   * The user inside the container: numeric `uid:gid`, or `uid` (gid = uid); an id 0,
+   * `root` or any other name is refused.
+   */
   @IsSandboxUser()
   SANDBOX_USER = '10001:10001';
 
   // Runtime
   /**
    * The engine's container runtime for every sandbox container (`HostConfig.Runtime`),
-   * e.g. `runsc` for gVisor; empty: the engine's default (runc). The engine must know
-   * it (scripts/provision-engine.sh registers runsc), or the service is not ready.
+   * e.g. `runsc` for gVisor. The engine must know it (`scripts/provision-engine.sh`
+   * registers `runsc`): otherwise the service is not ready and `POST /execute` answers
+   * `503 RUNTIME_UNAVAILABLE`.
+   * @default the engine's default (runc)
    */
   @Matches(/^([A-Za-z0-9][\w.-]{0,63})?$/, {
     message: 'SANDBOX_RUNTIME must be a runtime name such as runsc (letters, digits, _ . -)',
@@ -187,18 +224,22 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Max(64 * 1024 * 1024)
   MAX_OUTPUT_BYTES = 1024 * 1024;
 
+  /** Largest `code`, in bytes; beyond it `413`. */
   @Type(() => Number)
   @IsInt()
   @Min(1024)
   MAX_CODE_BYTES = 512 * 1024;
 
-  /** Largest request body; beyond it the answer is 413. */
+  /** Largest request body, in bytes; beyond it `413`. */
   @Type(() => Number)
   @IsInt()
   @Min(1024)
   MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
-  /** Deepest nesting of `input_data` (the object itself is level 1); deeper is a 400. */
+  /**
+   * Deepest nesting of `input_data` (the object itself is level 1); deeper is
+   * `400 JSON_TOO_DEEP`.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -206,8 +247,9 @@ export class EnvironmentVariables implements AuthEnvironment {
   MAX_INPUT_DEPTH = 64;
 
   /**
-   * Requests whose bodies are being received at once; beyond it a new body is refused
-   * with 503, so slow or many uploads cannot hold more than this × MAX_REQUEST_BYTES.
+   * Request bodies being received at once, on the routes that read one; beyond it a new
+   * body is refused with `503 TOO_MANY_UPLOADS` and `Retry-After`, so slow or many
+   * uploads cannot hold more than this × `MAX_REQUEST_BYTES`.
    */
   @Type(() => Number)
   @IsInt()
@@ -216,8 +258,9 @@ export class EnvironmentVariables implements AuthEnvironment {
   MAX_CONCURRENT_UPLOADS = 32;
 
   /**
-   * One tenant's request bodies at once. Unset: a quarter of MAX_CONCURRENT_UPLOADS, or
-   * all of it with AUTH_MODE=none (one tenant).
+   * One tenant's request bodies at once; beyond it `429 TENANT_TOO_MANY_UPLOADS` with
+   * `Retry-After`. Unset with `AUTH_MODE=none` (one tenant): all of `MAX_CONCURRENT_UPLOADS`.
+   * @default a quarter of `MAX_CONCURRENT_UPLOADS`, rounded up
    */
   @IsOptional()
   @Type(() => Number)
@@ -227,60 +270,79 @@ export class EnvironmentVariables implements AuthEnvironment {
   MAX_CONCURRENT_UPLOADS_PER_TENANT?: number;
 
   // Authentication
-  /** none (everyone is an anonymous admin), api-key or jwt; the rules across variables hang here. */
+  /**
+   * `none` (every caller is an anonymous admin), `api-key` or `jwt`: see
+   * [Authentication](api.md#authentication). The rules across the authentication
+   * variables (`api-key` needs `API_KEYS_FILE`, say) are reported under this one.
+   */
   @IsIn(AUTH_MODES, { message: `AUTH_MODE must be one of ${AUTH_MODES.join(', ')}` })
   @ValidateAuthSettings()
   AUTH_MODE: AuthMode = 'none';
 
-  /** api-key mode: a JSON list of {name, key_sha256, tenant, scopes}, re-read when it changes. */
+  /**
+   * `api-key` mode: the JSON key file, a list of `{name, key_sha256, tenant, scopes}`
+   * (hashes only); re-read when it changes.
+   */
   @IsString()
   API_KEYS_FILE = '';
 
-  /** jwt mode: the backend's JSON Web Key Set (cached; refetched for an unknown key id). */
+  /** `jwt` mode: the backend's JSON Web Key Set (cached; refetched for an unknown key id). */
   @ValidateIf((env: EnvironmentVariables) => env.AUTH_JWKS_URL !== '')
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
   AUTH_JWKS_URL = '';
 
-  /** jwt mode: least time between two key-set fetches caused by unknown key ids. */
+  /**
+   * `jwt` mode: least time (seconds) between two key-set fetches caused by unknown key
+   * ids.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(3600)
   AUTH_JWKS_COOLDOWN_S = 30;
 
-  /** jwt mode, instead of AUTH_JWKS_URL: the HS256 secret shared with the backend. */
+  /**
+   * `jwt` mode, instead of `AUTH_JWKS_URL`: the HS256 secret shared with the backend
+   * (32+ characters).
+   */
   @IsString()
   AUTH_JWT_SECRET = '';
 
+  /** `jwt` mode: the required `iss`. */
   @IsString()
   AUTH_JWT_ISSUER = '';
 
+  /** `jwt` mode: the required `aud`. */
   @IsString()
   AUTH_JWT_AUDIENCE = '';
 
-  /** Tolerated difference (s) between the backend's clock and ours for exp and nbf. */
+  /**
+   * `jwt` mode: tolerated difference (seconds) between the backend's clock and ours for
+   * `exp` and `nbf`.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(600)
   AUTH_JWT_CLOCK_SKEW_S = 30;
 
-  /** The claim that names the caller's tenant. */
+  /** `jwt` mode: the claim that names the caller's tenant. */
   @IsString()
   AUTH_TENANT_CLAIM = 'tenant';
 
-  /** The claim with the caller's scopes: a space-separated string or an array. */
+  /** `jwt` mode: the claim with the caller's scopes (a space-separated string or an array). */
   @IsString()
   AUTH_SCOPES_CLAIM = 'scope';
 
-  /** /docs and /docs-json need the admin scope. */
+  /** `/docs` and `/docs-json` need the `admin` scope. */
   @Transform(toFlag)
   @IsBoolean({ message: 'AUTH_PROTECT_DOCS must be true or false' })
   AUTH_PROTECT_DOCS = false;
 
   /**
-   * /metrics needs the admin scope; by default whenever AUTH_MODE is not none. Set to
-   * false, /metrics is open without the per-tenant series.
+   * `/metrics` needs the `admin` scope; unset: whenever `AUTH_MODE` is not `none`. Set to
+   * `false` with authentication on, `/metrics` is open without the per-tenant series.
+   * @default on with authentication
    */
   @IsOptional()
   @Transform(toFlag)
@@ -288,15 +350,19 @@ export class EnvironmentVariables implements AuthEnvironment {
   AUTH_PROTECT_METRICS?: boolean;
 
   /**
-   * Budget for the bulky fields of stored executions (code, input, output, exceptions,
-   * variables); beyond it the oldest finished ones lose them (status and times stay).
+   * Budget (MiB) for the bulky fields of stored executions (code, input, output,
+   * exceptions, variables); beyond it the oldest finished ones lose them (status and
+   * times stay): see "Disk" in [Operations](operations.md#hostile-callers-and-engine-faults).
    */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   STORE_MAX_MB = 1024;
 
-  /** How often the engine is pinged (and its image checked) while nothing else asks. */
+  /**
+   * How often the engine is pinged and the runtime image checked while nothing else
+   * asks (the engine's events are followed too).
+   */
   @Type(() => Number)
   @IsInt()
   @Min(100)
@@ -314,10 +380,11 @@ export class EnvironmentVariables implements AuthEnvironment {
   ENGINE_OUTAGE_WAIT_S = 300;
 
   /**
-   * Graceful shutdown: how long executions still running when SIGTERM comes may take to
+   * Graceful shutdown: how long executions still running when `SIGTERM` comes may take to
    * finish before they are cancelled (their containers killed and removed). Queued ones
-   * are cancelled at once; POST /execute answers 503 from the start. Kubernetes'
-   * terminationGracePeriodSeconds must exceed it by a few seconds.
+   * are cancelled at once; `POST /execute` answers 503 from the start. Kubernetes'
+   * `terminationGracePeriodSeconds` must exceed it by a few seconds: see
+   * [Graceful shutdown](operations.md#graceful-shutdown).
    */
   @Type(() => Number)
   @IsInt()
@@ -325,13 +392,16 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Max(3_600_000)
   SHUTDOWN_GRACE_MS = 25_000;
 
-  /** SQLite file for durable records (executions, adjustments); `:memory:`: nothing survives a restart. */
+  /**
+   * SQLite file for durable records: executions (one machine) and adjustments.
+   * `:memory:`: nothing survives a restart.
+   */
   @IsString()
   DATABASE_PATH = 'data/sandbox.db';
 
   /**
    * The service's own bearer token for the backend (adjustment delivery, and processor
-   * fetches when the caller has no token of its own); empty: none is sent.
+   * fetches when the caller has no token of its own); unset: none is sent.
    */
   @IsOptional()
   @IsString()
@@ -344,21 +414,28 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Max(120_000)
   BACKEND_TIMEOUT_MS = 5000;
 
-  /** Where a processor's definition is fetched: GET BACKEND_URL + this, `{processor_id}` filled in. */
+  /**
+   * Where a processor's definition is fetched: `GET` `BACKEND_URL` + this,
+   * `{processor_id}` filled in; the answer is `{"code": "..."}`.
+   */
   @Matches(/^\/.*\{processor_id\}/, {
     message: 'BACKEND_PROCESSOR_PATH must start with / and contain {processor_id}',
   })
   BACKEND_PROCESSOR_PATH = '/api/processors/{processor_id}';
 
-  /** Where adjustments are delivered: POST BACKEND_URL + this, `{processor_id}` filled in. */
+  /**
+   * Where adjustments are delivered: `POST` `BACKEND_URL` + this, `{processor_id}`
+   * filled in.
+   */
   @Matches(/^\/.*\{processor_id\}/, {
     message: 'BACKEND_ADJUSTMENT_PATH must start with / and contain {processor_id}',
   })
   BACKEND_ADJUSTMENT_PATH = '/api/processors/{processor_id}/adjustments';
 
   /**
-   * How long a definition fetched with BACKEND_TOKEN is reused within the caller's tenant,
-   * in seconds (0: never cached).
+   * How long (seconds) a definition fetched with `BACKEND_TOKEN` is reused, within the
+   * caller's tenant only (`0`: never cached); fetches with a caller's own token are never
+   * reused.
    */
   @Type(() => Number)
   @IsInt()
@@ -366,38 +443,49 @@ export class EnvironmentVariables implements AuthEnvironment {
   PROCESSOR_CACHE_TTL_S = 30;
 
   /**
-   * Whether a caller without a bearer token of its own (api-key or none mode) may run a
-   * processor, fetched with BACKEND_TOKEN; false: 403 FORBIDDEN, nothing fetched.
+   * Whether a caller without a bearer token of its own (`api-key` or `none` mode) may run
+   * a processor by `processor_id`, fetched with `BACKEND_TOKEN`; `false`: `403 FORBIDDEN`,
+   * nothing fetched.
    */
   @Transform(toFlag)
   @IsBoolean({ message: 'PROCESSOR_FETCH_WITH_SERVICE_TOKEN must be true or false' })
   PROCESSOR_FETCH_WITH_SERVICE_TOKEN = true;
 
-  /** Delivery attempts of one adjustment before it is marked failed. */
+  /** Delivery attempts of one adjustment before it is marked `failed`. */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(100)
   ADJUSTMENT_MAX_ATTEMPTS = 10;
 
-  /** First retry delay in ms; doubles per attempt, with jitter, up to ADJUSTMENT_RETRY_MAX_MS. */
+  /**
+   * First retry delay in ms; doubles per attempt, with jitter, up to
+   * `ADJUSTMENT_RETRY_MAX_MS`.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(10)
   ADJUSTMENT_RETRY_BASE_MS = 1000;
 
+  /** Largest retry delay of an adjustment delivery, in ms. */
   @Type(() => Number)
   @IsInt()
   @Min(10)
   ADJUSTMENT_RETRY_MAX_MS = 60_000;
 
-  /** POST /adjust-processor per tenant per minute; beyond it 429 RATE_LIMITED. 0 turns it off. */
+  /**
+   * `POST /adjust-processor` per tenant per sliding minute, counted apart from submits;
+   * beyond it `429 RATE_LIMITED`. `0` turns it off.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(0)
   ADJUSTMENT_RATE_LIMIT_PER_MINUTE = 120;
 
-  /** One tenant's adjustments not yet delivered (nor failed); beyond it 429 TOO_MANY_PENDING_ADJUSTMENTS. */
+  /**
+   * One tenant's adjustments not yet delivered (nor failed; in cluster mode: across the
+   * cluster); beyond it `429 TOO_MANY_PENDING_ADJUSTMENTS` with `Retry-After`.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -405,7 +493,9 @@ export class EnvironmentVariables implements AuthEnvironment {
 
   /**
    * Marks this instance's containers. Stable across restarts (the host or pod name by
-   * default), so a restarted instance sweeps its own leftovers and no one else's.
+   * default), so a restarted instance sweeps its own leftovers at start-up, and no one
+   * else's.
+   * @default the host name
    */
   @Matches(/^[\w.-]{1,64}$/, {
     message: 'SANDBOX_INSTANCE_ID may contain letters, digits, _ . - only',
@@ -413,30 +503,31 @@ export class EnvironmentVariables implements AuthEnvironment {
   SANDBOX_INSTANCE_ID = hostname();
 
   /**
-   * Cluster mode: executions go through a BullMQ queue on this Redis, and records, live
-   * output and cancels are shared there, so every instance acts as one service. Unset:
-   * one machine, SQLite and an in-process queue.
+   * Cluster mode, `redis://host:port`: executions go through a BullMQ queue on this Redis,
+   * and records, live output and cancels are shared there, so every instance acts as one
+   * service (see [Scaling out](operations.md#scaling-out-cluster-mode)). Unset: one
+   * machine, SQLite and an in-process queue.
    */
   @IsOptional()
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must look like redis://host:port' })
   REDIS_URL?: string;
 
-  /** Prefix of every Redis key this service writes (besides BullMQ's own `bull:`). */
+  /** Prefix of every Redis key this service writes (besides BullMQ's own, under `bull:`). */
   @Matches(/^[\w.:-]{1,64}$/, {
     message: 'REDIS_KEY_PREFIX may contain letters, digits, _ . : - only',
   })
   REDIS_KEY_PREFIX = 'brain-net:';
 
   /**
-   * api: takes requests only (no Docker engine needed); worker: runs executions from the
-   * queue; all: both. api and worker need REDIS_URL.
+   * `api`: takes requests only (HTTP, no Docker engine needed); `worker`: runs executions
+   * from the queue; `all`: both. `api` and `worker` need `REDIS_URL`.
    */
   @IsIn(ROLES, { message: `ROLE must be one of ${ROLES.join(', ')}` })
   ROLE: Role = 'all';
 
   /**
    * Cluster mode: how long a worker that stops answering (killed, cut off) keeps its
-   * job; after this and one stalled-job check the job is recorded failed ("worker lost").
+   * job; after this and one stalled-job check the job is recorded `failed` ("worker lost").
    */
   @Type(() => Number)
   @IsInt()
@@ -444,7 +535,10 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Max(600_000)
   WORKER_LOST_AFTER_MS = 15_000;
 
-  /** unix:///var/run/docker.sock or tcp://host:port; the local socket when unset. */
+  /**
+   * The Docker engine: `unix:///var/run/docker.sock` or `tcp://host:port`.
+   * @default the local socket
+   */
   @IsOptional()
   @Matches(/^(unix|tcp|http|https):\/\/.+/, {
     message: 'DOCKER_HOST must look like unix:///path or tcp://host:port',

@@ -15,9 +15,9 @@ export class ExecutionStatisticsDto {
   running!: number;
   /** @example 0 */
   queued!: number | null;
-  /** Mean run time (container start to end) of recent executions, ms. @example 180.5 */
+  /** Mean run time (container start to end) of the executions since start, ms. @example 180.5 */
   mean_execution_ms!: number | null;
-  /** 95th percentile of the same, ms. @example 410 */
+  /** 95th percentile of the run times of the last 10 minutes or so, ms. @example 410 */
   p95_execution_ms!: number | null;
   /** @example 3600.2 */
   uptime_s!: number;
