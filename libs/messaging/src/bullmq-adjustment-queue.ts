@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job, type JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AdjustmentPage, AdjustmentRecord, AdjustmentStatus } from '@brain-net/store';
+import { z } from 'zod';
+import {
+  defineLuaCommands,
+  parseRedisReply,
+  readLua,
+  type AdjustmentPage,
+  type AdjustmentRecord,
+  type AdjustmentStatus,
+} from '@brain-net/store';
 
 export interface BullmqAdjustmentQueueOptions {
   /** The BullMQ queue every instance shares, e.g. 'sandbox-adjustments'. */
@@ -88,8 +96,6 @@ const STATUS_OF_STATE: Record<JobState, AdjustmentStatus> = {
 };
 const JOB_STATES = Object.keys(STATUS_OF_STATE) as JobState[];
 
-/** Index entries the sweep of each add looks at. */
-const SWEEP_BATCH = 10;
 /**
  * An index entry without its job is one BullMQ removed (history limit), or an add that
  * reserved its place and failed: once it is this old, it is forgotten.
@@ -97,82 +103,32 @@ const SWEEP_BATCH = 10;
 const RESERVATION_GRACE_MS = 60_000;
 
 /**
- * Shared by the scripts. KEYS: 1 every tenant's index (id by creation time), 2 the hash
- * id → tenant, 3 the sweep's cursor. ARGV: 1 the job keys' prefix, 2 and 3 the prefixes
- * of a tenant's index and of its pending set, 4 the time before which an entry without
- * its job is gone.
+ * The index's scripts, each preceded by the functions both use (adjustment-index.lua).
+ * KEYS are scriptKeys(); ARGV are scriptArguments(), then the script's own.
  */
-const INDEX_FUNCTIONS = `
-local jobs, byTenant, pendingOf, cutoff = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local function forget(id)
-  local tenant = redis.call('HGET', KEYS[2], id)
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  if tenant then
-    redis.call('ZREM', byTenant .. tenant, id)
-    redis.call('ZREM', pendingOf .. tenant, id)
-  end
-end
-local function gone(id, score)
-  return redis.call('EXISTS', jobs .. id) == 0 and tonumber(score) < cutoff
-end
-`;
+const ADJUSTMENT_COMMANDS = {
+  brainNetAdjustmentsReserve: {
+    numberOfKeys: 3,
+    lua: readLua(__dirname, 'adjustment-index.lua', 'reserve-adjustment.lua'),
+  },
+  brainNetAdjustmentsForget: {
+    numberOfKeys: 3,
+    lua: readLua(__dirname, 'adjustment-index.lua', 'forget-adjustments.lua'),
+  },
+} as const;
 
-/**
- * Reserves the adjustment's place (ARGV 5 id, 6 tenant, 7 creation time, 8 now, 9 most
- * pending) in the indexes and its tenant's pending set, in one step with the count, so
- * that adds on any instance hold the cap together. Answers {'exists'} for an id with a
- * job (a replay, whatever the count), {'full', n} when the tenant has n pending already,
- * else {'reserved', n}. Each call also sweeps a few index entries whose job is gone.
- */
-const RESERVE_SCRIPT = `${INDEX_FUNCTIONS}
-local id, tenant = ARGV[5], ARGV[6]
-if redis.call('EXISTS', jobs .. id) == 1 then return {'exists', 0} end
-local cursor = tonumber(redis.call('GET', KEYS[3]) or '0')
-local batch = redis.call('ZRANGE', KEYS[1], cursor, cursor + ${SWEEP_BATCH - 1}, 'WITHSCORES')
-local kept = 0
-for i = 1, #batch, 2 do
-  if gone(batch[i], batch[i + 1]) then forget(batch[i]) else kept = kept + 1 end
-end
-if #batch < ${2 * SWEEP_BATCH} then cursor = 0 else cursor = cursor + kept end
-redis.call('SET', KEYS[3], cursor)
--- Reserved by an add of the same id under way: BullMQ makes one job of both.
-if redis.call('ZSCORE', KEYS[1], id) then return {'reserved', 0} end
-local pendingKey = pendingOf .. tenant
-local max = tonumber(ARGV[9])
-local count = redis.call('ZCARD', pendingKey)
-if count >= max then
-  -- At the cap: entries of ended or vanished jobs (a worker lost before it noted the end) go.
-  local members = redis.call('ZRANGE', pendingKey, 0, -1, 'WITHSCORES')
-  for i = 1, #members, 2 do
-    if redis.call('HEXISTS', jobs .. members[i], 'finishedOn') == 1 then
-      redis.call('ZREM', pendingKey, members[i])
-    elseif gone(members[i], members[i + 1]) then
-      forget(members[i])
-    end
-  end
-  count = redis.call('ZCARD', pendingKey)
-  if count >= max then return {'full', count} end
-end
-redis.call('ZADD', pendingKey, ARGV[8], id)
-redis.call('ZADD', KEYS[1], ARGV[7], id)
-redis.call('ZADD', byTenant .. tenant, ARGV[7], id)
-redis.call('HSET', KEYS[2], id, tenant)
-return {'reserved', count + 1}
-`;
+/** The methods ADJUSTMENT_COMMANDS defines. */
+interface AdjustmentCommands {
+  brainNetAdjustmentsReserve(...keysThenArgs: (string | number)[]): Promise<unknown>;
+  brainNetAdjustmentsForget(...keysThenArgs: (string | number)[]): Promise<unknown>;
+}
 
-/** Forgets the listed ids (ARGV 5...) whose job is gone; answers how many. */
-const FORGET_SCRIPT = `${INDEX_FUNCTIONS}
-local forgotten = 0
-for i = 5, #ARGV do
-  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if score and gone(ARGV[i], score) then
-    forget(ARGV[i])
-    forgotten = forgotten + 1
-  end
-end
-return forgotten
-`;
+/** reserve-adjustment.lua: what came of the reservation, and the tenant's pending count. */
+const reserveReplySchema = z.tuple([z.enum(['exists', 'full', 'reserved']), z.int().nonnegative()]);
+/** forget-adjustments.lua: how many ids it forgot. */
+const forgetReplySchema = z.int().nonnegative();
+/** A listing's MULTI: the page's ids, and how many the index holds. */
+const pageReplySchema = z.tuple([z.array(z.string()), z.int().nonnegative()]);
 
 /**
  * The adjustment outbox in cluster mode, on BullMQ: one job per adjustment, its id the
@@ -188,6 +144,7 @@ export class BullmqAdjustmentQueue {
   private readonly queue: Queue<AdjustmentJobData, void, typeof JOB_NAME>;
   private worker: Worker<AdjustmentJobData, void, typeof JOB_NAME> | null = null;
   private workerTemplate: Redis | null = null;
+  private readonly commands: Redis & AdjustmentCommands;
   private readonly keepEnded: number;
   private readonly keys: {
     readonly jobs: string;
@@ -199,6 +156,7 @@ export class BullmqAdjustmentQueue {
   };
 
   constructor(private readonly options: BullmqAdjustmentQueueOptions) {
+    this.commands = defineLuaCommands<AdjustmentCommands>(options.commands, ADJUSTMENT_COMMANDS);
     this.keepEnded = options.keepEnded ?? DEFAULT_KEEP_ENDED;
     const jobs = `${options.prefix ?? 'bull'}:${options.queueName}:`;
     const index = `${jobs}adjustment-index:`;
@@ -223,9 +181,7 @@ export class BullmqAdjustmentQueue {
    * `maxPending` pending adjustments already (then nothing is stored).
    */
   async add(record: AdjustmentRecord, maxPending: number): Promise<AdjustmentAdd> {
-    const [outcome, pending] = (await this.options.commands.eval(
-      RESERVE_SCRIPT,
-      3,
+    const reply = await this.commands.brainNetAdjustmentsReserve(
       ...this.scriptKeys(),
       ...this.scriptArguments(),
       record.id,
@@ -233,7 +189,9 @@ export class BullmqAdjustmentQueue {
       record.createdAt.getTime(),
       Date.now(),
       maxPending,
-    )) as [string, number];
+    );
+    const source = `reserve-adjustment.lua for ${this.keys.jobs}${record.id}`;
+    const [outcome, pending] = parseRedisReply(reserveReplySchema, reply, source);
     if (outcome === 'full') return { refused: 'too-many-pending', pending };
     const acceptance = randomUUID();
     await this.queue.add(JOB_NAME, dataOf(record, acceptance), {
@@ -270,15 +228,16 @@ export class BullmqAdjustmentQueue {
   async list(offset: number, limit: number, tenant: string | null): Promise<AdjustmentPage> {
     const index = tenant === null ? this.keys.byCreation : this.keys.byTenant + tenant;
     for (;;) {
-      const answers = await this.options.commands
+      const answers = await this.commands
         .multi()
         .zrevrange(index, offset, offset + limit - 1)
         .zcard(index)
         .exec();
-      const [ids, total] = (answers ?? []).map(([error, value]) => {
+      const values = (answers ?? []).map(([error, value]) => {
         if (error) throw error;
         return value;
-      }) as [string[], number];
+      });
+      const [ids, total] = parseRedisReply(pageReplySchema, values, `the listing of ${index}`);
       const records = await Promise.all(ids.map((id) => this.get(id)));
       const items = records.filter((record) => record !== undefined);
       const missing = ids.filter((_, i) => records[i] === undefined);
@@ -306,13 +265,16 @@ export class BullmqAdjustmentQueue {
 
   /** Forgets those of `ids` whose job is gone; answers how many. */
   private async forget(ids: string[]): Promise<number> {
-    return (await this.options.commands.eval(
-      FORGET_SCRIPT,
-      3,
+    const reply = await this.commands.brainNetAdjustmentsForget(
       ...this.scriptKeys(),
       ...this.scriptArguments(),
       ...ids,
-    )) as number;
+    );
+    return parseRedisReply(
+      forgetReplySchema,
+      reply,
+      `forget-adjustments.lua for ${this.keys.byCreation}`,
+    );
   }
 
   /**
@@ -321,7 +283,7 @@ export class BullmqAdjustmentQueue {
    */
   private async ended(job: AdjustmentJob): Promise<void> {
     try {
-      await this.options.commands.zrem(this.keys.pendingOf + job.data.tenant, job.id ?? '');
+      await this.commands.zrem(this.keys.pendingOf + job.data.tenant, job.id ?? '');
     } catch (error: unknown) {
       this.options.onError(error);
     }

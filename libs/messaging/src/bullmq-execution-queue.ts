@@ -1,5 +1,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { defineLuaCommands, parseRedisReply, readLua } from '@brain-net/store';
 import {
   ExecutionQueue,
   type JobHandler,
@@ -56,19 +58,18 @@ const WAITING_STATES: ReadonlySet<string> = new Set([
   'waiting-children',
 ]);
 
-/**
- * Takes a waiting place of a tenant for a job, if one is free: KEYS[1] is the tenant's
- * sorted set of job ids (scored by Redis's clock at the take), ARGV the job id and the
- * cap. A set of ids, not a counter: every way out (started, withdrawn, failed, reclaimed)
- * may release the same place, and releasing twice frees one place, never two.
- */
-const TAKE_PLACE_SCRIPT = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-local time = redis.call('TIME')
-redis.call('ZADD', KEYS[1], tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000), ARGV[1])
-return 1
-`;
+/** The queue's script: a tenant's waiting place taken, with its cap checked (see the file). */
+const QUEUE_COMMANDS = {
+  brainNetQueueTakePlace: { numberOfKeys: 1, lua: readLua(__dirname, 'take-waiting-place.lua') },
+} as const;
+
+/** The methods QUEUE_COMMANDS defines. */
+interface QueueCommands {
+  brainNetQueueTakePlace(placesKey: string, executionId: string, cap: number): Promise<unknown>;
+}
+
+/** take-waiting-place.lua: 1 when the job holds a place, 0 when none was free. */
+const takePlaceReplySchema = z.union([z.literal(0), z.literal(1)]);
 
 /**
  * The queue in cluster mode: BullMQ on the shared Redis. Any instance enqueues, every
@@ -83,9 +84,11 @@ export class BullmqExecutionQueue extends ExecutionQueue {
   private worker: Worker<ExecutionJobData, void, typeof JOB_NAME> | null = null;
   private workerTemplate: Redis | null = null;
   private running = 0;
+  private readonly commands: Redis & QueueCommands;
 
   constructor(private readonly options: BullmqExecutionQueueOptions) {
     super();
+    this.commands = defineLuaCommands<QueueCommands>(options.commands, QUEUE_COMMANDS);
     this.queue = new Queue<ExecutionJobData, void, typeof JOB_NAME>(options.queueName, {
       connection: options.commands,
       prefix: options.prefix,
@@ -96,7 +99,7 @@ export class BullmqExecutionQueue extends ExecutionQueue {
 
   async refusal(tenant: string): Promise<QueueRefusal | null> {
     if ((await this.waitingCount()) >= this.options.maxWaiting) return 'queue-full';
-    let held = await this.options.commands.zcard(this.placesKey(tenant));
+    let held = await this.commands.zcard(this.placesKey(tenant));
     if (held >= this.maxWaitingPerTenant) held = await this.reclaimPlaces(tenant);
     return held >= this.maxWaitingPerTenant ? 'tenant-queue-full' : null;
   }
@@ -238,18 +241,18 @@ export class BullmqExecutionQueue extends ExecutionQueue {
   }
 
   private async takePlace(executionId: string, tenant: string): Promise<boolean> {
-    const taken = await this.options.commands.eval(
-      TAKE_PLACE_SCRIPT,
-      1,
-      this.placesKey(tenant),
+    const placesKey = this.placesKey(tenant);
+    const reply = await this.commands.brainNetQueueTakePlace(
+      placesKey,
       executionId,
-      String(this.maxWaitingPerTenant),
+      this.maxWaitingPerTenant,
     );
-    return taken === 1;
+    const source = `take-waiting-place.lua for ${placesKey}`;
+    return parseRedisReply(takePlaceReplySchema, reply, source) === 1;
   }
 
   private async releasePlace(executionId: string, tenant: string): Promise<void> {
-    await this.options.commands.zrem(this.placesKey(tenant), executionId);
+    await this.commands.zrem(this.placesKey(tenant), executionId);
   }
 
   /**
@@ -258,7 +261,7 @@ export class BullmqExecutionQueue extends ExecutionQueue {
    * Asked only of a tenant at its cap. Returns the places still held.
    */
   private async reclaimPlaces(tenant: string): Promise<number> {
-    const { commands } = this.options;
+    const { commands } = this;
     const key = this.placesKey(tenant);
     const [held, [seconds, micros]] = await Promise.all([
       commands.zrange(key, '0', '-1', 'WITHSCORES'),

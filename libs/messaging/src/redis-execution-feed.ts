@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { EXECUTION_STATUSES, type ExecutionStatus } from '@brain-net/store';
+import { z } from 'zod';
+import { EXECUTION_STATUSES, defineLuaCommands, jsonText, readLua } from '@brain-net/store';
 import { ExecutionFeed, type FeedEvent, type OutputEvent } from './execution-feed';
 
 export interface RedisExecutionFeedOptions {
@@ -16,28 +17,19 @@ export interface RedisExecutionFeedOptions {
 const DEFAULT_OUTPUT_TTL_MS = 60 * 60 * 1000;
 const DEFAULT_FORGOTTEN_TTL_MS = 60 * 1000;
 
-/**
- * Appends an output event to the log, bounds the log's lifetime and publishes the event,
- * in one step: no reader can see the log without an event that was already published, or
- * the other way round. A watcher that subscribes, then reads the log and drops live events
- * whose seq the log already holds, so sees every event exactly once.
- * KEYS[1] log, ARGV[1] event JSON, ARGV[2] TTL in ms, ARGV[3] channel.
- */
-const PUBLISH_OUTPUT_LUA = `
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('PUBLISH', ARGV[3], ARGV[1])
-`;
-/** Unique to this module: the script is defined on a connection others may share. */
-const PUBLISH_OUTPUT_COMMAND = 'brainNetFeedPublishOutput';
+/** The feed's script: an output event logged and published in one step (see the file). */
+const FEED_COMMANDS = {
+  brainNetFeedPublishOutput: { numberOfKeys: 1, lua: readLua(__dirname, 'publish-output.lua') },
+} as const;
 
-interface FeedScripts {
-  [PUBLISH_OUTPUT_COMMAND](
+/** The methods FEED_COMMANDS defines. */
+interface FeedCommands {
+  brainNetFeedPublishOutput(
     logKey: string,
     eventJson: string,
     ttlMs: number,
     channel: string,
-  ): Promise<number>;
+  ): Promise<unknown>;
 }
 
 interface Subscription {
@@ -61,7 +53,7 @@ export class RedisExecutionFeed extends ExecutionFeed {
   private readonly outputTtlMs: number;
   private readonly forgottenTtlMs: number;
   private readonly onError: (error: unknown) => void;
-  private readonly scripts: FeedScripts;
+  private readonly commands: Redis & FeedCommands;
   private closed = false;
 
   private readonly onMessage = (channel: string, message: string): void => {
@@ -69,7 +61,7 @@ export class RedisExecutionFeed extends ExecutionFeed {
   };
 
   constructor(
-    private readonly commands: Redis,
+    commands: Redis,
     private readonly subscriber: Redis,
     options: RedisExecutionFeedOptions,
   ) {
@@ -78,9 +70,7 @@ export class RedisExecutionFeed extends ExecutionFeed {
     this.outputTtlMs = options.outputTtlMs ?? DEFAULT_OUTPUT_TTL_MS;
     this.forgottenTtlMs = options.forgottenTtlMs ?? DEFAULT_FORGOTTEN_TTL_MS;
     this.onError = options.onError ?? (() => undefined);
-    commands.defineCommand(PUBLISH_OUTPUT_COMMAND, { numberOfKeys: 1, lua: PUBLISH_OUTPUT_LUA });
-    // defineCommand adds the method at run time; this is its type.
-    this.scripts = commands as unknown as FeedScripts;
+    this.commands = defineLuaCommands<FeedCommands>(commands, FEED_COMMANDS);
     subscriber.on('message', this.onMessage);
   }
 
@@ -88,7 +78,7 @@ export class RedisExecutionFeed extends ExecutionFeed {
     const json = JSON.stringify(event);
     const channel = this.channelOf(executionId);
     if (event.type === 'output') {
-      await this.scripts[PUBLISH_OUTPUT_COMMAND](
+      await this.commands.brainNetFeedPublishOutput(
         this.outputKeyOf(executionId),
         json,
         this.outputTtlMs,
@@ -184,37 +174,25 @@ export class RedisExecutionFeed extends ExecutionFeed {
   }
 }
 
-const STATUSES: ReadonlySet<string> = new Set(EXECUTION_STATUSES);
+const statusSchema = z.enum(EXECUTION_STATUSES);
 
-function isStatus(value: unknown): value is ExecutionStatus {
-  return typeof value === 'string' && STATUSES.has(value);
-}
+/** A feed message: an event, as publish wrote it. */
+const feedEventSchema = jsonText(
+  z.discriminatedUnion('type', [
+    z.object({
+      type: z.literal('output'),
+      stream: z.enum(['stdout', 'stderr']),
+      data: z.string(),
+      seq: z.int(),
+    }),
+    z.object({ type: z.literal('status'), status: statusSchema }),
+    z.object({ type: z.literal('finished'), status: statusSchema }),
+    z.object({ type: z.literal('cancel') }),
+  ]),
+) satisfies z.ZodType<FeedEvent>;
 
 /** The event a message holds, or null for anything malformed (never trusted blindly). */
 export function parseFeedEvent(json: string): FeedEvent | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const fields = value as Record<string, unknown>;
-  switch (fields.type) {
-    case 'output': {
-      const { stream, data, seq } = fields;
-      if (stream !== 'stdout' && stream !== 'stderr') return null;
-      if (typeof data !== 'string' || typeof seq !== 'number' || !Number.isInteger(seq)) {
-        return null;
-      }
-      return { type: 'output', stream, data, seq };
-    }
-    case 'status':
-    case 'finished':
-      return isStatus(fields.status) ? { type: fields.type, status: fields.status } : null;
-    case 'cancel':
-      return { type: 'cancel' };
-    default:
-      return null;
-  }
+  const parsed = feedEventSchema.safeParse(json);
+  return parsed.success ? parsed.data : null;
 }

@@ -342,6 +342,38 @@ describe('RedisExecutionStore', () => {
     await checkRedisLayout(redis, 'other:');
   });
 
+  it('runs its scripts again after Redis forgot them (SCRIPT FLUSH)', async () => {
+    await store.create(record('a', 'queued'), INPUT, null);
+    await redis.script('FLUSH');
+    expect(await store.save(record('a', 'completed'))).toBe(true);
+    expect(await store.get('a')).toEqual(record('a', 'completed'));
+  });
+
+  it('keeps every field of the stored details, also one this release does not know', async () => {
+    await store.create(record('a', 'queued'), INPUT, null);
+    const details = JSON.parse((await redis.get(`${PREFIX}exec:a`)) ?? '') as object;
+    await redis.set(`${PREFIX}exec:a`, JSON.stringify({ ...details, addedLater: { n: 1 } }));
+    expect(await store.get('a')).toEqual({ ...record('a', 'queued'), addedLater: { n: 1 } });
+  });
+
+  it('refuses a stored value of another shape, naming where it was', async () => {
+    await store.create(record('a', 'queued'), INPUT, null);
+    await redis.hset(`${PREFIX}exec:a:summary`, 'status', '"lost"');
+    await expect(store.get('a')).rejects.toThrow(
+      /Unexpected Redis reply from get-execution\.lua for brain-net:exec:a: .*\n.*at status/,
+    );
+    await expect(store.list(0, 10, null)).rejects.toThrow(/list-executions\.lua .*at status/s);
+
+    await redis.set(`${PREFIX}exec:a`, '[]');
+    await redis.hset(`${PREFIX}exec:a:summary`, 'status', '"queued"');
+    await expect(store.get('a')).rejects.toThrow(/get-execution\.lua for brain-net:exec:a/);
+
+    await redis.set(`${PREFIX}idem:tenant-a:k`, '{"id":"a"}');
+    await expect(store.findByIdempotencyKey('tenant-a', 'k')).rejects.toThrow(
+      /from brain-net:idem:tenant-a:k: .*\n.*at fingerprint/,
+    );
+  });
+
   it('keeps what it stored through a Redis crash (append-only file, fsync always)', async () => {
     await store.create(record('a', 'queued'), INPUT, { key: 'k', fingerprint: 'f' });
     await store.save(record('a', 'completed'));

@@ -19,14 +19,15 @@
  *                                         reach another's keys
  *
  * The summary lives apart from the record so a listing, and closeUnfinished, never read
- * or rewrite output. Every write is one Lua script, hence atomic across instances. The
- * scripts derive key names from ids: one Redis server (with replicas, Sentinel), not
- * Redis Cluster. Ids queued in the same millisecond list by id, descending.
+ * or rewrite output. Every write is one Lua script (the .lua files beside this one), hence
+ * atomic across instances. The scripts derive key names from ids: one Redis server (with
+ * replicas, Sentinel), not Redis Cluster. Ids queued in the same millisecond list by id,
+ * descending.
  */
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 // A value import: the constructor's metadata names Redis, the class Nest injects by.
 import { Redis } from 'ioredis';
+import { z } from 'zod';
 import {
   ExecutionInput,
   ExecutionRecord,
@@ -42,6 +43,8 @@ import {
   encodeDetails,
   encodeSummary,
 } from './redis-record-codec';
+import { defineLuaCommands, readLua } from './redis-lua-commands';
+import { jsonText, parseRedisReply } from './redis-reply';
 
 /** The layout this release reads and writes; a change to the keys above bumps it. */
 export const REDIS_LAYOUT_VERSION = 1;
@@ -74,140 +77,46 @@ export async function checkRedisLayout(redis: Redis, prefix: string): Promise<vo
 /** Finished records one create may drop: bounded work, and still catches up on a backlog. */
 const MAX_DROPS_PER_CREATE = 4;
 
-/** A Lua script run by its SHA1, sent in full only when the server does not know it. */
-class LuaScript {
-  private readonly sha1: string;
+/** The store's scripts, each in the .lua file named, as methods of its client. */
+const STORE_COMMANDS = {
+  brainNetStoreCreate: { lua: readLua(__dirname, 'create-execution.lua') },
+  brainNetStoreSave: { numberOfKeys: 5, lua: readLua(__dirname, 'save-execution.lua') },
+  brainNetStoreGet: { numberOfKeys: 2, lua: readLua(__dirname, 'get-execution.lua') },
+  brainNetStoreList: { numberOfKeys: 1, lua: readLua(__dirname, 'list-executions.lua') },
+  brainNetStoreCloseUnfinished: {
+    numberOfKeys: 3,
+    lua: readLua(__dirname, 'close-unfinished-executions.lua'),
+  },
+} as const;
 
-  constructor(private readonly source: string) {
-    this.sha1 = createHash('sha1').update(source).digest('hex');
-  }
-
-  async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha1, keys.length, ...keys, ...args);
-    } catch (error: unknown) {
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-      return await redis.eval(this.source, keys.length, ...keys, ...args);
-    }
-  }
+/** The methods STORE_COMMANDS defines; the KEYS and ARGV of each are the .lua file's. */
+interface StoreCommands {
+  /** Its KEYS count first: the idempotency key is there or not. */
+  brainNetStoreCreate(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<unknown>;
+  brainNetStoreSave(...keysThenArgs: string[]): Promise<unknown>;
+  brainNetStoreGet(...keysThenArgs: string[]): Promise<unknown>;
+  brainNetStoreList(...keysThenArgs: (string | number)[]): Promise<unknown>;
+  brainNetStoreCloseUnfinished(...keysThenArgs: string[]): Promise<unknown>;
 }
 
-/**
- * KEYS: record, summary, input, links, execs, tenant execs, unfinished, finished,
- * [idempotency key]. ARGV: prefix, id, details JSON, queuedAt ms, '1' if unfinished,
- * history limit, max drops, code, inputJson, [idempotency value], summary field/value
- * pairs (the rest). Returns the earlier submit's JSON, or nil once stored.
- */
-const CREATE = new LuaScript(`
-local record, summary, input, links, execs, tenantExecs, unfinished, finished, claim =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local prefix, id, details, score = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local summaryFrom = 10
-if claim then
-  local earlier = redis.call('GET', claim)
-  if earlier then return earlier end
-  summaryFrom = 11
-end
-if redis.call('EXISTS', record) == 1 then
-  return redis.error_reply('ERR execution ' .. id .. ' already exists')
-end
-redis.call('SET', record, details)
-redis.call('HSET', summary, unpack(ARGV, summaryFrom))
-redis.call('HSET', input, 'code', ARGV[8], 'inputJson', ARGV[9])
-redis.call('HSET', links, 'tenantExecs', tenantExecs)
-redis.call('ZADD', execs, score, id)
-redis.call('ZADD', tenantExecs, score, id)
-if ARGV[5] == '1' then
-  redis.call('SADD', unfinished, id)
-else
-  redis.call('ZADD', finished, score, id)
-end
-if claim then
-  redis.call('SET', claim, ARGV[10])
-  redis.call('HSET', links, 'idempotencyKey', claim)
-end
-
--- History limit: finished records older than the newest \`limit\` of all go, oldest first.
-local limit = tonumber(ARGV[6])
-for _, old in ipairs(redis.call('ZRANGE', finished, 0, tonumber(ARGV[7]) - 1)) do
-  local rank = redis.call('ZRANK', execs, old)
-  if rank and rank >= redis.call('ZCARD', execs) - limit then break end
-  local base = prefix .. 'exec:' .. old
-  local linked = redis.call('HMGET', base .. ':links', 'tenantExecs', 'idempotencyKey')
-  redis.call('DEL', base, base .. ':summary', base .. ':input', base .. ':links')
-  redis.call('ZREM', execs, old)
-  redis.call('ZREM', finished, old)
-  if linked[1] then redis.call('ZREM', linked[1], old) end
-  if linked[2] then redis.call('DEL', linked[2]) end
-end
-return false
-`);
+const earlierSubmitSchema = z.object({
+  id: z.string(),
+  fingerprint: z.string(),
+}) satisfies z.ZodType<EarlierSubmit>;
 
 /**
- * KEYS: record, summary, execs, unfinished, finished. ARGV: id, details JSON, '1' if
- * unfinished, summary field/value pairs. A record that is gone stays gone, one that
- * finished (in the finished set) stays as it ended: returns 0. Returns 1 once saved.
+ * An Idempotency-Key's claim, or nil: what its key holds, and what create-execution.lua
+ * answers (the earlier submit's claim, or nil once stored).
  */
-const SAVE = new LuaScript(`
-local record, summary, execs, unfinished, finished = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local id = ARGV[1]
-if redis.call('EXISTS', record) == 0 then return 0 end
-if redis.call('ZSCORE', finished, id) then return 0 end
-redis.call('SET', record, ARGV[2])
-redis.call('HSET', summary, unpack(ARGV, 4))
-if ARGV[3] == '1' then
-  redis.call('SADD', unfinished, id)
-  redis.call('ZREM', finished, id)
-else
-  redis.call('SREM', unfinished, id)
-  local score = redis.call('ZSCORE', execs, id)
-  if score then redis.call('ZADD', finished, score, id) end
-end
-return 1
-`);
-
-/**
- * KEYS: record, summary. ARGV: the tenant as JSON ('' for any), summary fields. Returns
- * {details JSON, summary values}, or nil when missing or another tenant's (read first).
- */
-const GET = new LuaScript(`
-if ARGV[1] ~= '' and redis.call('HGET', KEYS[2], 'tenant') ~= ARGV[1] then return false end
-local details = redis.call('GET', KEYS[1])
-if not details then return false end
-return { details, redis.call('HMGET', KEYS[2], unpack(ARGV, 2)) }
-`);
-
-/**
- * KEYS: an execs zset. ARGV: prefix, start, stop, summary fields. Returns {total,
- * summary values of each id in the range, newest first}: one consistent snapshot.
- */
-const LIST = new LuaScript(`
-local reply = { redis.call('ZCARD', KEYS[1]) }
-for _, id in ipairs(redis.call('ZREVRANGE', KEYS[1], ARGV[2], ARGV[3])) do
-  reply[#reply + 1] = redis.call('HMGET', ARGV[1] .. 'exec:' .. id .. ':summary', unpack(ARGV, 4))
-end
-return reply
-`);
-
-/**
- * KEYS: unfinished, finished, execs. ARGV: prefix, status, endedAt, error (each as JSON).
- * Rewrites three summary fields of every unfinished record; returns how many.
- */
-const CLOSE_UNFINISHED = new LuaScript(`
-local unfinished, finished, execs = KEYS[1], KEYS[2], KEYS[3]
-local closed = 0
-for _, id in ipairs(redis.call('SMEMBERS', unfinished)) do
-  local summary = ARGV[1] .. 'exec:' .. id .. ':summary'
-  if redis.call('EXISTS', summary) == 1 then
-    redis.call('HSET', summary, 'status', ARGV[2], 'endedAt', ARGV[3], 'error', ARGV[4])
-    local score = redis.call('ZSCORE', execs, id)
-    if score then redis.call('ZADD', finished, score, id) end
-    closed = closed + 1
-  end
-end
-redis.call('DEL', unfinished)
-return closed
-`);
+const claimSchema = jsonText(earlierSubmitSchema).nullable();
+/** save-execution.lua: 1 once saved, 0 when finished already or gone. */
+const saveReplySchema = z.union([z.literal(0), z.literal(1)]);
+/** get-execution.lua: {details JSON, summary values}, or nil. */
+const getReplySchema = z.tuple([z.string(), z.array(z.string().nullable())]).nullable();
+/** list-executions.lua: {total, summary values of each listed id}. */
+const listReplySchema = z.tuple([z.int().nonnegative()], z.array(z.string().nullable()));
+/** close-unfinished-executions.lua: how many it closed. */
+const closeUnfinishedReplySchema = z.int().nonnegative();
 
 /**
  * Keeps executions in Redis (layout above), shared by every instance of the service.
@@ -218,14 +127,13 @@ return closed
  */
 @Injectable()
 export class RedisExecutionStore extends ExecutionStore {
+  private readonly redis: Redis & StoreCommands;
   private readonly prefix: string;
   private readonly historyLimit: number;
 
-  constructor(
-    private readonly redis: Redis,
-    options: RedisStoreOptions,
-  ) {
+  constructor(redis: Redis, options: RedisStoreOptions) {
     super();
+    this.redis = defineLuaCommands<StoreCommands>(redis, STORE_COMMANDS);
     this.prefix = options.keyPrefix;
     this.historyLimit = options.executionHistoryLimit;
   }
@@ -262,47 +170,44 @@ export class RedisExecutionStore extends ExecutionStore {
       args.push(JSON.stringify(claim));
     }
     args.push(...encodeSummary(record));
-    const earlier = await CREATE.run(this.redis, keys, args);
-    return earlier === null ? null : parseEarlierSubmit(earlier);
+    const reply = await this.redis.brainNetStoreCreate(keys.length, ...keys, ...args);
+    return parseRedisReply(claimSchema, reply, `create-execution.lua for ${keys[0]}`);
   }
 
   async findByIdempotencyKey(tenant: string, key: string): Promise<EarlierSubmit | undefined> {
-    const claim = await this.redis.get(this.idempotencyKey(tenant, key));
-    return claim === null ? undefined : parseEarlierSubmit(claim);
+    const claimKey = this.idempotencyKey(tenant, key);
+    const claim = await this.redis.get(claimKey);
+    return parseRedisReply(claimSchema, claim, claimKey) ?? undefined;
   }
 
   async save(record: ExecutionRecord): Promise<boolean> {
-    const saved = await SAVE.run(
-      this.redis,
-      [
-        this.recordKey(record.id),
-        this.summaryKey(record.id),
-        this.execsKey(null),
-        this.unfinishedKey(),
-        this.finishedKey(),
-      ],
-      [
-        record.id,
-        encodeDetails(record),
-        isFinished(record.status) ? '0' : '1',
-        ...encodeSummary(record),
-      ],
+    const recordKey = this.recordKey(record.id);
+    const reply = await this.redis.brainNetStoreSave(
+      recordKey,
+      this.summaryKey(record.id),
+      this.execsKey(null),
+      this.unfinishedKey(),
+      this.finishedKey(),
+      record.id,
+      encodeDetails(record),
+      isFinished(record.status) ? '0' : '1',
+      ...encodeSummary(record),
     );
-    return saved === 1;
+    return parseRedisReply(saveReplySchema, reply, `save-execution.lua for ${recordKey}`) === 1;
   }
 
   async get(id: string, tenant: string | null = null): Promise<ExecutionRecord | undefined> {
+    const recordKey = this.recordKey(id);
     // Summary values are JSON: the tenant is compared as its JSON string.
-    const reply = await GET.run(
-      this.redis,
-      [this.recordKey(id), this.summaryKey(id)],
-      [tenant === null ? '' : JSON.stringify(tenant), ...SUMMARY_FIELDS],
+    const reply = await this.redis.brainNetStoreGet(
+      recordKey,
+      this.summaryKey(id),
+      tenant === null ? '' : JSON.stringify(tenant),
+      ...SUMMARY_FIELDS,
     );
-    if (reply === null) return undefined;
-    if (!Array.isArray(reply) || typeof reply[0] !== 'string') {
-      throw new Error(`Unexpected Redis reply reading execution ${id}.`);
-    }
-    return decodeRecord(reply[0], summaryValues(reply[1]));
+    const source = `get-execution.lua for ${recordKey}`;
+    const found = parseRedisReply(getReplySchema, reply, source);
+    return found === null ? undefined : decodeRecord(found[0], found[1], source);
   }
 
   async input(id: string): Promise<ExecutionInput | undefined> {
@@ -315,32 +220,39 @@ export class RedisExecutionStore extends ExecutionStore {
     // ZREVRANGE counts from the end for negative bounds: an empty page asks only the total.
     if (limit <= 0) return { items: [], total: await this.redis.zcard(execs) };
     const start = Math.max(0, offset);
-    const reply = await LIST.run(
-      this.redis,
-      [execs],
-      [this.prefix, start, start + limit - 1, ...SUMMARY_FIELDS],
+    const reply = await this.redis.brainNetStoreList(
+      execs,
+      this.prefix,
+      start,
+      start + limit - 1,
+      ...SUMMARY_FIELDS,
     );
-    if (!Array.isArray(reply) || typeof reply[0] !== 'number') {
-      throw new Error('Unexpected Redis reply listing executions.');
-    }
+    const source = `list-executions.lua for ${execs}`;
+    const [total, ...listed] = parseRedisReply(listReplySchema, reply, source);
     const items: ExecutionSummary[] = [];
-    for (const values of reply.slice(1)) {
-      const summary = decodeSummary(summaryValues(values));
+    for (const [i, values] of listed.entries()) {
+      const summary = decodeSummary(values, `${source}, item ${start + i}`);
       if (summary) items.push(summary);
     }
-    return { items, total: reply[0] };
+    return { items, total };
   }
 
   async closeUnfinished(endedAt: Date, error: string): Promise<number> {
-    const closed = await CLOSE_UNFINISHED.run(
-      this.redis,
-      [this.unfinishedKey(), this.finishedKey(), this.execsKey(null)],
-      [this.prefix, JSON.stringify('failed'), JSON.stringify(endedAt), JSON.stringify(error)],
+    const unfinishedKey = this.unfinishedKey();
+    const reply = await this.redis.brainNetStoreCloseUnfinished(
+      unfinishedKey,
+      this.finishedKey(),
+      this.execsKey(null),
+      this.prefix,
+      JSON.stringify('failed'),
+      JSON.stringify(endedAt),
+      JSON.stringify(error),
     );
-    if (typeof closed !== 'number') {
-      throw new Error('Unexpected Redis reply closing unfinished executions.');
-    }
-    return closed;
+    return parseRedisReply(
+      closeUnfinishedReplySchema,
+      reply,
+      `close-unfinished-executions.lua for ${unfinishedKey}`,
+    );
   }
 
   private recordKey(id: string): string {
@@ -373,17 +285,4 @@ export class RedisExecutionStore extends ExecutionStore {
     const escapedTenant = tenant.replaceAll('%', '%25').replaceAll(':', '%3A');
     return `${this.prefix}idem:${escapedTenant}:${key}`;
   }
-}
-
-function parseEarlierSubmit(json: unknown): EarlierSubmit {
-  if (typeof json !== 'string') throw new Error('Unexpected Redis reply for an Idempotency-Key.');
-  const { id, fingerprint } = JSON.parse(json) as EarlierSubmit;
-  return { id, fingerprint };
-}
-
-function summaryValues(reply: unknown): (string | null)[] {
-  if (!Array.isArray(reply) || !reply.every((v) => v === null || typeof v === 'string')) {
-    throw new Error('Unexpected Redis reply reading an execution summary.');
-  }
-  return reply as (string | null)[];
 }

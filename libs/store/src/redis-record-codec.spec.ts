@@ -73,18 +73,35 @@ describe('redis record codec', () => {
     for (const field of SUMMARY_FIELDS) expect(details).not.toHaveProperty(field);
     expect(details).toHaveProperty('variablesAfter.id.value', 'x');
 
-    const decoded = decodeRecord(encodeDetails(RECORD), hmget(encodeSummary(RECORD)));
+    const decoded = decodeRecord(encodeDetails(RECORD), hmget(encodeSummary(RECORD)), 'exec:a');
     expect(decoded).toEqual(RECORD);
     expect(decoded?.queuedAt).toBeInstanceOf(Date);
   });
 
+  it('throws on a value encodeSummary does not write, naming where it came from', () => {
+    const values = hmget(encodeSummary(RECORD));
+    values[SUMMARY_FIELDS.indexOf('queuedAt')] = '"yesterday"';
+    expect(() => decodeSummary(values, 'exec:a:summary')).toThrow(
+      /Unexpected Redis reply from exec:a:summary: .*\n.*at queuedAt/,
+    );
+    values[SUMMARY_FIELDS.indexOf('queuedAt')] = '{not JSON';
+    expect(() => decodeSummary(values, 'exec:a:summary')).toThrow(/Not JSON text/);
+    expect(() => decodeRecord('"text"', hmget(encodeSummary(RECORD)), 'exec:a')).toThrow(
+      /from exec:a/,
+    );
+  });
+
+  it('keeps every field of the details, also one this release does not know', () => {
+    const details = JSON.stringify({ ...JSON.parse(encodeDetails(RECORD)), addedLater: 1 });
+    expect(decodeRecord(details, hmget(encodeSummary(RECORD)), 'exec:a')).toEqual({
+      ...RECORD,
+      addedLater: 1,
+    });
+  });
+
   it('reads an absent summary hash as absent', () => {
-    expect(decodeSummary(SUMMARY_FIELDS.map(() => null))).toBeUndefined();
-    expect(
-      decodeRecord(
-        '{}',
-        SUMMARY_FIELDS.map(() => null),
-      ),
-    ).toBeUndefined();
+    const absent = SUMMARY_FIELDS.map(() => null);
+    expect(decodeSummary(absent, 'exec:a:summary')).toBeUndefined();
+    expect(decodeRecord('{}', absent, 'exec:a')).toBeUndefined();
   });
 });

@@ -1,4 +1,10 @@
-import type { ExecutionRecord, ExecutionSummary } from './execution-record';
+import { z } from 'zod';
+import {
+  EXECUTION_STATUSES,
+  type ExecutionRecord,
+  type ExecutionSummary,
+} from './execution-record';
+import { jsonText, parseRedisReply } from './redis-reply';
 
 /** The fields a listing shows, kept in Redis apart from the rest of the record. */
 export const SUMMARY_FIELDS = [
@@ -20,12 +26,28 @@ type MissingSummaryField = Exclude<keyof ExecutionSummary, (typeof SUMMARY_FIELD
 const summaryFieldsComplete: [MissingSummaryField] extends [never] ? true : never = true;
 void summaryFieldsComplete;
 
-/** A summary as its JSON values hold it: dates as ISO strings. */
-type StoredSummary = Omit<ExecutionSummary, 'queuedAt' | 'startedAt' | 'endedAt'> & {
-  queuedAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-};
+const storedDate = z.iso.datetime().transform((iso) => new Date(iso));
+
+/** A summary hash, field by field: each value JSON text, dates as ISO strings. */
+const storedSummarySchema = z.object({
+  id: jsonText(z.string()),
+  tenant: jsonText(z.string()),
+  createdBy: jsonText(z.string()),
+  requestId: jsonText(z.string()),
+  processorId: jsonText(z.string().nullable()),
+  queuedAt: jsonText(storedDate),
+  status: jsonText(z.enum(EXECUTION_STATUSES)),
+  startedAt: jsonText(storedDate.nullable()),
+  endedAt: jsonText(storedDate.nullable()),
+  exitCode: jsonText(z.number().nullable()),
+  error: jsonText(z.string().nullable()),
+}) satisfies z.ZodType<ExecutionSummary>;
+
+/**
+ * The details' JSON, checked to be an object only: the adapter reads none of its fields,
+ * and every one is kept as stored, also one this release does not know.
+ */
+const storedDetailsSchema = jsonText(z.looseObject({}));
 
 /** Everything in a record but its summary: the part a listing never reads. */
 export type ExecutionDetails = Omit<ExecutionRecord, keyof ExecutionSummary>;
@@ -40,28 +62,16 @@ export function encodeSummary(summary: ExecutionSummary): string[] {
 
 /**
  * A summary from its hash values, read in SUMMARY_FIELDS order (HMGET); undefined when
- * the hash is absent.
+ * the hash is absent. Throws, naming `source` (where the values came from), when a value
+ * is not what encodeSummary writes.
  */
-export function decodeSummary(values: readonly (string | null)[]): ExecutionSummary | undefined {
-  if (values.length !== SUMMARY_FIELDS.length || values.some((value) => value === null)) {
-    return undefined;
-  }
-  const stored = Object.fromEntries(
-    SUMMARY_FIELDS.map((field, i) => [field, JSON.parse(values[i] as string)]),
-  ) as StoredSummary;
-  return {
-    id: stored.id,
-    tenant: stored.tenant,
-    createdBy: stored.createdBy,
-    requestId: stored.requestId,
-    processorId: stored.processorId,
-    queuedAt: new Date(stored.queuedAt),
-    status: stored.status,
-    startedAt: dateOrNull(stored.startedAt),
-    endedAt: dateOrNull(stored.endedAt),
-    exitCode: stored.exitCode,
-    error: stored.error,
-  };
+export function decodeSummary(
+  values: readonly (string | null)[],
+  source: string,
+): ExecutionSummary | undefined {
+  if (values.some((value) => value === null)) return undefined;
+  const stored = Object.fromEntries(SUMMARY_FIELDS.map((field, i) => [field, values[i]]));
+  return parseRedisReply(storedSummarySchema, stored, source);
 }
 
 /**
@@ -74,15 +84,18 @@ export function encodeDetails(record: ExecutionRecord): string {
   return JSON.stringify(details);
 }
 
-/** A whole record from its two stored parts; undefined when the summary is absent. */
+/**
+ * A whole record from its two stored parts; undefined when the summary is absent. Throws,
+ * naming `source`, when a part is not what the encoders write.
+ */
 export function decodeRecord(
   detailsJson: string,
   summaryValues: readonly (string | null)[],
+  source: string,
 ): ExecutionRecord | undefined {
-  const summary = decodeSummary(summaryValues);
-  return summary && { ...(JSON.parse(detailsJson) as ExecutionDetails), ...summary };
-}
-
-function dateOrNull(iso: string | null): Date | null {
-  return iso === null ? null : new Date(iso);
+  const summary = decodeSummary(summaryValues, source);
+  if (!summary) return undefined;
+  // Written by encodeDetails: the fields of ExecutionDetails, as the check above explains.
+  const details = parseRedisReply(storedDetailsSchema, detailsJson, source) as ExecutionDetails;
+  return { ...details, ...summary };
 }
