@@ -1,31 +1,22 @@
-import { DynamicModule, InjectionToken, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AxiosBackendClient } from './axios-backend-client';
 import { BackendClient } from './backend-client';
 import { BackendClientOptions } from './backend-client-options';
+import {
+  BACKEND_CLIENT_OPTIONS_TOKEN,
+  ConfigurableBackendClientModule,
+} from './backend-client.module-definition';
 
-export interface BackendClientModuleAsyncOptions {
-  readonly imports?: DynamicModule['imports'];
-  readonly inject?: InjectionToken[];
-  readonly useFactory: (...args: never[]) => BackendClientOptions;
-}
-
-/** Provides the BackendClient port, backed by axios. */
-@Module({})
-export class BackendClientModule {
-  static forRootAsync(options: BackendClientModuleAsyncOptions): DynamicModule {
-    return {
-      module: BackendClientModule,
-      global: true,
-      imports: options.imports ?? [],
-      providers: [
-        {
-          provide: BackendClientOptions,
-          useFactory: options.useFactory,
-          inject: options.inject ?? [],
-        },
-        { provide: BackendClient, useClass: AxiosBackendClient },
-      ],
-      exports: [BackendClient],
-    };
-  }
-}
+/**
+ * Provides the BackendClient port, backed by axios: `BackendClientModule.forRoot(options)`
+ * or `BackendClientModule.forRootAsync({ inject, useFactory })`.
+ */
+@Module({
+  providers: [
+    // The axios client asks for its options by class, as every other options class is asked for.
+    { provide: BackendClientOptions, useExisting: BACKEND_CLIENT_OPTIONS_TOKEN },
+    { provide: BackendClient, useClass: AxiosBackendClient },
+  ],
+  exports: [BackendClient],
+})
+export class BackendClientModule extends ConfigurableBackendClientModule {}

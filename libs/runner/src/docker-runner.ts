@@ -85,6 +85,11 @@ export abstract class DockerRunner {
   abstract warmUp(): void;
   /** Removes every container of this instance (leftovers of a crashed process). */
   abstract removeLeftovers(): Promise<number>;
+  /**
+   * At shutdown, once the jobs ended: removes the warm containers and waits for the
+   * removals under way, so that the runner leaves nothing of its own behind.
+   */
+  abstract close(): Promise<void>;
   /** How many containers of this instance exist right now (running jobs, and any not yet removed). */
   abstract countOwnContainers(): Promise<number>;
   /**

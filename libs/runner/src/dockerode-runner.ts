@@ -1,5 +1,5 @@
 import { Duplex, PassThrough, Readable } from 'node:stream';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import Docker from 'dockerode';
 import { ContainerLimits } from './container-limits';
 import {
@@ -11,15 +11,8 @@ import {
   RunListener,
   RunOutcome,
   SandboxJob,
-  StopReason,
 } from './docker-runner';
-import {
-  HarnessExit,
-  HarnessFrameDecoder,
-  MAX_FRAME_BYTES,
-  OutputStream,
-  encodePayload,
-} from './harness/harness-protocol';
+import { encodePayload } from './harness/harness-protocol';
 import {
   HARNESS_COMMAND,
   HARNESS_COMPILER_COMMAND,
@@ -30,6 +23,7 @@ import {
   pythonVersionOf,
 } from './harness/harness-program';
 import { CompiledHarnessCache, HarnessCompilation } from './compiled-harness-cache';
+import { HarnessFrameCollector } from './harness-frame-collector';
 import { jobPayloadText } from './job-payload';
 import {
   HARNESS_COMPILER_JOB,
@@ -38,11 +32,18 @@ import {
   SANDBOX_LABEL,
   engineAddress,
 } from './runner-options';
+import {
+  ContainerEnd,
+  RunEndSign,
+  abortedBeforeStartOutcome,
+  answersAtExitFrame,
+  containerAtExitFrame,
+  runOutcomeOf,
+} from './run-outcome';
+import { RunStopper } from './run-stopper';
 import { WarmPool } from './warm-pool';
 import { SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
 
-/** What we keep of output written outside the protocol, for diagnosis only. */
-const MAX_DIAGNOSTICS_BYTES = 16 * 1024;
 /** After the container exits, how long the attach stream may take to deliver its tail. */
 const STREAM_DRAIN_MS = 2_000;
 /** How long past a job's deadline the engine may take to report its exit before we stop waiting. */
@@ -52,7 +53,6 @@ const GIVE_UP_AFTER_DEADLINE_MS = 30_000;
 const POOL_JOB_LABEL = 'warm-pool';
 /** How long compiling the harness may take before the runner gives up on it. */
 const COMPILE_TIMEOUT_MS = 30_000;
-const SIGKILL = 9;
 /** How long the runner must be idle before the warm pool refills. */
 const REFILL_IDLE_MS = 150;
 
@@ -72,7 +72,7 @@ interface ReadyContainer {
  * started, never-used containers when one is ready. Engine I/O only.
  */
 @Injectable()
-export class DockerodeRunner extends DockerRunner implements OnApplicationShutdown {
+export class DockerodeRunner extends DockerRunner {
   private readonly logger = new Logger(DockerodeRunner.name);
   private readonly docker: Docker;
   /** Containers whose removal failed (the engine went away mid-run): retried when it answers. */
@@ -181,7 +181,7 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     this.pool?.fill();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async close(): Promise<void> {
     clearTimeout(this.refillTimer);
     await Promise.all(this.removals);
     await this.compiledHarness.settled();
@@ -322,6 +322,11 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     await Promise.all([...this.unremoved].map((id) => this.remove(id)));
   }
 
+  /**
+   * Gives the ready container its job and waits for its end. Engine I/O only: the
+   * HarnessFrameCollector reads the frames, the RunStopper stops the container, and
+   * run-outcome decides when to answer and with what.
+   */
   private async runReady(
     ready: ReadyContainer,
     job: SandboxJob,
@@ -329,118 +334,70 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
     signal: AbortSignal,
     acquiredAt: number,
   ): Promise<{ outcome: RunOutcome; atFrame: boolean }> {
-    const { container, stream, stdout, stderr } = ready;
-    let frameArrived!: () => void;
-    const exitFrame = new Promise<void>((resolve) => (frameArrived = resolve));
-    const decoder = new HarnessFrameDecoder(MAX_FRAME_BYTES);
-    const truncated = { stdout: false, stderr: false };
-    let exit: HarnessExit | null = null;
-    let harnessError: string | null = null;
-    let diagnostics = '';
-
-    stdout.on('data', (chunk: Buffer) => {
-      for (const message of decoder.push(chunk)) {
-        switch (message.type) {
-          case 'stdout':
-          case 'stderr':
-            listener.onOutput(message.type, message.data);
-            break;
-          case 'truncated':
-            truncated[message.stream satisfies OutputStream] = true;
-            break;
-          case 'exit':
-            exit = message;
-            frameArrived();
-            break;
-          case 'harness_error':
-            harnessError = message.message;
-            break;
-        }
-      }
-    });
-    stderr.on('data', (chunk: Buffer) => {
-      if (diagnostics.length < MAX_DIAGNOSTICS_BYTES) {
-        diagnostics += chunk.toString('utf8').slice(0, MAX_DIAGNOSTICS_BYTES - diagnostics.length);
-      }
-    });
-    const streamEnded = ready.ended;
-
-    let stopReason: StopReason = 'exited';
-    const kill = (reason: StopReason) => {
-      // Once the harness has reported, the job is over: a late timer changes nothing.
-      if (stopReason !== 'exited' || (reason === 'timeout' && exit !== null)) return;
-      stopReason = reason;
-      container.kill().catch(() => {
-        // Already gone: nothing to kill.
-      });
-    };
-    const onAbort = () => kill('aborted');
-    signal.addEventListener('abort', onAbort, { once: true });
-    let deadline: NodeJS.Timeout | undefined;
+    const { container } = ready;
+    const frames = new HarnessFrameCollector(ready.stdout, ready.stderr, (stream, data) =>
+      listener.onOutput(stream, data),
+    );
+    const stopper = new RunStopper(
+      signal,
+      () => frames.exit !== null,
+      () => {
+        container.kill().catch(() => {
+          // Already gone: nothing to kill.
+        });
+      },
+    );
 
     try {
       if (signal.aborted) {
-        return { outcome: this.abortedBeforeStart(container.id, acquiredAt), atFrame: false };
+        const outcome = abortedBeforeStartOutcome(container.id, acquiredAt, new Date());
+        return { outcome, atFrame: false };
       }
       const startedAt = new Date();
-      deadline = setTimeout(() => kill('timeout'), job.timeoutMs);
+      stopper.armDeadline(job.timeoutMs);
       listener.onStarted({ containerId: container.id, startedAt });
       // Written, not ended: the harness reads a length-framed payload, so no half-close
       // has to travel through whatever stands between us and the engine.
-      stream.write(encodePayload(jobPayloadText(job)));
+      ready.stream.write(encodePayload(jobPayloadText(job)));
 
-      // The harness's exit frame, or else the end of the attach stream (the container
-      // ended without one, or the engine went away); the engine's wait call is made only
-      // then: a job whose harness answers costs one engine call fewer.
-      const first = await Promise.race([
-        exitFrame.then(() => 'frame' as const),
-        streamEnded.then(() => 'ended' as const),
+      // The engine's wait call is made only once the exit frame did not settle the run:
+      // a job whose harness answers costs one engine call fewer.
+      const endSign = await Promise.race<RunEndSign>([
+        frames.exitArrived.then(() => 'frame' as const),
+        ready.ended.then(() => 'ended' as const),
         delay(job.timeoutMs + GIVE_UP_AFTER_DEADLINE_MS).then(() => 'ended' as const),
       ]);
-      const frame = exit as HarnessExit | null;
-      /** The outcome as the harness reported it, with how the container ended. */
-      const outcomeOf = (
-        endedAt: Date,
-        container: Pick<RunOutcome, 'imageId' | 'containerExitCode' | 'oomKilled'>,
-      ): RunOutcome => ({
-        containerId: ready.container.id,
-        ...container,
-        startedAt,
-        endedAt,
-        stopReason,
-        exit, // read now: a frame may come after the race above
-        truncated,
-        harnessError,
-        diagnostics: diagnosticsOf(decoder, diagnostics),
-        timings: {
-          containerStartMs: startedAt.getTime() - acquiredAt,
-          runMs: endedAt.getTime() - startedAt.getTime(),
-        },
-      });
-      if (first === 'frame' && frame && isFinal(frame) && stopReason === 'exited') {
+      // Frames and the stop reason are read when the outcome is made: a frame may come
+      // after the race above.
+      const outcomeAt = (endedAt: Date, end: ContainerEnd): RunOutcome =>
+        runOutcomeOf({
+          containerId: container.id,
+          acquiredAt,
+          startedAt,
+          endedAt,
+          stopReason: stopper.reason,
+          frames: frames.collected(),
+          container: end,
+        });
+      if (answersAtExitFrame(endSign, frames.exit, stopper.reason)) {
         // The exit frame is the harness's last word (PROTOCOL.md): answer now; the
         // container's own end and its removal come after, and change nothing.
-        const outcome = outcomeOf(new Date(), {
-          imageId: this.imageIds.get(job.image) ?? null,
-          containerExitCode: null,
-          oomKilled: false,
-        });
-        return { outcome, atFrame: true };
+        const imageId = this.imageIds.get(job.image) ?? null;
+        return { outcome: outcomeAt(new Date(), containerAtExitFrame(imageId)), atFrame: true };
       }
-      const exitCode = await this.awaitExit(container, streamEnded, job.timeoutMs);
+      const exitCode = await this.awaitExit(container, ready.ended, job.timeoutMs);
       const endedAt = new Date();
-      clearTimeout(deadline);
-      await Promise.race([streamEnded, delay(STREAM_DRAIN_MS)]);
+      stopper.disarmDeadline();
+      await Promise.race([ready.ended, delay(STREAM_DRAIN_MS)]);
       const state = await this.engineCall('inspect the container', () => container.inspect());
-      const outcome = outcomeOf(endedAt, {
+      const outcome = outcomeAt(endedAt, {
         imageId: state.Image ?? null,
         containerExitCode: exitCode,
         oomKilled: state.State?.OOMKilled ?? false,
       });
       return { outcome, atFrame: false };
     } finally {
-      clearTimeout(deadline);
-      signal.removeEventListener('abort', onAbort);
+      stopper.dispose();
     }
   }
 
@@ -484,24 +441,6 @@ export class DockerodeRunner extends DockerRunner implements OnApplicationShutdo
         return state.State.ExitCode;
       }
     }
-  }
-
-  private abortedBeforeStart(containerId: string, acquiredAt: number): RunOutcome {
-    const now = new Date();
-    return {
-      containerId,
-      imageId: null,
-      startedAt: now,
-      endedAt: now,
-      stopReason: 'aborted',
-      containerExitCode: null,
-      oomKilled: false,
-      exit: null,
-      truncated: { stdout: false, stderr: false },
-      harnessError: null,
-      diagnostics: '',
-      timings: { containerStartMs: now.getTime() - acquiredAt, runMs: 0 },
-    };
   }
 
   private containerSpec(
@@ -649,20 +588,4 @@ function statusCodeOf(error: unknown): number | undefined {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * An exit frame the runner may answer at once: one whose worker a SIGKILL ended, other
- * than the harness's own deadline, may have met the kernel's OOM killer, which only the
- * container's state tells, so that one waits for it.
- */
-function isFinal(frame: HarnessExit): boolean {
-  return frame.signal !== SIGKILL || frame.harness_timeout;
-}
-
-/** What the container wrote outside the protocol, and lines on its channel that were not frames. */
-function diagnosticsOf(decoder: HarnessFrameDecoder, diagnostics: string): string {
-  return decoder.rejectedLines > 0
-    ? `${decoder.rejectedLines} lines on the harness channel were not frames:\n${decoder.rejectionReasons.join('\n')}\n${diagnostics}`
-    : diagnostics;
 }

@@ -1,27 +1,19 @@
-import { DynamicModule, InjectionToken, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { DockerRunner } from './docker-runner';
 import { DockerodeRunner } from './dockerode-runner';
 import { RunnerOptions } from './runner-options';
+import { ConfigurableRunnerModule, RUNNER_OPTIONS_TOKEN } from './runner.module-definition';
 
-export interface RunnerModuleAsyncOptions {
-  readonly imports?: DynamicModule['imports'];
-  readonly inject?: InjectionToken[];
-  readonly useFactory: (...args: never[]) => RunnerOptions;
-}
-
-/** Provides the DockerRunner port, backed by dockerode. */
-@Module({})
-export class RunnerModule {
-  static forRootAsync(options: RunnerModuleAsyncOptions): DynamicModule {
-    return {
-      module: RunnerModule,
-      global: true,
-      imports: options.imports ?? [],
-      providers: [
-        { provide: RunnerOptions, useFactory: options.useFactory, inject: options.inject ?? [] },
-        { provide: DockerRunner, useClass: DockerodeRunner },
-      ],
-      exports: [DockerRunner],
-    };
-  }
-}
+/**
+ * Provides the DockerRunner port, backed by dockerode:
+ * `RunnerModule.forRoot(options)` or `RunnerModule.forRootAsync({ inject, useFactory })`.
+ */
+@Module({
+  providers: [
+    // DockerodeRunner asks for RunnerOptions by class, as every other options class is asked for.
+    { provide: RunnerOptions, useExisting: RUNNER_OPTIONS_TOKEN },
+    { provide: DockerRunner, useClass: DockerodeRunner },
+  ],
+  exports: [DockerRunner],
+})
+export class RunnerModule extends ConfigurableRunnerModule {}

@@ -1,35 +1,26 @@
-import { DynamicModule, InjectionToken, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { getOptionsToken, getStorageToken, ThrottlerStorageService } from '@nestjs/throttler';
 import { QuotaOptions } from './quota-options';
+import { ConfigurableQuotaModule, QUOTA_OPTIONS_TOKEN } from './quota.module-definition';
 import { throttlerOptionsFor } from './tenant-rate-limit.guard';
 
-export interface QuotaModuleAsyncOptions {
-  readonly imports?: DynamicModule['imports'];
-  readonly inject?: InjectionToken[];
-  readonly useFactory: (...args: never[]) => QuotaOptions;
-}
-
 /**
- * Provides what TenantRateLimitGuard needs. Global because Nest builds a guard named in
- * @UseGuards inside the module of the controller that names it.
+ * Provides what TenantRateLimitGuard needs:
+ * `QuotaModule.forRoot(options)` or `QuotaModule.forRootAsync({ inject, useFactory })`.
+ * Global because Nest builds a guard named in @UseGuards inside the module of the
+ * controller that names it.
  */
-@Module({})
-export class QuotaModule {
-  static forRootAsync(options: QuotaModuleAsyncOptions): DynamicModule {
-    return {
-      module: QuotaModule,
-      global: true,
-      imports: options.imports ?? [],
-      providers: [
-        { provide: QuotaOptions, useFactory: options.useFactory, inject: options.inject ?? [] },
-        { provide: getOptionsToken(), useFactory: throttlerOptionsFor, inject: [QuotaOptions] },
-        {
-          provide: getStorageToken(),
-          useFactory: (quota: QuotaOptions) => quota.storage ?? new ThrottlerStorageService(),
-          inject: [QuotaOptions],
-        },
-      ],
-      exports: [QuotaOptions, getOptionsToken(), getStorageToken()],
-    };
-  }
-}
+@Module({
+  providers: [
+    // The guard asks for QuotaOptions by class, as every other options class is asked for.
+    { provide: QuotaOptions, useExisting: QUOTA_OPTIONS_TOKEN },
+    { provide: getOptionsToken(), useFactory: throttlerOptionsFor, inject: [QuotaOptions] },
+    {
+      provide: getStorageToken(),
+      useFactory: (quota: QuotaOptions) => quota.storage ?? new ThrottlerStorageService(),
+      inject: [QuotaOptions],
+    },
+  ],
+  exports: [QuotaOptions, getOptionsToken(), getStorageToken()],
+})
+export class QuotaModule extends ConfigurableQuotaModule {}

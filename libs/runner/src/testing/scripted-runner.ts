@@ -213,6 +213,11 @@ export class ScriptedRunner extends DockerRunner {
     return Promise.resolve(removed);
   }
 
+  /** Scripted runs hold no containers: nothing to remove. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
   countOwnContainers(): Promise<number> {
     return Promise.resolve(this.active);
   }

@@ -1,0 +1,131 @@
+import { PassThrough } from 'node:stream';
+import { HarnessFrameCollector, MAX_DIAGNOSTICS_BYTES } from './harness-frame-collector';
+import { HarnessExit, OutputStream } from './harness/harness-protocol';
+
+const EXIT: HarnessExit = {
+  exit_code: 0,
+  signal: null,
+  harness_timeout: false,
+  max_rss_kb: 9000,
+  cpu_time_ms: 12.5,
+  stdout_bytes: 3,
+  stderr_bytes: 0,
+  result: null,
+  result_error: null,
+};
+
+const frameLine = (frame: object): string => `${JSON.stringify(frame)}\n`;
+
+/** Lets the streams deliver what was written to them. */
+const delivered = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A collector following two fed streams, as a container's demultiplexed stdout and stderr. */
+function collectorFed() {
+  const harnessChannel = new PassThrough();
+  const strayChannel = new PassThrough();
+  const output: { stream: OutputStream; data: string }[] = [];
+  const collector = new HarnessFrameCollector(harnessChannel, strayChannel, (stream, data) =>
+    output.push({ stream, data }),
+  );
+  return { collector, harnessChannel, strayChannel, output };
+}
+
+describe('HarnessFrameCollector', () => {
+  it('hands the job output on as it arrives, in order', async () => {
+    const { collector, harnessChannel, output } = collectorFed();
+    harnessChannel.write(frameLine({ type: 'stdout', data: 'a' }));
+    await delivered();
+    expect(output).toEqual([{ stream: 'stdout', data: 'a' }]);
+
+    harnessChannel.write(
+      frameLine({ type: 'stderr', data: 'b' }) + frameLine({ type: 'stdout', data: 'c' }),
+    );
+    await delivered();
+    expect(output).toEqual([
+      { stream: 'stdout', data: 'a' },
+      { stream: 'stderr', data: 'b' },
+      { stream: 'stdout', data: 'c' },
+    ]);
+    expect(collector.collected()).toEqual({
+      exit: null,
+      truncated: { stdout: false, stderr: false },
+      harnessError: null,
+      diagnostics: '',
+    });
+  });
+
+  it('keeps the exit frame, and settles exitArrived at it, even split across chunks', async () => {
+    const { collector, harnessChannel } = collectorFed();
+    let arrived = false;
+    void collector.exitArrived.then(() => (arrived = true));
+    const line = frameLine({ type: 'exit', ...EXIT });
+    harnessChannel.write(line.slice(0, 20));
+    await delivered();
+    expect(arrived).toBe(false);
+    expect(collector.exit).toBeNull();
+
+    harnessChannel.write(line.slice(20));
+    await delivered();
+    expect(arrived).toBe(true);
+    expect(collector.exit).toEqual({ type: 'exit', ...EXIT });
+    expect(collector.collected().exit).toEqual({ type: 'exit', ...EXIT });
+  });
+
+  it('keeps the latest exit frame when the harness sends more than one', async () => {
+    const { collector, harnessChannel } = collectorFed();
+    harnessChannel.write(frameLine({ type: 'exit', ...EXIT }));
+    harnessChannel.write(frameLine({ type: 'exit', ...EXIT, exit_code: 3 }));
+    await delivered();
+    expect(collector.exit?.exit_code).toBe(3);
+  });
+
+  it('records truncation per stream and the harness error', async () => {
+    const { collector, harnessChannel } = collectorFed();
+    harnessChannel.write(
+      frameLine({ type: 'truncated', stream: 'stderr' }) +
+        frameLine({ type: 'harness_error', message: 'worker lost' }),
+    );
+    await delivered();
+    expect(collector.collected()).toMatchObject({
+      truncated: { stdout: false, stderr: true },
+      harnessError: 'worker lost',
+    });
+  });
+
+  it('reports a malformed exit frame as a harness error, and no exit', async () => {
+    const { collector, harnessChannel } = collectorFed();
+    let arrived = false;
+    void collector.exitArrived.then(() => (arrived = true));
+    harnessChannel.write(frameLine({ type: 'exit', exit_code: 'zero' }));
+    await delivered();
+    expect(arrived).toBe(false);
+    expect(collector.exit).toBeNull();
+    expect(collector.collected().harnessError).toMatch(/^malformed exit frame: /);
+  });
+
+  it('keeps what the container wrote on stderr as diagnostics, up to its cap', async () => {
+    const { collector, strayChannel } = collectorFed();
+    strayChannel.write('Fatal Python error\n');
+    await delivered();
+    expect(collector.collected().diagnostics).toBe('Fatal Python error\n');
+
+    strayChannel.write('x'.repeat(MAX_DIAGNOSTICS_BYTES));
+    strayChannel.write('never kept');
+    await delivered();
+    const { diagnostics } = collector.collected();
+    expect(diagnostics).toHaveLength(MAX_DIAGNOSTICS_BYTES);
+    expect(diagnostics.startsWith('Fatal Python error\nxxx')).toBe(true);
+  });
+
+  it('puts the lines on the harness channel that were not frames ahead of stderr', async () => {
+    const { collector, harnessChannel, strayChannel, output } = collectorFed();
+    harnessChannel.write('print from a bypassed harness\n');
+    harnessChannel.write(frameLine({ type: 'stdout', data: 'ok' }));
+    strayChannel.write('Traceback');
+    await delivered();
+    expect(output).toEqual([{ stream: 'stdout', data: 'ok' }]);
+    expect(collector.collected().diagnostics).toBe(
+      '1 lines on the harness channel were not frames:\nline 1: not JSON\nTraceback',
+    );
+  });
+});
