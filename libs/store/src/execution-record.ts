@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ContainerLimits, HarnessException, HarnessVariable } from '@brain-net/runner';
 
 export const EXECUTION_STATUSES = [
@@ -50,6 +51,20 @@ export interface ExecutionInput {
   readonly inputJson: string;
 }
 
+/**
+ * How the container was set up beyond `limits`, as the service applied it to this run.
+ * Fixed when the execution is accepted, like its limits: a later change of the
+ * configuration is not what this run had.
+ */
+export interface RunSettings {
+  /** Cap on each of stdout and stderr, in bytes (MAX_OUTPUT_BYTES). */
+  readonly maxOutputBytes: number;
+  /** The container's network mode (`HostConfig.NetworkMode`): `none`, loopback only. */
+  readonly network: string;
+  /** Whether the container's root file system was mounted read-only. */
+  readonly readOnlyRoot: boolean;
+}
+
 /** A submit's Idempotency-Key, and a fingerprint of what that submit asked for. */
 export interface IdempotentRequest {
   readonly key: string;
@@ -82,6 +97,11 @@ export interface ExecutionRecord extends ExecutionSummary {
   readonly debugMode: boolean;
   readonly timeoutS: number;
   readonly limits: ContainerLimits;
+  /**
+   * Absent on records written before run settings were kept (on SQLite: before migration
+   * 6): unknown for those, as today's configuration need not be what they ran with.
+   */
+  readonly runSettings?: RunSettings;
   stdout: string;
   stderr: string;
   truncated: { stdout: boolean; stderr: boolean };
@@ -98,4 +118,49 @@ export interface ExecutionRecord extends ExecutionSummary {
    * output, exceptions, variables and input are gone, its status and times remain.
    */
   pruned: boolean;
+}
+
+/** What a newly accepted execution is made of: who asked, for what, and its settings. */
+export interface NewExecution {
+  /** A fresh UUID unless given. */
+  readonly id?: string;
+  readonly tenant: string;
+  readonly createdBy: string;
+  readonly requestId: string;
+  readonly processorId: string | null;
+  /** Now unless given. */
+  readonly queuedAt?: Date;
+  readonly debugMode: boolean;
+  readonly timeoutS: number;
+  readonly limits: ContainerLimits;
+  readonly runSettings: RunSettings;
+}
+
+/** The record of a newly accepted execution: queued, with nothing run or recorded yet. */
+export function newExecutionRecord({
+  id = randomUUID(),
+  queuedAt = new Date(),
+  ...execution
+}: NewExecution): ExecutionRecord {
+  return {
+    ...execution,
+    id,
+    queuedAt,
+    status: 'queued',
+    startedAt: null,
+    endedAt: null,
+    stdout: '',
+    stderr: '',
+    truncated: { stdout: false, stderr: false },
+    exitCode: null,
+    error: null,
+    oomKilled: false,
+    exceptions: [],
+    variablesAfter: null,
+    timings: null,
+    codeMs: null,
+    usage: null,
+    imageId: null,
+    pruned: false,
+  };
 }

@@ -3,6 +3,8 @@ export * from './execution-record';
 export * from './execution-store';
 export * from './record-id';
 export * from './redis-execution-store';
+export * from './redis-lua-commands';
+export * from './redis-reply';
 export * from './sqlite-adjustment-store';
 export * from './sqlite-database';
 export * from './sqlite-execution-store';

@@ -9,6 +9,12 @@ import { SqliteAdjustmentStore } from './sqlite-adjustment-store';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteExecutionStore } from './sqlite-execution-store';
 import { StoreOptions } from './store-options';
+import {
+  RUN_SETTINGS,
+  queuedRecord,
+  record,
+  withoutRunSettings,
+} from './testing/execution-records';
 
 // The first release's schema and writes, copied as they were: the fixture must not
 // follow later changes to the code.
@@ -217,23 +223,28 @@ function writeV1Database(path: string, records: V1Record[]): void {
   db.close();
 }
 
-/** What the new store must give back for an old record: all of it but the input. */
+/**
+ * What the new store must give back for an old record: all of it but the input. Made
+ * before tenants and before run settings: the default tenant's, and no settings known.
+ */
 function migrated(old: V1Record): ExecutionRecord {
-  return {
-    id: old.id,
-    tenant: 'default',
-    createdBy: 'anonymous',
-    requestId: old.requestId,
-    processorId: old.processorId,
-    queuedAt: old.queuedAt,
+  return withoutRunSettings({
+    ...queuedRecord({
+      id: old.id,
+      tenant: 'default',
+      createdBy: 'anonymous',
+      requestId: old.requestId,
+      processorId: old.processorId,
+      queuedAt: old.queuedAt,
+      debugMode: old.debugMode,
+      timeoutS: old.timeoutS,
+      limits: old.limits,
+    }),
     status: old.status,
     startedAt: old.startedAt,
     endedAt: old.endedAt,
     exitCode: old.exitCode,
     error: old.error,
-    debugMode: old.debugMode,
-    timeoutS: old.timeoutS,
-    limits: old.limits,
     stdout: old.stdout,
     stderr: old.stderr,
     truncated: old.truncated,
@@ -245,8 +256,58 @@ function migrated(old: V1Record): ExecutionRecord {
     codeMs: old.codeMs,
     usage: old.usage,
     imageId: old.imageId,
-    pruned: false,
-  };
+  });
+}
+
+// How the store of schema version 5 wrote an execution, copied as it was.
+const V5_INSERT_EXECUTION = `INSERT INTO executions (id, tenant, created_by, request_id,
+    processor_id, created_at, status, started_at, ended_at, exit_code, error, state,
+    bulky_bytes, pruned, idempotency_key, request_fingerprint)
+  VALUES (@id, @tenant, @created_by, @request_id, @processor_id, @created_at, @status,
+    @started_at, @ended_at, @exit_code, @error, @state, @bulky_bytes, 0, NULL, NULL)`;
+const V5_INSERT_PAYLOAD = `INSERT INTO execution_payloads
+    (id, stdout, stderr, exceptions_json, variables_json, code, input_json)
+  VALUES (@id, @stdout, @stderr, @exceptions_json, @variables_json, @code, @input_json)`;
+
+/** Writes `written` into a file of schema version 5, as that release's store did. */
+function writeV5Database(path: string, written: ExecutionRecord): void {
+  const db = new Database(path);
+  migrate(db, MIGRATIONS.slice(0, 5));
+  db.prepare(V5_INSERT_EXECUTION).run({
+    id: written.id,
+    tenant: written.tenant,
+    created_by: written.createdBy,
+    request_id: written.requestId,
+    processor_id: written.processorId,
+    created_at: written.queuedAt.getTime(),
+    status: written.status,
+    started_at: written.startedAt?.getTime() ?? null,
+    ended_at: written.endedAt?.getTime() ?? null,
+    exit_code: written.exitCode,
+    error: written.error,
+    state: JSON.stringify({
+      debugMode: written.debugMode,
+      timeoutS: written.timeoutS,
+      limits: written.limits,
+      truncated: written.truncated,
+      oomKilled: written.oomKilled,
+      timings: written.timings,
+      codeMs: written.codeMs,
+      usage: written.usage,
+      imageId: written.imageId,
+    }),
+    bulky_bytes: 0,
+  });
+  db.prepare(V5_INSERT_PAYLOAD).run({
+    id: written.id,
+    stdout: written.stdout,
+    stderr: written.stderr,
+    exceptions_json: JSON.stringify(written.exceptions),
+    variables_json: JSON.stringify(written.variablesAfter),
+    code: 'print(1)',
+    input_json: '{}',
+  });
+  db.close();
 }
 
 describe('migrations', () => {
@@ -269,7 +330,7 @@ describe('migrations', () => {
 
   afterEach(() => {
     for (const database of opened.splice(0)) {
-      if (database.connection.open) database.onApplicationShutdown();
+      if (database.connection.open) database.close();
     }
     rmSync(directory, { recursive: true, force: true });
   });
@@ -359,7 +420,7 @@ describe('migrations', () => {
     adjustments.insert({ ...mine, id: 'adj-2', createdAt: new Date(T0 + 50) });
     expect(adjustments.list(0, 10, null).items.map((a) => a.id)).toEqual(['adj-2', 'adj-1']);
     expect(adjustments.countByStatus()).toEqual({ pending: 1, delivered: 1, failed: 0 });
-    database.onApplicationShutdown();
+    database.close();
 
     // Reopened at the current version, with a budget the old records exceed.
     options = { ...options, maxStoreBytes: 1 };
@@ -428,6 +489,25 @@ describe('migrations', () => {
     expect(adjustments.countPending('tenant-a')).toBe(2);
     expect(adjustments.countPending('tenant-b')).toBe(1);
     expect(adjustments.get('p1')).toMatchObject({ adjustments: '{"a":1}', status: 'pending' });
+  });
+
+  it('reads a version 5 file’s executions with run settings unknown; new ones keep theirs', async () => {
+    const older = withoutRunSettings(record('older', 'completed'));
+    writeV5Database(databasePath, older);
+
+    const database = open();
+    expect(database.connection.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const executions = new SqliteExecutionStore(database, options);
+    const read = await executions.get(older.id);
+    expect(read).toEqual(older);
+    // Not today's settings: none at all.
+    expect(read).not.toHaveProperty('runSettings');
+
+    const newer = record('newer', 'queued', 1);
+    await executions.create(newer, { code: 'print(2)', inputJson: '{}' });
+    // Written once, at creation: a save cannot take them away.
+    await executions.save({ ...record('newer', 'completed', 1), runSettings: undefined });
+    expect((await executions.get(newer.id))?.runSettings).toEqual(RUN_SETTINGS);
   });
 
   it('creates the current schema on a new file, with incremental auto-vacuum', () => {

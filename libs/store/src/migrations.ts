@@ -286,6 +286,15 @@ const PENDING_ADJUSTMENTS_BY_TENANT = `
   CREATE INDEX adjustments_pending_by_tenant ON adjustments (tenant) WHERE status = 'pending';
 `;
 
+/**
+ * The settings each execution ran with beyond its limits (output cap, network, read-only
+ * root), as JSON, written once when it is accepted: a save never rewrites them. Older
+ * rows keep NULL: their settings were never recorded, and today's need not be theirs.
+ */
+const RUN_SETTINGS = `
+  ALTER TABLE executions ADD COLUMN run_settings TEXT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
   { name: 'executions in columns, bulky fields in their own table', up: splitExecutionRecords },
@@ -295,6 +304,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'pending adjustments by tenant',
     up: (db) => db.exec(PENDING_ADJUSTMENTS_BY_TENANT),
   },
+  { name: 'settings each execution ran with', up: (db) => db.exec(RUN_SETTINGS) },
 ];
 
 /**

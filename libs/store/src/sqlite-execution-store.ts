@@ -9,6 +9,7 @@ import {
   ExecutionRecord,
   ExecutionStatus,
   ExecutionSummary,
+  RunSettings,
 } from './execution-record';
 import { EarlierSubmit, ExecutionPage, ExecutionStore } from './execution-store';
 import { SqliteDatabase } from './sqlite-database';
@@ -49,16 +50,23 @@ interface OutputColumns {
   variables_json: string | null;
 }
 
-/** A record's columns; its output is null once pruned (no payload row). */
-type RecordRow = SummaryRow & { state: string; pruned: 0 | 1 } & {
+/**
+ * A record's columns; its output is null once pruned (no payload row), its run settings
+ * null when it was recorded before they were kept (migration 6).
+ */
+type RecordRow = SummaryRow & { state: string; run_settings: string | null; pruned: 0 | 1 } & {
   [Column in keyof OutputColumns]: OutputColumns[Column] | null;
 };
 
 /** An `executions` row but `pruned`; a save leaves created_at and the ids as created. */
 type ExecutionRow = SummaryRow & { state: string; bulky_bytes: number };
 
-/** What a new row adds: the submit's Idempotency-Key and fingerprint, if it had one. */
+/**
+ * What a new row adds: the run settings, written once (a save leaves them as they are),
+ * and the submit's Idempotency-Key and fingerprint, if it had one.
+ */
 type InsertedRow = ExecutionRow & {
+  run_settings: string | null;
   idempotency_key: string | null;
   request_fingerprint: string | null;
 };
@@ -120,10 +128,10 @@ export class SqliteExecutionStore extends ExecutionStore {
     this.maxBulkyBytes = options.maxStoreBytes;
     const db = this.db;
     this.insertSummary = db.prepare(
-      `INSERT INTO executions (${SUMMARY_COLUMNS}, state, bulky_bytes, pruned,
+      `INSERT INTO executions (${SUMMARY_COLUMNS}, state, run_settings, bulky_bytes, pruned,
          idempotency_key, request_fingerprint)
        VALUES (@id, @tenant, @created_by, @request_id, @processor_id, @created_at, @status,
-         @started_at, @ended_at, @exit_code, @error, @state, @bulky_bytes, 0,
+         @started_at, @ended_at, @exit_code, @error, @state, @run_settings, @bulky_bytes, 0,
          @idempotency_key, @request_fingerprint)`,
     );
     this.selectByIdempotencyKey = db.prepare(
@@ -154,7 +162,8 @@ export class SqliteExecutionStore extends ExecutionStore {
       )
       .pluck();
     this.selectRecord = db.prepare(
-      `SELECT ${SUMMARY_COLUMNS}, state, pruned, stdout, stderr, exceptions_json, variables_json
+      `SELECT ${SUMMARY_COLUMNS}, state, run_settings, pruned, stdout, stderr, exceptions_json,
+         variables_json
        FROM executions LEFT JOIN execution_payloads USING (id)
        WHERE id = @id AND (@tenant IS NULL OR tenant = @tenant)`,
     );
@@ -217,6 +226,7 @@ export class SqliteExecutionStore extends ExecutionStore {
       if (earlier) return;
       this.insertSummary.run({
         ...rowOf(record),
+        run_settings: record.runSettings ? JSON.stringify(record.runSettings) : null,
         bulky_bytes: bulkyBytes,
         idempotency_key: idempotency?.key ?? null,
         request_fingerprint: idempotency?.fingerprint ?? null,
@@ -266,6 +276,9 @@ export class SqliteExecutionStore extends ExecutionStore {
     return {
       ...summaryOf(row),
       ...(JSON.parse(row.state) as State),
+      ...(row.run_settings !== null && {
+        runSettings: JSON.parse(row.run_settings) as RunSettings,
+      }),
       stdout: row.stdout ?? '',
       stderr: row.stderr ?? '',
       exceptions:

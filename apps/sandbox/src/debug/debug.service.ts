@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { Caller } from '../auth/caller';
-import { AppConfig } from '../config/app-config';
 import { appendRawJsonMember } from '@brain-net/runner';
 import { ExecutionRecord } from '@brain-net/store';
 import { ExecutionService } from '../execution/execution.service';
@@ -11,10 +10,7 @@ const MIB = 1024 * 1024;
 /** A read model over execution records: the full picture of one run. */
 @Injectable()
 export class DebugService {
-  constructor(
-    private readonly executions: ExecutionService,
-    private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly executions: ExecutionService) {}
 
   /**
    * The debug record as JSON text. `input_data` goes in as the text it arrived as: a
@@ -31,7 +27,7 @@ export class DebugService {
     record: ExecutionRecord,
     code: string | null,
   ): Omit<DebugRecordDto, 'input_data'> {
-    const { limits, timings, usage } = record;
+    const { limits, runSettings, timings, usage } = record;
     return {
       execution_id: record.id,
       status: record.status,
@@ -53,10 +49,11 @@ export class DebugService {
         pids: limits.pids,
         tmpfs_mb: limits.tmpfsBytes / MIB,
         timeout_s: record.timeoutS,
-        max_output_bytes: this.config.maxOutputBytes,
-        network: 'none',
+        // Null when the record predates run settings: today's configuration may differ.
+        max_output_bytes: runSettings?.maxOutputBytes ?? null,
+        network: runSettings?.network ?? null,
         user: limits.user,
-        read_only_root: true,
+        read_only_root: runSettings?.readOnlyRoot ?? null,
         // Records from before SANDBOX_RUNTIME have none either: the default ran them.
         runtime: limits.runtime ?? 'default',
       },

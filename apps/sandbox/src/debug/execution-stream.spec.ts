@@ -2,7 +2,7 @@ import type { MessageEvent } from '@nestjs/common';
 import { Deferred } from '@brain-net/runner/testing/scripted-runner';
 import { FeedEvent, LocalExecutionFeed, OutputEvent } from '@brain-net/messaging';
 import { ExecutionRecord, ExecutionStatus } from '@brain-net/store';
-import { loadConfig } from '../config/app-config';
+import { queuedRecord } from '@brain-net/store/testing/execution-records';
 import { executionStream } from './execution-stream';
 
 const ID = 'execution-1';
@@ -38,33 +38,7 @@ class CountingFeed extends LocalExecutionFeed {
 }
 
 function recordIn(status: ExecutionStatus): ExecutionRecord {
-  return {
-    id: ID,
-    tenant: 'acme',
-    createdBy: 'key-1',
-    requestId: 'req-1',
-    processorId: null,
-    debugMode: false,
-    timeoutS: 30,
-    limits: loadConfig({}).limits,
-    queuedAt: new Date(),
-    status,
-    startedAt: null,
-    endedAt: null,
-    stdout: '',
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    exitCode: null,
-    error: null,
-    oomKilled: false,
-    exceptions: [],
-    variablesAfter: null,
-    timings: null,
-    codeMs: null,
-    usage: null,
-    imageId: null,
-    pruned: false,
-  };
+  return { ...queuedRecord({ id: ID, tenant: 'acme', debugMode: false }), status };
 }
 
 /** Lets every pending promise callback run (the fake timers leave microtasks alone). */

@@ -11,9 +11,9 @@ import { ProcessorDefinitionService } from '../processor/processor-definition.se
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { EngineStatusService } from './engine-status.service';
 import { ExecutionAdmission } from './execution-admission';
-import { ExecutionEvents } from './execution-events';
 import { ExecutionLifecycle } from './execution-lifecycle';
 import { InProcessExecutionQueue } from './in-process-execution-queue';
+import { eventsRelayedTo } from './testing/events-relayed-to';
 
 const ENV = { MAX_CONCURRENT_EXECUTIONS: '1', MAX_QUEUED_EXECUTIONS: '2', SHUTDOWN_GRACE_MS: '0' };
 
@@ -79,10 +79,11 @@ describe('ExecutionAdmission', () => {
       store,
       queue,
       feed,
-      new ExecutionEvents(),
+      eventsRelayedTo(feed),
       engine,
     );
-    await lifecycle.start();
+    lifecycle.start();
+    await lifecycle.work();
     processors = { getCode: jest.fn<Promise<string>, [string, Caller]>() };
     admission = new ExecutionAdmission(
       config,
@@ -140,6 +141,14 @@ describe('ExecutionAdmission', () => {
     expect(await store.input(admitted.id)).toEqual({ code: 'print(1)', inputJson: '{}' });
     const quiet = await admission.submit(request({ debug_mode: false }), 'req', caller());
     expect(quiet.record?.debugMode).toBe(false);
+  });
+
+  it('fixes on the record the settings its run gets: output cap, no network, read-only root', async () => {
+    await build({ MAX_OUTPUT_BYTES: '2048' });
+    const admitted = await admission.submit(request(), 'req', caller());
+    const runSettings = { maxOutputBytes: 2048, network: 'none', readOnlyRoot: true };
+    expect(admitted.record?.runSettings).toEqual(runSettings);
+    expect((await store.get(admitted.id))?.runSettings).toEqual(runSettings);
   });
 
   it('runs the code the backend holds for a processor, fetched for the caller', async () => {

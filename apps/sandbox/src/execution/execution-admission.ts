@@ -1,12 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { ExecutionQueue, type QueueRefusal } from '@brain-net/messaging';
+import { sandboxContainerOptions } from '@brain-net/runner';
 import {
   EarlierSubmit,
   ExecutionRecord,
   ExecutionStore,
   IdempotentRequest,
+  RunSettings,
+  newExecutionRecord,
 } from '@brain-net/store';
 import { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
@@ -40,6 +43,8 @@ export interface Admitted {
 @Injectable()
 export class ExecutionAdmission {
   private readonly logger = new Logger(ExecutionAdmission.name);
+  /** What every execution this instance accepts runs with besides its limits. */
+  private readonly runSettings: RunSettings;
   private shuttingDown = false;
 
   constructor(
@@ -49,7 +54,9 @@ export class ExecutionAdmission {
     private readonly lifecycle: ExecutionLifecycle,
     private readonly engine: EngineStatusService,
     private readonly processors: ProcessorDefinitionService,
-  ) {}
+  ) {
+    this.runSettings = runSettingsOf(config);
+  }
 
   /** From now on every submit is refused with 503 SHUTTING_DOWN (a replay still answers). */
   close(): void {
@@ -101,14 +108,23 @@ export class ExecutionAdmission {
       );
     }
     // Alone on its machine the service needs its own engine; in a cluster any worker's will do.
-    if (!this.config.redis) this.engine.requireReady();
+    if (this.queue.runsJobsInThisProcess) this.engine.requireReady();
     const refusal = await fromQueue(() => this.queue.refusal(caller.tenant));
     if (refusal) {
       const load = await fromQueue(() => this.queue.load());
       throw queueRefusalError(refusal, load, caller.tenant, this.retryAfterS());
     }
 
-    const record = newRecord(request, requestId, caller, timeoutS, this.config);
+    const record = newExecutionRecord({
+      tenant: caller.tenant,
+      createdBy: caller.subject,
+      requestId,
+      processorId: request.processor_id ?? null,
+      debugMode: request.debug_mode ?? true,
+      timeoutS,
+      limits: this.config.limits,
+      runSettings: this.runSettings,
+    });
     // Storing a large input is a synchronous write on SQLite: give it an event-loop turn
     // of its own rather than adding it to whatever this turn already did (parsing, say).
     await nextTurn();
@@ -176,39 +192,17 @@ function replayOf(earlier: EarlierSubmit, idempotency: IdempotentRequest): Admit
   return { id: earlier.id, record: null, replayed: true };
 }
 
-function newRecord(
-  request: ExecuteRequestDto,
-  requestId: string,
-  caller: Caller,
-  timeoutS: number,
-  config: AppConfig,
-): ExecutionRecord {
+/**
+ * The settings the runner gives containers of these limits, read from its container
+ * options rather than restated here: the record cannot drift from what it applies.
+ */
+export function runSettingsOf(config: AppConfig): RunSettings {
+  const host = sandboxContainerOptions(config.limits).HostConfig;
   return {
-    id: randomUUID(),
-    tenant: caller.tenant,
-    createdBy: caller.subject,
-    requestId,
-    processorId: request.processor_id ?? null,
-    debugMode: request.debug_mode ?? true,
-    timeoutS,
-    limits: config.limits,
-    queuedAt: new Date(),
-    status: 'queued',
-    startedAt: null,
-    endedAt: null,
-    stdout: '',
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    exitCode: null,
-    error: null,
-    oomKilled: false,
-    exceptions: [],
-    variablesAfter: null,
-    timings: null,
-    codeMs: null,
-    usage: null,
-    imageId: null,
-    pruned: false,
+    maxOutputBytes: config.maxOutputBytes,
+    // The engine's own defaults when an option is left out.
+    network: host?.NetworkMode ?? 'default',
+    readOnlyRoot: host?.ReadonlyRootfs ?? false,
   };
 }
 

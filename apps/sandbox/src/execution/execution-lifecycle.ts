@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   DockerRunner,
   EngineUnavailableError,
@@ -68,11 +68,11 @@ interface Flight {
 /**
  * The run half of an execution's life: takes a job from the queue, runs it in a fresh
  * container, and records how it ended. Every status change is saved (RecordKeeper)
- * before it is announced, on this instance (ExecutionEvents, for metrics) and to
- * watchers anywhere (ExecutionFeed); cancels reach it through the feed.
+ * before it is announced on ExecutionEvents (whence ExecutionFeedRelay carries it to
+ * watchers anywhere); cancels reach it through the feed.
  */
 @Injectable()
-export class ExecutionLifecycle implements OnApplicationShutdown {
+export class ExecutionLifecycle {
   private readonly logger = new Logger(ExecutionLifecycle.name);
   private readonly flights = new Map<string, Flight>();
   readonly records: RecordKeeper;
@@ -102,14 +102,20 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
     );
   }
 
-  /** Starts taking jobs from the queue, after sweeping what an earlier run of this instance left. */
-  async start(): Promise<void> {
+  /** Starts offering records the store refused to it again (every role: admission keeps some). */
+  start(): void {
     this.flusher = setInterval(() => {
       void this.records.flush();
       this.closingUnread ??= this.closeUnread().finally(() => (this.closingUnread = null));
     }, FLUSH_INTERVAL_MS);
     this.flusher.unref();
-    if (!this.config.runsExecutions) return;
+  }
+
+  /**
+   * Starts taking jobs from the queue, after sweeping what an earlier run of this instance
+   * left; only an instance that runs executions (ExecutionWorker) calls it.
+   */
+  async work(): Promise<void> {
     try {
       const removed = await this.runner.removeLeftovers();
       if (removed > 0)
@@ -124,7 +130,8 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
     );
   }
 
-  onApplicationShutdown(): void {
+  /** At shutdown, once the executions drained. */
+  stop(): void {
     if (this.flusher) clearInterval(this.flusher);
   }
 
@@ -308,10 +315,8 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
       return false;
     }
     this.events.publish(record.id, { type: 'status', status });
-    this.announce(record.id, { type: 'status', status });
     if (!isFinished(status)) return true;
     this.events.publish(record.id, { type: 'finished', record });
-    this.announce(record.id, { type: 'finished', status });
     this.logger.log(
       {
         execution_id: record.id,
@@ -337,13 +342,6 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
     } catch (error: unknown) {
       this.logger.warn(`execution ${record.id}: cannot read how it ended: ${errorMessage(error)}`);
     }
-  }
-
-  /** To watchers anywhere; a lost event costs them only latency (they read the store too). */
-  private announce(id: string, event: Parameters<ExecutionFeed['publish']>[1]): void {
-    this.feed.publish(id, event).catch((error: unknown) => {
-      this.logger.warn(`execution ${id}: cannot announce ${event.type}: ${errorMessage(error)}`);
-    });
   }
 
   /** Records the jobs given up unread failed, those whose records the store now answers with. */
@@ -390,7 +388,7 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
       payload: {
         code: input.code,
         debug_mode: record.debugMode,
-        max_output_bytes: this.config.maxOutputBytes,
+        max_output_bytes: this.maxOutputBytesOf(record),
         time_limit_s: record.timeoutS,
         filename: USER_FILENAME,
       },
@@ -403,7 +401,7 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
    */
   private appendOutput(flight: Flight, stream: OutputStream, data: string): void {
     const { record, written } = flight;
-    const room = this.config.maxOutputBytes - written[stream];
+    const room = this.maxOutputBytesOf(record) - written[stream];
     if (room <= 0) {
       record.truncated[stream] = true;
       return;
@@ -415,8 +413,20 @@ export class ExecutionLifecycle implements OnApplicationShutdown {
     written[stream] += Math.min(bytes, room);
     record[stream] += kept;
     flight.outputEvents += 1;
-    this.events.publish(record.id, { type: 'output', stream, data: kept });
-    this.announce(record.id, { type: 'output', stream, data: kept, seq: flight.outputEvents });
+    this.events.publish(record.id, {
+      type: 'output',
+      stream,
+      data: kept,
+      seq: flight.outputEvents,
+    });
+  }
+
+  /**
+   * The cap admission recorded for the run (the instance that admitted it may be set up
+   * otherwise than this worker); a record from before run settings were kept, this one's.
+   */
+  private maxOutputBytesOf(record: ExecutionRecord): number {
+    return record.runSettings?.maxOutputBytes ?? this.config.maxOutputBytes;
   }
 
   /** Fills the record from the run's outcome; returns the status it ended with. */

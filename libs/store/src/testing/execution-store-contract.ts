@@ -1,5 +1,5 @@
 import type { ExecutionStore } from '../execution-store';
-import { INPUT, T0, record } from './execution-records';
+import { INPUT, RUN_SETTINGS, T0, record, withoutRunSettings } from './execution-records';
 const ENDINGS = ['completed', 'failed', 'timeout', 'cancelled'] as const;
 
 /**
@@ -52,6 +52,18 @@ export function behavesAsAnExecutionStore(store: () => ExecutionStore): void {
         endedAt,
         error: 'restarted',
       });
+    });
+
+    it('keeps the run settings of a record as created, and none for one without', async () => {
+      await store().create(record('a', 'running'), INPUT);
+      await store().save(record('a', 'completed'));
+      expect((await store().get('a'))?.runSettings).toEqual(RUN_SETTINGS);
+
+      const older = withoutRunSettings(record('older', 'completed'));
+      await store().create(older, INPUT);
+      const read = await store().get('older');
+      expect(read).toEqual(older);
+      expect(read).not.toHaveProperty('runSettings');
     });
 
     it('saves nothing, and says so, for a record it does not hold', async () => {

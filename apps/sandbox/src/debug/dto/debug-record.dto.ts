@@ -2,6 +2,10 @@ import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
 import { EXECUTION_STATUSES, ExecutionStatus } from '@brain-net/store';
 import { ExceptionInfoDto, VariableDto } from '../../execution/dto/execution-result.dto';
 
+/**
+ * The limits and settings this execution ran with, as recorded when it was accepted,
+ * whatever the service is configured with today.
+ */
 export class AppliedLimitsDto {
   /** @example 256 */
   memory_mb!: number;
@@ -13,14 +17,27 @@ export class AppliedLimitsDto {
   tmpfs_mb!: number;
   /** @example 30 */
   timeout_s!: number;
-  /** Cap on each of stdout and stderr. @example 1048576 */
-  max_output_bytes!: number;
-  /** @example "none" */
-  network!: string;
+  /**
+   * Cap on each of stdout and stderr, in bytes, as this execution had it. Null: unknown,
+   * for executions recorded by a release from before run settings were kept (SQLite
+   * schema version 5 or lower; in Redis, records written by such a release).
+   * @example 1048576
+   */
+  max_output_bytes!: number | null;
+  /**
+   * The container's network mode (`none`: no interface but loopback). Null: unknown, as
+   * for `max_output_bytes`.
+   * @example "none"
+   */
+  network!: string | null;
   /** @example "10001:10001" */
   user!: string;
-  /** @example true */
-  read_only_root!: boolean;
+  /**
+   * Whether the container's root file system was read-only. Null: unknown, as for
+   * `max_output_bytes`.
+   * @example true
+   */
+  read_only_root!: boolean | null;
   /**
    * The container runtime that ran the job: SANDBOX_RUNTIME (`runsc`: gVisor), or
    * `default` for the engine's default runtime (runc unless the engine sets another).
