@@ -28,6 +28,7 @@ module.exports = {
         '<rootDir>/apps/**/*.spec.ts',
         '<rootDir>/libs/**/*.spec.ts',
         '<rootDir>/deploy/**/*.spec.ts',
+        '<rootDir>/test/http/**/*.http-spec.ts',
       ],
       testPathIgnorePatterns: ['/node_modules/', '\\.int\\.spec\\.ts$'],
       testEnvironment: 'node',

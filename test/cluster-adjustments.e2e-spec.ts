@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { BullmqAdjustmentQueue, createRedisClient } from '@brain-net/messaging';
 import { startRedisServer, type RedisServer } from '@brain-net/testing';
-import { ADJUSTMENT_QUEUE_NAME } from '../apps/sandbox/src/adjustment/adjustment.module';
+import { ADJUSTMENT_QUEUE_NAME } from '../apps/sandbox/src/adapters.module';
 import type {
   AdjustmentAcceptedDto,
   AdjustmentDto,

@@ -64,21 +64,6 @@ describe('Health, probes and service info', () => {
       const ready = await sandbox.http.get('/health/ready').expect(200);
       expect((ready.body as HealthBody).status).toBe('ok');
     });
-
-    it('describes itself at /', async () => {
-      const response = await sandbox.http.get('/').expect(200);
-      expect(response.body).toMatchObject({
-        name: 'Brain_Net Sandbox',
-        version: '0.1.0',
-        docs: '/docs',
-      });
-      const paths = (response.body as { endpoints: { path: string }[] }).endpoints.map(
-        (e) => e.path,
-      );
-      expect(paths).toEqual(
-        expect.arrayContaining(['/execute', '/health', '/debug/{execution_id}']),
-      );
-    });
   });
 
   it('turns red when the runtime image is missing', async () => {

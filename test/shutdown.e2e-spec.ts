@@ -103,7 +103,7 @@ describe('Graceful shutdown with clients attached (SIGTERM to the service proces
     try {
       return await new SqliteExecutionStore(database, options).get(id);
     } finally {
-      database.onApplicationShutdown();
+      database.close();
     }
   }
 

@@ -67,7 +67,7 @@ describe('Start-up never needs more memory than a steady state', () => {
     const dense = `{"items":[${new Array(1_300_000).fill('{}').join(',')}]}`;
     for (let i = 0; i < 300; i += 1)
       await store.create(unfinished(i), { code: 'pass', inputJson: dense });
-    database.onApplicationShutdown();
+    database.close();
 
     const rssBefore = process.memoryUsage().rss;
     const sandbox = await startSandboxApp({ DATABASE_PATH: databasePath, STORE_MAX_MB: '2048' });

@@ -6,17 +6,25 @@ import type TestAgent from 'supertest/lib/agent';
 import { AppModule } from '../../apps/sandbox/src/app.module';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { HARNESS_COMPILER_JOB, JOB_LABEL, SANDBOX_LABEL } from '@brain-net/runner';
-import { AppConfig, loadConfig } from '../../apps/sandbox/src/config/app-config';
+import { DockerRunner, HARNESS_COMPILER_JOB, JOB_LABEL, SANDBOX_LABEL } from '@brain-net/runner';
+import { ScriptedRunner } from '@brain-net/runner/testing/scripted-runner';
+import { loadConfig } from '../../apps/sandbox/src/config/app-config';
 import { configureApp } from '../../apps/sandbox/src/bootstrap/configure-app';
 import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
+import { untilCancelled } from './scripted-runs';
 
-export interface SandboxApp {
+/** The service, built as main.ts builds it, listening on loopback. */
+export interface ListeningApp {
   readonly app: NestExpressApplication;
   readonly http: TestAgent;
   readonly instanceId: string;
   /** http://127.0.0.1:port of the listening app, for clients other than supertest. */
   readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The service against the real Docker engine. */
+export interface SandboxApp extends ListeningApp {
   /** Containers of this app instance on the engine right now. */
   containerCount(): Promise<number>;
   /**
@@ -24,8 +32,15 @@ export interface SandboxApp {
    * answered at its exit frame and its container removed just after.
    */
   containersSettle(count?: number): Promise<void>;
-  close(): Promise<void>;
 }
+
+/** The service with a ScriptedRunner in the engine's place: each run plays a script. */
+export interface ScriptedSandboxApp extends ListeningApp {
+  readonly runner: ScriptedRunner;
+}
+
+/** What startSleeper() runs: it says "started", then sleeps for a minute. */
+const SLEEPER_CODE = 'import time\nprint("started", flush=True)\ntime.sleep(60)';
 
 /**
  * The real service, as main.ts builds it, against the real Docker engine. `env`
@@ -33,23 +48,51 @@ export interface SandboxApp {
  * unless `env` sets one, so specs never sweep or count each other's containers.
  */
 export async function startSandboxApp(env: Record<string, string> = {}): Promise<SandboxApp> {
+  const listening = await listenOnLoopback(env, null);
+  const { instanceId } = listening;
+  return {
+    ...listening,
+    containerCount: () => containerCountOf(instanceId),
+    containersSettle: (count = 0) => waitForValue(() => containerCountOf(instanceId, 'all'), count),
+  };
+}
+
+/**
+ * The same service with `runner` as its DockerRunner: no engine is ever asked. The
+ * runner answers the engine status watch, the health checks and the container count
+ * as a healthy engine would, and plays a script for each run (a clean exit unless the
+ * spec scripts otherwise). startSleeper() works here too: its code says "started" and
+ * runs until cancelled.
+ */
+export async function startScriptedSandboxApp(
+  env: Record<string, string> = {},
+  runner = new ScriptedRunner(),
+): Promise<ScriptedSandboxApp> {
+  runner.script(SLEEPER_CODE, untilCancelled('started\n'));
+  return { ...(await listenOnLoopback(env, runner)), runner };
+}
+
+/** Builds the app over the real engine, or over `runner` in its place, and listens. */
+async function listenOnLoopback(
+  env: Record<string, string>,
+  runner: DockerRunner | null,
+): Promise<ListeningApp> {
   const instanceId = env.SANDBOX_INSTANCE_ID ?? `test-${randomUUID().slice(0, 8)}`;
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-    .overrideProvider(AppConfig)
-    .useValue(
-      loadConfig({
-        DATABASE_PATH: ':memory:',
-        LOG_LEVEL: 'fatal',
-        // Specs count containers; the warm pool's are tried in a spec of their own.
-        SANDBOX_WARM_POOL: '0',
-        // Specs close apps with jobs still running: cancel them at once, unless a spec
-        // (test/shutdown.e2e-spec.ts) gives them a grace period.
-        SHUTDOWN_GRACE_MS: '0',
-        ...env,
-        SANDBOX_INSTANCE_ID: instanceId,
-      }),
-    )
-    .compile();
+  const config = loadConfig({
+    DATABASE_PATH: ':memory:',
+    LOG_LEVEL: 'fatal',
+    // Specs count containers; the warm pool's are tried in a spec of their own.
+    SANDBOX_WARM_POOL: '0',
+    // Specs close apps with jobs still running: cancel them at once, unless a spec
+    // (test/shutdown.e2e-spec.ts) gives them a grace period.
+    SHUTDOWN_GRACE_MS: '0',
+    ...env,
+    SANDBOX_INSTANCE_ID: instanceId,
+  });
+  // The composition root builds the mode and role from the configuration (as main.ts does).
+  const builder = Test.createTestingModule({ imports: [AppModule.forConfig(config)] });
+  if (runner) builder.overrideProvider(DockerRunner).useValue(runner);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     bodyParser: false,
     bufferLogs: true,
@@ -63,8 +106,6 @@ export async function startSandboxApp(env: Record<string, string> = {}): Promise
     app,
     http: request(app.getHttpServer()),
     instanceId,
-    containerCount: () => containerCountOf(instanceId),
-    containersSettle: (count = 0) => waitForValue(() => containerCountOf(instanceId, 'all'), count),
     close: () => app.close(),
   };
 }
@@ -99,10 +140,7 @@ export async function pollUntil<T>(
  * once the output shows it really runs in its container.
  */
 export async function startSleeper(http: TestAgent): Promise<string> {
-  const accepted = await http
-    .post('/execute')
-    .send({ code: 'import time\nprint("started", flush=True)\ntime.sleep(60)' })
-    .expect(202);
+  const accepted = await http.post('/execute').send({ code: SLEEPER_CODE }).expect(202);
   const id = (accepted.body as { execution_id: string }).execution_id;
   await pollUntil<ExecutionResultDto>(http, `/execution/${id}`, (live) =>
     live.output.includes('started'),
@@ -152,7 +190,6 @@ export function waitForStatus(
 
 const docker = new Docker();
 
-/** Containers of one service instance, whatever their state. */
 /**
  * The instance's containers: those of jobs and the warm pool, or `all`, which also counts
  * the container that compiles the harness for an image (it comes and goes with the

@@ -1,93 +1,74 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { BackendClientModule, BackendClientOptions } from '@brain-net/backend-client';
-import { RunnerModule, RunnerOptions } from '@brain-net/runner';
-import { StoreModule, StoreOptions } from '@brain-net/store';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import { AdaptersModule, RATE_LIMIT_STORAGE } from './adapters.module';
 import { AdjustmentModule } from './adjustment/adjustment.module';
 import { callerOf } from './auth/access';
 import { AuthModule } from './auth/auth.module';
-import { QuotaModule } from './quota/quota.module';
-import { SharedRateLimitStorage } from './quota/shared-rate-limit-storage';
-import { AppConfig } from './config/app-config';
-import { ConfigModule } from './config/config.module';
-import { ClusterModule } from './cluster/cluster.module';
-import { RedisClients } from './cluster/redis-clients';
-import { ProblemDetailsFilter } from './http/problem-details.filter';
-import { DebugModule } from './debug/debug.module';
-import { ExecutionModule } from './execution/execution.module';
-import { HealthModule } from './health/health.module';
-import { InfoModule } from './info/info.module';
 import { HttpShutdown } from './bootstrap/http-shutdown';
 import { LoggingModule } from './bootstrap/logging.module';
+import { ServiceLifecycle } from './bootstrap/service-lifecycle';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DebugModule } from './debug/debug.module';
+import { ExecutionModule } from './execution/execution.module';
+import { ExecutionWorkerModule } from './execution/execution-worker';
+import { HealthModule } from './health/health.module';
+import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { createValidationPipe } from './http/validation';
+import { InfoModule } from './info/info.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProcessorModule } from './processor/processor.module';
-import { createValidationPipe } from './http/validation';
+import { QuotaModule } from './quota/quota.module';
 
-@Module({
-  imports: [
-    ConfigModule,
-    LoggingModule,
-    AuthModule,
-    RunnerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): RunnerOptions => ({
-        dockerHost: config.dockerHost,
-        instanceId: config.instanceId,
-        warmPool:
-          config.warmPoolSize > 0
-            ? {
-                size: config.warmPoolSize,
-                image: config.sandboxImage,
-                limits: config.limits,
-                preload: config.preload,
-              }
-            : null,
-      }),
-    }),
-    ClusterModule,
-    StoreModule.forRootAsync({
-      inject: [AppConfig, RedisClients],
-      useFactory: (config: AppConfig, redis: RedisClients | null): StoreOptions => ({
-        databasePath: config.databasePath,
-        executionHistoryLimit: config.executionHistoryLimit,
-        maxStoreBytes: config.storeMaxBytes,
-        redis:
-          config.redis && redis
-            ? { client: redis.commands, keyPrefix: config.redis.keyPrefix }
-            : null,
-      }),
-    }),
-    BackendClientModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): BackendClientOptions => ({
-        baseUrl: config.backend.url,
-        timeoutMs: config.backend.timeoutMs,
-        processorPath: config.backend.processorPath,
-        serviceToken: config.backend.token,
-        adjustmentPath: config.backend.adjustmentPath,
-      }),
-    }),
-    QuotaModule.forRootAsync({
-      inject: [AppConfig, RedisClients],
-      useFactory: (config: AppConfig, redis: RedisClients | null) => ({
-        rateLimitPerMinute: config.rateLimitPerMinute,
-        adjustmentRateLimitPerMinute: config.adjustmentRateLimitPerMinute,
-        callerOf,
-        storage: redis ? new SharedRateLimitStorage(redis.commands) : undefined,
-      }),
-    }),
-    ExecutionModule,
-    DebugModule,
-    HealthModule,
-    InfoModule,
-    MetricsModule,
-    AdjustmentModule,
-    ProcessorModule,
-  ],
-  providers: [
-    { provide: APP_PIPE, useFactory: createValidationPipe },
-    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-    HttpShutdown,
-  ],
-})
-export class AppModule {}
+/** What every instance serves: the HTTP API, its door, and its probes. */
+const API_MODULES = [
+  AuthModule,
+  ExecutionModule,
+  DebugModule,
+  AdjustmentModule,
+  HealthModule,
+  InfoModule,
+  MetricsModule,
+  ProcessorModule,
+];
+
+/** What makes an instance run executions (ROLE all or worker): its engine and the queue's jobs. */
+const WORKER_MODULES = [ExecutionWorkerModule];
+
+/**
+ * The composition root. The mode (one machine, or cluster mode with REDIS_URL) is the
+ * adapters AdaptersModule picks; the role (ROLE) is which modules are composed: every
+ * instance serves the API, and those that run executions add the worker. Start-up and
+ * shutdown run as one sequence (ServiceLifecycle).
+ */
+@Module({})
+export class AppModule {
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forConfig(config),
+        LoggingModule,
+        AdaptersModule.forMode(config),
+        QuotaModule.forRootAsync({
+          inject: [RATE_LIMIT_STORAGE],
+          useFactory: (storage: ThrottlerStorage) => ({
+            rateLimitPerMinute: config.rateLimitPerMinute,
+            adjustmentRateLimitPerMinute: config.adjustmentRateLimitPerMinute,
+            callerOf,
+            storage,
+          }),
+        }),
+        ...API_MODULES,
+        ...(config.runsExecutions ? WORKER_MODULES : []),
+      ],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        HttpShutdown,
+        ServiceLifecycle,
+      ],
+    };
+  }
+}

@@ -2,19 +2,19 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
-import { AppConfig, InvalidConfigError } from './config/app-config';
+import { InvalidConfigError, loadProcessConfig } from './config/app-config';
 import { configureApp } from './bootstrap/configure-app';
 import { installSafetyNet } from './process-safety-net';
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+  const config = loadProcessConfig();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     bodyParser: false,
     bufferLogs: true,
     // Let boot errors reach the handler below, which names a bad setting plainly.
     abortOnError: false,
   });
   configureApp(app);
-  const config = app.get(AppConfig);
   await app.listen(config.port, config.host);
   new Logger('Bootstrap').log(`listening on http://${config.host}:${config.port} (docs at /docs)`);
 }

@@ -22,6 +22,12 @@ export type JobHandler = (executionId: string) => Promise<void>;
  * one machine, BullMQ on Redis in cluster mode. Holds ids only: the store has the rest.
  */
 export abstract class ExecutionQueue {
+  /**
+   * True when the jobs queued here run in this process and nowhere else (in-process):
+   * admitting one then needs this instance's own engine, and what the store holds
+   * unfinished at start-up died with the previous process. A shared queue says false.
+   */
+  readonly runsJobsInThisProcess: boolean = false;
   /** Null if a job of this tenant would be taken now; else why not. A check, not a hold. */
   abstract refusal(tenant: string): Promise<QueueRefusal | null>;
   /**

@@ -42,7 +42,7 @@ describe('SqliteAdjustmentStore', () => {
     store = new SqliteAdjustmentStore(database);
   });
 
-  afterEach(() => database.onApplicationShutdown());
+  afterEach(() => database.close());
 
   it('lists one tenant’s adjustments, or every tenant’s', () => {
     store.insert(pending('a', 0));
@@ -180,7 +180,7 @@ describe('SqliteAdjustmentStore', () => {
         maxStoreBytes: 1024 * 1024 * 1024,
       });
       new SqliteAdjustmentStore(first).insert(pending('a'));
-      first.onApplicationShutdown();
+      first.close();
 
       const second = new SqliteDatabase({
         databasePath,
@@ -188,7 +188,7 @@ describe('SqliteAdjustmentStore', () => {
         maxStoreBytes: 1024 * 1024 * 1024,
       });
       expect(new SqliteAdjustmentStore(second).get('a')).toEqual(pending('a'));
-      second.onApplicationShutdown();
+      second.close();
     });
   });
 });

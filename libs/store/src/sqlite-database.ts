@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations';
 import { StoreOptions } from './store-options';
@@ -15,7 +15,7 @@ const WAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024;
  * brought to the current schema when it opens.
  */
 @Injectable()
-export class SqliteDatabase implements OnApplicationShutdown {
+export class SqliteDatabase {
   readonly connection: Database.Database;
 
   constructor(options: StoreOptions) {
@@ -52,11 +52,8 @@ export class SqliteDatabase implements OnApplicationShutdown {
     this.connection.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  /**
-   * Not onModuleDestroy: the HTTP server and the background workers still write during
-   * module destruction. Global modules (the store's) shut down last.
-   */
-  onApplicationShutdown(): void {
-    this.connection.close();
+  /** The last step of the shutdown (the service's ServiceLifecycle), once nothing writes. */
+  close(): void {
+    if (this.connection.open) this.connection.close();
   }
 }

@@ -13,20 +13,20 @@ describe('SqliteExecutionStore at scale', () => {
 
   beforeEach(() => ({ database, store } = openSqliteStore()));
 
-  afterEach(() => database.onApplicationShutdown());
+  afterEach(() => database.close());
 
   describe('on a file, at scale', () => {
     let directory: string;
     let databasePath: string;
 
     beforeEach(() => {
-      database.onApplicationShutdown();
+      database.close();
       directory = mkdtempSync(join(tmpdir(), 'execution-store-'));
       databasePath = join(directory, 'sandbox.db');
     });
 
     afterEach(() => {
-      database.onApplicationShutdown();
+      database.close();
       rmSync(directory, { recursive: true, force: true });
     });
 
@@ -85,7 +85,7 @@ describe('SqliteExecutionStore at scale', () => {
       expect((await store.get('e999'))?.pruned).toBe(false);
       // Budget, one record in flight, and a few KB per row.
       expect(atBudget).toBeLessThan(100 * MB + MB + 1000 * 8 * 1024);
-      database.onApplicationShutdown();
+      database.close();
 
       ({ database, store } = openSqliteStore({
         databasePath,

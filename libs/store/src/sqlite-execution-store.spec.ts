@@ -11,7 +11,7 @@ describe('SqliteExecutionStore', () => {
 
   beforeEach(() => ({ database, store } = openSqliteStore()));
 
-  afterEach(() => database.onApplicationShutdown());
+  afterEach(() => database.close());
 
   behavesAsAnExecutionStore(() => store);
 
@@ -158,7 +158,7 @@ describe('SqliteExecutionStore', () => {
   });
 
   it('drops the oldest finished records beyond the history limit, never unfinished ones', async () => {
-    database.onApplicationShutdown();
+    database.close();
     ({ database, store } = openSqliteStore({ executionHistoryLimit: 3 }));
     await store.create(record('old-running', 'running', 0), INPUT, null);
     for (const [i, id] of ['f1', 'f2', 'f3'].entries())
@@ -172,7 +172,7 @@ describe('SqliteExecutionStore', () => {
     const KB = 1024;
 
     beforeEach(() => {
-      database.onApplicationShutdown();
+      database.close();
       ({ database, store } = openSqliteStore({
         executionHistoryLimit: 100,
         maxStoreBytes: 3.5 * KB,

@@ -1,5 +1,3 @@
-import type { Redis } from 'ioredis';
-
 /** Where durable records are kept. Injection token and shape. */
 export abstract class StoreOptions {
   /** Path of the SQLite file (its directory is created if missing), or `:memory:`. */
@@ -30,9 +28,4 @@ export abstract class StoreOptions {
    * `PRAGMA auto_vacuum = INCREMENTAL; VACUUM;`.
    */
   abstract readonly maxStoreBytes: number;
-  /**
-   * Cluster mode: executions live in this Redis (shared by every instance) instead of
-   * the SQLite file, which then keeps adjustments only.
-   */
-  abstract readonly redis?: { readonly client: Redis; readonly keyPrefix: string } | null;
 }

@@ -1,7 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AdjustmentStore } from './adjustment-store';
-import { ExecutionStore } from './execution-store';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteExecutionStore } from './sqlite-execution-store';
 import { StoreOptions } from './store-options';
@@ -21,11 +20,11 @@ class Settings {
 @Module({ providers: [Settings], exports: [Settings] })
 class SettingsModule {}
 
-/** Uses the stores without importing StoreModule: it is global. */
+/** Uses what StoreModule provides without importing it: it is global unless told otherwise. */
 @Injectable()
 class Consumer {
   constructor(
-    readonly executions: ExecutionStore,
+    readonly database: SqliteDatabase,
     readonly adjustments: AdjustmentStore,
   ) {}
 }
@@ -47,20 +46,27 @@ describe('StoreModule', () => {
     }).compile();
 
     const consumer = moduleRef.get(Consumer);
-    expect(consumer.executions).toBeInstanceOf(SqliteExecutionStore);
+    expect(consumer.database).toBe(moduleRef.get(SqliteDatabase));
     expect(consumer.adjustments.countByStatus()).toEqual({ pending: 0, delivered: 0, failed: 0 });
     expect(moduleRef.get(StoreOptions)).toBe(OPTIONS);
 
-    const connection = moduleRef.get(SqliteDatabase).connection;
+    // Closed by its owner's shutdown (the service's ServiceLifecycle), not by the module.
+    const database = moduleRef.get(SqliteDatabase);
     await moduleRef.close();
-    expect(connection.open).toBe(false);
+    expect(database.connection.open).toBe(true);
+    database.close();
+    expect(database.connection.open).toBe(false);
   });
 
-  it('takes options as they are, too', async () => {
+  it('takes options as they are, too, and an SQLite execution store can be built on it', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [StoreModule.forRoot(OPTIONS)],
     }).compile();
-    expect(await moduleRef.get(ExecutionStore).list(0, 10, null)).toEqual({ items: [], total: 0 });
+    const executions = new SqliteExecutionStore(
+      moduleRef.get(SqliteDatabase),
+      moduleRef.get(StoreOptions),
+    );
+    expect(await executions.list(0, 10, null)).toEqual({ items: [], total: 0 });
     await moduleRef.close();
   });
 });

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AdjustmentDelivery, BackendClient, DeliveryAnswer } from '@brain-net/backend-client';
 import { AdjustmentRecord, AdjustmentStore } from '@brain-net/store';
 import { AppConfig } from '../config/app-config';
@@ -17,7 +17,7 @@ export const MAX_PARALLEL_DELIVERIES = 8;
  * store is the queue, so adjustments left pending by an earlier run are delivered too.
  */
 @Injectable()
-export class AdjustmentDeliveryService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AdjustmentDeliveryService {
   private readonly logger = new Logger(AdjustmentDeliveryService.name);
   /** Attempts under way, by adjustment id: never two at once for one adjustment. */
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -31,12 +31,12 @@ export class AdjustmentDeliveryService implements OnApplicationBootstrap, OnAppl
     private readonly metrics: MetricsService,
   ) {}
 
-  onApplicationBootstrap(): void {
+  start(): void {
     this.poller = setInterval(() => this.kick(), POLL_INTERVAL_MS);
     this.kick();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async stop(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
     this.poller = null;
     // Attempts under way record their outcome; each is bounded by the backend timeout.

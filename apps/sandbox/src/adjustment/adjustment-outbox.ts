@@ -33,4 +33,10 @@ export abstract class AdjustmentOutbox {
   /** Newest first; one tenant's, or every tenant's when `tenant` is null. */
   abstract list(offset: number, limit: number, tenant: string | null): Promise<AdjustmentPage>;
   abstract countByStatus(): Promise<Record<AdjustmentStatus, number>>;
+  /** Starts delivering, at start-up: every instance delivers, whatever its ROLE. */
+  abstract start(): void;
+  /** Takes no more adjustments to deliver; resolves once those under way are delivered. */
+  abstract stop(): Promise<void>;
+  /** Lets go of what it holds (its queue's worker and connections), after stop(). */
+  abstract close(): Promise<void>;
 }

@@ -48,6 +48,17 @@ class MapOutbox extends AdjustmentOutbox {
     return this.answer(() => ({ pending: this.records.size, delivered: 0, failed: 0 }));
   }
 
+  // Delivery is the adapters' own concern (their specs): nothing is delivered here.
+  start(): void {}
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
   private answer<T>(read: () => T): Promise<T> {
     return this.failing
       ? Promise.reject(new Error('Connection is closed.'))

@@ -1,9 +1,4 @@
-import {
-  BeforeApplicationShutdown,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { BackendClient } from '@brain-net/backend-client';
 import {
   AdjustmentAttempt,
@@ -21,10 +16,7 @@ import { AdjustmentAdmission, AdjustmentOutbox } from './adjustment-outbox';
  * delivers, BullMQ deciding when (attempts, backoff, final failure) and making sure one
  * job is worked on by one worker at a time.
  */
-export class BullmqAdjustmentOutbox
-  extends AdjustmentOutbox
-  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
-{
+export class BullmqAdjustmentOutbox extends AdjustmentOutbox {
   private readonly logger = new Logger('AdjustmentDelivery');
 
   constructor(
@@ -54,19 +46,16 @@ export class BullmqAdjustmentOutbox
   }
 
   /** Every instance delivers, whatever its ROLE: a delivery is an HTTP call, no engine needed. */
-  onApplicationBootstrap(): void {
+  start(): void {
     this.queue.work((record, attempt) => this.attempt(record, attempt));
   }
 
-  /**
-   * Stops taking adjustments once those under way are delivered (each bounded by the
-   * backend timeout): before ClusterModule closes the Redis connections.
-   */
-  async beforeApplicationShutdown(): Promise<void> {
+  /** Each delivery under way is bounded by the backend timeout. */
+  async stop(): Promise<void> {
     await this.queue.stopWork();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async close(): Promise<void> {
     await this.queue.close();
   }
 

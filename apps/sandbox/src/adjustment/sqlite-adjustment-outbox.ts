@@ -1,4 +1,3 @@
-import { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
   AdjustmentPage,
   AdjustmentRecord,
@@ -14,10 +13,7 @@ import { AdjustmentAdmission, AdjustmentOutbox } from './adjustment-outbox';
  * no Idempotency-Key column: a key makes the id (AdjustmentService), so a repeat finds
  * the first adjustment by its id.
  */
-export class SqliteAdjustmentOutbox
-  extends AdjustmentOutbox
-  implements OnApplicationBootstrap, OnApplicationShutdown
-{
+export class SqliteAdjustmentOutbox extends AdjustmentOutbox {
   constructor(
     private readonly store: AdjustmentStore,
     private readonly delivery: AdjustmentDeliveryService,
@@ -51,13 +47,17 @@ export class SqliteAdjustmentOutbox
     return settle(() => this.store.countByStatus());
   }
 
-  // The delivery service is this adapter's own (not a provider): its hooks come from here.
-  onApplicationBootstrap(): void {
-    this.delivery.onApplicationBootstrap();
+  start(): void {
+    this.delivery.start();
   }
 
-  onApplicationShutdown(): Promise<void> {
-    return this.delivery.onApplicationShutdown();
+  stop(): Promise<void> {
+    return this.delivery.stop();
+  }
+
+  /** The store is the SQLite database's, closed last by the shutdown. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }
 

@@ -86,7 +86,7 @@ describe('HttpShutdown (the HTTP side of graceful shutdown)', () => {
     const stream = send('GET', '/execution/1/stream'); // headers sent, events to come
     stream.response.headersSent = true;
 
-    const closing = shutdown.beforeApplicationShutdown();
+    const closing = shutdown.drainWhileAnswering();
     expect(executions.shutDown).toHaveBeenCalledTimes(1);
     // From the start: the waiting answer will close its connection, the stream's ends with it.
     expect(waiting.response.headers.get('connection')).toBe('close');
@@ -101,15 +101,15 @@ describe('HttpShutdown (the HTTP side of graceful shutdown)', () => {
     expect(server.closeAllConnections).not.toHaveBeenCalled();
     await jest.advanceTimersByTimeAsync(ANSWER_FLUSH_MS);
     expect(server.closeAllConnections).toHaveBeenCalledTimes(1);
-    shutdown.onApplicationShutdown();
+    shutdown.stop();
   });
 
   it('closes nothing by force once the server has closed by itself', async () => {
     jest.useFakeTimers();
     const { shutdown, server, finishDrain } = setUp();
     finishDrain();
-    await shutdown.beforeApplicationShutdown();
-    shutdown.onApplicationShutdown();
+    await shutdown.drainWhileAnswering();
+    shutdown.stop();
     await jest.advanceTimersByTimeAsync(ANSWER_FLUSH_MS);
     expect(server.closeAllConnections).not.toHaveBeenCalled();
   });

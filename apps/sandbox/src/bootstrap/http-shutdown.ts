@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { BeforeApplicationShutdown, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ExecutionService } from '../execution/execution.service';
@@ -14,15 +14,15 @@ export const ANSWER_FLUSH_MS = 2_000;
 
 /**
  * The HTTP side of graceful shutdown. Nest closes the HTTP server after the
- * beforeApplicationShutdown hooks, and `server.close()` waits for every open connection,
- * keep-alive ones included. So: from the moment shutdown begins, POST /execute is refused
- * before its body is read, and every answer not yet sent closes its connection; once the
+ * beforeApplicationShutdown hooks (ServiceLifecycle's first steps), and `server.close()`
+ * waits for every open connection, keep-alive ones included. So: from the moment
+ * shutdown begins, POST /execute is refused before its body is read, and every answer not yet sent closes its connection; once the
  * executions are drained (ExecutionService.shutDown: every waiting client has its
  * answer), idle connections are closed, and whatever is still open is closed
  * ANSWER_FLUSH_MS later.
  */
 @Injectable()
-export class HttpShutdown implements BeforeApplicationShutdown, OnApplicationShutdown {
+export class HttpShutdown {
   /** Requests whose answers have not been sent completely yet. */
   private readonly open = new Map<Response, Request>();
   private readonly closing = new WeakSet<Response>();
@@ -60,9 +60,11 @@ export class HttpShutdown implements BeforeApplicationShutdown, OnApplicationShu
     next(this.executions.isShuttingDown ? shuttingDownError() : undefined);
   };
 
-  async beforeApplicationShutdown(): Promise<void> {
-    // Begins the drain if ExecutionService's own hook has not yet: Nest calls the
-    // modules' hooks one after the other.
+  /**
+   * The first step of the shutdown (ServiceLifecycle), while the server still answers:
+   * drains the executions, then closes the connections.
+   */
+  async drainWhileAnswering(): Promise<void> {
     const drained = this.executions.shutDown();
     for (const [response, request] of this.open) this.closeAfterAnswer(request, response);
     this.open.clear();
@@ -74,7 +76,8 @@ export class HttpShutdown implements BeforeApplicationShutdown, OnApplicationShu
     this.backstop.unref();
   }
 
-  onApplicationShutdown(): void {
+  /** Once the server closed. */
+  stop(): void {
     clearTimeout(this.backstop);
   }
 

@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { createRedisClient } from '@brain-net/messaging';
+import { createRedisClient, pingRedis } from '@brain-net/messaging';
+import { checkRedisLayout } from '@brain-net/store';
 import { errorMessage } from '../errors/error-message';
 
 /**
  * The Redis connections of an instance in cluster mode: one for commands (records, the
  * queue, publishing), one for subscriptions, and a factory for BullMQ's blocking worker
- * connections. ClusterModule closes them last, after the executions have drained.
+ * connections. The shutdown closes them last, after the executions have drained.
  */
 export class RedisClients {
   private readonly logger = new Logger(RedisClients.name);
@@ -14,7 +15,11 @@ export class RedisClients {
   readonly subscriber: Redis;
   private readonly made: Redis[] = [];
 
-  constructor(readonly url: string) {
+  constructor(
+    readonly url: string,
+    /** REDIS_KEY_PREFIX: the records' keys start with it. */
+    readonly keyPrefix: string,
+  ) {
     this.commands = this.track(createRedisClient(url, 'commands', 'sandbox-commands'));
     this.subscriber = this.track(createRedisClient(url, 'subscriber', 'sandbox-feed'));
   }
@@ -22,6 +27,23 @@ export class RedisClients {
   /** A new connection for a BullMQ worker (it blocks on its own connection). */
   workerConnection(): Redis {
     return this.track(createRedisClient(this.url, 'worker', 'sandbox-worker'));
+  }
+
+  /**
+   * Refuses to start on a Redis whose records another layout wrote. Redis away at start
+   * is no reason to stay down: readiness is red until it answers.
+   */
+  async checkLayout(): Promise<void> {
+    try {
+      await checkRedisLayout(this.commands, this.keyPrefix);
+    } catch (error: unknown) {
+      const reachable = await pingRedis(this.commands, 1000).then(
+        () => true,
+        () => false,
+      );
+      if (reachable) throw error;
+      this.logger.warn(`Redis does not answer yet: ${errorMessage(error)}`);
+    }
   }
 
   async quit(): Promise<void> {

@@ -4,6 +4,13 @@ import { ContainerLimits } from '@brain-net/runner';
 import { EnvironmentVariables, LogLevel, Role } from './environment-variables';
 import { AuthSettings, authSettingsOf } from './auth-settings';
 
+/** Cluster mode's Redis (REDIS_URL and the settings that go with it). */
+export interface RedisSettings {
+  readonly url: string;
+  readonly keyPrefix: string;
+  readonly workerLostAfterMs: number;
+}
+
 /** The service's typed, validated configuration. Also its injection token. */
 export class AppConfig {
   readonly port: number;
@@ -39,11 +46,7 @@ export class AppConfig {
   readonly instanceId: string;
   readonly databasePath: string;
   /** Cluster mode's Redis; null on one machine. */
-  readonly redis: {
-    readonly url: string;
-    readonly keyPrefix: string;
-    readonly workerLostAfterMs: number;
-  } | null;
+  readonly redis: RedisSettings | null;
   readonly role: Role;
   readonly backend: {
     readonly url: string;
@@ -182,4 +185,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return new AppConfig(variables);
+}
+
+/** The service's configuration, from this process's environment: main.ts calls it once. */
+export function loadProcessConfig(): AppConfig {
+  return loadConfig(process.env);
 }

@@ -42,6 +42,9 @@ class FakeEngine extends DockerRunner {
   removeLeftovers(): Promise<number> {
     return Promise.resolve(0);
   }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
   countOwnContainers(): Promise<number> {
     return Promise.resolve(0);
   }
@@ -71,9 +74,9 @@ describe('EngineStatusService', () => {
     engine = new FakeEngine();
     // A long interval: the spec shows the events alone turn the state.
     status = new EngineStatusService(engine, loadConfig({ ENGINE_CHECK_INTERVAL_MS: '60000' }));
-    await status.onApplicationBootstrap();
+    await status.watch();
   });
-  afterEach(() => status.onApplicationShutdown());
+  afterEach(() => status.stop());
 
   it('is ready when the engine answers and has the image, and follows its events', () => {
     expect(status.current.kind).toBe('ready');
@@ -124,7 +127,7 @@ describe('EngineStatusService', () => {
 
   it('follows no events after shutdown, even from a check that ends after it', async () => {
     engine.emit('an image changed'); // the watch stops; a check is under way
-    status.onApplicationShutdown();
+    status.stop();
     await settle();
     // A stream opened now would keep the process alive with nothing left to close it.
     expect(engine.watchers).toHaveLength(0);
@@ -151,13 +154,13 @@ describe('EngineStatusService with SANDBOX_RUNTIME', () => {
       engine,
       loadConfig({ ENGINE_CHECK_INTERVAL_MS: '60000', SANDBOX_RUNTIME: runtime }),
     );
-    await status.onApplicationBootstrap();
+    await status.watch();
   }
 
   beforeEach(() => {
     engine = new FakeEngine();
   });
-  afterEach(() => status.onApplicationShutdown());
+  afterEach(() => status.stop());
 
   it('is ready when the engine knows the runtime', async () => {
     engine.runtimeNames = ['runc', 'runsc'];

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DockerRunner, EngineImage, GVISOR_RUNTIME } from '@brain-net/runner';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
@@ -44,7 +44,7 @@ export type EngineState =
  * engine call failed. Probes and submits read the last answer; jobs wait for a good one.
  */
 @Injectable()
-export class EngineStatusService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class EngineStatusService {
   private readonly logger = new Logger(EngineStatusService.name);
   private state: EngineState = { kind: 'unknown' };
   private checking: Promise<EngineState> | null = null;
@@ -66,15 +66,20 @@ export class EngineStatusService implements OnApplicationBootstrap, OnApplicatio
     return this.state;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    // An api-only instance runs nothing: it has no engine to watch.
-    if (!this.config.runsExecutions) return;
+  /** True once an instance that runs executions (ExecutionWorker) watches its engine. */
+  get watching(): boolean {
+    return this.timer !== null;
+  }
+
+  /** Starts watching the engine; an instance that runs nothing (ROLE=api) never does. */
+  async watch(): Promise<void> {
     this.timer = setInterval(() => void this.check(), this.config.engineCheckIntervalMs);
     this.timer.unref();
     await this.check();
   }
 
-  onApplicationShutdown(): void {
+  /** At shutdown, once the executions drained. */
+  stop(): void {
     if (this.timer) clearInterval(this.timer);
     // No timer also tells a check still under way not to follow the engine again: its
     // event stream would outlive the application and keep the process alive.

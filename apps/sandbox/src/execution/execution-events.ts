@@ -4,13 +4,21 @@ import type { OutputStream } from '@brain-net/runner';
 import type { ExecutionRecord, ExecutionStatus } from '@brain-net/store';
 
 export type ExecutionEvent =
-  | { readonly type: 'output'; readonly stream: OutputStream; readonly data: string }
+  /** `seq` counts an execution's output events from 1, without gaps. */
+  | {
+      readonly type: 'output';
+      readonly stream: OutputStream;
+      readonly data: string;
+      readonly seq: number;
+    }
   | { readonly type: 'status'; readonly status: ExecutionStatus }
   | { readonly type: 'finished'; readonly record: ExecutionRecord };
 
 /**
- * Live events of running executions, for watchers (streams, metrics). The store stays
- * the source of truth: an event missed here is still in the record.
+ * The one local bus of execution events: the lifecycle publishes here, and this
+ * instance's listeners (metrics, statistics, and ExecutionFeedRelay, which carries each
+ * event on to the feed for watchers anywhere) subscribe. The store stays the source of
+ * truth: an event missed here is still in the record.
  */
 @Injectable()
 export class ExecutionEvents {

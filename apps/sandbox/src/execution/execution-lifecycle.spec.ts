@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { EngineUnavailableError } from '@brain-net/runner';
@@ -6,9 +5,11 @@ import { Deferred, ScriptedRunner } from '@brain-net/runner/testing/scripted-run
 import { FeedEvent, JobHandler, LocalExecutionFeed } from '@brain-net/messaging';
 import { ExecutionRecord, ExecutionStatus, isFinished } from '@brain-net/store';
 import { InMemoryExecutionStore } from '@brain-net/store/testing/in-memory-execution-store';
+import { queuedRecord as newQueuedRecord } from '@brain-net/store/testing/execution-records';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { EngineStatusService } from './engine-status.service';
-import { ExecutionEvents } from './execution-events';
+import { eventsRelayedTo } from './testing/events-relayed-to';
+import { runSettingsOf } from './execution-admission';
 import { ExecutionLifecycle, UNREAD_JOB_ERROR, WORKER_LOST_ERROR } from './execution-lifecycle';
 import { ShutdownCancellation } from './graceful-shutdown';
 import { InProcessExecutionQueue } from './in-process-execution-queue';
@@ -81,40 +82,22 @@ describe('ExecutionLifecycle', () => {
       store,
       queue,
       feed,
-      new ExecutionEvents(),
+      eventsRelayedTo(feed),
       engine,
     );
-    await lifecycle.start();
+    lifecycle.start();
+    await lifecycle.work();
   });
 
-  /** A queued record as admission stores it. */
+  /** A queued record as admission stores it, in this spec's tenant and limits. */
   function queuedRecord(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
     return {
-      id: randomUUID(),
-      tenant: 'acme',
-      createdBy: 'key-1',
-      requestId: 'req-1',
-      processorId: null,
-      debugMode: true,
-      timeoutS: 30,
-      limits: config.limits,
-      queuedAt: new Date(Date.now() - 5),
-      status: 'queued',
-      startedAt: null,
-      endedAt: null,
-      stdout: '',
-      stderr: '',
-      truncated: { stdout: false, stderr: false },
-      exitCode: null,
-      error: null,
-      oomKilled: false,
-      exceptions: [],
-      variablesAfter: null,
-      timings: null,
-      codeMs: null,
-      usage: null,
-      imageId: null,
-      pruned: false,
+      ...newQueuedRecord({
+        tenant: 'acme',
+        queuedAt: new Date(Date.now() - 5),
+        limits: config.limits,
+        runSettings: runSettingsOf(config),
+      }),
       ...overrides,
     };
   }
@@ -285,10 +268,11 @@ describe('ExecutionLifecycle', () => {
       store,
       queue,
       feed,
-      new ExecutionEvents(),
+      eventsRelayedTo(feed),
       engine,
     );
-    await lifecycle.start();
+    lifecycle.start();
+    await lifecycle.work();
     runner.defaultScript = {
       output: [
         { stream: 'stdout', data: 'a'.repeat(1000) },

@@ -77,7 +77,7 @@ describe('ExecutionStatistics', () => {
     events.publish('c', { type: 'finished', record: finished('c', 'failed', null) });
     // The figures follow once the Summary has answered: one turn of the event loop.
     await new Promise((resolve) => setImmediate(resolve));
-    statistics.onApplicationShutdown();
+    statistics.stop();
     events.publish('d', { type: 'finished', record: finished('d', 'completed', 900) });
     await new Promise((resolve) => setImmediate(resolve));
 

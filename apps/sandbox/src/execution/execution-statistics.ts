@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Summary } from 'prom-client';
 import { EXECUTION_STATUSES, ExecutionStatus } from '@brain-net/store';
 import { ExecutionEvents } from './execution-events';
@@ -71,7 +71,7 @@ export class ExecutionTally {
 
 /** Keeps an ExecutionTally fed from the execution events. */
 @Injectable()
-export class ExecutionStatistics implements OnApplicationShutdown {
+export class ExecutionStatistics {
   private readonly tally = new ExecutionTally();
   private readonly unsubscribe: () => void;
 
@@ -92,8 +92,8 @@ export class ExecutionStatistics implements OnApplicationShutdown {
     return this.tally.snapshot();
   }
 
-  // Not onModuleDestroy: jobs that finish during the shutdown grace period still count.
-  onApplicationShutdown(): void {
+  /** At shutdown (ServiceLifecycle), once the executions drained: the last jobs still count. */
+  stop(): void {
     this.unsubscribe();
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ProcessorModule } from '../processor/processor.module';
 import { ExecutionController } from './execution.controller';
 import { ExecutionEvents } from './execution-events';
+import { ExecutionFeedRelay } from './execution-feed-relay';
 import { ExecutionStatistics } from './execution-statistics';
 import { ExecutionService } from './execution.service';
 import { ExecutionAdmission } from './execution-admission';
@@ -16,9 +17,17 @@ import { EngineStatusService } from './engine-status.service';
     ExecutionAdmission,
     ExecutionLifecycle,
     ExecutionEvents,
+    ExecutionFeedRelay,
     ExecutionStatistics,
     EngineStatusService,
   ],
-  exports: [ExecutionService, ExecutionEvents, ExecutionStatistics, EngineStatusService],
+  exports: [
+    ExecutionService,
+    ExecutionLifecycle,
+    ExecutionEvents,
+    ExecutionFeedRelay,
+    ExecutionStatistics,
+    EngineStatusService,
+  ],
 })
 export class ExecutionModule {}

@@ -5,6 +5,7 @@ import { Deferred, ScriptedRunner } from '@brain-net/runner/testing/scripted-run
 import { LocalExecutionFeed } from '@brain-net/messaging';
 import { ExecutionRecord, isFinished } from '@brain-net/store';
 import { InMemoryExecutionStore } from '@brain-net/store/testing/in-memory-execution-store';
+import { queuedRecord } from '@brain-net/store/testing/execution-records';
 import { Caller, Scope } from '../auth/caller';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
@@ -12,7 +13,7 @@ import { ProcessorDefinitionService } from '../processor/processor-definition.se
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { EngineStatusService } from './engine-status.service';
 import { ExecutionAdmission } from './execution-admission';
-import { ExecutionEvents } from './execution-events';
+import { eventsRelayedTo } from './testing/events-relayed-to';
 import { ExecutionLifecycle, UNREAD_JOB_ERROR } from './execution-lifecycle';
 import { ExecutionService } from './execution.service';
 import { CANCEL_WAIT_MS, ShutdownCancellation } from './graceful-shutdown';
@@ -85,13 +86,19 @@ describe('ExecutionService', () => {
       store,
       queue,
       feed,
-      new ExecutionEvents(),
+      eventsRelayedTo(feed),
       engine,
     );
     const processors = {} as ProcessorDefinitionService;
     const admission = new ExecutionAdmission(config, store, queue, lifecycle, engine, processors);
     service = new ExecutionService(config, store, queue, feed, admission, lifecycle);
-    if (bootstrap) await service.onApplicationBootstrap();
+    if (bootstrap) await boot();
+  }
+
+  /** What ServiceLifecycle starts on an instance that runs executions. */
+  async function boot(): Promise<void> {
+    await service.start();
+    await lifecycle.work();
   }
 
   beforeEach(() => build());
@@ -107,7 +114,7 @@ describe('ExecutionService', () => {
   it('closes the executions a previous run left unfinished when it boots, then takes jobs', async () => {
     await build({}, false);
     const left = await submittedBeforeBoot();
-    await service.onApplicationBootstrap();
+    await boot();
     expect(await stored(left.id)).toMatchObject({
       status: 'failed',
       error: 'The service restarted before this execution finished; submit it again.',
@@ -119,33 +126,11 @@ describe('ExecutionService', () => {
 
   /** A record stored `running` by "an earlier process", before this one booted. */
   async function submittedBeforeBoot(): Promise<ExecutionRecord> {
-    const record = {
-      id: 'left-over',
-      tenant: 'acme',
-      createdBy: 'k',
-      requestId: 'r',
-      processorId: null,
-      debugMode: true,
-      timeoutS: 5,
-      limits: config.limits,
-      queuedAt: new Date(),
+    const record: ExecutionRecord = {
+      ...queuedRecord({ id: 'left-over', tenant: 'acme', timeoutS: 5, limits: config.limits }),
       status: 'running',
       startedAt: new Date(),
-      endedAt: null,
-      stdout: '',
-      stderr: '',
-      truncated: { stdout: false, stderr: false },
-      exitCode: null,
-      error: null,
-      oomKilled: false,
-      exceptions: [],
-      variablesAfter: null,
-      timings: null,
-      codeMs: null,
-      usage: null,
-      imageId: null,
-      pruned: false,
-    } satisfies ExecutionRecord;
+    };
     await store.create(record, { code: '', inputJson: '{}' });
     return record;
   }

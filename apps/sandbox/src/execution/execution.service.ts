@@ -1,10 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  BeforeApplicationShutdown,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ExecutionFeed, ExecutionQueue, QueueLoad, TenantLoad } from '@brain-net/messaging';
 import {
   ExecutionInput,
@@ -36,7 +31,7 @@ const SETTLE_POLL_MS = 1000;
  * ExecutionLifecycle's.
  */
 @Injectable()
-export class ExecutionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class ExecutionService {
   private readonly logger = new Logger(ExecutionService.name);
   private shutdown: Promise<void> | null = null;
 
@@ -49,11 +44,12 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
     private readonly lifecycle: ExecutionLifecycle,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** At start-up (ServiceLifecycle), before any request: the store's leftovers, the flusher. */
+  async start(): Promise<void> {
     // Alone on its machine, what is unfinished in the store was this process's, and died
     // with it. In a cluster other instances may be running them: lost workers are found
     // by the queue instead (see ExecutionLifecycle.recordLost).
-    if (!this.config.redis) {
+    if (this.queue.runsJobsInThisProcess) {
       const closed = await this.store.closeUnfinished(
         new Date(),
         'The service restarted before this execution finished; submit it again.',
@@ -61,7 +57,7 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
       if (closed > 0)
         this.logger.warn(`${closed} executions were unfinished when the service stopped`);
     }
-    await this.lifecycle.start();
+    this.lifecycle.start();
   }
 
   /** Queues an execution; answers with its record, or the first one of an Idempotency-Key. */
@@ -165,16 +161,6 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
-  /**
-   * Graceful shutdown. Nest closes the HTTP server between beforeApplicationShutdown and
-   * onApplicationShutdown, so the executions are drained here, while their clients can
-   * still be answered: `?wait=true` requests and event streams end with the final
-   * records, and POST /execute answers 503 SHUTTING_DOWN meanwhile.
-   */
-  beforeApplicationShutdown(): Promise<void> {
-    return this.shutDown();
-  }
-
   /** True from the moment shutdown begins: submits are refused and readiness is down. */
   get isShuttingDown(): boolean {
     return this.admission.isClosed;
@@ -184,7 +170,8 @@ export class ExecutionService implements OnApplicationBootstrap, BeforeApplicati
    * Stops taking executions, cancels the queued ones (a shared queue keeps them for other
    * instances), lets the running ones finish within SHUTDOWN_GRACE_MS, then cancels what
    * still runs (the runner kills and removes its container); see drainExecutions. Runs
-   * once: later calls (HttpShutdown's) share the first.
+   * once: later calls share the first. ServiceLifecycle calls it while the HTTP server
+   * still answers, so `?wait=true` requests and event streams end with the final records.
    */
   shutDown(): Promise<void> {
     this.shutdown ??= this.drain();

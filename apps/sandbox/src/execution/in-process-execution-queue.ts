@@ -15,6 +15,7 @@ export type { TenantLoad } from '@brain-net/messaging';
  * closes them there.
  */
 export class InProcessExecutionQueue extends ExecutionQueue {
+  override readonly runsJobsInThisProcess = true;
   private readonly scheduler: ExecutionScheduler;
   private handler: JobHandler | null = null;
 

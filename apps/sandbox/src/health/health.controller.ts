@@ -11,7 +11,7 @@ import { AdjustmentOutbox } from '../adjustment/adjustment-outbox';
 import { Public, RequireScope } from '../auth/access.decorators';
 import { ExecutionStatistics } from '../execution/execution-statistics';
 import { ExecutionService } from '../execution/execution.service';
-import { AppConfig } from '../config/app-config';
+import { EngineStatusService } from '../execution/engine-status.service';
 import { HealthDto } from './dto/health.dto';
 import { SandboxHealthIndicators } from './sandbox-health.indicators';
 
@@ -26,7 +26,7 @@ export class HealthController {
     private readonly statistics: ExecutionStatistics,
     private readonly executions: ExecutionService,
     private readonly adjustments: AdjustmentOutbox,
-    private readonly config: AppConfig,
+    private readonly engine: EngineStatusService,
   ) {}
 
   @Get()
@@ -36,7 +36,7 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'A dependency is down' })
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
     const checks = this.indicators.readinessChecks();
-    if (this.config.runsExecutions) checks.push(() => this.indicators.containers());
+    if (this.engine.watching) checks.push(() => this.indicators.containers());
     const result = await this.run(response, checks);
     const snapshot = this.statistics.snapshot();
     const load = await this.executions.load().catch(() => null);

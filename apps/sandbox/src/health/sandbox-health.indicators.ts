@@ -100,7 +100,7 @@ export class SandboxHealthIndicators {
       queued: load.waiting,
       max_concurrent: this.config.maxConcurrentExecutions,
       max_queued: this.config.maxQueuedExecutions,
-      shared: this.config.redis !== null,
+      shared: this.redisClients !== null,
     };
     return load.waiting >= this.config.maxQueuedExecutions
       ? indicator.down({ ...details, message: 'the queue is full' })
@@ -121,13 +121,14 @@ export class SandboxHealthIndicators {
 
   /**
    * What readiness asks: not shutting down, Redis (in cluster mode), the engine and the
-   * runtime image (on instances that run executions), the store, the queue.
+   * runtime image (on instances that run executions: those whose worker watches the
+   * engine), the store, the queue.
    */
   readinessChecks(): HealthIndicatorFunction[] {
     return [
       () => this.acceptingExecutions(),
       () => this.redis(),
-      ...(this.config.runsExecutions ? [() => this.dockerEngine(), () => this.runtimeImage()] : []),
+      ...(this.engine.watching ? [() => this.dockerEngine(), () => this.runtimeImage()] : []),
       () => this.store(),
       () => this.queue(),
     ];

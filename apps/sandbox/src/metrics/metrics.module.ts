@@ -1,10 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ExecutionModule } from '../execution/execution.module';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 
-/** Global so that any feature can count what it does. */
-@Global()
+/** GET /metrics; the adjustment outboxes count their deliveries through MetricsService. */
 @Module({
   imports: [ExecutionModule],
   controllers: [MetricsController],

@@ -96,7 +96,7 @@ describe('MetricsService', () => {
   });
 
   afterAll(async () => {
-    metrics.onApplicationShutdown();
+    metrics.stop();
     await app.close();
   });
 
@@ -248,7 +248,7 @@ describe('MetricsService', () => {
       }),
     );
     const text = await open.registry.metrics();
-    open.onApplicationShutdown();
+    open.stop();
     expect(text).toMatch(/^sandbox_running_executions 1$/m);
     expect(text).not.toContain('sandbox_tenant_');
     expect(text).not.toContain('alpha');

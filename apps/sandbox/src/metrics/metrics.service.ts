@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Request, RequestHandler } from 'express';
 import promBundle from 'express-prom-bundle';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -18,7 +18,7 @@ const HTTP_DURATION_BUCKETS = [
 
 /** Prometheus metrics of this instance, in a registry of its own. */
 @Injectable()
-export class MetricsService implements OnApplicationShutdown {
+export class MetricsService {
   readonly registry = new Registry();
   private readonly executionsTotal = new Counter({
     name: 'sandbox_executions_total',
@@ -105,8 +105,8 @@ export class MetricsService implements OnApplicationShutdown {
     this.adjustmentDeliveries.inc({ outcome });
   }
 
-  // Not onModuleDestroy: jobs that finish during the shutdown grace period still count.
-  onApplicationShutdown(): void {
+  /** At shutdown (ServiceLifecycle), once the executions drained: the last jobs still count. */
+  stop(): void {
     this.unsubscribe();
   }
 

@@ -1,26 +1,25 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
-import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
-import { SandboxApp, startSandboxApp, waitForStatus } from './support/sandbox-app';
+import { Deferred } from '@brain-net/runner/testing/scripted-runner';
+import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
+import { keyEntry } from '../support/api-keys';
+import { ScriptedSandboxApp, startScriptedSandboxApp, waitForStatus } from '../support/sandbox-app';
+import { sleeping } from '../support/scripted-runs';
 
 const SLEEPER = 'import time\ntime.sleep(2)';
 
 /** With AUTH_MODE=none every caller is the `default` tenant. */
 describe('Rate limit on submits per tenant (RATE_LIMIT_PER_MINUTE=3)', () => {
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
 
   beforeAll(async () => {
-    sandbox = await startSandboxApp({ RATE_LIMIT_PER_MINUTE: '3' });
+    sandbox = await startScriptedSandboxApp({ RATE_LIMIT_PER_MINUTE: '3' });
   });
 
-  afterAll(async () => {
-    await sandbox.close();
-    await sandbox.containersSettle();
-  });
+  afterAll(() => sandbox.close());
 
   it('answers the fourth submit in a minute 429 RATE_LIMITED with Retry-After and RateLimit-*', async () => {
     const ids: string[] = [];
@@ -60,20 +59,17 @@ describe('Rate limit on submits per tenant (RATE_LIMIT_PER_MINUTE=3)', () => {
 });
 
 describe('Per-tenant caps (MAX_CONCURRENT_PER_TENANT=1, MAX_QUEUED_PER_TENANT=1)', () => {
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
 
   beforeAll(async () => {
-    sandbox = await startSandboxApp({
+    sandbox = await startScriptedSandboxApp({
       MAX_CONCURRENT_EXECUTIONS: '2',
       MAX_CONCURRENT_PER_TENANT: '1',
       MAX_QUEUED_PER_TENANT: '1',
     });
   });
 
-  afterAll(async () => {
-    await sandbox.close();
-    await sandbox.containersSettle();
-  });
+  afterAll(() => sandbox.close());
 
   async function submit(code: string): Promise<string> {
     const response = await sandbox.http.post('/execute').send({ code }).expect(202);
@@ -81,6 +77,8 @@ describe('Per-tenant caps (MAX_CONCURRENT_PER_TENANT=1, MAX_QUEUED_PER_TENANT=1)
   }
 
   it("queues a tenant's second job though a slot is free, and refuses its third TENANT_QUEUE_FULL", async () => {
+    const sleeperEnds = new Deferred();
+    sandbox.runner.script(SLEEPER, { hold: sleeperEnds });
     const first = await submit(SLEEPER);
     const second = await submit('print("second")');
     const waiting = await sandbox.http.get(`/execution/${second}`).expect(200);
@@ -90,6 +88,7 @@ describe('Per-tenant caps (MAX_CONCURRENT_PER_TENANT=1, MAX_QUEUED_PER_TENANT=1)
     expect(refused.body).toMatchObject({ code: 'TENANT_QUEUE_FULL' });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
 
+    sleeperEnds.resolve();
     const [ran, next] = await Promise.all([
       waitForStatus(sandbox.http, first, (s) => s === 'completed'),
       waitForStatus(sandbox.http, second, (s) => s === 'completed'),
@@ -104,21 +103,17 @@ const KEYS = { alpha: 'alpha-key-0123456789', beta: 'beta-key-0123456789' };
 
 describe('Fair share between tenants (AUTH_MODE=api-key, one slot)', () => {
   let directory: string;
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
   /** One client per tenant, each sending its key. */
   let as: Record<keyof typeof KEYS, TestAgent>;
 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'sandbox-quota-'));
     const keysFile = join(directory, 'keys.json');
-    const entry = (tenant: keyof typeof KEYS) => ({
-      name: tenant,
-      key_sha256: createHash('sha256').update(KEYS[tenant]).digest('hex'),
-      tenant,
-      scopes: ['execute', 'read'],
-    });
+    const entry = (tenant: keyof typeof KEYS) =>
+      keyEntry(tenant, KEYS[tenant], tenant, ['execute', 'read']);
     writeFileSync(keysFile, JSON.stringify([entry('alpha'), entry('beta')]));
-    sandbox = await startSandboxApp({
+    sandbox = await startScriptedSandboxApp({
       AUTH_MODE: 'api-key',
       API_KEYS_FILE: keysFile,
       MAX_CONCURRENT_EXECUTIONS: '1',
@@ -132,7 +127,6 @@ describe('Fair share between tenants (AUTH_MODE=api-key, one slot)', () => {
   afterAll(async () => {
     await sandbox.close();
     rmSync(directory, { recursive: true, force: true });
-    await sandbox.containersSettle();
   });
 
   async function submit(tenant: keyof typeof KEYS, code: string): Promise<string> {
@@ -141,12 +135,19 @@ describe('Fair share between tenants (AUTH_MODE=api-key, one slot)', () => {
   }
 
   it("starts another tenant's single job after at most one job of a tenant's flood", async () => {
+    const floodCode = 'import time\ntime.sleep(1)';
+    // Alpha's jobs run until the whole flood and beta's job are in; beta's lasts long
+    // enough that the next job's start (in ms) cannot tie with its own.
+    const floodRuns = new Deferred();
+    sandbox.runner.script(floodCode, { hold: floodRuns });
+    sandbox.runner.script('print("beta")', sleeping(50));
     const flood: string[] = [];
-    for (let i = 0; i < 4; i += 1) flood.push(await submit('alpha', 'import time\ntime.sleep(1)'));
+    for (let i = 0; i < 4; i += 1) flood.push(await submit('alpha', floodCode));
     // Alpha spent its minute; beta's submits are counted apart.
     const limited = await as.alpha.post('/execute').send({ code: 'print(1)' }).expect(429);
     expect(limited.body).toMatchObject({ code: 'RATE_LIMITED' });
     const single = await submit('beta', 'print("beta")');
+    floodRuns.resolve();
 
     const done = (tenant: keyof typeof KEYS, id: string) =>
       waitForStatus(as[tenant], id, (s) => s === 'completed');

@@ -2,10 +2,11 @@ import { request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
-import { SandboxApp, startSandboxApp } from './support/sandbox-app';
+import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
+import { ScriptedSandboxApp, startScriptedSandboxApp } from '../support/sandbox-app';
+import { untilCancelled } from '../support/scripted-runs';
 import { StandInBackend } from '@brain-net/backend-client/testing/stand-in-backend';
-import { keyEntry } from './support/api-keys';
+import { keyEntry } from '../support/api-keys';
 
 const KEYS = {
   alice: 'alice-key-0123456789',
@@ -18,7 +19,7 @@ const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 describe('Tenants cannot see each other (AUTH_MODE=api-key)', () => {
   let directory: string;
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
   const backend = new StandInBackend();
 
   beforeAll(async () => {
@@ -34,7 +35,7 @@ describe('Tenants cannot see each other (AUTH_MODE=api-key)', () => {
         keyEntry('reader', KEYS.reader, 'tenant-a', ['read']),
       ]),
     );
-    sandbox = await startSandboxApp({
+    sandbox = await startScriptedSandboxApp({
       AUTH_MODE: 'api-key',
       API_KEYS_FILE: keysFile,
       BACKEND_URL: backend.url,
@@ -104,11 +105,13 @@ describe('Tenants cannot see each other (AUTH_MODE=api-key)', () => {
   });
 
   it("cannot cancel another tenant's execution; its own tenant and an admin can", async () => {
+    const sleeper = 'import time\ntime.sleep(30)';
+    sandbox.runner.script(sleeper, untilCancelled());
     const start = async (key: string) => {
       const response = await sandbox.http
         .post('/execute')
         .set(auth(key))
-        .send({ code: 'import time\ntime.sleep(30)' })
+        .send({ code: sleeper })
         .expect(202);
       return (response.body as { execution_id: string }).execution_id;
     };

@@ -3,12 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request, { Response } from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
-import { sha256 } from '../apps/sandbox/src/auth/api-key-file';
-import type { Scope } from '../apps/sandbox/src/auth/caller';
-import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
-import { SandboxApp, pollUntil, startSandboxApp, waitForValue } from './support/sandbox-app';
+import { sha256 } from '../../apps/sandbox/src/auth/api-key-file';
+import type { Scope } from '../../apps/sandbox/src/auth/caller';
+import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
+import {
+  ScriptedSandboxApp,
+  pollUntil,
+  startScriptedSandboxApp,
+  waitForValue,
+} from '../support/sandbox-app';
+import { scriptPrints } from '../support/scripted-runs';
 import { StandInBackend } from '@brain-net/backend-client/testing/stand-in-backend';
-import { TokenIssuer } from '../apps/sandbox/src/auth/testing/token-issuer';
+import { TokenIssuer } from '../../apps/sandbox/src/auth/testing/token-issuer';
 
 const CHALLENGE = 'Bearer realm="brain-net-sandbox"';
 
@@ -44,12 +50,12 @@ function expectForbidden(response: Response, scope: Scope): void {
 }
 
 /** Every request of the agent carries the header. */
-function agentWith(sandbox: SandboxApp, header: string, value: string): TestAgent {
+function agentWith(sandbox: ScriptedSandboxApp, header: string, value: string): TestAgent {
   return request.agent(sandbox.app.getHttpServer()).set(header, value);
 }
 
 /** An agent presenting `credential` (a key or a token) as a bearer credential. */
-function bearerAgent(sandbox: SandboxApp, credential: string): TestAgent {
+function bearerAgent(sandbox: ScriptedSandboxApp, credential: string): TestAgent {
   return agentWith(sandbox, 'Authorization', `Bearer ${credential}`);
 }
 
@@ -69,14 +75,15 @@ async function expectRunsToCompletion(agent: TestAgent): Promise<void> {
 describe('authentication with API keys', () => {
   let dir: string;
   let keyFile: string;
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
   const bearer = (name: string) => bearerAgent(sandbox, `${name}-key`);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sandbox-auth-'));
     keyFile = join(dir, 'keys.json');
     writeKeyFile(keyFile, { runner: ['execute', 'read'], reader: ['read'], admin: ['admin'] });
-    sandbox = await startSandboxApp({ AUTH_MODE: 'api-key', API_KEYS_FILE: keyFile });
+    sandbox = await startScriptedSandboxApp({ AUTH_MODE: 'api-key', API_KEYS_FILE: keyFile });
+    scriptPrints(sandbox.runner, 'authorized');
   });
 
   afterAll(async () => {
@@ -147,14 +154,14 @@ describe('authentication with API keys', () => {
 
 describe('protected docs and metrics', () => {
   let dir: string;
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
   const bearer = (name: string) => bearerAgent(sandbox, `${name}-key`);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sandbox-auth-'));
     const keyFile = join(dir, 'keys.json');
     writeKeyFile(keyFile, { runner: ['execute', 'read'], admin: ['admin'] });
-    sandbox = await startSandboxApp({
+    sandbox = await startScriptedSandboxApp({
       AUTH_MODE: 'api-key',
       API_KEYS_FILE: keyFile,
       AUTH_PROTECT_DOCS: 'true',
@@ -190,7 +197,7 @@ describe('authentication with the backend’s tokens (jwt)', () => {
   };
   let backend: StandInBackend;
   let issuer: TokenIssuer;
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
   const bearer = (token: string) => bearerAgent(sandbox, token);
 
   beforeAll(async () => {
@@ -198,7 +205,7 @@ describe('authentication with the backend’s tokens (jwt)', () => {
     await backend.start();
     issuer = await TokenIssuer.create('key-1', claims);
     backend.jwks = issuer.jwks;
-    sandbox = await startSandboxApp({
+    sandbox = await startScriptedSandboxApp({
       AUTH_MODE: 'jwt',
       AUTH_JWKS_URL: backend.jwksUrl,
       AUTH_JWT_ISSUER: ISSUER,
@@ -207,6 +214,7 @@ describe('authentication with the backend’s tokens (jwt)', () => {
       AUTH_JWKS_COOLDOWN_S: '0',
       BACKEND_URL: backend.url,
     });
+    scriptPrints(sandbox.runner, 'authorized', 'from the backend');
   });
 
   afterAll(async () => {

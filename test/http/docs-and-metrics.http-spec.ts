@@ -1,8 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SandboxApp, run, startSandboxApp, startSleeper } from './support/sandbox-app';
+import { keyEntry } from '../support/api-keys';
+import {
+  ScriptedSandboxApp,
+  run,
+  startScriptedSandboxApp,
+  startSleeper,
+} from '../support/sandbox-app';
+import { untilCancelled } from '../support/scripted-runs';
 
 interface OpenApiDocument {
   paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
@@ -49,10 +56,10 @@ function requestsCounted(
 }
 
 describe('OpenAPI documentation and Prometheus metrics', () => {
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
 
   beforeAll(async () => {
-    sandbox = await startSandboxApp();
+    sandbox = await startScriptedSandboxApp();
   });
 
   afterAll(async () => {
@@ -213,17 +220,13 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
 describe('Prometheus metrics once authentication is on', () => {
   let dir: string;
   let keyFile: string;
-  let sandbox: SandboxApp | undefined;
+  let sandbox: ScriptedSandboxApp | undefined;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'sandbox-metrics-'));
     keyFile = join(dir, 'keys.json');
-    const key = (name: string, scopes: string[]) => ({
-      name,
-      key_sha256: createHash('sha256').update(`${name}-key`).digest('hex'),
-      tenant: 'tenant-secret',
-      scopes,
-    });
+    const key = (name: string, scopes: string[]) =>
+      keyEntry(name, `${name}-key`, 'tenant-secret', scopes);
     writeFileSync(
       keyFile,
       JSON.stringify([key('runner', ['execute', 'read']), key('admin', ['admin'])]),
@@ -238,23 +241,25 @@ describe('Prometheus metrics once authentication is on', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('needs the admin scope for /metrics unless AUTH_PROTECT_METRICS says otherwise', async () => {
-    sandbox = await startSandboxApp({ AUTH_MODE: 'api-key', API_KEYS_FILE: keyFile });
+    sandbox = await startScriptedSandboxApp({ AUTH_MODE: 'api-key', API_KEYS_FILE: keyFile });
     expect((await sandbox.http.get('/metrics')).status).toBe(401);
     expect((await sandbox.http.get('/metrics').set('X-API-Key', 'runner-key')).status).toBe(403);
     await sandbox.http.get('/metrics').set('X-API-Key', 'admin-key').expect(200);
   });
 
   it('leaves the per-tenant series out of a /metrics opened with AUTH_PROTECT_METRICS=false', async () => {
-    sandbox = await startSandboxApp({
+    sandbox = await startScriptedSandboxApp({
       AUTH_MODE: 'api-key',
       API_KEYS_FILE: keyFile,
       AUTH_PROTECT_METRICS: 'false',
     });
+    const sleeper = 'import time\ntime.sleep(60)';
+    sandbox.runner.script(sleeper, untilCancelled());
     const runner = sandbox.http;
     const accepted = await runner
       .post('/execute')
       .set('X-API-Key', 'runner-key')
-      .send({ code: 'import time\ntime.sleep(60)' })
+      .send({ code: sleeper })
       .expect(202);
     const id = (accepted.body as { execution_id: string }).execution_id;
     const exposition = await eventuallyScraped(sandbox, /^sandbox_running_executions 1$/m);
@@ -265,7 +270,7 @@ describe('Prometheus metrics once authentication is on', () => {
 });
 
 /** Scrapes the open /metrics until it matches (an execution starting, say). */
-async function eventuallyScraped(sandbox: SandboxApp, pattern: RegExp): Promise<string> {
+async function eventuallyScraped(sandbox: ScriptedSandboxApp, pattern: RegExp): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const text = (await sandbox.http.get('/metrics').expect(200)).text;

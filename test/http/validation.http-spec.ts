@@ -1,5 +1,5 @@
-import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
-import { SandboxApp, run, startSandboxApp } from './support/sandbox-app';
+import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
+import { ScriptedSandboxApp, run, startScriptedSandboxApp } from '../support/sandbox-app';
 
 interface Problem {
   status: number;
@@ -9,18 +9,15 @@ interface Problem {
   errors?: { field: string; messages: string[] }[];
 }
 
-/** Bad input gets a 4xx JSON problem that says what is wrong; never a 5xx, never a container. */
+/** Bad input gets a 4xx JSON problem that says what is wrong; never a 5xx, never a run. */
 describe('Input validation', () => {
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
 
   beforeAll(async () => {
-    sandbox = await startSandboxApp({ MAX_CODE_BYTES: '2048', MAX_REQUEST_BYTES: '65536' });
+    sandbox = await startScriptedSandboxApp({ MAX_CODE_BYTES: '2048', MAX_REQUEST_BYTES: '65536' });
   });
 
-  afterAll(async () => {
-    await sandbox.close();
-    await sandbox.containersSettle();
-  });
+  afterAll(() => sandbox.close());
 
   const cases: [string, Record<string, unknown>, string][] = [
     ['an unknown field', { code: 'pass', evil: true }, 'evil'],
@@ -117,5 +114,6 @@ describe('Input validation', () => {
     const after = await listing();
     expect(after.total).toBe(before.total + 1);
     expect(after.items[0]?.execution_id).toBe(accepted.execution_id);
+    expect(sandbox.runner.jobs.map((job) => job.jobId)).toEqual([accepted.execution_id]);
   });
 });

@@ -7,13 +7,18 @@ import type {
   AdjustmentAcceptedDto,
   AdjustmentDto,
   AdjustmentListDto,
-} from '../apps/sandbox/src/adjustment/dto/adjustment.dto';
+} from '../../apps/sandbox/src/adjustment/dto/adjustment.dto';
 import {
   REJECTION_MESSAGE,
   StandInBackend,
 } from '@brain-net/backend-client/testing/stand-in-backend';
-import { SandboxApp, pollUntil, run, startSandboxApp } from './support/sandbox-app';
-import { keyEntry } from './support/api-keys';
+import {
+  ScriptedSandboxApp,
+  pollUntil,
+  run,
+  startScriptedSandboxApp,
+} from '../support/sandbox-app';
+import { keyEntry } from '../support/api-keys';
 
 interface Problem {
   status: number;
@@ -46,7 +51,7 @@ const settled = (adjustment: AdjustmentDto) => adjustment.status !== 'pending';
 describe('Processor adjustments (real stand-in backend)', () => {
   const backend = new StandInBackend();
   let env: Record<string, string>;
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
 
   async function accept(body: Record<string, unknown> = EXAMPLE): Promise<string> {
     const response = await sandbox.http.post('/adjust-processor').send(body).expect(202);
@@ -62,7 +67,7 @@ describe('Processor adjustments (real stand-in backend)', () => {
       ADJUSTMENT_RETRY_MAX_MS: '400',
       ADJUSTMENT_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
     };
-    sandbox = await startSandboxApp(env);
+    sandbox = await startScriptedSandboxApp(env);
   });
 
   afterAll(async () => {
@@ -237,14 +242,14 @@ describe('Processor adjustments (real stand-in backend)', () => {
     const fileEnv = { ...env, DATABASE_PATH: join(directory, 'data', 'sandbox.db') };
     try {
       await backend.stop();
-      const before = await startSandboxApp(fileEnv);
+      const before = await startScriptedSandboxApp(fileEnv);
       const response = await before.http.post('/adjust-processor').send(EXAMPLE).expect(202);
       const id = (response.body as AdjustmentAcceptedDto).adjustment_id;
       await waitForAdjustment(before.http, id, (a) => a.attempts > 0);
       await before.close();
 
       await backend.start();
-      const after = await startSandboxApp(fileEnv);
+      const after = await startScriptedSandboxApp(fileEnv);
       try {
         const adjustment = await waitForAdjustment(after.http, id, settled);
         expect(adjustment).toMatchObject({ adjustment_id: id, ...EXAMPLE, status: 'delivered' });
@@ -376,7 +381,7 @@ describe('Processor adjustments between tenants (AUTH_MODE=api-key)', () => {
   const MAX_PENDING = 3;
   const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
   let directory: string;
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
 
   const adjust = (key: string, body: Record<string, unknown> = EXAMPLE) =>
     sandbox.http.post('/adjust-processor').set(auth(key)).send(body);
@@ -394,7 +399,7 @@ describe('Processor adjustments between tenants (AUTH_MODE=api-key)', () => {
         keyEntry('dave', KEYS.dave, 'tenant-d'),
       ]),
     );
-    sandbox = await startSandboxApp({
+    sandbox = await startScriptedSandboxApp({
       AUTH_MODE: 'api-key',
       API_KEYS_FILE: keysFile,
       BACKEND_URL: backend.url,

@@ -1,15 +1,17 @@
-import type { ExecutionResultDto } from '../apps/sandbox/src/execution/dto/execution-result.dto';
-import { SandboxApp, startSandboxApp } from './support/sandbox-app';
+import type { ExecutionResultDto } from '../../apps/sandbox/src/execution/dto/execution-result.dto';
+import { ScriptedSandboxApp, startScriptedSandboxApp } from '../support/sandbox-app';
+import { scriptPrints } from '../support/scripted-runs';
 
 interface Accepted {
   execution_id: string;
 }
 
 describe('Idempotency-Key on POST /execute', () => {
-  let sandbox: SandboxApp;
+  let sandbox: ScriptedSandboxApp;
 
   beforeAll(async () => {
-    sandbox = await startSandboxApp();
+    sandbox = await startScriptedSandboxApp();
+    scriptPrints(sandbox.runner, 'once');
   });
   afterAll(() => sandbox.close());
 
@@ -32,6 +34,7 @@ describe('Idempotency-Key on POST /execute', () => {
       (item) => item.execution_id,
     );
     expect(ids.filter((id) => id === a.execution_id)).toHaveLength(1);
+    expect(sandbox.runner.jobs.filter((job) => job.jobId === a.execution_id)).toHaveLength(1);
   });
 
   it('gives twin submits sent at the same moment one execution', async () => {
