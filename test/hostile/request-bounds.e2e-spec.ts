@@ -91,8 +91,9 @@ describe('Hostile request bodies cost bounded memory and CPU', () => {
       expect(health.status).toBe(200);
       // The README's bound: bodies in flight (32 × 4 MiB, three times) + 2 running jobs × 17 MiB.
       expect(peak - idle.rss).toBeLessThan((32 * 4 * 3 + 2 * 17) * MIB);
-      // Stalls of seconds were the defect; the bench reports the figures against 100 ms.
-      expect(loop.maxStallMs).toBeLessThan(250);
+      // Stalls of seconds were the defect. The bound leaves room for a loaded 2-core CI
+      // machine (99–274 ms seen); the bench reports the figures against 100 ms.
+      expect(loop.maxStallMs).toBeLessThan(1000);
     } finally {
       await service.stop();
     }
