@@ -99,6 +99,27 @@ describe('Executing Python code (real Docker engine)', () => {
     expect(exception.cause).toMatchObject({ type: 'ValueError', line: 2 });
   });
 
+  it('gives input() the lines of stdin, then EOFError on the next; without stdin EOF at once', async () => {
+    const code = ['first = input()', 'second = input()', 'print(first, second)', 'input()'].join(
+      '\n',
+    );
+    const result = await run(sandbox.http, { code, stdin: 'one, é\ntwo\n' });
+    expect(result).toMatchObject({ status: 'failed', exit_code: 1, output: 'one, é two\n' });
+    expect(result.error).toBe('EOFError: EOF when reading a line (line 4)');
+
+    const lines = await run(sandbox.http, {
+      code: 'import sys\nprint([line for line in sys.stdin], repr(sys.stdin.read()))',
+      stdin: 'a\nb',
+    });
+    expect(lines.output).toBe("['a\\n', 'b'] ''\n");
+
+    const none = await run(sandbox.http, {
+      code: 'import sys\nprint(repr(sys.stdin.read()))\ninput()',
+    });
+    expect(none.output).toBe("''\n");
+    expect(none.error).toBe('EOFError: EOF when reading a line (line 3)');
+  });
+
   it('reports a syntax error at its line', async () => {
     const result = await run(sandbox.http, { code: 'x = 1\ny = (2 +\n' });
     expect(result.status).toBe('failed');

@@ -1,3 +1,4 @@
+import type { DebugRecordDto } from '../apps/sandbox/src/debug/dto/debug-record.dto';
 import { SandboxApp, run, startSandboxApp } from './support/sandbox-app';
 
 /**
@@ -33,6 +34,66 @@ describe('Sandbox limits hold against hostile code (real Docker engine)', () => 
     expect(result.status).toBe('failed');
     expect(result.error).toContain('256 MiB');
     expect(result.error).toContain('OOM');
+  });
+
+  it('OOM-kills a job at the memory_mb it asked for, and runs the same job with more', async () => {
+    // ~200 MB written, so that every page is really taken.
+    const code = 'data = b"x" * (200 * 1024 * 1024)\nprint(len(data))';
+    const small = await run(sandbox.http, { code, memory_mb: 64, timeout: 30, debug_mode: false });
+    expect(small.status).toBe('failed');
+    expect(small.error).toContain('64 MiB');
+    expect(small.error).toContain('OOM');
+    const debug = (await sandbox.http.get(`/debug/${small.execution_id}`).expect(200))
+      .body as DebugRecordDto;
+    expect(debug).toMatchObject({ oom_killed: true, limits: { memory_mb: 64 } });
+
+    const large = await run(sandbox.http, { code, memory_mb: 512, timeout: 30, debug_mode: false });
+    expect(large).toMatchObject({ status: 'completed', output: `${200 * 1024 * 1024}\n` });
+    await sandbox.containersSettle();
+  });
+
+  it('refuses a memory_mb over MAX_MEMORY_MB with 400 naming it, and starts no container', async () => {
+    const response = await sandbox.http
+      .post('/execute?wait=true')
+      .send({ code: 'print(1)', memory_mb: 1025 })
+      .expect(400);
+    expect(response.body).toMatchObject({
+      code: 'LIMIT_OUT_OF_RANGE',
+      errors: [{ field: 'memory_mb', messages: ['memory_mb must not exceed 1024'] }],
+    });
+    expect(await sandbox.containerCount()).toBe(0);
+  });
+
+  it('holds a job to the pids and cpus it asked for', async () => {
+    const forkBomb = [
+      'import os, time',
+      'forked = 0',
+      'try:',
+      '    for _ in range(500):',
+      '        if os.fork() == 0:',
+      '            time.sleep(30)',
+      '            os._exit(0)',
+      '        forked += 1',
+      'except OSError as error:',
+      '    print("refused", error.errno)',
+    ].join('\n');
+    const bomb = await run(sandbox.http, { code: forkBomb, pids: 16, timeout: 20 });
+    expect(bomb.output).toBe('refused 11\n');
+    const forked = bomb.debug_info.variables_after?.forked?.value;
+    expect(typeof forked).toBe('number');
+    expect(forked).toBeLessThan(16);
+
+    const busy = [
+      'import time',
+      'wall0, cpu0 = time.monotonic(), time.process_time()',
+      'while time.monotonic() - wall0 < 2:',
+      '    pass',
+      'share = (time.process_time() - cpu0) / (time.monotonic() - wall0)',
+    ].join('\n');
+    const quota = await run(sandbox.http, { code: busy, cpus: 0.25 });
+    const share = quota.debug_info.variables_after?.share?.value;
+    expect(typeof share).toBe('number');
+    expect(share).toBeLessThan(0.35);
   });
 
   it('refuses processes beyond the pids limit (fork bomb)', async () => {

@@ -181,6 +181,25 @@ describeUnderRunsc('Isolation under gVisor (SANDBOX_RUNTIME=runsc, real Docker e
     expect(result.error).toContain('OOM');
   });
 
+  it('gives the code its stdin (an in-memory file on fd 0) and the memory_mb it asked for', async () => {
+    const stdin = 'first\nsecond\n';
+    const lines = await run(sandbox.http, { code: 'print(input(), input())', stdin });
+    expect(lines).toMatchObject({ status: 'completed', output: 'first second\n' });
+    // One file shared with the programs the code starts, read on from where it stopped.
+    const shared = await run(sandbox.http, {
+      code: 'import os, subprocess\nprint(os.read(0, 6), flush=True)\nsubprocess.run(["cat"])',
+      stdin,
+    });
+    expect(shared).toMatchObject({ status: 'completed', output: "b'first\\n'\nsecond\n" });
+
+    const code = 'data = b"x" * (200 * 1024 * 1024)\nprint(len(data))';
+    const small = await run(sandbox.http, { code, memory_mb: 64, timeout: 30, debug_mode: false });
+    expect(small.status).toBe('failed');
+    expect(small.error).toContain('64 MiB');
+    const large = await run(sandbox.http, { code, memory_mb: 512, timeout: 30, debug_mode: false });
+    expect(large).toMatchObject({ status: 'completed', output: `${200 * 1024 * 1024}\n` });
+  });
+
   it('has no network: only loopback exists and outside addresses are unreachable', async () => {
     const code = [
       'import socket',

@@ -58,6 +58,18 @@ describe('Warm pool of one-use containers', () => {
     expect(debug.limits).toMatchObject({ memory_mb: 256, pids: 64, network: 'none' });
   });
 
+  it('gives a job that asks for other limits a container of exactly those limits, not a warm one', async () => {
+    await poolFilled();
+    // Under the pool's 256 MiB this would complete; under the 64 MiB it asked for it cannot.
+    const code = 'data = b"x" * (100 * 1024 * 1024)\nprint(len(data))';
+    const small = await run(sandbox.http, { code, memory_mb: 64, debug_mode: false });
+    expect(small.status).toBe('failed');
+    expect(small.error).toContain('64 MiB');
+    const same = await run(sandbox.http, { code, debug_mode: false });
+    expect(same).toMatchObject({ status: 'completed', output: `${100 * 1024 * 1024}\n` });
+    await poolFilled();
+  });
+
   it('has numpy and pandas imported while it waits (SANDBOX_PRELOAD), invisibly to the code', async () => {
     await poolFilled();
     const code = [

@@ -114,8 +114,34 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
       .body as OpenApiDocument;
     const request = components.schemas.ExecuteRequestDto;
     expect(Object.keys(request.properties ?? {}).sort()).toEqual(
-      ['code', 'debug_mode', 'input_data', 'processor_id', 'timeout'].sort(),
+      [
+        'code',
+        'debug_mode',
+        'input_data',
+        'processor_id',
+        'timeout',
+        'stdin',
+        'memory_mb',
+        'cpus',
+        'pids',
+      ].sort(),
     );
+    // Each limit documents its range and the setting that bounds it.
+    expect(request.properties).toMatchObject({
+      stdin: { type: 'string', description: expect.stringContaining('MAX_STDIN_BYTES') as string },
+      memory_mb: { type: 'number', minimum: 16 },
+      cpus: { type: 'number', minimum: 0.01 },
+      pids: { type: 'number', minimum: 8 },
+    });
+    for (const [field, setting] of [
+      ['memory_mb', 'MAX_MEMORY_MB'],
+      ['cpus', 'MAX_CPUS'],
+      ['pids', 'MAX_PIDS'],
+    ]) {
+      expect(request.properties?.[field]).toMatchObject({
+        description: expect.stringContaining(setting) as string,
+      });
+    }
     // code or processor_id: neither is required on its own.
     expect(request.required ?? []).toEqual([]);
     expect(Object.keys(components.schemas.ExecutionResultDto.properties ?? {})).toEqual(

@@ -22,3 +22,27 @@ export interface ContainerLimits {
    */
   readonly runtime?: string;
 }
+
+/**
+ * Every field of ContainerLimits, spelled out so that the compiler refuses a new limit
+ * that sameLimits() would not compare.
+ */
+const LIMIT_FIELDS: { readonly [Field in keyof Required<ContainerLimits>]: Field } = {
+  memoryBytes: 'memoryBytes',
+  cpus: 'cpus',
+  pids: 'pids',
+  tmpfsBytes: 'tmpfsBytes',
+  openFiles: 'openFiles',
+  fileSizeBytes: 'fileSizeBytes',
+  user: 'user',
+  runtime: 'runtime',
+};
+
+/**
+ * Whether containers of these two limits are the same container: field by field, so
+ * neither key order (a record read back from a store) nor an absent runtime written as
+ * undefined makes a difference; any value that differs does.
+ */
+export function sameLimits(a: ContainerLimits, b: ContainerLimits): boolean {
+  return Object.values(LIMIT_FIELDS).every((field) => a[field] === b[field]);
+}

@@ -1,7 +1,7 @@
 import { Duplex, PassThrough, Readable } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
 import Docker from 'dockerode';
-import { ContainerLimits } from './container-limits';
+import { ContainerLimits, sameLimits } from './container-limits';
 import {
   DockerRunner,
   EngineImage,
@@ -188,13 +188,14 @@ export class DockerodeRunner extends DockerRunner {
     await this.pool?.close();
   }
 
+  /**
+   * A warm container serves a job only if it is exactly the container the job asks for:
+   * a job whose limits differ in anything (a request's own `memory_mb`, say) gets a
+   * container of its own limits.
+   */
   private servesFromPool(job: SandboxJob): boolean {
     const spec = this.options.warmPool;
-    return (
-      spec !== null &&
-      spec.image === job.image &&
-      JSON.stringify(spec.limits) === JSON.stringify(job.limits)
-    );
+    return spec !== null && spec.image === job.image && sameLimits(spec.limits, job.limits);
   }
 
   /**

@@ -2,16 +2,17 @@
 -- the finished records past the history limit.
 -- KEYS: record, summary, input, links, execs, tenant execs, unfinished, finished,
 -- [idempotency key]. ARGV: prefix, id, details JSON, queuedAt ms, '1' if unfinished,
--- history limit, max drops, code, inputJson, [idempotency value], summary field/value
--- pairs (the rest). Returns the earlier submit's JSON, or nil once stored.
+-- history limit, max drops, code, inputJson, '1' if it has stdin, stdin ('' if not),
+-- [idempotency value], summary field/value pairs (the rest). Returns the earlier
+-- submit's JSON, or nil once stored.
 local record, summary, input, links, execs, tenantExecs, unfinished, finished, claim =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local prefix, id, details, score = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local summaryFrom = 10
+local summaryFrom = 12
 if claim then
   local earlier = redis.call('GET', claim)
   if earlier then return earlier end
-  summaryFrom = 11
+  summaryFrom = 13
 end
 if redis.call('EXISTS', record) == 1 then
   return redis.error_reply('ERR execution ' .. id .. ' already exists')
@@ -19,6 +20,8 @@ end
 redis.call('SET', record, details)
 redis.call('HSET', summary, unpack(ARGV, summaryFrom))
 redis.call('HSET', input, 'code', ARGV[8], 'inputJson', ARGV[9])
+-- No stdin field without stdin: an input of a release from before stdin reads the same.
+if ARGV[10] == '1' then redis.call('HSET', input, 'stdin', ARGV[11]) end
 redis.call('HSET', links, 'tenantExecs', tenantExecs)
 redis.call('ZADD', execs, score, id)
 redis.call('ZADD', tenantExecs, score, id)
@@ -28,7 +31,7 @@ else
   redis.call('ZADD', finished, score, id)
 end
 if claim then
-  redis.call('SET', claim, ARGV[10])
+  redis.call('SET', claim, ARGV[12])
   redis.call('HSET', links, 'idempotencyKey', claim)
 end
 

@@ -49,6 +49,11 @@ export interface ExecutionInput {
   readonly code: string;
   /** `input_data` as the exact JSON text that arrived (validated, never parsed here). */
   readonly inputJson: string;
+  /**
+   * What the code reads on stdin; absent when the submit gave none (stdin is then empty).
+   * Inputs stored before stdin existed read back without it.
+   */
+  readonly stdin?: string;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type {
   ExecutionInput,
   ExecutionRecord,
+  ExecutionStatus,
   ExecutionSummary,
   IdempotentRequest,
 } from './execution-record';
@@ -9,6 +10,19 @@ import type {
 export interface EarlierSubmit {
   readonly id: string;
   readonly fingerprint: string;
+}
+
+/**
+ * Which executions a listing shows: each criterion given must hold; none given, all of
+ * them. Applied by the store, before the page is cut: `total` counts what matches.
+ */
+export interface ExecutionFilter {
+  /** In any of these statuses (an empty list matches nothing). */
+  readonly statuses?: readonly ExecutionStatus[];
+  /** Submitted for this processor. */
+  readonly processorId?: string;
+  /** Queued at or after this moment. */
+  readonly since?: Date;
 }
 
 export interface ExecutionPage {
@@ -48,8 +62,16 @@ export abstract class ExecutionStore {
   abstract get(id: string, tenant?: string | null): Promise<ExecutionRecord | undefined>;
   /** The input it was submitted with; undefined when unknown or pruned. */
   abstract input(id: string): Promise<ExecutionInput | undefined>;
-  /** Newest first; summaries only; one tenant's, or every tenant's when `tenant` is null. */
-  abstract list(offset: number, limit: number, tenant: string | null): Promise<ExecutionPage>;
+  /**
+   * Newest first; summaries only; one tenant's, or every tenant's when `tenant` is null;
+   * only those `filter` matches, and `total` counts those.
+   */
+  abstract list(
+    offset: number,
+    limit: number,
+    tenant: string | null,
+    filter?: ExecutionFilter,
+  ): Promise<ExecutionPage>;
   /**
    * Marks every execution still queued or running as failed with this error (after a
    * restart: the ones a crash interrupted), without loading them. Returns how many.

@@ -1,8 +1,41 @@
--- Reads a page of summaries.
--- KEYS: an execs zset. ARGV: prefix, start, stop, summary fields. Returns {total,
--- summary values of each id in the range, newest first}: one consistent snapshot.
-local reply = { redis.call('ZCARD', KEYS[1]) }
-for _, id in ipairs(redis.call('ZREVRANGE', KEYS[1], ARGV[2], ARGV[3])) do
-  reply[#reply + 1] = redis.call('HMGET', ARGV[1] .. 'exec:' .. id .. ':summary', unpack(ARGV, 4))
+-- Reads a page of summaries, newest first, of the executions a filter matches.
+-- KEYS: an execs zset. ARGV: prefix, start, stop (0-based ranks among the matches; stop
+-- below start: the total only), since (the least queuedAt in ms, or '-inf'), statuses
+-- (each as its summary value, the JSON string, joined by ','; '' matches any),
+-- processorId (its summary value; '' matches any), summary fields (the rest).
+-- Returns {total matching, summary values of each match in the range}: one consistent
+-- snapshot.
+local execs, prefix = KEYS[1], ARGV[1]
+local start, stop, since = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local statusList, processorId = ARGV[5], ARGV[6]
+
+local summaryOf = function(id)
+  return redis.call('HMGET', prefix .. 'exec:' .. id .. ':summary', unpack(ARGV, 7))
 end
+
+-- Without a status or processor, the zset alone answers: a range by score, then the page.
+if statusList == '' and processorId == '' then
+  local reply = { redis.call('ZCOUNT', execs, since, '+inf') }
+  if stop >= start then
+    local ids = redis.call('ZREVRANGEBYSCORE', execs, '+inf', since, 'LIMIT', start, stop - start + 1)
+    for _, id in ipairs(ids) do reply[#reply + 1] = summaryOf(id) end
+  end
+  return reply
+end
+
+-- Otherwise each id queued since `since` is looked at once: its status and processor
+-- only (two small hash fields), the whole summary only for the matches on the page.
+local statuses = {}
+for status in string.gmatch(statusList, '[^,]+') do statuses[status] = true end
+local total, page = 0, {}
+for _, id in ipairs(redis.call('ZREVRANGEBYSCORE', execs, '+inf', since)) do
+  local found = redis.call('HMGET', prefix .. 'exec:' .. id .. ':summary', 'status', 'processorId')
+  if (statusList == '' or (found[1] and statuses[found[1]]))
+    and (processorId == '' or found[2] == processorId) then
+    if total >= start and total <= stop then page[#page + 1] = summaryOf(id) end
+    total = total + 1
+  end
+end
+local reply = { total }
+for _, values in ipairs(page) do reply[#reply + 1] = values end
 return reply

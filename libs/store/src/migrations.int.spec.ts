@@ -310,6 +310,61 @@ function writeV5Database(path: string, written: ExecutionRecord): void {
   db.close();
 }
 
+// How the store of schema version 6 wrote an execution, copied as it was.
+const V6_INSERT_EXECUTION = `INSERT INTO executions (id, tenant, created_by, request_id,
+    processor_id, created_at, status, started_at, ended_at, exit_code, error, state,
+    run_settings, bulky_bytes, pruned, idempotency_key, request_fingerprint)
+  VALUES (@id, @tenant, @created_by, @request_id, @processor_id, @created_at, @status,
+    @started_at, @ended_at, @exit_code, @error, @state, @run_settings, @bulky_bytes, 0,
+    NULL, NULL)`;
+const V6_INSERT_PAYLOAD = V5_INSERT_PAYLOAD;
+
+/** Writes `written` and its input into a file of schema version 6, as that release's store did. */
+function writeV6Database(
+  path: string,
+  written: ExecutionRecord,
+  input: { code: string; inputJson: string },
+): void {
+  const db = new Database(path);
+  migrate(db, MIGRATIONS.slice(0, 6));
+  db.prepare(V6_INSERT_EXECUTION).run({
+    id: written.id,
+    tenant: written.tenant,
+    created_by: written.createdBy,
+    request_id: written.requestId,
+    processor_id: written.processorId,
+    created_at: written.queuedAt.getTime(),
+    status: written.status,
+    started_at: written.startedAt?.getTime() ?? null,
+    ended_at: written.endedAt?.getTime() ?? null,
+    exit_code: written.exitCode,
+    error: written.error,
+    state: JSON.stringify({
+      debugMode: written.debugMode,
+      timeoutS: written.timeoutS,
+      limits: written.limits,
+      truncated: written.truncated,
+      oomKilled: written.oomKilled,
+      timings: written.timings,
+      codeMs: written.codeMs,
+      usage: written.usage,
+      imageId: written.imageId,
+    }),
+    run_settings: JSON.stringify(written.runSettings),
+    bulky_bytes: 0,
+  });
+  db.prepare(V6_INSERT_PAYLOAD).run({
+    id: written.id,
+    stdout: written.stdout,
+    stderr: written.stderr,
+    exceptions_json: JSON.stringify(written.exceptions),
+    variables_json: JSON.stringify(written.variablesAfter),
+    code: input.code,
+    input_json: input.inputJson,
+  });
+  db.close();
+}
+
 describe('migrations', () => {
   let directory: string;
   let databasePath: string;
@@ -508,6 +563,28 @@ describe('migrations', () => {
     // Written once, at creation: a save cannot take them away.
     await executions.save({ ...record('newer', 'completed', 1), runSettings: undefined });
     expect((await executions.get(newer.id))?.runSettings).toEqual(RUN_SETTINGS);
+  });
+
+  it('reads a version 6 file’s inputs as given no stdin; new ones keep theirs', async () => {
+    const older = record('older', 'running');
+    const olderInput = { code: 'print(input())', inputJson: '{"n":1}' };
+    writeV6Database(databasePath, older, olderInput);
+
+    const database = open();
+    expect(database.connection.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const executions = new SqliteExecutionStore(database, options);
+    expect(await executions.get(older.id)).toEqual(older);
+    const read = await executions.input(older.id);
+    expect(read).toEqual(olderInput);
+    expect(read).not.toHaveProperty('stdin');
+    // Its row takes a save as before: the output is counted, the input left as it was.
+    expect(await executions.save(record('older', 'completed'))).toBe(true);
+    expect(await executions.input(older.id)).toEqual(olderInput);
+
+    const newer = record('newer', 'queued', 1);
+    const newerInput = { ...olderInput, stdin: 'first\nsecond\n' };
+    await executions.create(newer, newerInput);
+    expect(await executions.input(newer.id)).toEqual(newerInput);
   });
 
   it('creates the current schema on a new file, with incremental auto-vacuum', () => {

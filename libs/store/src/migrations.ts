@@ -295,6 +295,14 @@ const RUN_SETTINGS = `
   ALTER TABLE executions ADD COLUMN run_settings TEXT;
 `;
 
+/**
+ * What a submit gives the code on stdin, with the rest of its input. Older rows keep
+ * NULL: those submits had no stdin.
+ */
+const STDIN = `
+  ALTER TABLE execution_payloads ADD COLUMN stdin TEXT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
   { name: 'executions in columns, bulky fields in their own table', up: splitExecutionRecords },
@@ -305,6 +313,7 @@ export const MIGRATIONS: readonly Migration[] = [
     up: (db) => db.exec(PENDING_ADJUSTMENTS_BY_TENANT),
   },
   { name: 'settings each execution ran with', up: (db) => db.exec(RUN_SETTINGS) },
+  { name: 'stdin of each execution', up: (db) => db.exec(STDIN) },
 ];
 
 /**

@@ -74,6 +74,38 @@ describe('RedisExecutionStore', () => {
     expect(await store.input('unknown')).toBeUndefined();
   });
 
+  it('reads an input written before stdin existed as one without stdin, in the same layout', async () => {
+    await store.create(record('old', 'queued'), INPUT, null);
+    // What the release before stdin left: the input hash as it wrote it, no stdin field.
+    await redis.del(`${PREFIX}exec:old:input`);
+    await redis.hset(`${PREFIX}exec:old:input`, 'code', INPUT.code, 'inputJson', INPUT.inputJson);
+    const read = await store.input('old');
+    expect(read).toEqual(INPUT);
+    expect(read).not.toHaveProperty('stdin');
+
+    // No stdin, no field: that release reads this one's inputs as it reads its own.
+    await store.create(record('new', 'queued', 1), INPUT, null);
+    expect(await redis.hkeys(`${PREFIX}exec:new:input`)).toEqual(['code', 'inputJson']);
+    await store.create(record('given', 'queued', 2), { ...INPUT, stdin: 'x\n' }, null);
+    expect(await redis.hgetall(`${PREFIX}exec:given:input`)).toEqual({ ...INPUT, stdin: 'x\n' });
+    await checkRedisLayout(redis, PREFIX);
+  });
+
+  it('stores stdin with an Idempotency-Key claim as without one', async () => {
+    const claimed = await store.create(
+      record('keyed', 'queued'),
+      { ...INPUT, stdin: 'a\nb\n' },
+      { key: 'k1', fingerprint: 'f1' },
+    );
+    expect(claimed).toBeNull();
+    expect(await store.input('keyed')).toEqual({ ...INPUT, stdin: 'a\nb\n' });
+    expect(await store.get('keyed')).toEqual(record('keyed', 'queued'));
+    expect(await store.findByIdempotencyKey('tenant-a', 'k1')).toEqual({
+      id: 'keyed',
+      fingerprint: 'f1',
+    });
+  });
+
   it('refuses to create an id that exists, changing nothing', async () => {
     await store.create(record('a', 'queued'), INPUT, null);
     await expect(store.create(record('a', 'completed', 5), INPUT, null)).rejects.toThrow(

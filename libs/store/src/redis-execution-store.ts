@@ -6,7 +6,9 @@
  *                                         (output, results, limits...)
  *   {p}exec:{id}:summary          hash    summary field -> that field's value as JSON
  *                                         (Dates as ISO strings); see redis-record-codec
- *   {p}exec:{id}:input            hash    {code, inputJson}
+ *   {p}exec:{id}:input            hash    {code, inputJson, stdin?}: stdin only when the
+ *                                         submit gave one (inputs written before stdin
+ *                                         existed have none, and read as none)
  *   {p}exec:{id}:links            hash    {tenantExecs, idempotencyKey?}: names of the
  *                                         keys pointing at it, removed with it
  *   {p}execs                      zset    every id, scored by queuedAt (ms)
@@ -35,7 +37,7 @@ import {
   ExecutionSummary,
   isFinished,
 } from './execution-record';
-import { EarlierSubmit, ExecutionPage, ExecutionStore } from './execution-store';
+import { EarlierSubmit, ExecutionFilter, ExecutionPage, ExecutionStore } from './execution-store';
 import {
   SUMMARY_FIELDS,
   decodeRecord,
@@ -163,6 +165,8 @@ export class RedisExecutionStore extends ExecutionStore {
       MAX_DROPS_PER_CREATE,
       input.code,
       input.inputJson,
+      input.stdin === undefined ? '0' : '1',
+      input.stdin ?? '',
     ];
     if (idempotency) {
       keys.push(this.idempotencyKey(record.tenant, idempotency.key));
@@ -211,20 +215,43 @@ export class RedisExecutionStore extends ExecutionStore {
   }
 
   async input(id: string): Promise<ExecutionInput | undefined> {
-    const [code, inputJson] = await this.redis.hmget(this.inputKey(id), 'code', 'inputJson');
-    return code === null || inputJson === null ? undefined : { code, inputJson };
+    const [code, inputJson, stdin] = await this.redis.hmget(
+      this.inputKey(id),
+      'code',
+      'inputJson',
+      'stdin',
+    );
+    if (code === null || inputJson === null) return undefined;
+    return stdin === null ? { code, inputJson } : { code, inputJson, stdin };
   }
 
-  async list(offset: number, limit: number, tenant: string | null): Promise<ExecutionPage> {
+  /**
+   * One script call, one snapshot. `since` is a range of the zset's scores: the page and
+   * the total cost O(log n + page) with it alone. A status or processor is not indexed:
+   * the script then looks at every id of the zset (one tenant's, or all) queued since
+   * `since`, reading two small summary fields of each and whole summaries for the page
+   * only; those ids are the records kept, so the scan is bounded by
+   * EXECUTION_HISTORY_LIMIT plus the unfinished executions, whatever the page asked.
+   */
+  async list(
+    offset: number,
+    limit: number,
+    tenant: string | null,
+    filter: ExecutionFilter = {},
+  ): Promise<ExecutionPage> {
     const execs = this.execsKey(tenant);
-    // ZREVRANGE counts from the end for negative bounds: an empty page asks only the total.
-    if (limit <= 0) return { items: [], total: await this.redis.zcard(execs) };
+    const { statuses, processorId, since } = filter;
+    if (statuses?.length === 0) return { items: [], total: 0 };
     const start = Math.max(0, offset);
+    // Summary values are JSON: statuses and the processor are compared as JSON strings.
     const reply = await this.redis.brainNetStoreList(
       execs,
       this.prefix,
       start,
-      start + limit - 1,
+      start + Math.max(0, limit) - 1,
+      since === undefined ? '-inf' : since.getTime(),
+      statuses === undefined ? '' : statuses.map((status) => JSON.stringify(status)).join(','),
+      processorId === undefined ? '' : JSON.stringify(processorId),
       ...SUMMARY_FIELDS,
     );
     const source = `list-executions.lua for ${execs}`;

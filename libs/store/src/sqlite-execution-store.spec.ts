@@ -198,6 +198,23 @@ describe('SqliteExecutionStore', () => {
       expect(await store.input('f4')).toEqual(input);
     });
 
+    it('counts stdin with the input, and prunes it with the rest', async () => {
+      const withStdin = { ...INPUT, stdin: 'é'.repeat(KB) }; // 2 KB in UTF-8
+      await store.create(record('f1', 'queued', 0), withStdin);
+      await store.save(record('f1', 'completed', 0));
+      expect(await store.input('f1')).toEqual(withStdin);
+      // 2 KB of stdin, and a save that adds 1 KB of output over the 3.5 KB budget.
+      await store.create(record('f2', 'running', 1), INPUT);
+      await store.save({ ...record('f2', 'completed', 1), stdout: 'x'.repeat(KB) });
+      expect((await store.get('f1'))?.pruned).toBe(false);
+      await store.create(record('f3', 'running', 2), INPUT);
+      await store.save({ ...record('f3', 'completed', 2), stdout: 'y'.repeat(KB) });
+
+      expect((await store.get('f1'))?.pruned).toBe(true);
+      expect(await store.input('f1')).toBeUndefined();
+      expect((await store.get('f2'))?.pruned).toBe(false);
+    });
+
     it('never prunes unfinished records, even when they alone exceed the budget', async () => {
       const oldest = heavy('oldest-queued', 'queued', 0, 2 * KB);
       await store.create(oldest.record, oldest.input);

@@ -11,7 +11,7 @@ import {
   ExecutionSummary,
   RunSettings,
 } from './execution-record';
-import { EarlierSubmit, ExecutionPage, ExecutionStore } from './execution-store';
+import { EarlierSubmit, ExecutionFilter, ExecutionPage, ExecutionStore } from './execution-store';
 import { SqliteDatabase } from './sqlite-database';
 import { StoreOptions } from './store-options';
 
@@ -71,6 +71,24 @@ type InsertedRow = ExecutionRow & {
   request_fingerprint: string | null;
 };
 
+/**
+ * What a listing binds: the criteria (null: not filtered on) and `status0`… for the
+ * statuses; a statement reads those of its shape and ignores the others.
+ */
+type ListingParameters = {
+  tenant: string | null;
+  processor_id: string | null;
+  since: number | null;
+} & Record<string, string | number | null>;
+
+interface Listing {
+  readonly page: Database.Statement<
+    [ListingParameters & { limit: number; offset: number }],
+    SummaryRow
+  >;
+  readonly count: Database.Statement<[ListingParameters], number>;
+}
+
 const SUMMARY_COLUMNS =
   'id, tenant, created_by, request_id, processor_id, created_at, status, started_at, ended_at, exit_code, error';
 const FINISHED = "status IN ('completed', 'failed', 'timeout', 'cancelled')";
@@ -92,7 +110,7 @@ export class SqliteExecutionStore extends ExecutionStore {
     { id: string; request_fingerprint: string }
   >;
   private readonly insertPayload: Database.Statement<
-    [OutputColumns & { id: string; code: string; input_json: string }]
+    [OutputColumns & { id: string; code: string; input_json: string; stdin: string | null }]
   >;
   private readonly unfinishedBulkyBytesOf: Database.Statement<[string], number>;
   private readonly updateSummary: Database.Statement<[ExecutionRow]>;
@@ -104,11 +122,12 @@ export class SqliteExecutionStore extends ExecutionStore {
     [{ id: string; tenant: string | null }],
     RecordRow
   >;
-  private readonly selectInput: Database.Statement<[string], { code: string; input_json: string }>;
-  private readonly selectPage: Database.Statement<[number, number], SummaryRow>;
-  private readonly countAll: Database.Statement<[], number>;
-  private readonly selectTenantPage: Database.Statement<[string, number, number], SummaryRow>;
-  private readonly countTenant: Database.Statement<[string], number>;
+  private readonly selectInput: Database.Statement<
+    [string],
+    { code: string; input_json: string; stdin: string | null }
+  >;
+  /** A listing's two statements, prepared once per shape of filter (see listingOf). */
+  private readonly listings = new Map<string, Listing>();
   private readonly closeAll: Database.Statement<[number, string]>;
   private readonly trim: Database.Statement<[number], number>;
   private readonly selectOldestPrunable: Database.Statement<
@@ -139,8 +158,9 @@ export class SqliteExecutionStore extends ExecutionStore {
     );
     this.insertPayload = db.prepare(
       `INSERT INTO execution_payloads
-         (id, stdout, stderr, exceptions_json, variables_json, code, input_json)
-       VALUES (@id, @stdout, @stderr, @exceptions_json, @variables_json, @code, @input_json)`,
+         (id, stdout, stderr, exceptions_json, variables_json, code, input_json, stdin)
+       VALUES (@id, @stdout, @stderr, @exceptions_json, @variables_json, @code, @input_json,
+         @stdin)`,
     );
     this.unfinishedBulkyBytesOf = db
       .prepare<[string], number>(
@@ -158,7 +178,8 @@ export class SqliteExecutionStore extends ExecutionStore {
         `UPDATE execution_payloads SET stdout = @stdout, stderr = @stderr,
            exceptions_json = @exceptions_json, variables_json = @variables_json
          WHERE id = @id
-         RETURNING octet_length(code) + octet_length(input_json) + @output_bytes`,
+         RETURNING octet_length(code) + octet_length(input_json)
+           + coalesce(octet_length(stdin), 0) + @output_bytes`,
       )
       .pluck();
     this.selectRecord = db.prepare(
@@ -167,20 +188,9 @@ export class SqliteExecutionStore extends ExecutionStore {
        FROM executions LEFT JOIN execution_payloads USING (id)
        WHERE id = @id AND (@tenant IS NULL OR tenant = @tenant)`,
     );
-    this.selectInput = db.prepare('SELECT code, input_json FROM execution_payloads WHERE id = ?');
-    // rowid breaks ties between records created in the same millisecond.
-    this.selectPage = db.prepare(
-      `SELECT ${SUMMARY_COLUMNS} FROM executions
-       ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
+    this.selectInput = db.prepare(
+      'SELECT code, input_json, stdin FROM execution_payloads WHERE id = ?',
     );
-    this.countAll = db.prepare<[], number>('SELECT COUNT(*) FROM executions').pluck();
-    this.selectTenantPage = db.prepare(
-      `SELECT ${SUMMARY_COLUMNS} FROM executions WHERE tenant = ?
-       ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
-    );
-    this.countTenant = db
-      .prepare<[string], number>('SELECT COUNT(*) FROM executions WHERE tenant = ?')
-      .pluck();
     this.closeAll = db.prepare(
       `UPDATE executions SET status = 'failed', ended_at = ?, error = ? WHERE ${UNFINISHED}`,
     );
@@ -219,7 +229,11 @@ export class SqliteExecutionStore extends ExecutionStore {
     idempotency?: IdempotentRequest | null,
   ): Promise<EarlierSubmit | null> {
     const output = outputColumns(record);
-    const bulkyBytes = utf8Bytes(input.code) + utf8Bytes(input.inputJson) + outputBytes(output);
+    const bulkyBytes =
+      utf8Bytes(input.code) +
+      utf8Bytes(input.inputJson) +
+      utf8Bytes(input.stdin ?? '') +
+      outputBytes(output);
     let earlier: EarlierSubmit | undefined;
     this.write(() => {
       earlier = idempotency ? this.earlierSubmit(record.tenant, idempotency.key) : undefined;
@@ -236,6 +250,7 @@ export class SqliteExecutionStore extends ExecutionStore {
         ...output,
         code: input.code,
         input_json: input.inputJson,
+        stdin: input.stdin ?? null,
       });
       this.bulkyBytes += bulkyBytes;
       for (const freed of this.trim.all(this.historyLimit)) this.bulkyBytes -= freed;
@@ -293,20 +308,66 @@ export class SqliteExecutionStore extends ExecutionStore {
 
   async input(id: string): Promise<ExecutionInput | undefined> {
     const row = this.selectInput.get(id);
-    return row && { code: row.code, inputJson: row.input_json };
+    if (!row) return undefined;
+    const input = { code: row.code, inputJson: row.input_json };
+    return row.stdin === null ? input : { ...input, stdin: row.stdin };
   }
 
-  async list(offset: number, limit: number, tenant: string | null): Promise<ExecutionPage> {
-    if (tenant === null) {
-      return {
-        items: this.selectPage.all(limit, offset).map(summaryOf),
-        total: this.countAll.get() as number,
-      };
-    }
-    return {
-      items: this.selectTenantPage.all(tenant, limit, offset).map(summaryOf),
-      total: this.countTenant.get(tenant) as number,
+  async list(
+    offset: number,
+    limit: number,
+    tenant: string | null,
+    filter: ExecutionFilter = {},
+  ): Promise<ExecutionPage> {
+    const statuses = filter.statuses && [...new Set(filter.statuses)];
+    if (statuses?.length === 0) return { items: [], total: 0 };
+    const parameters: ListingParameters = {
+      tenant,
+      processor_id: filter.processorId ?? null,
+      since: filter.since?.getTime() ?? null,
+      ...Object.fromEntries((statuses ?? []).map((status, i) => [`status${i}`, status])),
     };
+    const listing = this.listingOf(parameters, statuses?.length ?? 0);
+    return {
+      items: listing.page.all({ ...parameters, limit, offset }).map(summaryOf),
+      total: listing.count.get(parameters) as number,
+    };
+  }
+
+  /**
+   * The page and count statements of one shape of listing: which criteria it has, and
+   * how many statuses (at most 2 × 2 × 2 × 7 shapes). Each criterion is a plain column
+   * comparison the planner can serve from an index: executions_by_tenant (tenant,
+   * created_at) or executions_by_creation walk newest first and stop at `since`;
+   * executions_by_status narrows a status. Whatever index it takes, a listing reads the
+   * small summary rows only, at most those of the records kept (EXECUTION_HISTORY_LIMIT
+   * finished ones and the unfinished), never a payload.
+   */
+  private listingOf(parameters: ListingParameters, statusCount: number): Listing {
+    const where = [
+      parameters.tenant !== null && 'tenant = @tenant',
+      parameters.processor_id !== null && 'processor_id = @processor_id',
+      parameters.since !== null && 'created_at >= @since',
+      statusCount > 0 &&
+        `status IN (${Array.from({ length: statusCount }, (_, i) => `@status${i}`).join(', ')})`,
+    ].filter((condition) => condition !== false);
+    const shape = where.join(' AND ');
+    let listing = this.listings.get(shape);
+    if (!listing) {
+      const clause = where.length > 0 ? `WHERE ${shape}` : '';
+      listing = {
+        // rowid breaks ties between records created in the same millisecond.
+        page: this.db.prepare(
+          `SELECT ${SUMMARY_COLUMNS} FROM executions ${clause}
+           ORDER BY created_at DESC, rowid DESC LIMIT @limit OFFSET @offset`,
+        ),
+        count: this.db
+          .prepare<[ListingParameters], number>(`SELECT COUNT(*) FROM executions ${clause}`)
+          .pluck(),
+      };
+      this.listings.set(shape, listing);
+    }
+    return listing;
   }
 
   async closeUnfinished(endedAt: Date, error: string): Promise<number> {

@@ -52,6 +52,12 @@ export class AdjustmentController {
   @ApiAcceptedResponse({
     type: AdjustmentAcceptedDto,
     description: 'Stored; delivery under way (also for a replay, with Idempotent-Replayed: true)',
+    headers: {
+      Location: {
+        description: 'Where the adjustment and its delivery are followed: /adjustments/{id}',
+        schema: { type: 'string', example: '/adjustments/2f4e6a1c-8b9d-4c3e-a5f7-1d2b3c4e5f60' },
+      },
+    },
   })
   @ApiProblem(400, 'Invalid body, unknown field, malformed JSON or malformed Idempotency-Key')
   @ApiHeader({
@@ -77,6 +83,7 @@ export class AdjustmentController {
   ): Promise<AdjustmentAcceptedDto> {
     const { record, replayed } = await this.adjustments.accept(body, caller, idempotencyKey);
     if (replayed) response.setHeader('Idempotent-Replayed', 'true');
+    response.setHeader('Location', `/adjustments/${encodeURIComponent(record.id)}`);
     return { adjustment_id: record.id, status: record.status };
   }
 

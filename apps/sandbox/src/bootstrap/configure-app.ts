@@ -18,6 +18,30 @@ import { assignRequestId } from '../http/request-id';
 /** The routes whose controllers read a JSON body; every other route leaves bodies unread. */
 export const BODY_ROUTES = ['/execute', '/adjust-processor'];
 
+/** The request headers of the API a browser page may send (CORS). */
+export const CORS_REQUEST_HEADERS = [
+  'Authorization',
+  'X-API-Key',
+  'Content-Type',
+  'Idempotency-Key',
+  'X-Request-Id',
+];
+
+/** The response headers of the API a browser page may read (CORS). */
+export const CORS_RESPONSE_HEADERS = [
+  'Location',
+  'Retry-After',
+  'X-Request-Id',
+  'Idempotent-Replayed',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+  'WWW-Authenticate',
+];
+
+/** How long a browser may reuse a preflight's answer, in seconds. */
+const CORS_MAX_AGE_S = 600;
+
 /** Longest a client may take to send a whole request (headers and body). */
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -34,6 +58,17 @@ export function configureApp(app: NestExpressApplication): void {
   // Graceful shutdown: every answer closes its connection once shutdown began.
   const shutdown = app.get(HttpShutdown);
   app.use(shutdown.middleware);
+  // CORS (CORS_ORIGINS), before anything that authenticates: a preflight carries no
+  // credentials, and is answered here (204) without reaching a route.
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
+      methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+      allowedHeaders: CORS_REQUEST_HEADERS,
+      exposedHeaders: CORS_RESPONSE_HEADERS,
+      maxAge: CORS_MAX_AGE_S,
+    });
+  }
   // Bodies are read on the routes that take one, and nowhere else: a body sent to any
   // other route (open ones included) is never read, authenticated for, nor given a slot.
   // Mounted as Express routes, they match a path exactly as the controllers' routes do

@@ -35,6 +35,34 @@ describe('loadConfig', () => {
     expect(config.port).toBe(9000);
   });
 
+  it('allows requests a few times the default limits and 1 MiB of stdin unless told otherwise', () => {
+    expect(loadConfig({}).maxLimits).toEqual({ memoryMb: 1024, cpus: 2, pids: 256 });
+    expect(loadConfig({}).maxStdinBytes).toBe(1024 * 1024);
+    // Derived from the defaults: raising a default raises its maximum with it.
+    expect(
+      loadConfig({ SANDBOX_MEMORY_MB: '2048', SANDBOX_CPUS: '4', SANDBOX_PIDS: '100' }).maxLimits,
+    ).toEqual({ memoryMb: 8192, cpus: 8, pids: 400 });
+    expect(
+      loadConfig({ MAX_MEMORY_MB: '512', MAX_CPUS: '1.5', MAX_PIDS: '64', MAX_STDIN_BYTES: '0' }),
+    ).toMatchObject({ maxLimits: { memoryMb: 512, cpus: 1.5, pids: 64 }, maxStdinBytes: 0 });
+  });
+
+  it('refuses a maximum below the default it bounds, naming both', () => {
+    const load = () =>
+      loadConfig({
+        SANDBOX_MEMORY_MB: '512',
+        MAX_MEMORY_MB: '256',
+        MAX_CPUS: '0.5',
+        MAX_PIDS: '8',
+      });
+    expect(load).toThrow(/MAX_MEMORY_MB="256": must not be below SANDBOX_MEMORY_MB \(512\)/);
+    expect(load).toThrow(/MAX_CPUS="0.5": must not be below SANDBOX_CPUS \(1\)/);
+    expect(load).toThrow(/MAX_PIDS="8": must not be below SANDBOX_PIDS \(64\)/);
+    expect(() => loadConfig({ MAX_MEMORY_MB: 'lots', MAX_STDIN_BYTES: '-1' })).toThrow(
+      /MAX_MEMORY_MB="lots".*\n.*MAX_STDIN_BYTES="-1"/,
+    );
+  });
+
   it('names every bad variable', () => {
     const load = () =>
       loadConfig({ SANDBOX_MEMORY_MB: 'lots', MAX_CONCURRENT_EXECUTIONS: '0', LOG_LEVEL: 'loud' });

@@ -11,10 +11,46 @@ export interface RedisSettings {
   readonly workerLostAfterMs: number;
 }
 
+/** The most a request may ask for in each limit it can set (`memory_mb`, `cpus`, `pids`). */
+export interface RequestLimitMaxima {
+  readonly memoryMb: number;
+  readonly cpus: number;
+  readonly pids: number;
+}
+
+/**
+ * MAX_MEMORY_MB, MAX_CPUS and MAX_PIDS, or by default a few times the default limits:
+ * today's defaults always fit, and a demanding job may ask for somewhat more.
+ */
+function requestLimitMaxima(env: EnvironmentVariables): RequestLimitMaxima {
+  return {
+    memoryMb: env.MAX_MEMORY_MB ?? 4 * env.SANDBOX_MEMORY_MB,
+    cpus: env.MAX_CPUS ?? 2 * env.SANDBOX_CPUS,
+    pids: env.MAX_PIDS ?? 4 * env.SANDBOX_PIDS,
+  };
+}
+
+/** A maximum set below the default it bounds: the default itself would be refused. */
+function maximaBelowDefaults(env: EnvironmentVariables): string[] {
+  const pairs: [string, number | undefined, string, number][] = [
+    ['MAX_MEMORY_MB', env.MAX_MEMORY_MB, 'SANDBOX_MEMORY_MB', env.SANDBOX_MEMORY_MB],
+    ['MAX_CPUS', env.MAX_CPUS, 'SANDBOX_CPUS', env.SANDBOX_CPUS],
+    ['MAX_PIDS', env.MAX_PIDS, 'SANDBOX_PIDS', env.SANDBOX_PIDS],
+  ];
+  return pairs
+    .filter(([, max, , fallback]) => max !== undefined && max < fallback)
+    .map(
+      ([name, max, defaultName, fallback]) =>
+        `${name}=${JSON.stringify(String(max))}: must not be below ${defaultName} (${fallback})`,
+    );
+}
+
 /** The service's typed, validated configuration. Also its injection token. */
 export class AppConfig {
   readonly port: number;
   readonly host: string;
+  /** Browser origins CORS lets in (lower case), `*` for any; empty: CORS off. */
+  readonly corsOrigins: '*' | readonly string[];
   readonly logLevel: LogLevel;
   readonly defaultTimeoutS: number;
   readonly maxTimeoutS: number;
@@ -26,11 +62,15 @@ export class AppConfig {
   readonly executionHistoryLimit: number;
   readonly sandboxImage: string;
   readonly limits: ContainerLimits;
+  /** The most a request may ask for in `memory_mb`, `cpus` and `pids`. */
+  readonly maxLimits: RequestLimitMaxima;
   readonly warmPoolSize: number;
   /** Modules warm containers import ahead of their job. */
   readonly preload: readonly string[];
   readonly maxOutputBytes: number;
   readonly maxCodeBytes: number;
+  /** Largest `stdin`, in UTF-8 bytes. */
+  readonly maxStdinBytes: number;
   readonly maxRequestBytes: number;
   readonly maxInputDepth: number;
   readonly maxConcurrentUploads: number;
@@ -70,6 +110,13 @@ export class AppConfig {
   constructor(env: EnvironmentVariables) {
     this.port = env.PORT;
     this.host = env.HOST;
+    // Browsers send scheme and host in lower case; the list is matched exactly.
+    this.corsOrigins =
+      env.CORS_ORIGINS === '*'
+        ? '*'
+        : env.CORS_ORIGINS.split(',')
+            .map((origin) => origin.trim().toLowerCase())
+            .filter((origin) => origin !== '');
     this.logLevel = env.LOG_LEVEL;
     this.defaultTimeoutS = Math.min(env.EXECUTION_TIMEOUT, env.MAX_TIMEOUT);
     this.maxTimeoutS = env.MAX_TIMEOUT;
@@ -92,10 +139,12 @@ export class AppConfig {
       // pids limit to runsc.
       ...(env.SANDBOX_RUNTIME ? { runtime: env.SANDBOX_RUNTIME } : {}),
     };
+    this.maxLimits = requestLimitMaxima(env);
     this.warmPoolSize = env.SANDBOX_WARM_POOL;
     this.preload = env.SANDBOX_PRELOAD.split(',').filter((name) => name !== '');
     this.maxOutputBytes = env.MAX_OUTPUT_BYTES;
     this.maxCodeBytes = env.MAX_CODE_BYTES;
+    this.maxStdinBytes = env.MAX_STDIN_BYTES;
     this.maxRequestBytes = env.MAX_REQUEST_BYTES;
     this.maxInputDepth = env.MAX_INPUT_DEPTH;
     this.maxConcurrentUploads = env.MAX_CONCURRENT_UPLOADS;
@@ -180,6 +229,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     const reasons = Object.values(error.constraints ?? {}).join('; ');
     return `${error.property}=${JSON.stringify(known[error.property])}: ${reasons}`;
   });
+  // Only once each is valid on its own: a comparison with a rejected value says nothing.
+  if (errors.length === 0) problems.push(...maximaBelowDefaults(variables));
   if (variables.ROLE !== 'all' && !variables.REDIS_URL) {
     problems.push(`ROLE=${variables.ROLE}: an api or worker instance needs REDIS_URL`);
   }

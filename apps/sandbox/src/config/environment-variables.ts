@@ -26,6 +26,11 @@ export const ROLES = ['all', 'api', 'worker'] as const;
 /** What an instance does: take requests (api), run executions (worker), or both (all). */
 export type Role = (typeof ROLES)[number];
 
+/** An origin as a browser sends it: scheme, host, optional port, nothing after. */
+const ORIGIN = String.raw`https?://[^\s,/]+`;
+/** `*`, or origins separated by commas (with spaces around them or not); empty: off. */
+export const CORS_ORIGINS_PATTERN = new RegExp(String.raw`^(\*|${ORIGIN}(\s*,\s*${ORIGIN})*)?$`);
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -59,6 +64,18 @@ export class EnvironmentVariables implements AuthEnvironment {
   /** Listen address. */
   @IsString()
   HOST = '0.0.0.0';
+
+  /**
+   * Browser origins allowed to call the API (CORS), comma-separated, each a scheme and
+   * host with an optional port (`https://app.example.com,http://localhost:3000`), or `*`
+   * for any. Unset: no CORS headers at all, so browsers keep pages of other origins out.
+   * Preflight (`OPTIONS`) requests need no credentials.
+   */
+  @Matches(CORS_ORIGINS_PATTERN, {
+    message:
+      'CORS_ORIGINS must be * or comma-separated origins such as https://app.example.com (scheme, host, optional port; no path)',
+  })
+  CORS_ORIGINS = '';
 
   /**
    * Least severe level logged: pino's names, or the seed's `CRITICAL`, `ERROR`, `WARNING`,
@@ -178,6 +195,43 @@ export class EnvironmentVariables implements AuthEnvironment {
   SANDBOX_TMPFS_MB = 64;
 
   /**
+   * Largest `memory_mb` a request may ask for; above it `400 LIMIT_OUT_OF_RANGE`. Must
+   * not be below `SANDBOX_MEMORY_MB`. A container's memory is the host's: this times
+   * `MAX_CONCURRENT_EXECUTIONS` is what running jobs may hold at once.
+   * @default 4 × `SANDBOX_MEMORY_MB` (`1024`)
+   */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(16)
+  @Max(262_144)
+  MAX_MEMORY_MB?: number;
+
+  /**
+   * Largest `cpus` (CPU quota) a request may ask for; above it `400 LIMIT_OUT_OF_RANGE`.
+   * Must not be below `SANDBOX_CPUS`.
+   * @default 2 × `SANDBOX_CPUS` (`2`)
+   */
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0.01)
+  @Max(128)
+  MAX_CPUS?: number;
+
+  /**
+   * Largest `pids` (processes and threads) a request may ask for; above it
+   * `400 LIMIT_OUT_OF_RANGE`. Must not be below `SANDBOX_PIDS`.
+   * @default 4 × `SANDBOX_PIDS` (`256`)
+   */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(8)
+  @Max(16_384)
+  MAX_PIDS?: number;
+
+  /**
    * Containers kept started (harness waiting, never used) ahead of jobs, so a job skips
    * create and start. Each serves one job only. `0` turns the pool off.
    */
@@ -229,6 +283,16 @@ export class EnvironmentVariables implements AuthEnvironment {
   @IsInt()
   @Min(1024)
   MAX_CODE_BYTES = 512 * 1024;
+
+  /**
+   * Largest `stdin`, in UTF-8 bytes; beyond it `413 STDIN_TOO_LARGE`. `0` refuses any
+   * non-empty `stdin`. The request body must hold it too (`MAX_REQUEST_BYTES`).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(64 * 1024 * 1024)
+  MAX_STDIN_BYTES = 1024 * 1024;
 
   /** Largest request body, in bytes; beyond it `413`. */
   @Type(() => Number)

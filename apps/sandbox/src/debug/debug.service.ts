@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Caller } from '../auth/caller';
 import { appendRawJsonMember } from '@brain-net/runner';
-import { ExecutionRecord } from '@brain-net/store';
+import { ExecutionInput, ExecutionRecord } from '@brain-net/store';
 import { ExecutionService } from '../execution/execution.service';
 import { DebugRecordDto } from './dto/debug-record.dto';
 
@@ -19,20 +19,21 @@ export class DebugService {
   async getJson(id: string, caller: Caller): Promise<string> {
     const record = await this.executions.get(id, caller);
     const input = await this.executions.input(id, caller);
-    const json = JSON.stringify(this.toDebugRecord(record, input?.code ?? null));
+    const json = JSON.stringify(this.toDebugRecord(record, input));
     return appendRawJsonMember(json, 'input_data', input?.inputJson ?? 'null');
   }
 
   private toDebugRecord(
     record: ExecutionRecord,
-    code: string | null,
+    input: ExecutionInput | undefined,
   ): Omit<DebugRecordDto, 'input_data'> {
     const { limits, runSettings, timings, usage } = record;
     return {
       execution_id: record.id,
       status: record.status,
       processor_id: record.processorId,
-      code,
+      code: input?.code ?? null,
+      stdin: input?.stdin ?? null,
       pruned: record.pruned,
       debug_mode: record.debugMode,
       error: record.error,

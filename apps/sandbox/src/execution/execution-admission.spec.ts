@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { Deferred, ScriptedRunner } from '@brain-net/runner/testing/scripted-runner';
@@ -196,6 +197,91 @@ describe('ExecutionAdmission', () => {
     expect(enqueue).toHaveBeenCalledTimes(1);
   });
 
+  it('gives the record the request’s memory_mb, cpus and pids, the other limits as configured', async () => {
+    const admitted = await admission.submit(
+      request({ memory_mb: 64, cpus: 0.5, pids: 32 }),
+      'req',
+      caller(),
+    );
+    const limits = { ...config.limits, memoryBytes: 64 * 1024 * 1024, cpus: 0.5, pids: 32 };
+    expect(admitted.record?.limits).toEqual(limits);
+    expect((await store.get(admitted.id))?.limits).toEqual(limits);
+    // One of them alone changes that one only.
+    const more = await admission.submit(request({ memory_mb: 1024 }), 'req', caller());
+    expect(more.record?.limits).toEqual({ ...config.limits, memoryBytes: 1024 * 1024 * 1024 });
+    // None: exactly the configured limits, so the warm pool serves it.
+    const plain = await admission.submit(request(), 'req', caller());
+    expect(plain.record?.limits).toEqual(config.limits);
+  });
+
+  it.each<[string, Partial<ExecuteRequestDto>, string[]]>([
+    ['memory_mb', { memory_mb: 1025 }, ['memory_mb']],
+    ['cpus', { cpus: 2.01 }, ['cpus']],
+    ['pids', { pids: 257 }, ['pids']],
+    ['a huge memory_mb', { memory_mb: Number.MAX_SAFE_INTEGER }, ['memory_mb']],
+    ['a memory_mb of 1e308', { memory_mb: 1e308 }, ['memory_mb']],
+    ['all three', { memory_mb: 4096, cpus: 64, pids: 100_000 }, ['memory_mb', 'cpus', 'pids']],
+  ])(
+    'refuses %s above its maximum with 400 LIMIT_OUT_OF_RANGE naming it, storing nothing',
+    async (_what, limits, fields) => {
+      const error = await refusal(admission.submit(request(limits), 'req', caller()));
+      expect(error.code).toBe('LIMIT_OUT_OF_RANGE');
+      expect(error.status).toBe(400);
+      expect(error.details.fieldProblems?.map((problem) => problem.field)).toEqual(fields);
+      for (const field of fields) expect(error.message).toContain(`${field} must not exceed`);
+      expect(await storedCount()).toBe(0);
+      expect(enqueue).not.toHaveBeenCalled();
+      expect(processors.getCode).not.toHaveBeenCalled();
+    },
+  );
+
+  it('allows each limit at its maximum, and names the maxima it is configured with', async () => {
+    await expect(
+      admission.submit(request({ memory_mb: 1024, cpus: 2, pids: 256 }), 'req', caller()),
+    ).resolves.toMatchObject({ replayed: false });
+    await build({ MAX_MEMORY_MB: '300' });
+    const error = await refusal(admission.submit(request({ memory_mb: 301 }), 'req', caller()));
+    expect(error.message).toBe('memory_mb must not exceed 300 MiB.');
+    expect(error.details.fieldProblems).toEqual([
+      { field: 'memory_mb', messages: ['memory_mb must not exceed 300'] },
+    ]);
+  });
+
+  it('stores stdin with the input, exactly as given; none when the request has none', async () => {
+    const stdin = 'first line\nsecond, é€😀\n\u0000no newline at the end';
+    const admitted = await admission.submit(request({ stdin }), 'req', caller());
+    expect(await store.input(admitted.id)).toEqual({ code: 'print(1)', inputJson: '{}', stdin });
+    const empty = await admission.submit(request({ stdin: '' }), 'req', caller());
+    expect((await store.input(empty.id))?.stdin).toBe('');
+    const none = await admission.submit(request(), 'req', caller());
+    expect(await store.input(none.id)).not.toHaveProperty('stdin');
+  });
+
+  it('refuses stdin over MAX_STDIN_BYTES, counted in UTF-8 bytes, with 413 STDIN_TOO_LARGE', async () => {
+    await build({ MAX_STDIN_BYTES: '1024' });
+    // Exactly the maximum: 1024 bytes in 512 characters.
+    await expect(
+      admission.submit(request({ stdin: 'é'.repeat(512) }), 'req', caller()),
+    ).resolves.toMatchObject({ replayed: false });
+    // One byte over, though far fewer than 1024 characters.
+    const error = await refusal(
+      admission.submit(request({ stdin: 'é'.repeat(512) + 'x' }), 'req', caller()),
+    );
+    expect(error.code).toBe('STDIN_TOO_LARGE');
+    expect(error.status).toBe(413);
+    expect(error.message).toBe('stdin is 1025 bytes; the limit is 1024 bytes.');
+    expect(error.details.fieldProblems?.[0].field).toBe('stdin');
+    expect(await storedCount()).toBe(1);
+    // MAX_STDIN_BYTES=0: an empty stdin still passes, any other is refused.
+    await build({ MAX_STDIN_BYTES: '0' });
+    await expect(admission.submit(request({ stdin: '' }), 'req', caller())).resolves.toMatchObject({
+      replayed: false,
+    });
+    expect((await refusal(admission.submit(request({ stdin: '\n' }), 'req', caller()))).code).toBe(
+      'STDIN_TOO_LARGE',
+    );
+  });
+
   it('refuses a submit with 429 QUEUE_FULL and a Retry-After once every slot and waiting place is taken', async () => {
     for (let index = 0; index < 3; index += 1) {
       await admission.submit(request(), 'req', caller(`tenant-${index}`));
@@ -270,6 +356,34 @@ describe('ExecutionAdmission', () => {
     );
     expect(other.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(enqueue).toHaveBeenCalledTimes(1);
+  });
+
+  it.each<[string, Partial<ExecuteRequestDto>]>([
+    ['stdin', { stdin: 'a\n' }],
+    ['memory_mb', { memory_mb: 64 }],
+    ['cpus', { cpus: 0.5 }],
+    ['pids', { pids: 32 }],
+  ])(
+    'takes another %s under the same Idempotency-Key for a different request',
+    async (_, asked) => {
+      await admission.submit(request(), 'req', caller(), 'k2');
+      const error = await refusal(admission.submit(request(asked), 'req', caller(), 'k2'));
+      expect(error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      // The same again is a replay.
+      const first = await admission.submit(request(asked), 'req', caller(), 'k3');
+      const again = await admission.submit(request(asked), 'req', caller(), 'k3');
+      expect(again).toEqual({ id: first.id, record: null, replayed: true });
+    },
+  );
+
+  it('fingerprints a request without stdin or limits as before they existed', async () => {
+    await admission.submit(request({ timeout: 5 }), 'req', caller(), 'k4');
+    // What the release before them stored for this request: a retry across the upgrade
+    // still finds its first execution.
+    const before = createHash('sha256')
+      .update(JSON.stringify(['print(1)', null, '{}', 5, null]))
+      .digest('hex');
+    expect((await store.findByIdempotencyKey('acme', 'k4'))?.fingerprint).toBe(before);
   });
 
   it.each([

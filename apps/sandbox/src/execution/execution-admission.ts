@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { ExecutionQueue, type QueueRefusal } from '@brain-net/messaging';
-import { sandboxContainerOptions } from '@brain-net/runner';
+import { ContainerLimits, sandboxContainerOptions } from '@brain-net/runner';
 import {
   EarlierSubmit,
   ExecutionRecord,
@@ -25,6 +25,7 @@ import { shuttingDownError } from './graceful-shutdown';
 
 /** An empty `input_data` when the request has none. */
 const NO_INPUT = '{}';
+const MIB = 1024 * 1024;
 /** Printable ASCII, as HTTP header values are, and short enough to index. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
@@ -99,6 +100,10 @@ export class ExecutionAdmission {
         },
       );
     }
+    const limits = this.limitsOf(request);
+    // null is absent, as class-validator's IsOptional lets it through.
+    const stdin = request.stdin ?? undefined;
+    this.checkStdin(stdin);
     const code = await this.codeFor(request, caller);
     const codeBytes = Buffer.byteLength(code, 'utf8');
     if (codeBytes > this.config.maxCodeBytes) {
@@ -122,7 +127,7 @@ export class ExecutionAdmission {
       processorId: request.processor_id ?? null,
       debugMode: request.debug_mode ?? true,
       timeoutS,
-      limits: this.config.limits,
+      limits,
       runSettings: this.runSettings,
     });
     // Storing a large input is a synchronous write on SQLite: give it an event-loop turn
@@ -131,7 +136,11 @@ export class ExecutionAdmission {
     const earlier = await fromStore(() =>
       this.store.create(
         record,
-        { code, inputJson: request.input_data?.text ?? NO_INPUT },
+        {
+          code,
+          inputJson: request.input_data?.text ?? NO_INPUT,
+          ...(stdin !== undefined && { stdin }),
+        },
         idempotency,
       ),
     );
@@ -160,6 +169,58 @@ export class ExecutionAdmission {
       throw queueRefusalError(refused, load, caller.tenant, this.retryAfterS());
     }
     return { id: record.id, record, replayed: false };
+  }
+
+  /**
+   * The container limits the job gets: the configured ones, with the request's
+   * `memory_mb`, `cpus` and `pids` where it gives them, each within its maximum (every
+   * field over one is named, in one 400 LIMIT_OUT_OF_RANGE).
+   */
+  private limitsOf(request: ExecuteRequestDto): ContainerLimits {
+    const max = this.config.maxLimits;
+    // null is absent, as class-validator's IsOptional lets it through.
+    const memoryMb = request.memory_mb ?? undefined;
+    const cpus = request.cpus ?? undefined;
+    const pids = request.pids ?? undefined;
+    const asked: [field: string, value: number | undefined, max: number, unit: string][] = [
+      ['memory_mb', memoryMb, max.memoryMb, ' MiB'],
+      ['cpus', cpus, max.cpus, ' CPUs'],
+      ['pids', pids, max.pids, ''],
+    ];
+    const over = asked.filter(([, value, most]) => value !== undefined && value > most);
+    if (over.length > 0) {
+      throw new DomainError(
+        'LIMIT_OUT_OF_RANGE',
+        over.map(([field, , most, unit]) => `${field} must not exceed ${most}${unit}.`).join(' '),
+        {
+          fieldProblems: over.map(([field, , most]) => ({
+            field,
+            messages: [`${field} must not exceed ${most}`],
+          })),
+        },
+      );
+    }
+    return {
+      ...this.config.limits,
+      ...(memoryMb !== undefined && { memoryBytes: memoryMb * MIB }),
+      ...(cpus !== undefined && { cpus }),
+      ...(pids !== undefined && { pids }),
+    };
+  }
+
+  /** 413 STDIN_TOO_LARGE for a stdin over MAX_STDIN_BYTES, counted in UTF-8 bytes. */
+  private checkStdin(stdin: string | undefined): void {
+    if (stdin === undefined) return;
+    const max = this.config.maxStdinBytes;
+    // Counted, not estimated: the body that holds it is bounded by MAX_REQUEST_BYTES.
+    const bytes = Buffer.byteLength(stdin, 'utf8');
+    if (bytes > max) {
+      throw new DomainError(
+        'STDIN_TOO_LARGE',
+        `stdin is ${bytes} bytes; the limit is ${max} bytes.`,
+        { fieldProblems: [{ field: 'stdin', messages: [`stdin must not exceed ${max} bytes`] }] },
+      );
+    }
   }
 
   /** The request's code, or else the code the backend holds for its processor. */
@@ -218,12 +279,18 @@ function idempotentRequest(key: string, request: ExecuteRequestDto): IdempotentR
       { fieldProblems: [{ field: 'Idempotency-Key', messages: ['1 to 200 printable ASCII'] }] },
     );
   }
+  const newer = [request.stdin, request.memory_mb, request.cpus, request.pids].map(
+    (value) => value ?? null,
+  );
   const asked = JSON.stringify([
     request.code ?? null,
     request.processor_id ?? null,
     request.input_data?.text ?? NO_INPUT,
     request.timeout ?? null,
     request.debug_mode ?? null,
+    // Only when one is given: a request without them keeps the fingerprint it had before
+    // they existed, so a retry across an upgrade still finds its first execution.
+    ...(newer.some((value) => value !== null) ? newer : []),
   ]);
   return { key, fingerprint: createHash('sha256').update(asked).digest('hex') };
 }

@@ -103,9 +103,13 @@ describe('ExecutionLifecycle', () => {
   }
 
   /** Stores a record, listens to its feed, and queues it; `ended` settles at `finished`. */
-  async function submitted(overrides: Partial<ExecutionRecord> = {}, code = CODE) {
+  async function submitted(overrides: Partial<ExecutionRecord> = {}, code = CODE, stdin?: string) {
     const record = queuedRecord(overrides);
-    await store.create(record, { code, inputJson: INPUT });
+    await store.create(record, {
+      code,
+      inputJson: INPUT,
+      ...(stdin !== undefined && { stdin }),
+    });
     const heard: Heard[] = [];
     const ended = new Deferred<ExecutionStatus>();
     await feed.subscribe(record.id, (event) => {
@@ -181,6 +185,20 @@ describe('ExecutionLifecycle', () => {
         filename: 'main.py',
       },
     });
+  });
+
+  it('gives the runner the record’s own limits and the input’s stdin; no stdin when it has none', async () => {
+    const limits = { ...config.limits, memoryBytes: 64 * 1024 * 1024, cpus: 0.5, pids: 32 };
+    const { ended } = await submitted({ limits }, CODE, 'first\nsecond\n');
+    await ended;
+    const plain = await submitted();
+    await plain.ended;
+
+    const [job, plainJob] = runner.jobs;
+    expect(job.limits).toEqual(limits);
+    expect(job.payload.stdin).toBe('first\nsecond\n');
+    expect(plainJob.limits).toEqual(config.limits);
+    expect(plainJob.payload).not.toHaveProperty('stdin');
   });
 
   it('judges the outcome: an exception fails the job, a harness timeout times it out', async () => {

@@ -391,6 +391,8 @@ export class ExecutionLifecycle {
         max_output_bytes: this.maxOutputBytesOf(record),
         time_limit_s: record.timeoutS,
         filename: USER_FILENAME,
+        // Only when given: without it the harness leaves stdin empty, as it always did.
+        ...(input.stdin !== undefined && { stdin: input.stdin }),
       },
     };
   }

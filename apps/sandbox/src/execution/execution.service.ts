@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { ExecutionFeed, ExecutionQueue, QueueLoad, TenantLoad } from '@brain-net/messaging';
 import {
+  ExecutionFilter,
   ExecutionInput,
   ExecutionPage,
   ExecutionRecord,
@@ -91,10 +92,19 @@ export class ExecutionService {
     return fromStore(() => this.store.input(id));
   }
 
-  /** The caller's tenant's executions; an admin's: one tenant's, or all. */
-  list(page: number, limit: number, caller: Caller, tenant?: string): Promise<ExecutionPage> {
+  /**
+   * The caller's tenant's executions; an admin's: one tenant's, or all. Only those the
+   * filter matches, which the store applies: `total` counts them.
+   */
+  list(
+    page: number,
+    limit: number,
+    caller: Caller,
+    tenant?: string,
+    filter: ExecutionFilter = {},
+  ): Promise<ExecutionPage> {
     return fromStore(() =>
-      this.store.list((page - 1) * limit, limit, listingTenant(caller, tenant)),
+      this.store.list((page - 1) * limit, limit, listingTenant(caller, tenant), filter),
     );
   }
 

@@ -12,6 +12,11 @@ export interface HarnessPayload {
   readonly max_output_bytes: number;
   readonly time_limit_s: number;
   readonly filename: string;
+  /**
+   * What the user's code reads on stdin (`input()`, `sys.stdin`, fd 0), then EOF;
+   * absent or null: stdin is empty, EOF at once.
+   */
+  readonly stdin?: string | null;
 }
 
 /** Stdin of the harness: the JSON's length in bytes on a line, then the JSON. */

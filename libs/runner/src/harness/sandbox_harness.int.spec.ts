@@ -254,6 +254,67 @@ describe('sandbox harness', () => {
     );
   });
 
+  describe('stdin', () => {
+    it('gives input() the lines of stdin, then EOFError', async () => {
+      const run = await runHarness({
+        code: py(
+          'first = input()',
+          'second = input("prompt> ")',
+          'print(repr(first), repr(second))',
+          'try:',
+          '    input()',
+          'except EOFError:',
+          '    print("EOF")',
+        ),
+        stdin: 'first line\nsecond, é€😀\n',
+      });
+
+      // The prompt goes to stdout, as under `python main.py < file`.
+      expect(run.stdout).toBe("prompt> 'first line' 'second, é€😀'\nEOF\n");
+      expect(resultOf(run).exceptions).toEqual([]);
+    });
+
+    it('is read alike by sys.stdin.read(), iteration, the binary buffer, fd 0 and a child', async () => {
+      const stdin = 'a\nb\nno newline at the end';
+      const cases = {
+        'print(repr(sys.stdin.read()))': `'a\\nb\\nno newline at the end'\n`,
+        'print([line for line in sys.stdin])': `['a\\n', 'b\\n', 'no newline at the end']\n`,
+        'print(sys.stdin.buffer.read().split())': `[b'a', b'b', b'no', b'newline', b'at', b'the', b'end']\n`,
+        'print(os.read(0, 100))': `b'a\\nb\\nno newline at the end'\n`,
+        'subprocess.run(["wc", "-l"])': '2\n',
+      };
+      for (const [line, expected] of Object.entries(cases)) {
+        const run = await runHarness({ code: py('import os, subprocess, sys', line), stdin });
+        expect(`${line}: ${run.stdout}`).toBe(`${line}: ${expected}`);
+      }
+    });
+
+    it('is empty without it: EOF at once, and none of the harness’s own stdin', async () => {
+      for (const stdin of [undefined, null, '']) {
+        const run = await runHarness({
+          code: py('import os, sys', 'print(repr(sys.stdin.read()), os.read(0, 100))', 'input()'),
+          ...(stdin !== undefined && { stdin }),
+        });
+        expect(run.stdout).toBe("'' b''\n");
+        expect(resultOf(run).exceptions[0]).toMatchObject({ type: 'EOFError', line: 3 });
+      }
+    });
+
+    it('carries 1 MiB whole, and a lone surrogate as "?"', async () => {
+      const big = await runHarness({
+        code: 'import sys\nprint(len(sys.stdin.buffer.read()))',
+        stdin: 'é'.repeat(512 * 1024),
+      });
+      expect(big.stdout).toBe(`${1024 * 1024}\n`);
+
+      const lone = await runHarness({
+        code: 'import sys\nprint(repr(sys.stdin.read()))',
+        stdin: 'a\ud800b',
+      });
+      expect(lone.stdout).toBe("'a?b'\n");
+    });
+  });
+
   describe('as `python main.py` would run it, at the cost of `python -c`', () => {
     it('imports nothing that a job without an exception or debug mode does not need', async () => {
       const code = py(
@@ -1136,6 +1197,10 @@ describe('sandbox harness', () => {
       [
         'has a non-positive time limit',
         JSON.stringify({ ...DEFAULT_PAYLOAD, code: 'pass', time_limit_s: 0 }),
+      ],
+      [
+        'has a stdin that is not a string',
+        JSON.stringify({ ...DEFAULT_PAYLOAD, code: 'pass', stdin: ['a'] }),
       ],
       ['has no length line', Buffer.from(JSON.stringify({ ...DEFAULT_PAYLOAD, code: 'pass' }))],
       ['is shorter than its length line', Buffer.from('500\n{"code": "pass"}')],

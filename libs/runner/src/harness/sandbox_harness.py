@@ -186,6 +186,8 @@ def _read_payload():
             raise ValueError(f'field {field!r} is missing or invalid')
     if 'input_data' not in payload:
         raise ValueError("field 'input_data' is missing")
+    if not isinstance(payload.get('stdin'), (str, type(None))):
+        raise ValueError("field 'stdin' is invalid")
     return payload
 
 
@@ -687,7 +689,7 @@ def _run_worker(payload, pipes):
     # The supervisor ignores SIGINT; the user's code gets it as under `python main.py`.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     worker_pid = os.getpid()
-    result_fd = _wire_fds(pipes)
+    result_fd = _wire_fds(pipes, payload.get('stdin'))
     result_pipe = _fd_identity(result_fd)
     filename, code = payload['filename'], payload['code']
     namespace = _main_namespace(filename, payload['input_data'])
@@ -724,17 +726,17 @@ def _run_worker(payload, pipes):
     return exit_code
 
 
-def _wire_fds(pipes):
-    """Put the worker's stdin on /dev/null and fds 1 and 2 on the output pipes.
+def _wire_fds(pipes, stdin_text):
+    """Put the worker's stdin on the job's stdin text and fds 1 and 2 on the output pipes.
 
     Returns the result pipe's write end, the only other pipe end kept open. It is
     non-inheritable (os.pipe's default), so programs the user's code starts never
-    get it; fds 1 and 2 they do get, as they would from a shell.
+    get it; fds 0, 1 and 2 they do get, as they would from a shell.
     """
     os.setpgid(0, 0)  # its own group, so the supervisor can kill all it starts at once
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
+    stdin_fd = _stdin_fd(stdin_text)
+    os.dup2(stdin_fd, 0)
+    os.close(stdin_fd)
     os.dup2(pipes['stdout'][1], 1)
     os.dup2(pipes['stderr'][1], 2)
     result_fd = pipes['result'][1]
@@ -746,6 +748,24 @@ def _wire_fds(pipes):
     sys.stdout = sys.__stdout__ = _text_stream(1)
     sys.stderr = sys.__stderr__ = _text_stream(2)
     return result_fd
+
+
+def _stdin_fd(text):
+    """What the worker's fd 0 reads: /dev/null without stdin text (EOF at once), else an
+    anonymous in-memory file holding the text in UTF-8, read from its start, then EOF.
+
+    A file rather than a pipe: it holds the whole text at once, so nothing has to feed
+    it while the code runs, and it is a real fd 0, so input(), sys.stdin, os.read(0)
+    and the programs the code starts all read it, as under `python main.py < file`.
+    The container's own stdin carried the harness and the payload: the code never sees
+    it. A lone surrogate, which UTF-8 cannot carry, becomes '?'.
+    """
+    if text is None:
+        return os.open(os.devnull, os.O_RDONLY)
+    fd = os.memfd_create('stdin', os.MFD_CLOEXEC)
+    _write_all(fd, text.encode('utf-8', 'replace'))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def _text_stream(fd):

@@ -5,7 +5,7 @@ import type {
   IdempotentRequest,
 } from '../execution-record';
 import { isFinished } from '../execution-record';
-import { EarlierSubmit, ExecutionPage, ExecutionStore } from '../execution-store';
+import { EarlierSubmit, ExecutionFilter, ExecutionPage, ExecutionStore } from '../execution-store';
 
 /**
  * The ExecutionStore port in memory, for unit specs of the services. Copies records in
@@ -58,11 +58,25 @@ export class InMemoryExecutionStore extends ExecutionStore {
     return this.access(() => this.inputs.get(id));
   }
 
-  list(offset: number, limit: number, tenant: string | null): Promise<ExecutionPage> {
+  list(
+    offset: number,
+    limit: number,
+    tenant: string | null,
+    filter: ExecutionFilter = {},
+  ): Promise<ExecutionPage> {
     return this.access(() => {
+      const { statuses, processorId, since } = filter;
+      // Newest first; the later created first among those queued in the same millisecond.
       const mine = [...this.records.values()]
-        .filter((record) => tenant === null || record.tenant === tenant)
-        .reverse();
+        .reverse()
+        .filter(
+          (record) =>
+            (tenant === null || record.tenant === tenant) &&
+            (statuses === undefined || statuses.includes(record.status)) &&
+            (processorId === undefined || record.processorId === processorId) &&
+            (since === undefined || record.queuedAt.getTime() >= since.getTime()),
+        )
+        .sort((a, b) => b.queuedAt.getTime() - a.queuedAt.getTime());
       return { items: mine.slice(offset, offset + limit).map(summaryOf), total: mine.length };
     });
   }

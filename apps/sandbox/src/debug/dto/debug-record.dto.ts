@@ -7,11 +7,11 @@ import { ExceptionInfoDto, VariableDto } from '../../execution/dto/execution-res
  * whatever the service is configured with today.
  */
 export class AppliedLimitsDto {
-  /** @example 256 */
+  /** The request's `memory_mb`, or SANDBOX_MEMORY_MB. @example 256 */
   memory_mb!: number;
-  /** @example 1 */
+  /** The request's `cpus`, or SANDBOX_CPUS. @example 1 */
   cpus!: number;
-  /** @example 64 */
+  /** The request's `pids`, or SANDBOX_PIDS. @example 64 */
   pids!: number;
   /** @example 64 */
   tmpfs_mb!: number;
@@ -79,6 +79,8 @@ export class DebugRecordDto {
   processor_id!: string | null;
   /** The code that ran; null once the store budget dropped it (see `pruned`). */
   code!: string | null;
+  /** The `stdin` the code was given; null when it was given none, or once pruned. */
+  stdin!: string | null;
   @ApiProperty({
     description: 'The input_data the code was given, exactly as it was sent; null once pruned',
     type: 'object',

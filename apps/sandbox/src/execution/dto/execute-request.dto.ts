@@ -4,6 +4,7 @@ import {
   IsBoolean,
   IsInt,
   IsNotEmpty,
+  IsNumber,
   IsOptional,
   IsString,
   Min,
@@ -70,6 +71,45 @@ export class ExecuteRequestDto {
   @IsInt()
   @Min(1)
   timeout?: number;
+
+  /**
+   * What the code reads on stdin (`input()`, `sys.stdin.read()`, `for line in sys.stdin`),
+   * then end of file; at most MAX_STDIN_BYTES in UTF-8 (beyond it 413 STDIN_TOO_LARGE).
+   * Without it stdin is empty: the first `input()` raises EOFError.
+   * @example "3\n1 2 3\n"
+   */
+  @IsOptional()
+  @IsString()
+  stdin?: string;
+
+  /**
+   * Memory limit of the container, in MiB (16..MAX_MEMORY_MB, default SANDBOX_MEMORY_MB);
+   * swap is set equal to it. Beyond it the code is killed (`oom_killed`).
+   * @example 512
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(16)
+  memory_mb?: number;
+
+  /**
+   * CPU quota of the container, in CPUs (0.01..MAX_CPUS, default SANDBOX_CPUS; 1 = one
+   * full core).
+   * @example 1.5
+   */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.01)
+  cpus?: number;
+
+  /**
+   * Processes and threads the container may hold (8..MAX_PIDS, default SANDBOX_PIDS).
+   * @example 128
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(8)
+  pids?: number;
 
   /**
    * Capture `variables_after` (the code's globals after the run). Exceptions are always captured.

@@ -115,7 +115,7 @@ export class ExecutionSummaryDto {
 
 export class ExecutionListDto {
   items!: ExecutionSummaryDto[];
-  /** All executions the service remembers. */
+  /** The executions the service remembers that match the query's filters, on every page. */
   total!: number;
   page!: number;
   limit!: number;
