@@ -8,7 +8,8 @@ import {
   UnsafeProcessorIdError,
 } from './backend-client';
 
-const TIMEOUT_MS = 200;
+// Long enough for a first request on a loaded 2-core CI machine (200 ms was not).
+const TIMEOUT_MS = 1000;
 
 const delivery: AdjustmentDelivery = {
   adjustmentId: '0d6f3c52-7a8e-4f0b-9d55-2b7f7b1e8c90',
@@ -225,7 +226,7 @@ describe('AxiosBackendClient', () => {
     });
 
     it('calls no answer within the timeout worth retrying', async () => {
-      backend.adjustmentBehaviour = { delayMs: TIMEOUT_MS * 5 };
+      backend.adjustmentBehaviour = { delayMs: TIMEOUT_MS * 3 };
       expect(await client.deliverAdjustment(delivery)).toEqual({
         kind: 'retryable',
         message: expect.stringContaining(`no answer within ${TIMEOUT_MS} ms`) as string,
