@@ -15,6 +15,7 @@ const moduleNameMapper = {
   '^@brain-net/store(|/.*)$': '<rootDir>/libs/store/src$1',
   '^@brain-net/messaging(|/.*)$': '<rootDir>/libs/messaging/src$1',
   '^@brain-net/testing(|/.*)$': '<rootDir>/libs/testing/src$1',
+  '^@brain-net/webhooks(|/.*)$': '<rootDir>/libs/webhooks/src$1',
 };
 
 module.exports = {
