@@ -1,14 +1,19 @@
 import { ContainerLimits } from './container-limits';
 import { HarnessExit, HarnessPayload, OutputStream } from './harness/harness-protocol';
+import type { JobInputFile } from './input-files';
+import type { OutputFiles } from './output-files';
 
 /** One job for one fresh container. */
 export interface SandboxJob {
   /** Our id for the job; put on the container as a label. */
   readonly jobId: string;
   readonly image: string;
-  readonly payload: Omit<HarnessPayload, 'input_data'>;
+  /** The payload's `files` are made from `files` below: the two cannot disagree. */
+  readonly payload: Omit<HarnessPayload, 'input_data' | 'files'>;
   /** `input_data` as JSON text, forwarded to the harness without being parsed here. */
   readonly inputJson: string;
+  /** Put in the working directory before the code starts, in this order. Absent: none. */
+  readonly files?: readonly JobInputFile[];
   readonly limits: ContainerLimits;
   /**
    * Wall-clock budget from container start; the container is killed at this deadline
@@ -49,6 +54,11 @@ export interface RunOutcome {
   readonly truncated: { readonly stdout: boolean; readonly stderr: boolean };
   /** The harness's own failure message, if it reported one. */
   readonly harnessError: string | null;
+  /**
+   * The files the code left under `out/`, as far as the job's `output_files` budget went;
+   * null when the job asked for none, or the harness sent no exit frame.
+   */
+  readonly outputFiles: OutputFiles | null;
   /** Anything the container wrote outside the protocol (a Python crash, say). */
   readonly diagnostics: string;
   readonly timings: RunTimings;

@@ -24,6 +24,7 @@ import {
 } from './harness/harness-program';
 import { CompiledHarnessCache, HarnessCompilation } from './compiled-harness-cache';
 import { HarnessFrameCollector } from './harness-frame-collector';
+import { writeInputFiles } from './input-files';
 import { jobPayloadText } from './job-payload';
 import {
   HARNESS_COMPILER_JOB,
@@ -336,9 +337,14 @@ export class DockerodeRunner extends DockerRunner {
     acquiredAt: number,
   ): Promise<{ outcome: RunOutcome; atFrame: boolean }> {
     const { container } = ready;
-    const frames = new HarnessFrameCollector(ready.stdout, ready.stderr, (stream, data) =>
-      listener.onOutput(stream, data),
+    const frames = new HarnessFrameCollector(
+      ready.stdout,
+      ready.stderr,
+      (stream, data) => listener.onOutput(stream, data),
+      job.payload.output_files ?? null,
     );
+    // Aborted once the run is over, however it ended: no input file is sent past that.
+    const stopInputFiles = new AbortController();
     const stopper = new RunStopper(
       signal,
       () => frames.exit !== null,
@@ -360,10 +366,19 @@ export class DockerodeRunner extends DockerRunner {
       // Written, not ended: the harness reads a length-framed payload, so no half-close
       // has to travel through whatever stands between us and the engine.
       ready.stream.write(encodePayload(jobPayloadText(job)));
+      // The input files' bytes follow the payload; the harness forks the worker once they
+      // are in place. Only a file that cannot be sent as announced ends the wait below.
+      const inputFilesFailed = writeInputFiles(
+        ready.stream,
+        job.files ?? [],
+        stopInputFiles.signal,
+      ).then(() => new Promise<never>(() => undefined));
+      inputFilesFailed.catch(() => undefined); // once the run ended some other way
 
       // The engine's wait call is made only once the exit frame did not settle the run:
       // a job whose harness answers costs one engine call fewer.
       const endSign = await Promise.race<RunEndSign>([
+        inputFilesFailed,
         frames.exitArrived.then(() => 'frame' as const),
         ready.ended.then(() => 'ended' as const),
         delay(job.timeoutMs + GIVE_UP_AFTER_DEADLINE_MS).then(() => 'ended' as const),
@@ -398,6 +413,7 @@ export class DockerodeRunner extends DockerRunner {
       });
       return { outcome, atFrame: false };
     } finally {
+      stopInputFiles.abort();
       stopper.dispose();
     }
   }

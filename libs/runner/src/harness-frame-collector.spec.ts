@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { HarnessFrameCollector, MAX_DIAGNOSTICS_BYTES } from './harness-frame-collector';
-import { HarnessExit, OutputStream } from './harness/harness-protocol';
+import { HarnessExit, OutputFilesRequest, OutputStream } from './harness/harness-protocol';
 
 const EXIT: HarnessExit = {
   exit_code: 0,
@@ -12,6 +12,7 @@ const EXIT: HarnessExit = {
   stderr_bytes: 0,
   result: null,
   result_error: null,
+  output_files: null,
 };
 
 const frameLine = (frame: object): string => `${JSON.stringify(frame)}\n`;
@@ -19,13 +20,19 @@ const frameLine = (frame: object): string => `${JSON.stringify(frame)}\n`;
 /** Lets the streams deliver what was written to them. */
 const delivered = () => new Promise((resolve) => setImmediate(resolve));
 
-/** A collector following two fed streams, as a container's demultiplexed stdout and stderr. */
-function collectorFed() {
+/**
+ * A collector following two fed streams, as a container's demultiplexed stdout and stderr,
+ * for a job that asked for `outputFiles` (none by default).
+ */
+function collectorFed(outputFiles: OutputFilesRequest | null = null) {
   const harnessChannel = new PassThrough();
   const strayChannel = new PassThrough();
   const output: { stream: OutputStream; data: string }[] = [];
-  const collector = new HarnessFrameCollector(harnessChannel, strayChannel, (stream, data) =>
-    output.push({ stream, data }),
+  const collector = new HarnessFrameCollector(
+    harnessChannel,
+    strayChannel,
+    (stream, data) => output.push({ stream, data }),
+    outputFiles,
   );
   return { collector, harnessChannel, strayChannel, output };
 }
@@ -50,6 +57,7 @@ describe('HarnessFrameCollector', () => {
       exit: null,
       truncated: { stdout: false, stderr: false },
       harnessError: null,
+      outputFiles: null,
       diagnostics: '',
     });
   });
@@ -127,5 +135,44 @@ describe('HarnessFrameCollector', () => {
     expect(collector.collected().diagnostics).toBe(
       '1 lines on the harness channel were not frames:\nline 1: not JSON\nTraceback',
     );
+  });
+
+  it('collects the output files, and gives them with the exit frame only', async () => {
+    const { collector, harnessChannel } = collectorFed({ max_count: 5, max_bytes: 100 });
+    const summary = { sent: 1, omitted: [{ path: 'big.bin', size: 500 }], omitted_count: 1 };
+    harnessChannel.write(
+      frameLine({ type: 'file', path: 'out.txt', size: 5 }) +
+        frameLine({ type: 'file_data', data: Buffer.from('hello').toString('base64') }),
+    );
+    await delivered();
+    expect(collector.collected().outputFiles).toBeNull();
+
+    harnessChannel.write(frameLine({ type: 'exit', ...EXIT, output_files: summary }));
+    await delivered();
+    expect(collector.collected().outputFiles).toEqual({
+      files: [{ path: 'out.txt', data: Buffer.from('hello') }],
+      omitted: [{ path: 'big.bin', size: 500 }],
+      omittedCount: 1,
+    });
+  });
+
+  it('tells of file frames that did not add up to files in the diagnostics', async () => {
+    const { collector, harnessChannel } = collectorFed({ max_count: 5, max_bytes: 100 });
+    harnessChannel.write(
+      frameLine({ type: 'file_data', data: 'AAAA' }) +
+        frameLine({ type: 'file', path: 'short', size: 9 }) +
+        frameLine({
+          type: 'exit',
+          ...EXIT,
+          output_files: { sent: 1, omitted: [], omitted_count: 0 },
+        }),
+    );
+    await delivered();
+    expect(collector.collected()).toMatchObject({
+      outputFiles: { files: [], omitted: [], omittedCount: 0 },
+      diagnostics:
+        '2 file frames were rejected:\nfile data without a file before it\n' +
+        'a file ended after 0 of the 9 bytes announced\n',
+    });
   });
 });

@@ -4,8 +4,10 @@ import {
   HarnessExit,
   HarnessFrameDecoder,
   MAX_FRAME_BYTES,
+  OutputFilesRequest,
   OutputStream,
 } from './harness/harness-protocol';
+import { OutputFileAssembler, OutputFiles } from './output-files';
 
 /** What we keep of output written outside the protocol, for diagnosis only. */
 export const MAX_DIAGNOSTICS_BYTES = 16 * 1024;
@@ -16,6 +18,8 @@ export interface CollectedFrames {
   readonly exit: HarnessExit | null;
   readonly truncated: { readonly stdout: boolean; readonly stderr: boolean };
   readonly harnessError: string | null;
+  /** The files sent back from out/: null while there is no exit frame, or when the job asked for none. */
+  readonly outputFiles: OutputFiles | null;
   /** Output outside the protocol: stderr, and lines on the harness channel that were not frames. */
   readonly diagnostics: string;
 }
@@ -23,14 +27,15 @@ export interface CollectedFrames {
 /**
  * Follows one container's demultiplexed output from construction on: decodes the
  * harness's channel (stdout) into frames, hands the job's output to `onOutput` as it
- * arrives, and keeps the rest (the exit frame, truncation, a harness error, and what
- * was written on stderr) for the run's outcome.
+ * arrives, and keeps the rest (the exit frame, truncation, a harness error, the output
+ * files, and what was written on stderr) for the run's outcome.
  */
 export class HarnessFrameCollector {
   /** Settles at the harness's first exit frame. */
   readonly exitArrived: Promise<void>;
   private readonly decoder = new HarnessFrameDecoder(MAX_FRAME_BYTES);
   private readonly truncated = { stdout: false, stderr: false };
+  private readonly outputFileAssembler: OutputFileAssembler;
   private exitFrame: HarnessExit | null = null;
   private harnessError: string | null = null;
   private strayOutput = '';
@@ -40,7 +45,9 @@ export class HarnessFrameCollector {
     harnessChannel: Readable,
     strayChannel: Readable,
     private readonly onOutput: RunListener['onOutput'],
+    outputFilesRequest: OutputFilesRequest | null,
   ) {
+    this.outputFileAssembler = new OutputFileAssembler(outputFilesRequest);
     this.exitArrived = new Promise<void>((resolve) => (this.announceExit = resolve));
     harnessChannel.on('data', (chunk: Buffer) => this.readFrames(chunk));
     strayChannel.on('data', (chunk: Buffer) => this.keepStrayOutput(chunk));
@@ -57,6 +64,8 @@ export class HarnessFrameCollector {
       exit: this.exitFrame,
       truncated: this.truncated,
       harnessError: this.harnessError,
+      outputFiles:
+        this.exitFrame && this.outputFileAssembler.outputFiles(this.exitFrame.output_files),
       diagnostics: this.diagnostics(),
     };
   }
@@ -71,7 +80,14 @@ export class HarnessFrameCollector {
         case 'truncated':
           this.truncated[message.stream satisfies OutputStream] = true;
           break;
+        case 'file':
+          this.outputFileAssembler.fileStarts(message.path, message.size);
+          break;
+        case 'file_data':
+          this.outputFileAssembler.fileData(message.data);
+          break;
         case 'exit':
+          this.outputFileAssembler.end();
           this.exitFrame = message;
           this.announceExit();
           break;
@@ -92,8 +108,15 @@ export class HarnessFrameCollector {
 
   private diagnostics(): string {
     const { rejectedLines, rejectionReasons } = this.decoder;
-    return rejectedLines > 0
-      ? `${rejectedLines} lines on the harness channel were not frames:\n${rejectionReasons.join('\n')}\n${this.strayOutput}`
-      : this.strayOutput;
+    const { rejectedFrames, rejectionReasons: fileReasons } = this.outputFileAssembler;
+    return [
+      rejectedLines > 0 &&
+        `${rejectedLines} lines on the harness channel were not frames:\n${rejectionReasons.join('\n')}\n`,
+      rejectedFrames > 0 &&
+        `${rejectedFrames} file frames were rejected:\n${fileReasons.join('\n')}\n`,
+      this.strayOutput,
+    ]
+      .filter((part) => part !== false)
+      .join('');
   }
 }

@@ -6,5 +6,7 @@ export * from './harness/harness-protocol';
 export * from './runner-options';
 export * from './runner.module';
 export * from './warm-pool';
+export * from './input-files';
 export * from './job-payload';
+export * from './output-files';
 export * from './sandbox-container';

@@ -22,4 +22,23 @@ describe('jobPayloadText', () => {
       input_data: {},
     });
   });
+
+  it('announces the input files, in their order, and nothing without them', () => {
+    const open = () => Promise.reject(new Error('not read here'));
+    const files = [
+      { path: 'data/b.csv', size: 12, open },
+      { path: 'a.bin', size: 0, open },
+    ];
+    expect(JSON.parse(jobPayloadText({ payload, inputJson: 'null', files }))).toEqual({
+      ...payload,
+      files: [
+        { path: 'data/b.csv', size: 12 },
+        { path: 'a.bin', size: 0 },
+      ],
+      input_data: null,
+    });
+    expect(
+      JSON.parse(jobPayloadText({ payload, inputJson: 'null', files: [] })),
+    ).not.toHaveProperty('files');
+  });
 });

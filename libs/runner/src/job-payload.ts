@@ -11,8 +11,11 @@ export function appendRawJsonMember(json: string, key: string, rawValue: string)
 
 /**
  * The harness payload as JSON text, with `input_data` spliced in as the text the caller
- * sent: it is only ever parsed inside the container.
+ * sent: it is only ever parsed inside the container. Its `files` announce the job's input
+ * files, whose bytes the runner sends after it, in the same order.
  */
-export function jobPayloadText(job: Pick<SandboxJob, 'payload' | 'inputJson'>): string {
-  return appendRawJsonMember(JSON.stringify(job.payload), 'input_data', job.inputJson);
+export function jobPayloadText(job: Pick<SandboxJob, 'payload' | 'inputJson' | 'files'>): string {
+  const files = job.files?.map(({ path, size }) => ({ path, size })) ?? [];
+  const payload = files.length > 0 ? { ...job.payload, files } : job.payload;
+  return appendRawJsonMember(JSON.stringify(payload), 'input_data', job.inputJson);
 }

@@ -18,6 +18,7 @@ const EXIT: HarnessExit = {
   stderr_bytes: 0,
   result: null,
   result_error: null,
+  output_files: null,
 };
 /** The worker killed by SIGKILL from outside the harness: perhaps the OOM killer. */
 const KILLED: HarnessExit = { ...EXIT, exit_code: null, signal: 9 };
@@ -26,6 +27,7 @@ const FRAMES: CollectedFrames = {
   exit: EXIT,
   truncated: { stdout: true, stderr: false },
   harnessError: null,
+  outputFiles: null,
   diagnostics: 'a warning',
 };
 
@@ -85,9 +87,28 @@ describe('runOutcomeOf', () => {
       exit: null,
       truncated: { stdout: true, stderr: false },
       harnessError: 'worker lost',
+      outputFiles: null,
       diagnostics: 'a warning',
       timings: { containerStartMs: 250, runMs: 750 },
     });
+  });
+
+  it('carries the output files the frames brought', () => {
+    const outputFiles = {
+      files: [{ path: 'a.txt', data: Buffer.from('a') }],
+      omitted: [{ path: 'big.bin', size: 9 }],
+      omittedCount: 1,
+    };
+    const outcome = runOutcomeOf({
+      containerId: 'c1',
+      acquiredAt,
+      startedAt,
+      endedAt,
+      stopReason: 'exited',
+      frames: { ...FRAMES, outputFiles },
+      container: containerAtExitFrame(null),
+    });
+    expect(outcome.outputFiles).toBe(outputFiles);
   });
 
   it('answers at the exit frame with no exit code and no OOM kill yet', () => {
@@ -124,6 +145,7 @@ describe('abortedBeforeStartOutcome', () => {
       exit: null,
       truncated: { stdout: false, stderr: false },
       harnessError: null,
+      outputFiles: null,
       diagnostics: '',
       timings: { containerStartMs: 400, runMs: 0 },
     });

@@ -57,7 +57,7 @@ export function containerAtExitFrame(imageId: string | null): ContainerEnd {
 
 /** The outcome as the harness reported it, with how the container ended. */
 export function runOutcomeOf(run: RunRecord): RunOutcome {
-  const { exit, truncated, harnessError, diagnostics } = run.frames;
+  const { exit, truncated, harnessError, outputFiles, diagnostics } = run.frames;
   return {
     containerId: run.containerId,
     ...run.container,
@@ -67,6 +67,7 @@ export function runOutcomeOf(run: RunRecord): RunOutcome {
     exit,
     truncated,
     harnessError,
+    outputFiles,
     diagnostics,
     timings: {
       containerStartMs: run.startedAt.getTime() - run.acquiredAt,
@@ -92,6 +93,7 @@ export function abortedBeforeStartOutcome(
     exit: null,
     truncated: { stdout: false, stderr: false },
     harnessError: null,
+    outputFiles: null,
     diagnostics: '',
     timings: { containerStartMs: now.getTime() - acquiredAt, runMs: 0 },
   };

@@ -4,8 +4,11 @@ import {
   HarnessFrameDecoder,
   HarnessMessage,
   HarnessResult,
+  MAX_FILE_CHUNK_BYTES,
   MAX_FRAME_BYTES,
+  MAX_OMITTED_LISTED,
   MAX_REJECTION_REASONS,
+  isPlainRelativePath,
 } from './harness-protocol';
 
 const CAUSE: HarnessException = {
@@ -49,6 +52,7 @@ const EXIT: HarnessExit = {
   stderr_bytes: 0,
   result: RESULT,
   result_error: null,
+  output_files: null,
 };
 
 /** An exit frame, its fields and its result's fields replaced by those given. */
@@ -77,6 +81,14 @@ describe('HarnessFrameDecoder', () => {
         { type: 'harness_error', message: 'bad payload: not JSON' },
         { type: 'exit', ...EXIT },
         { type: 'exit', ...EXIT, result: null, result_error: 'exceptions is not a list' },
+        { type: 'file', path: 'plots/a b.png', size: 3 },
+        { type: 'file_data', data: 'AAEC' },
+        { type: 'file_data', data: 'A'.repeat((MAX_FILE_CHUNK_BYTES / 3) * 4) },
+        {
+          type: 'exit',
+          ...EXIT,
+          output_files: { sent: 1, omitted: [{ path: 'big.bin', size: 9 }], omitted_count: 4 },
+        },
       ];
 
       const { decoder, messages } = decode(Buffer.concat(frames.map(line)));
@@ -119,6 +131,21 @@ describe('HarnessFrameDecoder', () => {
         'output without string data',
         line({ type: 'stdout', data: 42 }),
         'line 1: malformed stdout frame: data: Invalid input: expected string, received number',
+      ],
+      [
+        'file naming a path that leaves out/',
+        line({ type: 'file', path: '../etc/passwd', size: 1 }),
+        'line 1: malformed file frame: path: not a plain relative path',
+      ],
+      [
+        'file_data that is not base64',
+        line({ type: 'file_data', data: 'not base64!' }),
+        'line 1: malformed file_data frame: data: Invalid base64-encoded string',
+      ],
+      [
+        'file_data over the chunk size',
+        line({ type: 'file_data', data: 'AAAA'.repeat(MAX_FILE_CHUNK_BYTES / 3 + 1) }),
+        `line 1: malformed file_data frame: data: Too big: expected string to have <=${(MAX_FILE_CHUNK_BYTES / 3) * 4} characters`,
       ],
       [
         'truncated naming no stream',
@@ -171,6 +198,17 @@ describe('HarnessFrameDecoder', () => {
         'a cause with a negative frames_omitted',
         exitFrame({}, { exceptions: [{ ...EXCEPTION, cause: { ...CAUSE, frames_omitted: -1 } }] }),
         'result.exceptions.0.cause.frames_omitted: Too small: expected number to be >=0',
+      ],
+      [
+        `more than ${MAX_OMITTED_LISTED} omitted output files listed`,
+        exitFrame({
+          output_files: {
+            sent: 0,
+            omitted: Array.from({ length: MAX_OMITTED_LISTED + 1 }, () => ({ path: 'a', size: 1 })),
+            omitted_count: MAX_OMITTED_LISTED + 1,
+          },
+        }),
+        `output_files.omitted: Too big: expected array to have <=${MAX_OMITTED_LISTED} items`,
       ],
     ])(
       'turns an exit frame with %s into a harness_error naming the path',
@@ -257,4 +295,17 @@ describe('HarnessFrameDecoder', () => {
       expect(decoder.push(bytes)).toEqual([{ type: 'stdout', data: 'x'.repeat(70) }]);
     });
   });
+});
+
+describe('isPlainRelativePath', () => {
+  it.each(['a', 'data/input.csv', 'a b/ç/..x', '.hidden/x'])('takes %j', (path) => {
+    expect(isPlainRelativePath(path)).toBe(true);
+  });
+
+  it.each(['', '/etc/passwd', '../x', 'a/../b', 'a/./b', 'a//b', 'a/', '.', 'a\u0000b'])(
+    'refuses %j',
+    (path) => {
+      expect(isPlainRelativePath(path)).toBe(false);
+    },
+  );
 });

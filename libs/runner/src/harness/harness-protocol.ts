@@ -17,6 +17,36 @@ export interface HarnessPayload {
    * absent or null: stdin is empty, EOF at once.
    */
   readonly stdin?: string | null;
+  /**
+   * Files written under the working directory before the code starts. Their bytes follow
+   * the payload on stdin, in this order, exactly `size` bytes each. Absent: none.
+   */
+  readonly files?: readonly HarnessInputFile[];
+  /** Send back the files the code leaves under `out/`, within this budget. Absent or null: none. */
+  readonly output_files?: OutputFilesRequest | null;
+}
+
+/** An input file as the payload announces it; its bytes follow the payload. */
+export interface HarnessInputFile {
+  /** Relative POSIX path under the working directory (isPlainRelativePath). */
+  readonly path: string;
+  readonly size: number;
+}
+
+/** How many output files, and how many bytes of them in all, the harness may send back. */
+export interface OutputFilesRequest {
+  readonly max_count: number;
+  readonly max_bytes: number;
+}
+
+/**
+ * A path that stays where it is put: relative, POSIX, no empty, `.` or `..` part, no NUL.
+ * The harness checks input file paths the same way; the runner checks output file paths.
+ */
+export function isPlainRelativePath(path: string): boolean {
+  return (
+    !path.includes('\u0000') && path.split('/').every((part) => !['', '.', '..'].includes(part))
+  );
 }
 
 /** Stdin of the harness: the JSON's length in bytes on a line, then the JSON. */
@@ -30,9 +60,16 @@ export const MAX_EXIT_FRAME_BYTES = 2 * 1024 * 1024;
 
 /**
  * The longest line the harness can ever write, with margin: the exit frame is the longest
- * (an output frame is at most ~400 KiB). The decoder's line limit.
+ * (an output frame is at most ~400 KiB, a file frame ~25 KiB, a file_data frame ~64 KiB).
+ * The decoder's line limit.
  */
 export const MAX_FRAME_BYTES = MAX_EXIT_FRAME_BYTES + 1024 * 1024;
+
+/** Raw bytes a file_data frame carries at most (FILE_CHUNK_BYTES in sandbox_harness.py). */
+export const MAX_FILE_CHUNK_BYTES = 48 * 1024;
+
+/** Omitted output files an exit frame lists at most; the others are only counted. */
+export const MAX_OMITTED_LISTED = 100;
 
 /** How many rejection reasons a decoder keeps; later rejections are only counted. */
 export const MAX_REJECTION_REASONS = 5;
@@ -84,6 +121,16 @@ const harnessResultSchema = z.object({
   variables_omitted: count,
 });
 
+const omittedOutputFileSchema = z.object({ path: z.string(), size: count });
+
+const harnessOutputFilesSchema = z.object({
+  /** Files sent whole, as file and file_data frames, before the exit frame. */
+  sent: count,
+  /** The first files left out, in path order: over the budget, or unreadable. */
+  omitted: z.array(omittedOutputFileSchema).max(MAX_OMITTED_LISTED),
+  omitted_count: count,
+});
+
 const harnessExitSchema = z.object({
   exit_code: z.int().nullable(),
   signal: z.int().nullable(),
@@ -95,6 +142,8 @@ const harnessExitSchema = z.object({
   result: harnessResultSchema.nullable(),
   /** Why the result that arrived was thrown away (null when there was none, or it was fine). */
   result_error: z.string().nullable(),
+  /** What became of the files under out/; null when the job asked for none. */
+  output_files: harnessOutputFilesSchema.nullable(),
 });
 
 const harnessMessageSchema = z.discriminatedUnion('type', [
@@ -102,6 +151,13 @@ const harnessMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('truncated'), stream: outputStreamSchema }),
   harnessExitSchema.extend({ type: z.literal('exit') }),
   z.object({ type: z.literal('harness_error'), message: z.string() }),
+  z.object({
+    type: z.literal('file'),
+    path: z.string().refine(isPlainRelativePath, 'not a plain relative path'),
+    size: count,
+  }),
+  // Base64 of at most MAX_FILE_CHUNK_BYTES: 4 characters for every 3 bytes.
+  z.object({ type: z.literal('file_data'), data: z.base64().max((MAX_FILE_CHUNK_BYTES / 3) * 4) }),
 ]);
 
 export type OutputStream = z.infer<typeof outputStreamSchema>;
@@ -109,6 +165,7 @@ export type HarnessFrame = z.infer<typeof harnessFrameSchema>;
 export type HarnessException = z.infer<typeof harnessExceptionSchema>;
 export type HarnessVariable = z.infer<typeof harnessVariableSchema>;
 export type HarnessResult = z.infer<typeof harnessResultSchema>;
+export type HarnessOutputFiles = z.infer<typeof harnessOutputFilesSchema>;
 export type HarnessExit = z.infer<typeof harnessExitSchema>;
 export type HarnessMessage = z.infer<typeof harnessMessageSchema>;
 
@@ -120,6 +177,8 @@ const FRAME_TYPES: ReadonlySet<string> = new Set<FrameType>([
   'truncated',
   'exit',
   'harness_error',
+  'file',
+  'file_data',
 ]);
 
 /** Path segments a reason may show as they are; any other key (a variable name) is user data. */
@@ -129,6 +188,8 @@ const PROTOCOL_FIELDS: ReadonlySet<string> = new Set(
     harnessExceptionSchema,
     harnessVariableSchema,
     harnessResultSchema,
+    omittedOutputFileSchema,
+    harnessOutputFilesSchema,
     ...harnessMessageSchema.options,
   ].flatMap((schema) => Object.keys(schema.shape)),
 );

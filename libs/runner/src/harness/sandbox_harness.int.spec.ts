@@ -15,15 +15,18 @@ import type {
   HarnessPayload,
   HarnessResult,
   HarnessVariable,
+  OutputFilesRequest,
   OutputStream,
 } from './harness-protocol';
 import {
   HarnessFrameDecoder,
+  MAX_FILE_CHUNK_BYTES,
   MAX_EXIT_FRAME_BYTES,
   MAX_FRAME_BYTES,
   encodePayload,
 } from './harness-protocol';
 import { HARNESS_COMMAND, HARNESS_SOURCE, harnessFrame } from './harness-program';
+import { OutputFileAssembler, OutputFiles } from '../output-files';
 
 /** For cases that wait on a timeout or a slow child process. */
 const SLOW = 15_000;
@@ -103,6 +106,38 @@ function runHarness(
       });
     });
   });
+}
+
+/**
+ * Runs the harness with `payload` and the input files `files` (path, bytes), which are
+ * announced in the payload and sent after it, as the runner sends them.
+ */
+function runHarnessWithFiles(
+  payload: Partial<HarnessPayload> & Pick<HarnessPayload, 'code'>,
+  files: readonly (readonly [string, Buffer | string])[],
+): Promise<HarnessRun> {
+  const contents = files.map(([, data]) => Buffer.from(data));
+  const announced = files.map(([path], index) => ({ path, size: contents[index].length }));
+  return runHarness(
+    Buffer.concat([
+      encodePayload({ ...DEFAULT_PAYLOAD, ...payload, files: announced }),
+      ...contents,
+    ]),
+  );
+}
+
+/** The output files of a run that asked for them with `request`, put together as the runner does. */
+function outputFilesOf(run: HarnessRun, request: OutputFilesRequest): OutputFiles {
+  const assembler = new OutputFileAssembler(request);
+  for (const frame of run.frames) {
+    if (frame.type === 'file') assembler.fileStarts(frame.path, frame.size);
+    if (frame.type === 'file_data') assembler.fileData(frame.data);
+  }
+  assembler.end();
+  expect(assembler.rejectionReasons).toEqual([]);
+  const outputFiles = assembler.outputFiles(exitOf(run).output_files);
+  if (outputFiles === null) throw new Error('no output files');
+  return outputFiles;
 }
 
 function outputOf(frames: HarnessMessage[], stream: OutputStream): string {
@@ -312,6 +347,284 @@ describe('sandbox harness', () => {
         stdin: 'a\ud800b',
       });
       expect(lone.stdout).toBe("'a?b'\n");
+    });
+  });
+
+  describe('input files', () => {
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, byte) => byte));
+
+    it('puts them in the working directory before the code starts, nested ones too', async () => {
+      const run = await runHarnessWithFiles(
+        {
+          code: py(
+            'import os',
+            'print(repr(open("data/input.csv").read()))',
+            'print(open("bytes.bin", "rb").read() == bytes(range(256)))',
+            'print(open("a/b/c/deep.txt").read(), os.path.getsize("empty"))',
+            'print(sorted(os.listdir(".")))',
+          ),
+        },
+        [
+          ['data/input.csv', 'a,b\n1,2\né,€\n'],
+          ['bytes.bin', bytes],
+          ['a/b/c/deep.txt', 'deep'],
+          ['empty', ''],
+        ],
+      );
+
+      expect(run.stdout).toBe(
+        "'a,b\\n1,2\\né,€\\n'\nTrue\ndeep 0\n" + "['a', 'bytes.bin', 'data', 'empty', 'main.py']\n",
+      );
+      expect(exitOf(run)).toMatchObject({ exit_code: 0, output_files: null });
+    });
+
+    it('carries a file of several MiB whole', async () => {
+      const big = Buffer.alloc(5 * 1024 * 1024 + 3, 'xyz');
+      const run = await runHarnessWithFiles(
+        { code: 'import hashlib\nprint(hashlib.sha256(open("big", "rb").read()).hexdigest())' },
+        [['big', big]],
+      );
+
+      const { createHash } = await import('node:crypto');
+      expect(run.stdout).toBe(`${createHash('sha256').update(big).digest('hex')}\n`);
+    });
+
+    it.each([
+      ['a path with ..', '../escape.txt'],
+      ['an absolute path', '/tmp/absolute.txt'],
+      ['a path with an empty part', 'data//x'],
+      ['a path with .', './x'],
+      ['the code’s own file', 'main.py'],
+    ])('refuses %s with a harness_error naming it, running nothing', async (_case, path) => {
+      const run = await runHarnessWithFiles({ code: 'print("ran")' }, [[path, 'x']]);
+
+      expect(harnessErrorOf(run)).toBe(`bad payload: input file path '${path}' is refused`);
+    });
+
+    it('reports a file it cannot write, naming it', async () => {
+      const run = await runHarnessWithFiles({ code: 'print("ran")' }, [
+        ['twice.txt', 'a'],
+        ['twice.txt', 'b'],
+      ]);
+
+      expect(harnessErrorOf(run)).toMatch(/^input file 'twice.txt': \[Errno 17\] File exists/);
+    });
+
+    it('reports a file whose bytes end before its size', async () => {
+      const payload = encodePayload({
+        ...DEFAULT_PAYLOAD,
+        code: 'print("ran")',
+        files: [{ path: 'short.txt', size: 10 }],
+      });
+      const run = await runHarness(Buffer.concat([payload, Buffer.from('abc')]));
+
+      expect(harnessErrorOf(run)).toBe(
+        "input file 'short.txt': 3 bytes arrived of the 10 announced",
+      );
+    });
+  });
+
+  describe('output files', () => {
+    const request: OutputFilesRequest = { max_count: 10, max_bytes: 1024 * 1024 };
+
+    it('sends back the files under out/ byte for byte, in path order', async () => {
+      const run = await runHarness({
+        code: py(
+          'import os',
+          'os.makedirs("out/plots/2024")',
+          'open("out/b.txt", "w").write("bee")',
+          'open("out/plots/2024/all.bin", "wb").write(bytes(range(256)) * 3)',
+          'open("out/a.txt", "w").write("ay\\n")',
+          'open("out/empty", "w").close()',
+          'open("not-out.txt", "w").write("stays")',
+        ),
+        output_files: request,
+      });
+
+      const { files, omitted, omittedCount } = outputFilesOf(run, request);
+      expect(files.map(({ path }) => path)).toEqual([
+        'a.txt',
+        'b.txt',
+        'empty',
+        'plots/2024/all.bin',
+      ]);
+      expect(files[0].data).toEqual(Buffer.from('ay\n'));
+      expect(files[2].data).toEqual(Buffer.alloc(0));
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, byte) => byte));
+      expect(files[3].data).toEqual(Buffer.concat([bytes, bytes, bytes]));
+      expect({ omitted, omittedCount }).toEqual({ omitted: [], omittedCount: 0 });
+      expect(exitOf(run).output_files).toEqual({ sent: 4, omitted: [], omitted_count: 0 });
+      // File frames come after the code's output, before the exit frame.
+      expect(run.frames.map((frame) => frame.type)).toEqual([
+        'file',
+        'file_data',
+        'file',
+        'file_data',
+        'file',
+        'file',
+        'file_data',
+        'exit',
+      ]);
+    });
+
+    it(`sends a large file in data frames of at most ${MAX_FILE_CHUNK_BYTES} bytes`, async () => {
+      const size = 3 * MAX_FILE_CHUNK_BYTES + 5;
+      const run = await runHarness({
+        code: `import os\nos.mkdir("out")\nopen("out/big", "wb").write(os.urandom(${size}))`,
+        output_files: request,
+      });
+
+      const dataFrames = run.frames.filter((frame) => frame.type === 'file_data');
+      expect(dataFrames).toHaveLength(4);
+      expect(outputFilesOf(run, request).files[0].data).toHaveLength(size);
+    });
+
+    it('omits a file over what is left of max_bytes, lists it, and sends smaller ones after it', async () => {
+      const run = await runHarness({
+        code: py(
+          'import os',
+          'os.mkdir("out")',
+          'open("out/1-small", "wb").write(b"a" * 600)',
+          'open("out/2-too-big", "wb").write(b"b" * 500)',
+          'open("out/3-fits", "wb").write(b"c" * 400)',
+        ),
+        output_files: { max_count: 10, max_bytes: 1000 },
+      });
+
+      const outputFiles = outputFilesOf(run, { max_count: 10, max_bytes: 1000 });
+      expect(outputFiles.files.map(({ path }) => path)).toEqual(['1-small', '3-fits']);
+      expect(outputFiles.omitted).toEqual([{ path: '2-too-big', size: 500 }]);
+      expect(outputFiles.omittedCount).toBe(1);
+    });
+
+    it('sends at most max_count files, and counts the others', async () => {
+      const budget = { max_count: 2, max_bytes: 1000 };
+      const run = await runHarness({
+        code: py(
+          'import os',
+          'os.mkdir("out")',
+          'for index in range(5):',
+          '    open(f"out/{index}.txt", "w").write(str(index))',
+        ),
+        output_files: budget,
+      });
+
+      const outputFiles = outputFilesOf(run, budget);
+      expect(outputFiles.files.map(({ path }) => path)).toEqual(['0.txt', '1.txt']);
+      expect(outputFiles.omitted.map(({ path }) => path)).toEqual(['2.txt', '3.txt', '4.txt']);
+      expect(exitOf(run).output_files).toEqual({
+        sent: 2,
+        omitted: outputFiles.omitted,
+        omitted_count: 3,
+      });
+    });
+
+    it('lists at most 100 omitted files', async () => {
+      const budget = { max_count: 0, max_bytes: 1000 };
+      const run = await runHarness({
+        code: py(
+          'import os',
+          'os.mkdir("out")',
+          'for i in range(150):',
+          '    open(f"out/{i:03}", "w").close()',
+        ),
+        output_files: budget,
+      });
+
+      expect(exitOf(run).output_files).toMatchObject({ sent: 0, omitted_count: 150 });
+      expect(exitOf(run).output_files?.omitted).toHaveLength(100);
+      expect(exitOf(run).output_files?.omitted.at(-1)).toEqual({ path: '099', size: 0 });
+    });
+
+    it('follows no symlink and skips fifos: only regular files are sent', async () => {
+      const run = await runHarness({
+        code: py(
+          'import os',
+          'os.makedirs("elsewhere")',
+          'open("elsewhere/secret.txt", "w").write("not out")',
+          'os.mkdir("out")',
+          'os.symlink("/etc/passwd", "out/link")',
+          'os.symlink("../elsewhere", "out/linked-dir")',
+          'os.mkfifo("out/fifo")',
+          'open("out/real.txt", "w").write("real")',
+        ),
+        output_files: request,
+      });
+
+      const outputFiles = outputFilesOf(run, request);
+      expect(outputFiles.files).toEqual([{ path: 'real.txt', data: Buffer.from('real') }]);
+      expect(outputFiles.omittedCount).toBe(0);
+    });
+
+    it('sends nothing from an out/ that is a symlink to a directory', async () => {
+      const run = await runHarness({
+        code: py(
+          'import os',
+          'os.mkdir("real")',
+          'open("real/x", "w").write("x")',
+          'os.symlink("real", "out")',
+        ),
+        output_files: request,
+      });
+
+      expect(exitOf(run).output_files).toEqual({ sent: 0, omitted: [], omitted_count: 0 });
+    });
+
+    it.each([
+      ['an empty out/', 'import os\nos.mkdir("out")'],
+      ['no out/', 'pass'],
+      ['out as a file', 'open("out", "w").write("x")'],
+    ])('sends nothing from %s', async (_case, code) => {
+      const run = await runHarness({ code, output_files: request });
+
+      expect(run.frames).toHaveLength(1);
+      expect(exitOf(run).output_files).toEqual({ sent: 0, omitted: [], omitted_count: 0 });
+    });
+
+    it('collects nothing when the job asks for none', async () => {
+      const run = await runHarness({
+        code: 'import os\nos.mkdir("out")\nopen("out/a", "w").write("a")',
+      });
+
+      expect(run.frames).toHaveLength(1);
+      expect(exitOf(run).output_files).toBeNull();
+    });
+
+    it('sends what the code left even when it failed or timed out', async () => {
+      const failed = await runHarness({
+        code: 'import os\nos.mkdir("out")\nopen("out/partial", "w").write("so far")\n1 / 0',
+        output_files: request,
+      });
+      expect(outputFilesOf(failed, request).files).toEqual([
+        { path: 'partial', data: Buffer.from('so far') },
+      ]);
+
+      const timedOut = await runHarness({
+        code: 'import os, time\nos.mkdir("out")\nopen("out/t", "w").write("t")\ntime.sleep(60)',
+        time_limit_s: 0.5,
+        output_files: request,
+      });
+      expect(exitOf(timedOut).harness_timeout).toBe(true);
+      expect(outputFilesOf(timedOut, request).files.map(({ path }) => path)).toEqual(['t']);
+    });
+
+    it('passes input files to the code and its results back in one run', async () => {
+      const run = await runHarnessWithFiles(
+        {
+          code: py(
+            'import os',
+            'os.mkdir("out")',
+            'data = open("in/data.bin", "rb").read()',
+            'open("out/reversed.bin", "wb").write(data[::-1])',
+          ),
+          output_files: request,
+        },
+        [['in/data.bin', Buffer.from([1, 2, 3, 0, 255])]],
+      );
+
+      expect(outputFilesOf(run, request).files).toEqual([
+        { path: 'reversed.bin', data: Buffer.from([255, 0, 3, 2, 1]) },
+      ]);
     });
   });
 
@@ -973,6 +1286,31 @@ describe('sandbox harness', () => {
       expect(run.lastLineBytes).toBeLessThanOrEqual(MAX_EXIT_FRAME_BYTES);
       expect(run.lastLineBytes).toBeGreaterThan(MAX_EXIT_FRAME_BYTES - 100_000);
     });
+
+    it('holds with the variables filling the frame and omitted output files of long names', async () => {
+      const budget = { max_count: 0, max_bytes: 0 };
+      const run = await runHarness({
+        code: py(
+          'import os',
+          'for i in range(100):',
+          '    globals()[f"v{i}"] = "\\x01" * 10_000',
+          // Names of control characters: 6 bytes each in the frame.
+          'deep = "out/" + "/".join(["\\x01" * 200] * 4)',
+          'os.makedirs(deep)',
+          'for i in range(150):',
+          '    open(f"{deep}/{i:03}", "w").close()',
+        ),
+        output_files: budget,
+      });
+
+      const { output_files: summary, result_error } = exitOf(run);
+      expect(result_error).toBeNull();
+      expect(summary?.omitted_count).toBe(150);
+      // Each entry takes ~5 KB in the frame: the listing stops at its 16 KiB.
+      expect(summary?.omitted).toHaveLength(3);
+      expect(run.lastLineBytes).toBeLessThanOrEqual(MAX_EXIT_FRAME_BYTES);
+      expect(run.lastLineBytes).toBeGreaterThan(MAX_EXIT_FRAME_BYTES - 100_000);
+    });
   });
 
   describe('output limits', () => {
@@ -1150,7 +1488,7 @@ describe('sandbox harness', () => {
         expect(exitOf(run)).toMatchObject({
           exit_code: 0,
           result: null,
-          result_error: 'the result is longer than 2093056 bytes',
+          result_error: 'the result is longer than 2076672 bytes',
         });
         expect(Number(run.stdout)).toBeLessThan(40_000);
       },
@@ -1201,6 +1539,14 @@ describe('sandbox harness', () => {
       [
         'has a stdin that is not a string',
         JSON.stringify({ ...DEFAULT_PAYLOAD, code: 'pass', stdin: ['a'] }),
+      ],
+      [
+        'has files that are not a list of paths and sizes',
+        JSON.stringify({ ...DEFAULT_PAYLOAD, code: 'pass', files: [{ path: 'a', size: -1 }] }),
+      ],
+      [
+        'has an output_files without max_bytes',
+        JSON.stringify({ ...DEFAULT_PAYLOAD, code: 'pass', output_files: { max_count: 1 } }),
       ],
       ['has no length line', Buffer.from(JSON.stringify({ ...DEFAULT_PAYLOAD, code: 'pass' }))],
       ['is shorter than its length line', Buffer.from('500\n{"code": "pass"}')],

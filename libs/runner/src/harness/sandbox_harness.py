@@ -2,9 +2,9 @@
 
 The runner sends this file (or its code, compiled by the image's Python) to the
 bootstrap of a throwaway container, which runs it as PID 1 with ``python3 -I``,
-and talks to it as PROTOCOL.md describes: one JSON payload on stdin, JSON-lines
-frames on stdout. Standard library only: the runtime image
-carries nothing of ours.
+and talks to it as PROTOCOL.md describes: one JSON payload on stdin, then the
+input files' bytes; JSON-lines frames on stdout, output files among them.
+Standard library only: the runtime image carries nothing of ours.
 
 Why a supervisor and a worker: the frames on the container's stdout are the only
 way back to the service, so the user's code must be unable to write to that
@@ -35,6 +35,7 @@ import itertools
 import math
 import os
 import select
+import stat
 import sys
 import time
 import types
@@ -47,7 +48,10 @@ PRELOAD_ENV = 'SANDBOX_PRELOAD'
 # left behind: every part of it is bounded so that its line, as written (UTF-8,
 # JSON escapes and newline included), never exceeds MAX_EXIT_FRAME_BYTES.
 MAX_EXIT_FRAME_BYTES = 2_097_152  # 2 MiB; harness-protocol.ts has the same constant
-EXIT_FRAME_RESERVE_BYTES = 4096  # the exit frame's fields other than the result
+# The output files' summary in the exit frame: its list of omitted files stops here.
+MAX_OMITTED_LISTING_BYTES = 16_384
+# The exit frame's fields other than the result: 4 KiB, and the output files' summary.
+EXIT_FRAME_RESERVE_BYTES = 4096 + MAX_OMITTED_LISTING_BYTES
 # The result, encoded as in a frame. Also what the supervisor reads of the result pipe at most.
 MAX_RESULT_BYTES = MAX_EXIT_FRAME_BYTES - EXIT_FRAME_RESERVE_BYTES
 # A JSON string takes at most 6 bytes per character (a control character or a lone
@@ -67,6 +71,14 @@ POLL_INTERVAL_S = 0.05
 # After the worker exits, anything it started is killed, but a process that left
 # its group can hold the pipes open forever: read what is there, never wait for EOF.
 DRAIN_GRACE_S = 0.1
+
+# Input and output files
+OUTPUT_DIR = 'out'  # under the working directory: what the code leaves here is sent back
+FILE_CHUNK_BYTES = 49_152  # raw bytes per file_data frame: 64 KiB once in base64
+MAX_OMITTED_LISTED = 100  # omitted output files listed by path; the others only counted
+# Output files considered, in the order the walk finds them; more are counted as omitted.
+# Each costs the supervisor memory until they are sorted.
+MAX_OUTPUT_FILES_CONSIDERED = 10_000
 
 # Worker
 WORKER_CRASH_EXIT = 70  # EX_SOFTWARE: the harness itself failed in the worker
@@ -117,7 +129,10 @@ def main():
         _emit_harness_error(f'bad payload: {exc}')
     else:
         try:
+            _receive_input_files(payload['files'], sys.stdin.buffer)
             _supervise(payload)
+        except _InputFileError as exc:
+            _emit_harness_error(str(exc))
         except BaseException as exc:
             _emit_harness_error(f'supervisor failed: {type(exc).__name__}: {exc}')
     os._exit(0)
@@ -188,7 +203,71 @@ def _read_payload():
         raise ValueError("field 'input_data' is missing")
     if not isinstance(payload.get('stdin'), (str, type(None))):
         raise ValueError("field 'stdin' is invalid")
+    payload['files'] = _checked_input_files(payload.get('files', []), payload['filename'])
+    payload['output_files'] = _checked_output_files_request(payload.get('output_files'))
     return payload
+
+
+def _checked_input_files(files, filename):
+    """The payload's files, each path checked again: the service checked them, but a
+    path that leaves the working directory or replaces the code's file must never be written."""
+    if type(files) is not list:
+        raise ValueError("field 'files' is invalid")
+    for file in files:
+        if type(file) is not dict or type(file.get('path')) is not str or not _is_count(file.get('size')):
+            raise ValueError("field 'files' is invalid")
+        path = file['path']
+        if not _is_plain_relative_path(path) or path == filename:
+            raise ValueError(f'input file path {path!r} is refused')
+    return files
+
+
+def _is_plain_relative_path(path):
+    """Relative, without empty, '.' or '..' parts (an absolute path starts with an empty part)."""
+    return '\0' not in path and all(part not in ('', '.', '..') for part in path.split('/'))
+
+
+def _checked_output_files_request(request):
+    """The payload's output_files: null, or the budget of files sent back."""
+    if request is None:
+        return None
+    if type(request) is not dict or not all(_is_count(request.get(key)) for key in ('max_count', 'max_bytes')):
+        raise ValueError("field 'output_files' is invalid")
+    return request
+
+
+class _InputFileError(Exception):
+    """An input file could not be put in place; the message names it."""
+
+
+def _receive_input_files(files, stdin):
+    """Write each input file, whose bytes follow the payload on stdin in the payload's
+    order, under the working directory, before the worker is forked: the files are
+    there when the code starts. The tmpfs is fresh and no job code has run yet, so no
+    link can stand in the way; O_EXCL and O_NOFOLLOW say so again."""
+    for file in files:
+        path = file['path']
+        try:
+            _receive_input_file(path, file['size'], stdin)
+        except (OSError, ValueError) as exc:  # ENOSPC, EFBIG, a name the OS refuses...
+            raise _InputFileError(f'input file {path!r}: {exc}') from None
+
+
+def _receive_input_file(path, size, stdin):
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        remaining = size
+        while remaining:
+            chunk = stdin.read(min(remaining, READ_CHUNK_BYTES))  # never the whole file at once
+            if not chunk:
+                raise ValueError(f'{size - remaining} bytes arrived of the {size} announced')
+            _write_all(fd, chunk)
+            remaining -= len(chunk)
+    finally:
+        os.close(fd)
 
 
 def _supervise(payload):
@@ -208,7 +287,10 @@ def _supervise(payload):
         status, rusage = worker.reap()
     finally:
         worker.kill()  # if the supervisor failed half-way; a no-op once reaped
-    _emit(_exit_frame(status, rusage, timed_out, reader))
+    request = payload['output_files']
+    # Only now: the worker and its group are dead, so nothing writes to out/ any more.
+    output_files = _send_output_files(request) if request is not None else None
+    _emit(_exit_frame(status, rusage, timed_out, reader, output_files))
 
 
 def _forward_until_exit(worker, reader, time_limit_s):
@@ -223,7 +305,110 @@ def _forward_until_exit(worker, reader, time_limit_s):
     return timed_out
 
 
-def _exit_frame(status, rusage, timed_out, reader):
+def _send_output_files(request):
+    """Send the regular files under out/ as file frames, in the order of their paths,
+    each whole while it fits what is left of the request's count and bytes; return the
+    exit frame's summary, which lists the others as omitted.
+
+    Symlinks, fifos, sockets and devices are left out without a word: they have no
+    bytes of their own to send, and reading a fifo could block. Whatever cannot be read
+    (a directory, a file that changed or vanished) is counted as omitted, never an error:
+    the exit frame must go out. The supervisor runs as the same user as the code, so a
+    process the code left running that swaps a directory for a link while we walk gets
+    nothing it could not have copied into out/ itself.
+    """
+    import binascii  # base64's C core; only jobs that ask for output files pay for it
+
+    files, uncounted = _output_files_found()
+    summary = {'sent': 0, 'omitted': [], 'omitted_count': uncounted}
+    listing_bytes = 0
+    room = request['max_bytes']
+    for path, size in files:
+        fits = summary['sent'] < request['max_count'] and size <= room
+        if fits and _send_output_file(path, size, binascii.b2a_base64):
+            summary['sent'] += 1
+            room -= size
+            continue
+        summary['omitted_count'] += 1
+        entry = {'path': path, 'size': size}
+        listing_bytes += len(_json_bytes(entry)) + len(', ')
+        if len(summary['omitted']) < MAX_OMITTED_LISTED and listing_bytes <= MAX_OMITTED_LISTING_BYTES:
+            summary['omitted'].append(entry)
+    return summary
+
+
+def _output_files_found():
+    """([(path relative to out/, size)] sorted by path, how many more there were): the
+    first MAX_OUTPUT_FILES_CONSIDERED regular files found, never through a symlink.
+
+    A directory that cannot be listed counts as one more; no out/ directory is no files.
+    """
+    try:
+        if not stat.S_ISDIR(os.lstat(OUTPUT_DIR).st_mode):
+            return [], 0
+    except OSError:
+        return [], 0
+    found = []
+    uncounted = 0
+    directories = ['']  # relative to out/, each ending in '/' but the first
+    while directories:
+        directory = directories.pop()
+        try:
+            with os.scandir(f'{OUTPUT_DIR}/{directory}') as entries:
+                for entry in entries:
+                    path = directory + entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        directories.append(path + '/')
+                    elif not entry.is_file(follow_symlinks=False):
+                        continue
+                    elif len(found) < MAX_OUTPUT_FILES_CONSIDERED:
+                        found.append((path, entry.stat(follow_symlinks=False).st_size))
+                    else:
+                        uncounted += 1
+        except OSError:  # a directory that cannot be listed (or vanished while it was)
+            uncounted += 1
+    found.sort()
+    return found, uncounted
+
+
+def _send_output_file(path, size, b2a_base64):
+    """Send out/<path> whole, as its file frame and data frames, reading FILE_CHUNK_BYTES
+    at a time. False, having sent nothing, if it is no longer the regular file of `size`
+    bytes it was when listed, or its name is not UTF-8 (the runner could not name it).
+    False too if it shrank while being sent: the runner drops a file whose bytes end short.
+    """
+    try:
+        path.encode('utf-8')  # a name that is not UTF-8 comes with surrogate escapes
+        # O_NONBLOCK: a fifo put in its place must not block the supervisor.
+        fd = os.open(f'{OUTPUT_DIR}/{path}', os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (OSError, UnicodeEncodeError):
+        return False
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode) or status.st_size != size:
+            return False
+        _emit({'type': 'file', 'path': path, 'size': size})
+        remaining = size
+        while remaining:
+            chunk = _read_or_empty(fd, min(remaining, FILE_CHUNK_BYTES))
+            if not chunk:
+                return False
+            _emit({'type': 'file_data', 'data': b2a_base64(chunk, newline=False).decode('ascii')})
+            remaining -= len(chunk)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _read_or_empty(fd, size):
+    """Up to size bytes of fd; none where the read fails. Writing frames may fail: reading may not."""
+    try:
+        return os.read(fd, size)
+    except OSError:
+        return b''
+
+
+def _exit_frame(status, rusage, timed_out, reader, output_files):
     result, result_error = _received_result(reader)
     frame = {
         'type': 'exit',
@@ -236,6 +421,7 @@ def _exit_frame(status, rusage, timed_out, reader):
         'stderr_bytes': reader.outputs['stderr'].bytes_seen,
         'result': result,
         'result_error': result_error,
+        'output_files': output_files,
     }
     if len(_frame_line(frame)) > MAX_EXIT_FRAME_BYTES:
         # The bounds above make this impossible; the runner's line limit must not depend on that arithmetic.

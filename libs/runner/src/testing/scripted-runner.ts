@@ -115,6 +115,7 @@ export function harnessExit(overrides: Partial<HarnessExit> = {}): HarnessExit {
     stderr_bytes: 0,
     result: { duration_ms: 12.5, exceptions: [], variables_after: {}, variables_omitted: 0 },
     result_error: null,
+    output_files: null,
     ...overrides,
   };
 }
@@ -276,6 +277,10 @@ export class ScriptedRunner extends DockerRunner {
         : harnessExit({
             stdout_bytes: written.stdout,
             stderr_bytes: written.stderr,
+            // A job that asks for output files is told its code left none, unless scripted.
+            output_files: job.payload.output_files
+              ? { sent: 0, omitted: [], omitted_count: 0 }
+              : null,
             ...script.exit,
           });
     return this.outcomeOf(script, containerId, acquiredAt, startedAt, stopReason, exit);
@@ -301,6 +306,13 @@ export class ScriptedRunner extends DockerRunner {
       exit,
       truncated: { stdout: false, stderr: false },
       harnessError: null,
+      outputFiles: exit?.output_files
+        ? {
+            files: [],
+            omitted: exit.output_files.omitted,
+            omittedCount: exit.output_files.omitted_count,
+          }
+        : null,
       diagnostics: '',
       timings: {
         containerStartMs: Math.max(0, startedAt.getTime() - acquiredAt),
