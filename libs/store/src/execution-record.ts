@@ -57,6 +57,35 @@ export interface ExecutionInput {
 }
 
 /**
+ * A file of a submit, held by the FileStore: the execution's own (given inline), or an
+ * upload it names, read when the run starts.
+ */
+export interface ExecutionInputFile {
+  /** Where the code finds it, relative to its working directory. */
+  readonly path: string;
+  readonly fileId: string;
+  readonly size: number;
+}
+
+/** A file the code wrote under `out/`, kept by the FileStore as the execution's own. */
+export interface OutputFile {
+  /** Relative to `out/`. */
+  readonly path: string;
+  readonly size: number;
+  readonly mediaType: string;
+  readonly sha256: string;
+  readonly fileId: string;
+}
+
+/** What came back from `out/`: the files kept whole, and those that did not fit. */
+export interface OutputFiles {
+  readonly files: readonly OutputFile[];
+  /** Left out (over MAX_OUTPUT_FILES or MAX_OUTPUT_FILES_MB), the first 100 named. */
+  readonly omitted: readonly { readonly path: string; readonly size: number }[];
+  readonly omittedCount: number;
+}
+
+/**
  * How the container was set up beyond `limits`, as the service applied it to this run.
  * Fixed when the execution is accepted, like its limits: a later change of the
  * configuration is not what this run had.
@@ -107,6 +136,8 @@ export interface ExecutionRecord extends ExecutionSummary {
    * 6): unknown for those, as today's configuration need not be what they ran with.
    */
   readonly runSettings?: RunSettings;
+  /** Files put in the code's working directory before it started, in order. */
+  readonly inputFiles: readonly ExecutionInputFile[];
   stdout: string;
   stderr: string;
   truncated: { stdout: boolean; stderr: boolean };
@@ -118,12 +149,30 @@ export interface ExecutionRecord extends ExecutionSummary {
   codeMs: number | null;
   usage: ResourceUsage | null;
   imageId: string | null;
+  /** The files the code left under `out/`; null when it ran without (or before files existed). */
+  outputFiles: OutputFiles | null;
+  /** Where the finished result is POSTed (the request's `callback_url`); null: nowhere. */
+  readonly callbackUrl: string | null;
   /**
    * True once the store budget (STORE_MAX_MB) dropped this record's bulky fields: its
    * output, exceptions, variables and input are gone, its status and times remain.
    */
   pruned: boolean;
 }
+
+/** The fields a record stored before they existed lacks: its files, its callback. */
+export type LaterFields = 'inputFiles' | 'outputFiles' | 'callbackUrl';
+
+/** A stored part of a record, which may lack the LaterFields. */
+export type MaybeOlder<T extends Partial<ExecutionRecord>> = Omit<T, LaterFields> &
+  Partial<Pick<T, Extract<keyof T, LaterFields>>>;
+
+/** What the LaterFields are for a record stored before they existed: no files, no callback. */
+export const LATER_FIELD_DEFAULTS = {
+  inputFiles: [],
+  outputFiles: null,
+  callbackUrl: null,
+} as const satisfies Pick<ExecutionRecord, LaterFields>;
 
 /** What a newly accepted execution is made of: who asked, for what, and its settings. */
 export interface NewExecution {
@@ -139,18 +188,26 @@ export interface NewExecution {
   readonly timeoutS: number;
   readonly limits: ContainerLimits;
   readonly runSettings: RunSettings;
+  /** None unless given. */
+  readonly inputFiles?: readonly ExecutionInputFile[];
+  /** None unless given. */
+  readonly callbackUrl?: string | null;
 }
 
 /** The record of a newly accepted execution: queued, with nothing run or recorded yet. */
 export function newExecutionRecord({
   id = randomUUID(),
   queuedAt = new Date(),
+  inputFiles = [],
+  callbackUrl = null,
   ...execution
 }: NewExecution): ExecutionRecord {
   return {
     ...execution,
     id,
     queuedAt,
+    inputFiles,
+    callbackUrl,
     status: 'queued',
     startedAt: null,
     endedAt: null,
@@ -166,6 +223,7 @@ export function newExecutionRecord({
     codeMs: null,
     usage: null,
     imageId: null,
+    outputFiles: null,
     pruned: false,
   };
 }

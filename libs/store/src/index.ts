@@ -10,3 +10,7 @@ export * from './sqlite-database';
 export * from './sqlite-execution-store';
 export * from './store-options';
 export * from './store.module';
+export * from './files/file-id';
+export * from './files/file-store';
+export * from './files/local-file-store';
+export * from './files/redis-file-store';

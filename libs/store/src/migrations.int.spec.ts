@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import type { AdjustmentRecord } from './adjustment-store';
-import type { ExecutionRecord } from './execution-record';
+import type { ExecutionInput, ExecutionRecord } from './execution-record';
+import { LocalFileStore } from './files/local-file-store';
 import { MIGRATIONS, migrate } from './migrations';
 import { SqliteAdjustmentStore } from './sqlite-adjustment-store';
 import { SqliteDatabase } from './sqlite-database';
@@ -365,6 +367,56 @@ function writeV6Database(
   db.close();
 }
 
+// How the store of schema version 7 wrote an execution, copied as it was.
+const V7_INSERT_EXECUTION = V6_INSERT_EXECUTION;
+const V7_INSERT_PAYLOAD = `INSERT INTO execution_payloads
+    (id, stdout, stderr, exceptions_json, variables_json, code, input_json, stdin)
+  VALUES (@id, @stdout, @stderr, @exceptions_json, @variables_json, @code, @input_json,
+    @stdin)`;
+
+/** Writes `written` and its input into a file of schema version 7, as that release's store did. */
+function writeV7Database(path: string, written: ExecutionRecord, input: ExecutionInput): void {
+  const db = new Database(path);
+  migrate(db, MIGRATIONS.slice(0, 7));
+  db.prepare(V7_INSERT_EXECUTION).run({
+    id: written.id,
+    tenant: written.tenant,
+    created_by: written.createdBy,
+    request_id: written.requestId,
+    processor_id: written.processorId,
+    created_at: written.queuedAt.getTime(),
+    status: written.status,
+    started_at: written.startedAt?.getTime() ?? null,
+    ended_at: written.endedAt?.getTime() ?? null,
+    exit_code: written.exitCode,
+    error: written.error,
+    state: JSON.stringify({
+      debugMode: written.debugMode,
+      timeoutS: written.timeoutS,
+      limits: written.limits,
+      truncated: written.truncated,
+      oomKilled: written.oomKilled,
+      timings: written.timings,
+      codeMs: written.codeMs,
+      usage: written.usage,
+      imageId: written.imageId,
+    }),
+    run_settings: JSON.stringify(written.runSettings),
+    bulky_bytes: 0,
+  });
+  db.prepare(V7_INSERT_PAYLOAD).run({
+    id: written.id,
+    stdout: written.stdout,
+    stderr: written.stderr,
+    exceptions_json: JSON.stringify(written.exceptions),
+    variables_json: JSON.stringify(written.variablesAfter),
+    code: input.code,
+    input_json: input.inputJson,
+    stdin: input.stdin ?? null,
+  });
+  db.close();
+}
+
 describe('migrations', () => {
   let directory: string;
   let databasePath: string;
@@ -585,6 +637,35 @@ describe('migrations', () => {
     const newerInput = { ...olderInput, stdin: 'first\nsecond\n' };
     await executions.create(newer, newerInput);
     expect(await executions.input(newer.id)).toEqual(newerInput);
+  });
+
+  it('gives a version 7 file an empty files table, keeping its executions', async () => {
+    const older = record('older', 'completed');
+    const olderInput = { code: 'print(input())', inputJson: '{}', stdin: 'line\n' };
+    writeV7Database(databasePath, older, olderInput);
+
+    const database = open();
+    expect(database.connection.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const executions = new SqliteExecutionStore(database, options);
+    expect(await executions.get(older.id)).toEqual(older);
+    expect(await executions.input(older.id)).toEqual(olderInput);
+    const count = database.connection.prepare<[], number>('SELECT count(*) FROM files').pluck();
+    expect(count.get()).toBe(0);
+
+    // Files of the execution the old file holds are kept: its record is there, unpruned.
+    const files = new LocalFileStore(database, { directory: join(directory, 'files') });
+    const saved = await files.save({
+      tenant: older.tenant,
+      name: 'out.txt',
+      mediaType: 'text/plain',
+      owner: { kind: 'execution', executionId: older.id },
+      content: Readable.from([Buffer.from('out')]),
+      maxBytes: 1024,
+      expiresAt: null,
+    });
+    expect(await files.sweep(new Date())).toBe(0);
+    expect(await files.get(older.tenant, saved.id)).toEqual(saved);
+    expect(count.get()).toBe(1);
   });
 
   it('creates the current schema on a new file, with incremental auto-vacuum', () => {

@@ -303,6 +303,32 @@ const STDIN = `
   ALTER TABLE execution_payloads ADD COLUMN stdin TEXT;
 `;
 
+/**
+ * Files: uploads of a tenant, or files of an execution (execution_id), their bytes kept
+ * beside the database (LocalFileStore). No foreign key to executions: a row goes with
+ * its bytes, which only a sweep can remove, so the sweep finds files whose execution is
+ * gone or pruned. Ids sort in creation order: uploads list by id. The listing index
+ * holds the size, so a tenant's usage is summed without reading rows.
+ */
+const FILES = `
+  CREATE TABLE files (
+    id           TEXT PRIMARY KEY,
+    tenant       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    sha256       TEXT NOT NULL,
+    media_type   TEXT NOT NULL,
+    owner_kind   TEXT NOT NULL CHECK (owner_kind IN ('upload', 'execution')),
+    execution_id TEXT,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    CHECK ((owner_kind = 'execution') = (execution_id IS NOT NULL))
+  );
+  CREATE INDEX files_uploads_by_tenant ON files (tenant, id, size) WHERE owner_kind = 'upload';
+  CREATE INDEX files_by_execution ON files (execution_id) WHERE execution_id IS NOT NULL;
+  CREATE INDEX files_by_expiry ON files (expires_at) WHERE expires_at IS NOT NULL;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
   { name: 'executions in columns, bulky fields in their own table', up: splitExecutionRecords },
@@ -314,6 +340,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { name: 'settings each execution ran with', up: (db) => db.exec(RUN_SETTINGS) },
   { name: 'stdin of each execution', up: (db) => db.exec(STDIN) },
+  { name: 'files', up: (db) => db.exec(FILES) },
 ];
 
 /**

@@ -41,6 +41,12 @@ const RECORD: ExecutionRecord = {
   codeMs: 0.25,
   usage: null,
   imageId: null,
+  inputFiles: [{ path: 'data/in.csv', fileId: 'file_a', size: 3 }],
+  outputFiles: {
+    files: [{ path: 'o.txt', size: 1, mediaType: 'text/plain', sha256: 'ab', fileId: 'file_b' }],
+    omitted: [],
+    omittedCount: 0,
+  },
   pruned: false,
 };
 

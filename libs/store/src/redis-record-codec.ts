@@ -3,6 +3,8 @@ import {
   EXECUTION_STATUSES,
   type ExecutionRecord,
   type ExecutionSummary,
+  type MaybeOlder,
+  LATER_FIELD_DEFAULTS,
 } from './execution-record';
 import { jsonText, parseRedisReply } from './redis-reply';
 
@@ -96,6 +98,10 @@ export function decodeRecord(
   const summary = decodeSummary(summaryValues, source);
   if (!summary) return undefined;
   // Written by encodeDetails: the fields of ExecutionDetails, as the check above explains.
-  const details = parseRedisReply(storedDetailsSchema, detailsJson, source) as ExecutionDetails;
-  return { ...details, ...summary };
+  const details = parseRedisReply(
+    storedDetailsSchema,
+    detailsJson,
+    source,
+  ) as MaybeOlder<ExecutionDetails>;
+  return { ...LATER_FIELD_DEFAULTS, ...details, ...summary };
 }

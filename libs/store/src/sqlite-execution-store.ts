@@ -9,6 +9,8 @@ import {
   ExecutionRecord,
   ExecutionStatus,
   ExecutionSummary,
+  MaybeOlder,
+  LATER_FIELD_DEFAULTS,
   RunSettings,
 } from './execution-record';
 import { EarlierSubmit, ExecutionFilter, ExecutionPage, ExecutionStore } from './execution-store';
@@ -27,6 +29,9 @@ type State = Pick<
   | 'codeMs'
   | 'usage'
   | 'imageId'
+  | 'inputFiles'
+  | 'outputFiles'
+  | 'callbackUrl'
 >;
 
 interface SummaryRow {
@@ -290,7 +295,8 @@ export class SqliteExecutionStore extends ExecutionStore {
     if (!row) return undefined;
     return {
       ...summaryOf(row),
-      ...(JSON.parse(row.state) as State),
+      ...LATER_FIELD_DEFAULTS,
+      ...(JSON.parse(row.state) as MaybeOlder<State>),
       ...(row.run_settings !== null && {
         runSettings: JSON.parse(row.run_settings) as RunSettings,
       }),
@@ -436,6 +442,9 @@ function stateColumn(record: ExecutionRecord): string {
     codeMs: record.codeMs,
     usage: record.usage,
     imageId: record.imageId,
+    inputFiles: record.inputFiles,
+    outputFiles: record.outputFiles,
+    callbackUrl: record.callbackUrl,
   };
   return JSON.stringify(state);
 }
