@@ -13,7 +13,7 @@ const LAYERS = [
   ['errors', 'service-info'],
   ['http', 'config'],
   ['auth'],
-  ['quota', 'processor'],
+  ['quota', 'processor', 'files'],
   ['execution'],
   ['cluster', 'metrics'],
   ['adjustment', 'debug'],

@@ -42,6 +42,8 @@ function unfinished(index: number): ExecutionRecord {
     codeMs: null,
     usage: null,
     imageId: null,
+    inputFiles: [],
+    outputFiles: null,
     pruned: false,
   };
 }

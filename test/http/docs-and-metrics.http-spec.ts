@@ -95,8 +95,22 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
       ]),
     );
     expect(Object.keys(document.paths['/execute'].post.responses).sort()).toEqual(
-      // 401 and 403: authentication (AUTH_MODE other than none).
-      ['200', '202', '400', '401', '403', '413', '422', '429', '503'].sort(),
+      // 401 and 403: authentication (AUTH_MODE other than none); 404 and 502: processor_id.
+      [
+        '200',
+        '202',
+        '400',
+        '401',
+        '403',
+        '404',
+        '413',
+        '415',
+        '422',
+        '429',
+        '500',
+        '502',
+        '503',
+      ].sort(),
     );
     expect(Object.keys(document.paths['/execution/{id}'].delete.responses)).toEqual(
       expect.arrayContaining(['200', '404', '409']),
@@ -124,14 +138,16 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
         'memory_mb',
         'cpus',
         'pids',
+        'files',
       ].sort(),
     );
     // Each limit documents its range and the setting that bounds it.
     expect(request.properties).toMatchObject({
       stdin: { type: 'string', description: expect.stringContaining('MAX_STDIN_BYTES') as string },
-      memory_mb: { type: 'number', minimum: 16 },
+      memory_mb: { type: 'integer', minimum: 16 },
       cpus: { type: 'number', minimum: 0.01 },
-      pids: { type: 'number', minimum: 8 },
+      pids: { type: 'integer', minimum: 8 },
+      files: { type: 'array', description: expect.stringContaining('MAX_INPUT_FILES') as string },
     });
     for (const [field, setting] of [
       ['memory_mb', 'MAX_MEMORY_MB'],

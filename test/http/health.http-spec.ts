@@ -17,6 +17,6 @@ describe('Service info (scripted runner)', () => {
       docs: '/docs',
     });
     const paths = (response.body as { endpoints: { path: string }[] }).endpoints.map((e) => e.path);
-    expect(paths).toEqual(expect.arrayContaining(['/execute', '/health', '/debug/{execution_id}']));
+    expect(paths).toEqual(expect.arrayContaining(['/execute', '/health', '/debug/{id}']));
   });
 });

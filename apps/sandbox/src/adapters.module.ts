@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
 import { ThrottlerStorageService } from '@nestjs/throttler';
 import { BackendClient, BackendClientModule } from '@brain-net/backend-client';
@@ -13,7 +15,10 @@ import { RunnerModule } from '@brain-net/runner';
 import {
   AdjustmentStore,
   ExecutionStore,
+  FileStore,
+  LocalFileStore,
   RedisExecutionStore,
+  RedisFileStore,
   SqliteDatabase,
   SqliteExecutionStore,
   StoreModule,
@@ -56,12 +61,23 @@ const PORTS = [
   ExecutionQueue,
   ExecutionFeed,
   AdjustmentOutbox,
+  FileStore,
   RATE_LIMIT_STORAGE,
 ];
 
 /**
- * One machine (no REDIS_URL): executions in the SQLite file, an in-process fair queue
- * and feed, adjustments in SQLite with a poller that delivers them, rate-limit counts in
+ * Where one machine keeps file bytes: beside the database (`files/` in its directory);
+ * for an in-memory database, a directory of this instance under the system's tmp.
+ */
+export function localFilesDirectory(config: AppConfig): string {
+  return config.databasePath === ':memory:'
+    ? join(tmpdir(), 'brain-net-files', config.instanceId)
+    : join(dirname(config.databasePath), 'files');
+}
+
+/**
+ * One machine (no REDIS_URL): executions in the SQLite file, files on local disk with
+ * their rows in the same file, an in-process fair queue and feed, adjustments in SQLite with a poller that delivers them, rate-limit counts in
  * this process's memory.
  */
 function singleMachineAdapters(): Provider[] {
@@ -91,6 +107,12 @@ function singleMachineAdapters(): Provider[] {
     },
     { provide: ExecutionFeed, useFactory: () => new LocalExecutionFeed() },
     {
+      provide: FileStore,
+      inject: [SqliteDatabase, AppConfig],
+      useFactory: (database: SqliteDatabase, config: AppConfig) =>
+        new LocalFileStore(database, { directory: localFilesDirectory(config) }),
+    },
+    {
       provide: AdjustmentOutbox,
       inject: [AdjustmentStore, BackendClient, AppConfig, MetricsService],
       useFactory: (
@@ -109,8 +131,8 @@ function singleMachineAdapters(): Provider[] {
 }
 
 /**
- * Cluster mode (REDIS_URL): executions, the queue, the feed, adjustments and rate-limit
- * counts in the Redis every instance shares; the SQLite file is unused for executions.
+ * Cluster mode (REDIS_URL): executions, files (in bounded chunks), the queue, the feed,
+ * adjustments and rate-limit counts in the Redis every instance shares; the SQLite file is unused for executions.
  */
 function clusterAdapters(redisSettings: RedisSettings): Provider[] {
   const queueLogger = (name: string) => {
@@ -146,6 +168,12 @@ function clusterAdapters(redisSettings: RedisSettings): Provider[] {
           stalledCheckMs: Math.min(STALLED_CHECK_MS, redisSettings.workerLostAfterMs),
           onError: queueLogger('ExecutionQueue'),
         }),
+    },
+    {
+      provide: FileStore,
+      inject: [RedisClients],
+      useFactory: (redis: RedisClients) =>
+        new RedisFileStore(redis.commands, { keyPrefix: redisSettings.keyPrefix }),
     },
     {
       provide: ExecutionFeed,

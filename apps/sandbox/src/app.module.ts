@@ -17,6 +17,7 @@ import { HealthModule } from './health/health.module';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { createValidationPipe } from './http/validation';
 import { InfoModule } from './info/info.module';
+import { FilesModule } from './files/files.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProcessorModule } from './processor/processor.module';
 import { QuotaModule } from './quota/quota.module';
@@ -25,6 +26,7 @@ import { QuotaModule } from './quota/quota.module';
 const API_MODULES = [
   AuthModule,
   ExecutionModule,
+  FilesModule,
   DebugModule,
   AdjustmentModule,
   HealthModule,

@@ -32,6 +32,8 @@ import { Caller } from '../auth/caller';
 import { TenantRateLimit } from '../quota/tenant-rate-limit.guard';
 import { AdjustmentService } from './adjustment.service';
 
+const STORE_FAILED = 'STORE_UNAVAILABLE: the adjustment store failed; see Retry-After';
+
 @ApiTags('adjustment')
 @Controller()
 export class AdjustmentController {
@@ -42,6 +44,7 @@ export class AdjustmentController {
   @TenantRateLimit('adjustments')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
+    operationId: 'adjustProcessor',
     summary: 'Send processor adjustment recommendations to the backend',
     description:
       'Answers 202 once the adjustment is stored; it is then delivered in the background, ' +
@@ -59,22 +62,35 @@ export class AdjustmentController {
       },
     },
   })
-  @ApiProblem(400, 'Invalid body, unknown field, malformed JSON or malformed Idempotency-Key')
+  @ApiProblem(
+    400,
+    'VALIDATION_FAILED (invalid or unknown field, malformed Idempotency-Key), MALFORMED_JSON, ' +
+      'MALFORMED_BODY or JSON_TOO_DEEP',
+  )
+  // Named as the handler reads it: Nest documents a @Headers() argument too, and only an
+  // exact match merges the two into one (optional) header.
   @ApiHeader({
-    name: 'Idempotency-Key',
+    name: 'idempotency-key',
     required: false,
     description:
       'Retrying with the same key (per tenant, on any instance) answers with the first adjustment, marked Idempotent-Replayed: true, instead of delivering it again; the same key for a different adjustment is a 422. 1 to 200 printable ASCII characters.',
   })
   @ApiProblem(404, "EXECUTION_NOT_FOUND: execution_id is unknown, or another tenant's")
-  @ApiProblem(413, 'Body larger than allowed')
+  @ApiProblem(
+    413,
+    'PAYLOAD_TOO_LARGE: the body is over MAX_REQUEST_BYTES, or adjustments over its own limit',
+  )
   @ApiProblem(422, 'IDEMPOTENCY_KEY_REUSED: the key was used for a different adjustment')
   @ApiProblem(
     429,
     'RATE_LIMITED: ADJUSTMENT_RATE_LIMIT_PER_MINUTE used up; TOO_MANY_PENDING_ADJUSTMENTS: ' +
-      'MAX_PENDING_ADJUSTMENTS_PER_TENANT not yet delivered (Retry-After says when to try again)',
+      'MAX_PENDING_ADJUSTMENTS_PER_TENANT not yet delivered; TENANT_TOO_MANY_UPLOADS ' +
+      '(Retry-After says when to try again)',
   )
-  @ApiProblem(503, 'STORE_UNAVAILABLE: the adjustment could not be stored (Redis away)')
+  @ApiProblem(
+    503,
+    'STORE_UNAVAILABLE: the adjustment could not be stored (Redis away); TOO_MANY_UPLOADS',
+  )
   async accept(
     @Body() body: AdjustProcessorRequestDto,
     @CurrentCaller() caller: Caller,
@@ -89,18 +105,23 @@ export class AdjustmentController {
 
   @Get('adjustments/:id')
   @RequireScope('adjust')
-  @ApiOperation({ summary: 'An adjustment and the state of its delivery' })
+  @ApiOperation({
+    operationId: 'getAdjustment',
+    summary: 'An adjustment and the state of its delivery',
+  })
   @ApiOkResponse({ type: AdjustmentDto })
   @ApiProblem(404, 'No adjustment has this id')
+  @ApiProblem(503, STORE_FAILED)
   async get(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<AdjustmentDto> {
     return toAdjustmentDto(await this.adjustments.get(id, caller));
   }
 
   @Get('adjustments')
   @RequireScope('adjust')
-  @ApiOperation({ summary: 'Adjustments, newest first' })
+  @ApiOperation({ operationId: 'listAdjustments', summary: 'Adjustments, newest first' })
   @ApiOkResponse({ type: AdjustmentListDto })
-  @ApiProblem(400, 'Bad page or limit')
+  @ApiProblem(400, 'Bad page, limit or tenant')
+  @ApiProblem(503, STORE_FAILED)
   async list(
     @Query() query: ListQueryDto,
     @CurrentCaller() caller: Caller,

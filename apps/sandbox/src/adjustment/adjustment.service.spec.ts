@@ -109,6 +109,8 @@ function execution(id: string, tenant: string): ExecutionRecord {
     codeMs: null,
     usage: null,
     imageId: null,
+    inputFiles: [],
+    outputFiles: null,
     pruned: false,
   };
 }

@@ -11,6 +11,8 @@ import { MetricsService } from '../metrics/metrics.service';
 import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
 import { translateBodyParserErrors } from '../http/body-parser-errors';
 import { HttpShutdown } from './http-shutdown';
+import { finishOpenApiDocument } from './openapi-document';
+import { ServiceEndpoints } from '../info/service-endpoints';
 import { JSON_MEDIA_TYPES, parseJsonBody } from '../http/json-body';
 import { limitConcurrentUploads } from '../http/upload-slots';
 import { assignRequestId } from '../http/request-id';
@@ -93,6 +95,17 @@ export function configureApp(app: NestExpressApplication): void {
       rawFields: ['input_data', 'adjustments'],
     }),
   );
+  // Uploads (POST /files) stream to the file store, never parsed here: the caller is
+  // authenticated before the first byte is read, and bodies under way are bounded apart
+  // from the JSON ones (they hold a connection and disk writes, not memory).
+  express.post(
+    '/files',
+    authenticateBeforeBody(authenticator),
+    limitConcurrentUploads(
+      { max: config.maxConcurrentUploads, maxPerTenant: config.maxConcurrentUploadsPerTenant },
+      (request) => earlyCallerOf(request)?.tenant ?? '',
+    ),
+  );
   // A client that trickles its body holds an upload slot: give it a bounded time.
   const server: Server = app.getHttpServer();
   server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -124,6 +137,9 @@ export function configureApp(app: NestExpressApplication): void {
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SCHEME)
       .build(),
   );
+  finishOpenApiDocument(document, { bodyRoutes: BODY_ROUTES });
+  // GET / lists the operations of this very document: the live routes.
+  app.get(ServiceEndpoints).describe(document);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },

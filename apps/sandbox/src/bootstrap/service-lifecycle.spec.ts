@@ -10,6 +10,7 @@ import type { ExecutionLifecycle } from '../execution/execution-lifecycle';
 import type { ExecutionStatistics } from '../execution/execution-statistics';
 import type { ExecutionWorker } from '../execution/execution-worker';
 import type { ExecutionService } from '../execution/execution.service';
+import type { FileSweeper } from '../files/file-sweeper';
 import type { MetricsService } from '../metrics/metrics.service';
 import type { HttpShutdown } from './http-shutdown';
 import { ServiceLifecycle } from './service-lifecycle';
@@ -48,6 +49,7 @@ function lifecycleOf(
     part<ExecutionStatistics>('statistics'),
     part<MetricsService>('metrics'),
     part<AdjustmentOutbox>('adjustments'),
+    part<FileSweeper>('files'),
     part<ExecutionQueue>('queue'),
     part<ExecutionFeed>('feed'),
     part<DockerRunner>('runner'),
@@ -76,6 +78,7 @@ describe('ServiceLifecycle', () => {
       'executions.start',
       'worker.start',
       'adjustments.start',
+      'files.start',
       'http.drainWhileAnswering',
       'adjustments.stop',
       'http.stop',
@@ -84,6 +87,7 @@ describe('ServiceLifecycle', () => {
       'metrics.stop',
       'lifecycle.stop',
       'engine.stop',
+      'files.stop',
       'feed.close',
       'queue.close',
       'adjustments.close',
@@ -103,7 +107,12 @@ describe('ServiceLifecycle', () => {
   it('an api instance (no worker composed) never starts one', async () => {
     const { lifecycle, calls } = lifecycleOf({ cluster: true, worker: false });
     await lifecycle.onApplicationBootstrap();
-    expect(calls).toEqual(['redis.checkLayout', 'executions.start', 'adjustments.start']);
+    expect(calls).toEqual([
+      'redis.checkLayout',
+      'executions.start',
+      'adjustments.start',
+      'files.start',
+    ]);
   });
 
   it('a start-up step that fails stops the boot', async () => {

@@ -19,6 +19,7 @@ import { ExecutionLifecycle } from '../execution/execution-lifecycle';
 import { ExecutionStatistics } from '../execution/execution-statistics';
 import { ExecutionWorker } from '../execution/execution-worker';
 import { ExecutionService } from '../execution/execution.service';
+import { FileSweeper } from '../files/file-sweeper';
 import { MetricsService } from '../metrics/metrics.service';
 import { HttpShutdown } from './http-shutdown';
 
@@ -53,6 +54,7 @@ export class ServiceLifecycle
     private readonly statistics: ExecutionStatistics,
     private readonly metrics: MetricsService,
     private readonly adjustments: AdjustmentOutbox,
+    private readonly fileSweeper: FileSweeper,
     private readonly queue: ExecutionQueue,
     private readonly feed: ExecutionFeed,
     private readonly runner: DockerRunner,
@@ -68,6 +70,7 @@ export class ServiceLifecycle
       step('close what the last run left unfinished', () => this.executions.start()),
       ...(worker ? [step('watch the engine and take jobs', () => worker.start())] : []),
       step('deliver adjustments', () => this.adjustments.start()),
+      step('sweep expired files', () => this.fileSweeper.start()),
     ];
   }
 
@@ -90,6 +93,7 @@ export class ServiceLifecycle
         this.metrics.stop();
         this.lifecycle.stop();
         this.engine.stop();
+        this.fileSweeper.stop();
       }),
       step('close the feed', () => this.feed.close()),
       step('close the queues', async () => {

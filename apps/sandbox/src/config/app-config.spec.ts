@@ -63,6 +63,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the file settings in bytes, and refuses input files that cannot fit /tmp', () => {
+    expect(loadConfig({ MAX_INPUT_FILES_MB: '8', FILE_RETENTION_HOURS: '2' }).files).toMatchObject({
+      maxInputBytes: 8 * 1024 * 1024,
+      retentionMs: 2 * 3_600_000,
+      maxOutputFiles: 20,
+    });
+    expect(() => loadConfig({ SANDBOX_TMPFS_MB: '16', MAX_INPUT_FILES_MB: '32' })).toThrow(
+      /MAX_INPUT_FILES_MB="32": must not exceed SANDBOX_TMPFS_MB \(16\)/,
+    );
+  });
+
   it('names every bad variable', () => {
     const load = () =>
       loadConfig({ SANDBOX_MEMORY_MB: 'lots', MAX_CONCURRENT_EXECUTIONS: '0', LOG_LEVEL: 'loud' });

@@ -45,6 +45,26 @@ function maximaBelowDefaults(env: EnvironmentVariables): string[] {
     );
 }
 
+/** Files in, files out, and uploads kept for reuse. */
+export interface FileSettings {
+  /** Entries of a request's `files`. */
+  readonly maxInputFiles: number;
+  /** Bytes of a request's `files` together. */
+  readonly maxInputBytes: number;
+  /** Bytes of one upload. */
+  readonly maxUploadBytes: number;
+  /** Bytes and count of uploads one tenant keeps at once. */
+  readonly quotaBytes: number;
+  readonly quotaCount: number;
+  /** How long an upload is kept. */
+  readonly retentionMs: number;
+  /** Files returned from `out/`: count and bytes together. */
+  readonly maxOutputFiles: number;
+  readonly maxOutputBytes: number;
+}
+
+const MIB = 1024 * 1024;
+
 /** The service's typed, validated configuration. Also its injection token. */
 export class AppConfig {
   readonly port: number;
@@ -72,6 +92,8 @@ export class AppConfig {
   /** Largest `stdin`, in UTF-8 bytes. */
   readonly maxStdinBytes: number;
   readonly maxRequestBytes: number;
+  /** What a request may bring in `files`, and keep in uploads. */
+  readonly files: FileSettings;
   readonly maxInputDepth: number;
   readonly maxConcurrentUploads: number;
   readonly maxConcurrentUploadsPerTenant: number;
@@ -146,6 +168,16 @@ export class AppConfig {
     this.maxCodeBytes = env.MAX_CODE_BYTES;
     this.maxStdinBytes = env.MAX_STDIN_BYTES;
     this.maxRequestBytes = env.MAX_REQUEST_BYTES;
+    this.files = {
+      maxInputFiles: env.MAX_INPUT_FILES,
+      maxInputBytes: env.MAX_INPUT_FILES_MB * MIB,
+      maxUploadBytes: env.MAX_UPLOAD_MB * MIB,
+      quotaBytes: env.FILE_QUOTA_MB * MIB,
+      quotaCount: env.FILE_QUOTA_COUNT,
+      retentionMs: env.FILE_RETENTION_HOURS * 3_600_000,
+      maxOutputFiles: env.MAX_OUTPUT_FILES,
+      maxOutputBytes: env.MAX_OUTPUT_FILES_MB * MIB,
+    };
     this.maxInputDepth = env.MAX_INPUT_DEPTH;
     this.maxConcurrentUploads = env.MAX_CONCURRENT_UPLOADS;
     // Authentication
@@ -231,6 +263,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   });
   // Only once each is valid on its own: a comparison with a rejected value says nothing.
   if (errors.length === 0) problems.push(...maximaBelowDefaults(variables));
+  if (errors.length === 0 && variables.MAX_INPUT_FILES_MB > variables.SANDBOX_TMPFS_MB) {
+    problems.push(
+      `MAX_INPUT_FILES_MB=${JSON.stringify(String(variables.MAX_INPUT_FILES_MB))}: must not exceed SANDBOX_TMPFS_MB (${variables.SANDBOX_TMPFS_MB}), where the files are written`,
+    );
+  }
   if (variables.ROLE !== 'all' && !variables.REDIS_URL) {
     problems.push(`ROLE=${variables.ROLE}: an api or worker instance needs REDIS_URL`);
   }

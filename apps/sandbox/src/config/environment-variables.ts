@@ -294,6 +294,76 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Max(64 * 1024 * 1024)
   MAX_STDIN_BYTES = 1024 * 1024;
 
+  /**
+   * Entries a request's `files` may hold (inline or by `file_id`); beyond it
+   * `400 TOO_MANY_FILES`.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  MAX_INPUT_FILES = 100;
+
+  /**
+   * Bytes of all a request's `files` together (inline ones decoded, uploaded ones at
+   * their size), in MiB; beyond it `413 FILES_TOO_LARGE`. They are written to the
+   * container's `/tmp`, so must fit `SANDBOX_TMPFS_MB` with room for what the code writes.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(4096)
+  MAX_INPUT_FILES_MB = 32;
+
+  /** Largest file `POST /files` takes, in MiB; beyond it `413 UPLOAD_TOO_LARGE`. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(16_384)
+  MAX_UPLOAD_MB = 100;
+
+  /**
+   * Bytes of uploads one tenant may keep at once, in MiB; an upload past it is refused
+   * whole with `413 FILE_QUOTA_EXCEEDED`.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  FILE_QUOTA_MB = 1024;
+
+  /** Uploads one tenant may keep at once; past it `413 FILE_QUOTA_EXCEEDED`. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  FILE_QUOTA_COUNT = 1000;
+
+  /** How long an upload is kept, in hours, before it is deleted. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(87_600)
+  FILE_RETENTION_HOURS = 168;
+
+  /**
+   * Files under the code's `out/` returned after a run, at most; the rest are listed as
+   * omitted (`files_truncated`).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  MAX_OUTPUT_FILES = 20;
+
+  /**
+   * Bytes of the files returned from `out/` together, in MiB; a file that does not fit
+   * whole is listed as omitted, never cut.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1024)
+  MAX_OUTPUT_FILES_MB = 16;
+
   /** Largest request body, in bytes; beyond it `413`. */
   @Type(() => Number)
   @IsInt()

@@ -11,6 +11,8 @@ import { DebugService } from './debug.service';
 import { DebugRecordDto } from './dto/debug-record.dto';
 import { executionStream } from './execution-stream';
 
+const STORE_FAILED = 'STORE_UNAVAILABLE: the execution store failed; see Retry-After';
+
 @ApiTags('debug')
 @Controller()
 export class DebugController {
@@ -23,12 +25,14 @@ export class DebugController {
   @Get('debug/:id')
   @RequireScope('read')
   @ApiOperation({
+    operationId: 'getDebugRecord',
     summary: 'Full debug record of one execution',
     description:
       'Variables (with debug_mode), exceptions with frames and causes, stdout and stderr, exit code, OOM flag, the limits applied, timings and resource use.',
   })
   @ApiOkResponse({ type: DebugRecordDto })
   @ApiProblem(404, 'No execution has this id')
+  @ApiProblem(503, STORE_FAILED)
   async get(
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
@@ -40,6 +44,7 @@ export class DebugController {
   @Sse('execution/:id/stream')
   @RequireScope('read')
   @ApiOperation({
+    operationId: 'streamExecution',
     summary: 'Live output of one execution (Server-Sent Events)',
     description:
       'Events: `output` {stream, data} (what was already printed first, in the order it was written, then chunks as they come), `status` {status}, and a final `result` with the execution result; then the stream ends. Each event has an `id`: the sequence number of the last output chunk sent so far (0 before the first). A `: keep-alive` comment line comes every 15 seconds.',
@@ -53,6 +58,7 @@ export class DebugController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'An event stream' })
   @ApiProblem(404, 'No execution has this id')
+  @ApiProblem(503, STORE_FAILED)
   async stream(
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,

@@ -14,6 +14,18 @@ export const ERROR_STATUS = {
   /** `stdin` over MAX_STDIN_BYTES. */
   STDIN_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
+  /** A `files` entry with a path the working directory cannot hold, or neither or both of content and file_id. */
+  INVALID_FILE: HttpStatus.BAD_REQUEST,
+  /** More `files` entries than MAX_INPUT_FILES. */
+  TOO_MANY_FILES: HttpStatus.BAD_REQUEST,
+  /** A `files` entry's file_id that is no upload of this tenant (deleted, expired, never was). */
+  UNKNOWN_FILE: HttpStatus.BAD_REQUEST,
+  /** A request's `files` together over MAX_INPUT_FILES_MB. */
+  FILES_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
+  /** One upload over MAX_UPLOAD_MB. */
+  UPLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
+  /** The tenant's uploads would pass FILE_QUOTA_MB or FILE_QUOTA_COUNT. */
+  FILE_QUOTA_EXCEEDED: HttpStatus.PAYLOAD_TOO_LARGE,
   UNSUPPORTED_MEDIA_TYPE: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   UNAUTHENTICATED: HttpStatus.UNAUTHORIZED,
   FORBIDDEN: HttpStatus.FORBIDDEN,
@@ -21,6 +33,8 @@ export const ERROR_STATUS = {
   EXECUTION_NOT_FOUND: HttpStatus.NOT_FOUND,
   ADJUSTMENT_NOT_FOUND: HttpStatus.NOT_FOUND,
   PROCESSOR_NOT_FOUND: HttpStatus.NOT_FOUND,
+  /** No upload (GET/DELETE /files/{id}) or output file (GET /execution/{id}/files/{path}) has this name. */
+  FILE_NOT_FOUND: HttpStatus.NOT_FOUND,
   EXECUTION_ALREADY_FINISHED: HttpStatus.CONFLICT,
   IDEMPOTENCY_KEY_REUSED: HttpStatus.UNPROCESSABLE_ENTITY,
   QUEUE_FULL: HttpStatus.TOO_MANY_REQUESTS,

@@ -15,6 +15,7 @@ export class ProblemDetailsDto {
   /** @example "Bad Request" */
   title!: string;
   /** @example 400 */
+  @ApiProperty({ type: 'integer' })
   status!: number;
   /** What is wrong, for a person. @example "timeout must not be less than 1" */
   detail!: string;

@@ -15,6 +15,7 @@ import { ExecutionAdmission } from './execution-admission';
 import { ExecutionLifecycle } from './execution-lifecycle';
 import { InProcessExecutionQueue } from './in-process-execution-queue';
 import { eventsRelayedTo } from './testing/events-relayed-to';
+import { inMemoryFiles } from './testing/in-memory-files';
 
 const ENV = { MAX_CONCURRENT_EXECUTIONS: '1', MAX_QUEUED_EXECUTIONS: '2', SHUTDOWN_GRACE_MS: '0' };
 
@@ -44,6 +45,7 @@ async function refusal(submitting: Promise<unknown>): Promise<DomainError> {
 
 describe('ExecutionAdmission', () => {
   let config: AppConfig;
+  let files: ReturnType<typeof inMemoryFiles>;
   let runner: ScriptedRunner;
   let store: InMemoryExecutionStore;
   let queue: InProcessExecutionQueue;
@@ -60,6 +62,7 @@ describe('ExecutionAdmission', () => {
 
   async function build(env: Record<string, string> = {}): Promise<void> {
     config = loadConfig({ ...ENV, ...env });
+    files = inMemoryFiles(config);
     runner = new ScriptedRunner();
     store = new InMemoryExecutionStore();
     queue = new InProcessExecutionQueue(
@@ -82,6 +85,8 @@ describe('ExecutionAdmission', () => {
       feed,
       eventsRelayedTo(feed),
       engine,
+      files.inputFiles,
+      files.outputFiles,
     );
     lifecycle.start();
     await lifecycle.work();
@@ -93,6 +98,7 @@ describe('ExecutionAdmission', () => {
       lifecycle,
       engine,
       processors as unknown as ProcessorDefinitionService,
+      files.inputFiles,
     );
     enqueue = jest.spyOn(queue, 'enqueue');
     // Jobs stay running unless a spec says otherwise: what waits is then countable.
@@ -451,6 +457,7 @@ describe('ExecutionAdmission', () => {
       lifecycle,
       notChecked,
       processors as unknown as ProcessorDefinitionService,
+      files.inputFiles,
     );
     const error = await refusal(admission.submit(request(), 'req', caller()));
     expect(error.code).toBe('ENGINE_UNAVAILABLE');

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { ExecutionQueue, type QueueRefusal } from '@brain-net/messaging';
@@ -15,6 +15,7 @@ import { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import { errorMessage } from '../errors/error-message';
+import { InputFiles } from '../files/input-files';
 import { ProcessorDefinitionService } from '../processor/processor-definition.service';
 import { queueRefusalError } from '../quota/queue-refusal';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
@@ -55,6 +56,7 @@ export class ExecutionAdmission {
     private readonly lifecycle: ExecutionLifecycle,
     private readonly engine: EngineStatusService,
     private readonly processors: ProcessorDefinitionService,
+    private readonly inputFiles: InputFiles,
   ) {
     this.runSettings = runSettingsOf(config);
   }
@@ -104,6 +106,7 @@ export class ExecutionAdmission {
     // null is absent, as class-validator's IsOptional lets it through.
     const stdin = request.stdin ?? undefined;
     this.checkStdin(stdin);
+    const files = await this.inputFiles.check(request.files, caller.tenant);
     const code = await this.codeFor(request, caller);
     const codeBytes = Buffer.byteLength(code, 'utf8');
     if (codeBytes > this.config.maxCodeBytes) {
@@ -120,7 +123,13 @@ export class ExecutionAdmission {
       throw queueRefusalError(refusal, load, caller.tenant, this.retryAfterS());
     }
 
+    const id = randomUUID();
+    // Before the record: a job never starts without its files. Should the record not be
+    // stored after all, the sweep deletes them (their execution does not exist).
+    const inputFiles = await this.inputFiles.keep(files, caller.tenant, id);
     const record = newExecutionRecord({
+      id,
+      inputFiles,
       tenant: caller.tenant,
       createdBy: caller.subject,
       requestId,
@@ -279,6 +288,12 @@ function idempotentRequest(key: string, request: ExecuteRequestDto): IdempotentR
       { fieldProblems: [{ field: 'Idempotency-Key', messages: ['1 to 200 printable ASCII'] }] },
     );
   }
+  const files = request.files?.map((file) => [
+    file.path,
+    file.file_id ?? null,
+    file.encoding ?? null,
+    file.content ?? null,
+  ]);
   const newer = [request.stdin, request.memory_mb, request.cpus, request.pids].map(
     (value) => value ?? null,
   );
@@ -290,7 +305,8 @@ function idempotentRequest(key: string, request: ExecuteRequestDto): IdempotentR
     request.debug_mode ?? null,
     // Only when one is given: a request without them keeps the fingerprint it had before
     // they existed, so a retry across an upgrade still finds its first execution.
-    ...(newer.some((value) => value !== null) ? newer : []),
+    ...(newer.some((value) => value !== null) || files ? newer : []),
+    ...(files ? [files] : []),
   ]);
   return { key, fingerprint: createHash('sha256').update(asked).digest('hex') };
 }

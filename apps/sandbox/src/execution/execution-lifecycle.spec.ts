@@ -9,6 +9,7 @@ import { queuedRecord as newQueuedRecord } from '@brain-net/store/testing/execut
 import { AppConfig, loadConfig } from '../config/app-config';
 import { EngineStatusService } from './engine-status.service';
 import { eventsRelayedTo } from './testing/events-relayed-to';
+import { inMemoryFiles } from './testing/in-memory-files';
 import { runSettingsOf } from './execution-admission';
 import { ExecutionLifecycle, UNREAD_JOB_ERROR, WORKER_LOST_ERROR } from './execution-lifecycle';
 import { ShutdownCancellation } from './graceful-shutdown';
@@ -53,6 +54,7 @@ const INPUT = '{"n": 3}';
 
 describe('ExecutionLifecycle', () => {
   let config: AppConfig;
+  let files: ReturnType<typeof inMemoryFiles>;
   let runner: ScriptedRunner;
   let store: InMemoryExecutionStore;
   let queue: WatchedQueue;
@@ -70,6 +72,7 @@ describe('ExecutionLifecycle', () => {
       SHUTDOWN_GRACE_MS: '0',
       EXECUTION_TIMEOUT: '30',
     });
+    files = inMemoryFiles(config);
     runner = new ScriptedRunner();
     store = new InMemoryExecutionStore();
     queue = new WatchedQueue(config);
@@ -84,6 +87,8 @@ describe('ExecutionLifecycle', () => {
       feed,
       eventsRelayedTo(feed),
       engine,
+      files.inputFiles,
+      files.outputFiles,
     );
     lifecycle.start();
     await lifecycle.work();
@@ -277,6 +282,7 @@ describe('ExecutionLifecycle', () => {
 
   it('caps each stream at MAX_OUTPUT_BYTES, marks it truncated, and numbers only what it kept', async () => {
     config = loadConfig({ MAX_OUTPUT_BYTES: '1024' });
+    files = inMemoryFiles(config);
     const engine = new EngineStatusService(runner, config);
     await engine.check();
     queue = new WatchedQueue(config);
@@ -288,6 +294,8 @@ describe('ExecutionLifecycle', () => {
       feed,
       eventsRelayedTo(feed),
       engine,
+      files.inputFiles,
+      files.outputFiles,
     );
     lifecycle.start();
     await lifecycle.work();

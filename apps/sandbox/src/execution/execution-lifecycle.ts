@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import {
   DockerRunner,
   EngineUnavailableError,
+  JobInputFile,
   OutputStream,
   RunOutcome,
   SandboxJob,
@@ -16,6 +17,9 @@ import {
   isFinished,
 } from '@brain-net/store';
 import { AppConfig } from '../config/app-config';
+import { CODE_FILENAME } from '../files/input-file-path';
+import { InputFileGoneError, InputFiles } from '../files/input-files';
+import { OutputFileKeeper } from '../files/output-files';
 import { EngineOutageError, runWhenEngineReady } from './engine-hold';
 import { EngineStatusService } from './engine-status.service';
 import { ExecutionEvents } from './execution-events';
@@ -24,8 +28,6 @@ import { RecordKeeper } from './record-keeper';
 import { ShutdownCancellation } from './graceful-shutdown';
 import { errorMessage, stackOf } from '../errors/error-message';
 
-/** The file name user code is compiled under: tracebacks say `main.py`, line N. */
-const USER_FILENAME = 'main.py';
 /**
  * The harness enforces the job's timeout inside the container, from the moment the code
  * starts, and reports it. Our own kill comes this much later, only for a harness that
@@ -94,6 +96,8 @@ export class ExecutionLifecycle {
     private readonly feed: ExecutionFeed,
     private readonly events: ExecutionEvents,
     private readonly engine: EngineStatusService,
+    private readonly inputFiles: InputFiles,
+    private readonly outputFiles: OutputFileKeeper,
   ) {
     this.records = new RecordKeeper(store, (error, record) =>
       this.logger.error(
@@ -256,10 +260,15 @@ export class ExecutionLifecycle {
     let status: ExecutionStatus;
     try {
       if (!input) throw new Error('its code and input are no longer stored');
+      const job = this.jobFor(
+        record,
+        input,
+        await this.inputFiles.forRun(record.tenant, record.inputFiles),
+      );
       const outcome = await runWhenEngineReady(
         () =>
           this.runner.run(
-            this.jobFor(record, input),
+            job,
             {
               onStarted: ({ startedAt }) => {
                 started = true;
@@ -278,6 +287,13 @@ export class ExecutionLifecycle {
         },
       );
       status = this.applyOutcome(record, outcome, dequeuedAt);
+      if (outcome.outputFiles) {
+        record.outputFiles = await this.outputFiles.keep(
+          outcome.outputFiles,
+          record.tenant,
+          record.id,
+        );
+      }
     } catch (error: unknown) {
       status = this.applyError(record, error, dequeuedAt, { started, cancelled: signal.aborted });
     }
@@ -378,9 +394,15 @@ export class ExecutionLifecycle {
     }
   }
 
-  private jobFor(record: ExecutionRecord, input: ExecutionInput): SandboxJob {
+  private jobFor(
+    record: ExecutionRecord,
+    input: ExecutionInput,
+    files: readonly JobInputFile[],
+  ): SandboxJob {
+    const { maxOutputFiles, maxOutputBytes } = this.config.files;
     return {
       jobId: record.id,
+      files,
       image: this.config.sandboxImage,
       limits: record.limits,
       timeoutMs: record.timeoutS * 1000 + KILL_BACKSTOP_GRACE_MS,
@@ -390,9 +412,10 @@ export class ExecutionLifecycle {
         debug_mode: record.debugMode,
         max_output_bytes: this.maxOutputBytesOf(record),
         time_limit_s: record.timeoutS,
-        filename: USER_FILENAME,
+        filename: CODE_FILENAME,
         // Only when given: without it the harness leaves stdin empty, as it always did.
         ...(input.stdin !== undefined && { stdin: input.stdin }),
+        output_files: { max_count: maxOutputFiles, max_bytes: maxOutputBytes },
       },
     };
   }
@@ -478,6 +501,8 @@ export class ExecutionLifecycle {
       record.error = context.started
         ? 'The execution was cancelled.'
         : 'The execution was cancelled before it started.';
+    } else if (error instanceof InputFileGoneError) {
+      record.error = error.message;
     } else if (error instanceof EngineOutageError) {
       record.error = `The execution could not start: ${error.message}.`;
     } else if (error instanceof EngineUnavailableError) {

@@ -14,6 +14,7 @@ function exitFrame(overrides: Partial<HarnessExit> = {}): HarnessExit {
     stderr_bytes: 0,
     result: { duration_ms: 1, exceptions: [], variables_after: null, variables_omitted: 0 },
     result_error: null,
+    output_files: null,
     ...overrides,
   };
 }
@@ -33,6 +34,7 @@ function outcome(overrides: Partial<RunOutcome> = {}): RunOutcome {
     harnessError: null,
     diagnostics: '',
     timings: { containerStartMs: 100, runMs: 20 },
+    outputFiles: null,
     ...overrides,
   };
 }

@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   Headers,
   HttpCode,
   HttpStatus,
@@ -11,12 +12,15 @@ import {
   Query,
   Req,
   Res,
+  StreamableFile,
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
+  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -28,6 +32,7 @@ import {
   ExecutionAcceptedDto,
   ExecutionListDto,
   ExecutionResultDto,
+  executionLocation,
   toExecutionResult,
   toExecutionSummary,
 } from './dto/execution-result.dto';
@@ -35,22 +40,25 @@ import { ExecutionListQueryDto, executionFilterOf } from './dto/execution-list-q
 import { CurrentCaller } from '../auth/access.decorators';
 import { Caller } from '../auth/caller';
 import { TenantRateLimit } from '../quota/tenant-rate-limit.guard';
+import { downloadOf } from '../files/download';
+import { OutputFileKeeper } from '../files/output-files';
 import { ExecutionService } from './execution.service';
 
-/** Where an accepted execution is read: the seed's path (GET /executions/{id} is its alias). */
-function executionLocation(id: string): string {
-  return `/execution/${encodeURIComponent(id)}`;
-}
+const STORE_FAILED = 'STORE_UNAVAILABLE: the execution store failed; see Retry-After';
 
 @ApiTags('execution')
 @Controller()
 export class ExecutionController {
-  constructor(private readonly executions: ExecutionService) {}
+  constructor(
+    private readonly executions: ExecutionService,
+    private readonly outputFiles: OutputFileKeeper,
+  ) {}
 
   @Post('execute')
   @RequireScope('execute')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
+    operationId: 'executeCode',
     summary: 'Run Python code in a fresh sandbox container',
     description:
       'Answers 202 with the execution id at once; poll GET /execution/{id}. With ?wait=true, answers 200 with the finished result.',
@@ -66,21 +74,45 @@ export class ExecutionController {
     },
   })
   @ApiOkResponse({ type: ExecutionResultDto, description: 'With ?wait=true: the finished result' })
-  @ApiProblem(400, 'Invalid body, unknown field, malformed JSON or timeout out of range')
+  @ApiProblem(
+    400,
+    'VALIDATION_FAILED (invalid or unknown field, neither code nor processor_id, malformed ' +
+      'Idempotency-Key), MALFORMED_JSON, MALFORMED_BODY, JSON_TOO_DEEP, TIMEOUT_OUT_OF_RANGE, ' +
+      'LIMIT_OUT_OF_RANGE, INVALID_FILE, TOO_MANY_FILES or UNKNOWN_FILE',
+  )
+  // Named as the handler reads it: Nest documents a @Headers() argument too, and only an
+  // exact match merges the two into one (optional) header.
   @ApiHeader({
-    name: 'Idempotency-Key',
+    name: 'idempotency-key',
     required: false,
     description:
       'Retrying a submit with the same key (per tenant) answers with the first execution instead of running the code again; the same key for a different request is a 422.',
   })
-  @ApiProblem(413, 'Body or code larger than allowed')
+  @ApiProblem(
+    404,
+    'PROCESSOR_NOT_FOUND: the backend knows no such processor_id (a request without code)',
+  )
+  @ApiProblem(
+    413,
+    'PAYLOAD_TOO_LARGE (MAX_REQUEST_BYTES), CODE_TOO_LARGE, STDIN_TOO_LARGE or FILES_TOO_LARGE',
+  )
   @ApiProblem(422, 'IDEMPOTENCY_KEY_REUSED: the key was used for a different request')
   @TenantRateLimit()
   @ApiProblem(
     429,
-    'RATE_LIMITED (RateLimit-* headers), QUEUE_FULL or TENANT_QUEUE_FULL; see Retry-After',
+    'RATE_LIMITED (RateLimit-* headers), QUEUE_FULL, TENANT_QUEUE_FULL or ' +
+      'TENANT_TOO_MANY_UPLOADS; see Retry-After',
   )
-  @ApiProblem(503, 'Docker engine unreachable or runtime image missing')
+  @ApiProblem(
+    502,
+    'BACKEND_UNAVAILABLE: the backend holding the processor’s code cannot be reached ' +
+      '(a request without code), or the keys that verify tokens cannot be fetched (AUTH_MODE=jwt)',
+  )
+  @ApiProblem(
+    503,
+    'ENGINE_UNAVAILABLE, RUNTIME_IMAGE_MISSING, RUNTIME_UNAVAILABLE, SHUTTING_DOWN, ' +
+      'STORE_UNAVAILABLE, QUEUE_UNAVAILABLE or TOO_MANY_UPLOADS; see Retry-After',
+  )
   async execute(
     @Body() body: ExecuteRequestDto,
     @Query() query: ExecuteQueryDto,
@@ -113,8 +145,38 @@ export class ExecutionController {
   })
   @ApiOkResponse({ type: ExecutionResultDto })
   @ApiProblem(404, 'No execution has this id')
+  @ApiProblem(503, STORE_FAILED)
   async get(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<ExecutionResultDto> {
     return toExecutionResult(await this.executions.get(id, caller));
+  }
+
+  @Get('execution/:id/files/*path')
+  @RequireScope('read')
+  @ApiOperation({
+    operationId: 'getExecutionFile',
+    summary: 'A file the code wrote under out/, by its path there',
+  })
+  @ApiParam({
+    name: 'path',
+    description: 'The file’s path under out/ (as in the result’s files[].path); may span segments',
+    schema: { type: 'string', example: 'chart.png' },
+  })
+  @ApiProduces('application/octet-stream')
+  @Header('X-Content-Type-Options', 'nosniff')
+  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
+  @ApiProblem(404, 'No execution has this id, or it has no such file (or it was pruned)')
+  @ApiProblem(503, 'STORE_UNAVAILABLE: the execution or file store failed; see Retry-After')
+  async file(
+    @Param('id') id: string,
+    @Param('path') path: string | string[],
+    @CurrentCaller() caller: Caller,
+  ): Promise<StreamableFile> {
+    const record = await this.executions.get(id, caller);
+    const [file, content] = await this.outputFiles.open(
+      record,
+      Array.isArray(path) ? path.join('/') : path,
+    );
+    return downloadOf(content, { name: file.path, size: file.size, mediaType: file.mediaType });
   }
 
   // The same read under the collection's path, through get(): its scope is declared
@@ -127,6 +189,7 @@ export class ExecutionController {
   })
   @ApiOkResponse({ type: ExecutionResultDto })
   @ApiProblem(404, 'No execution has this id')
+  @ApiProblem(503, STORE_FAILED)
   getAlias(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<ExecutionResultDto> {
     return this.get(id, caller);
   }
@@ -134,12 +197,14 @@ export class ExecutionController {
   @Get('executions')
   @RequireScope('read')
   @ApiOperation({
+    operationId: 'listExecutions',
     summary: 'Recent executions, newest first',
     description:
       'Filters (status, processor_id, since) are applied before paging: total counts the matches.',
   })
   @ApiOkResponse({ type: ExecutionListDto })
   @ApiProblem(400, 'Bad page, limit, status, processor_id or since (the problem names it)')
+  @ApiProblem(503, STORE_FAILED)
   async list(
     @Query() query: ExecutionListQueryDto,
     @CurrentCaller() caller: Caller,
@@ -157,12 +222,14 @@ export class ExecutionController {
   @Delete('execution/:id')
   @RequireScope('execute')
   @ApiOperation({
+    operationId: 'cancelExecution',
     summary: 'Cancel a queued or running execution',
     description: 'Answers once its container is killed and removed.',
   })
   @ApiOkResponse({ type: ExecutionResultDto })
   @ApiProblem(404, 'No execution has this id')
   @ApiProblem(409, 'The execution already finished')
+  @ApiProblem(503, 'STORE_UNAVAILABLE or QUEUE_UNAVAILABLE; see Retry-After')
   async cancel(
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,

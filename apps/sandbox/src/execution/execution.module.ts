@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { FilesModule } from '../files/files.module';
 import { ProcessorModule } from '../processor/processor.module';
 import { ExecutionController } from './execution.controller';
 import { ExecutionEvents } from './execution-events';
@@ -10,7 +11,7 @@ import { ExecutionLifecycle } from './execution-lifecycle';
 import { EngineStatusService } from './engine-status.service';
 
 @Module({
-  imports: [ProcessorModule],
+  imports: [ProcessorModule, FilesModule],
   controllers: [ExecutionController],
   providers: [
     ExecutionService,

@@ -14,6 +14,7 @@ import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { EngineStatusService } from './engine-status.service';
 import { ExecutionAdmission } from './execution-admission';
 import { eventsRelayedTo } from './testing/events-relayed-to';
+import { inMemoryFiles } from './testing/in-memory-files';
 import { ExecutionLifecycle, UNREAD_JOB_ERROR } from './execution-lifecycle';
 import { ExecutionService } from './execution.service';
 import { CANCEL_WAIT_MS, ShutdownCancellation } from './graceful-shutdown';
@@ -57,6 +58,7 @@ async function isPending(promise: Promise<unknown>): Promise<boolean> {
 
 describe('ExecutionService', () => {
   let config: AppConfig;
+  let files: ReturnType<typeof inMemoryFiles>;
   let runner: ScriptedRunner;
   let store: InMemoryExecutionStore;
   let queue: InProcessExecutionQueue;
@@ -71,6 +73,7 @@ describe('ExecutionService', () => {
   /** The whole single-machine stack over fakes; bootstrapped unless told otherwise. */
   async function build(env: Record<string, string> = {}, bootstrap = true): Promise<void> {
     config = loadConfig({ ...ENV, ...env });
+    files = inMemoryFiles(config);
     runner = new ScriptedRunner();
     store = new InMemoryExecutionStore();
     queue = new InProcessExecutionQueue(
@@ -88,9 +91,19 @@ describe('ExecutionService', () => {
       feed,
       eventsRelayedTo(feed),
       engine,
+      files.inputFiles,
+      files.outputFiles,
     );
     const processors = {} as ProcessorDefinitionService;
-    const admission = new ExecutionAdmission(config, store, queue, lifecycle, engine, processors);
+    const admission = new ExecutionAdmission(
+      config,
+      store,
+      queue,
+      lifecycle,
+      engine,
+      processors,
+      files.inputFiles,
+    );
     service = new ExecutionService(config, store, queue, feed, admission, lifecycle);
     if (bootstrap) await boot();
   }

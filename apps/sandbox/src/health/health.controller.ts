@@ -31,7 +31,10 @@ export class HealthController {
 
   @Get()
   @RequireScope('read')
-  @ApiOperation({ summary: 'Engine, runtime image and queue, plus execution statistics' })
+  @ApiOperation({
+    operationId: 'getHealth',
+    summary: 'Engine, runtime image and queue, plus execution statistics',
+  })
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'A dependency is down' })
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
@@ -57,7 +60,7 @@ export class HealthController {
 
   @Get('live')
   @Public()
-  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: the process answers' })
   @ApiOkResponse({ type: HealthDto })
   live(): HealthDto {
     // Not through terminus: from shutdown on it answers 503 "shutting_down" to every
@@ -68,6 +71,7 @@ export class HealthController {
   @Get('ready')
   @Public()
   @ApiOperation({
+    operationId: 'getReadiness',
     summary:
       'Readiness: not shutting down; Redis answers (cluster mode); engine reachable and image present (instances that run executions); store writable; queue not saturated',
   })

@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
@@ -10,6 +11,7 @@ export const MAX_PAGE = 1_000_000;
 /** Page query of the list endpoints (GET /executions, GET /adjustments). */
 export class PageQueryDto {
   /** 1-based page number (1..1000000). */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -18,6 +20,7 @@ export class PageQueryDto {
   page: number = 1;
 
   /** Items per page (1..100). */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -11,7 +11,7 @@ export class MetricsController {
 
   @Get()
   @OpenUnlessProtected('protectMetrics')
-  @ApiOperation({ summary: 'Prometheus metrics' })
+  @ApiOperation({ operationId: 'getMetrics', summary: 'Prometheus metrics' })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text exposition format' })
   async scrape(@Res() response: Response): Promise<void> {

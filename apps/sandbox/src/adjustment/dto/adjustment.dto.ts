@@ -24,27 +24,35 @@ export class AdjustmentDto {
   @ApiProperty({ enum: ADJUSTMENT_STATUSES, example: 'delivered' })
   status!: AdjustmentStatus;
   /** Delivery attempts made so far. @example 1 */
+  @ApiProperty({ type: 'integer' })
   attempts!: number;
   /** What went wrong on the most recent failed attempt. @example null */
   last_error!: string | null;
   /** When the adjustment was accepted (ISO 8601). */
+  @ApiProperty({ type: String, format: 'date-time' })
   created_at!: string;
   /** When its delivery state last changed (ISO 8601). */
+  @ApiProperty({ type: String, format: 'date-time' })
   updated_at!: string;
   /**
    * When the next attempt is due, while pending (ISO 8601). In cluster mode, after a failed
    * attempt: its start plus the backoff, so up to BACKEND_TIMEOUT_MS early.
    */
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
   next_attempt_at!: string | null;
   /** When the backend took it (ISO 8601). */
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
   delivered_at!: string | null;
 }
 
 export class AdjustmentListDto {
   items!: AdjustmentDto[];
   /** All stored adjustments (in cluster mode: those kept, see the history limit). */
+  @ApiProperty({ type: 'integer' })
   total!: number;
+  @ApiProperty({ type: 'integer' })
   page!: number;
+  @ApiProperty({ type: 'integer' })
   limit!: number;
 }
 

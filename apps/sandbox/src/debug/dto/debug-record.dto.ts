@@ -8,14 +8,18 @@ import { ExceptionInfoDto, VariableDto } from '../../execution/dto/execution-res
  */
 export class AppliedLimitsDto {
   /** The request's `memory_mb`, or SANDBOX_MEMORY_MB. @example 256 */
+  @ApiProperty({ type: 'integer' })
   memory_mb!: number;
   /** The request's `cpus`, or SANDBOX_CPUS. @example 1 */
   cpus!: number;
   /** The request's `pids`, or SANDBOX_PIDS. @example 64 */
+  @ApiProperty({ type: 'integer' })
   pids!: number;
   /** @example 64 */
+  @ApiProperty({ type: 'integer' })
   tmpfs_mb!: number;
   /** @example 30 */
+  @ApiProperty({ type: 'integer' })
   timeout_s!: number;
   /**
    * Cap on each of stdout and stderr, in bytes, as this execution had it. Null: unknown,
@@ -23,6 +27,7 @@ export class AppliedLimitsDto {
    * schema version 5 or lower; in Redis, records written by such a release).
    * @example 1048576
    */
+  @ApiProperty({ type: 'integer', nullable: true })
   max_output_bytes!: number | null;
   /**
    * The container's network mode (`none`: no interface but loopback). Null: unknown, as
@@ -48,12 +53,16 @@ export class AppliedLimitsDto {
 
 export class TimingsDto {
   /** Waiting for a free slot. @example 0 */
+  @ApiProperty({ type: 'integer' })
   queued_ms!: number;
   /** Create, attach and start of the container. @example 130 */
+  @ApiProperty({ type: 'integer' })
   container_start_ms!: number;
   /** Container start to exit. @example 42 */
+  @ApiProperty({ type: 'integer' })
   run_ms!: number;
   /** Acceptance to the end. @example 180 */
+  @ApiProperty({ type: 'integer' })
   total_ms!: number;
   /** Time spent in the user's code alone, as the harness measured it. @example 3.2 */
   code_ms!: number | null;
@@ -61,6 +70,7 @@ export class TimingsDto {
 
 export class ResourceUsageDto {
   /** Peak resident memory of the code's process. @example 31457280 */
+  @ApiProperty({ type: 'integer' })
   peak_memory_bytes!: number;
   /** User + system CPU time. @example 35.1 */
   cpu_time_ms!: number;
@@ -94,6 +104,7 @@ export class DebugRecordDto {
    */
   pruned!: boolean;
   error!: string | null;
+  @ApiProperty({ type: 'integer', nullable: true })
   exit_code!: number | null;
   /** True when the memory limit killed the code. */
   oom_killed!: boolean;
@@ -115,7 +126,10 @@ export class DebugRecordDto {
   resource_usage!: ResourceUsageDto | null;
   /** The runtime image the container ran. @example "sha256:fc91b6..." */
   image_id!: string | null;
+  @ApiProperty({ type: String, format: 'date-time' })
   created_at!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
   start_time!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
   end_time!: string | null;
 }

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
+  IsArray,
   IsBoolean,
   IsInt,
   IsNotEmpty,
@@ -10,7 +11,9 @@ import {
   Min,
   ValidateBy,
   ValidateIf,
+  ValidateNested,
 } from 'class-validator';
+import { InputFileDto } from '../../files/dto/input-file.dto';
 import { RawJson } from '../../http/json-body';
 import { IsProcessorId } from '../../http/processor-id';
 
@@ -67,6 +70,7 @@ export class ExecuteRequestDto {
    * Seconds before the container is killed (1..MAX_TIMEOUT, default EXECUTION_TIMEOUT).
    * @example 30
    */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -83,10 +87,22 @@ export class ExecuteRequestDto {
   stdin?: string;
 
   /**
+   * Files put in the code's working directory before it starts, inline or uploaded
+   * earlier (`POST /files`): at most MAX_INPUT_FILES entries and MAX_INPUT_FILES_MB
+   * together. What the code writes under `out/` comes back in the result's `files`.
+   */
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => InputFileDto)
+  files?: InputFileDto[];
+
+  /**
    * Memory limit of the container, in MiB (16..MAX_MEMORY_MB, default SANDBOX_MEMORY_MB);
    * swap is set equal to it. Beyond it the code is killed (`oom_killed`).
    * @example 512
    */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(16)
@@ -106,6 +122,7 @@ export class ExecuteRequestDto {
    * Processes and threads the container may hold (8..MAX_PIDS, default SANDBOX_PIDS).
    * @example 128
    */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(8)

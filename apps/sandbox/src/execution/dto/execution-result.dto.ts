@@ -10,6 +10,7 @@ export class TracebackFrameDto {
   /** @example "main.py" */
   file!: string;
   /** @example 3 */
+  @ApiProperty({ type: 'integer', nullable: true })
   line!: number | null;
   /** @example "<module>" */
   function!: string;
@@ -23,10 +24,12 @@ export class ExceptionInfoDto {
   /** @example "division by zero" */
   message!: string;
   /** Innermost line of the user's code involved. @example 3 */
+  @ApiProperty({ type: 'integer', nullable: true })
   line!: number | null;
   /** Outermost call first; the sandbox's own frames are left out. */
   frames!: TracebackFrameDto[];
   /** Frames left out of a very deep traceback (the outermost 10 and innermost 40 are kept). */
+  @ApiProperty({ type: 'integer' })
   frames_omitted!: number;
   /** The exception this one was raised from (`raise ... from`) or during the handling of. */
   @ApiProperty({ type: () => ExceptionInfoDto, nullable: true })
@@ -59,6 +62,29 @@ export class DebugInfoDto {
   exceptions!: ExceptionInfoDto[];
 }
 
+/** A file the code wrote under `out/`, kept with the execution. */
+export class OutputFileDto {
+  /** Relative to `out/`. @example "chart.png" */
+  path!: string;
+  /** @example 20481 */
+  @ApiProperty({ type: 'integer' })
+  size!: number;
+  /** From the file's name. @example "image/png" */
+  media_type!: string;
+  /** Hex SHA-256 of its bytes. */
+  sha256!: string;
+  /** Where its bytes are: GET /execution/{id}/files/{path}. @example "/execution/5b0f8c1e-3c1d-4a59-9f7e-0a8f1a2b3c4d/files/chart.png" */
+  url!: string;
+}
+
+/** A file under `out/` left out: over MAX_OUTPUT_FILES or MAX_OUTPUT_FILES_MB. */
+export class OmittedFileDto {
+  /** @example "big.parquet" */
+  path!: string;
+  @ApiProperty({ type: 'integer' })
+  size!: number;
+}
+
 /** An execution as the API shows it. */
 export class ExecutionResultDto {
   /** @example "5b0f8c1e-3c1d-4a59-9f7e-0a8f1a2b3c4d" */
@@ -76,18 +102,27 @@ export class ExecutionResultDto {
   /** What went wrong, in one line; null when completed. @example null */
   error!: string | null;
   /** The process's exit code (128 + n when signal n killed it). @example 0 */
+  @ApiProperty({ type: 'integer', nullable: true })
   exit_code!: number | null;
   /** True when stdout or stderr was cut at MAX_OUTPUT_BYTES. @example false */
   truncated!: boolean;
   debug_info!: DebugInfoDto;
   /** When the request was accepted (ISO 8601). */
+  @ApiProperty({ type: String, format: 'date-time' })
   created_at!: string;
   /** When the container started (ISO 8601). */
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
   start_time!: string | null;
   /** When the execution ended (ISO 8601). */
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
   end_time!: string | null;
   /** Seconds from container start to end. @example 0.042 */
   execution_time!: number | null;
+  /** The files the code wrote under `out/` (its working directory's), whole, in path order. */
+  files!: OutputFileDto[];
+  /** True when files under `out/` were left out (`files_omitted` names up to 100). */
+  files_truncated!: boolean;
+  files_omitted!: OmittedFileDto[];
 }
 
 /** Answer of POST /execute without `wait`. */
@@ -106,9 +141,13 @@ export class ExecutionSummaryDto {
   status!: ExecutionStatus;
   processor_id!: string | null;
   error!: string | null;
+  @ApiProperty({ type: 'integer', nullable: true })
   exit_code!: number | null;
+  @ApiProperty({ type: String, format: 'date-time' })
   created_at!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
   start_time!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
   end_time!: string | null;
   execution_time!: number | null;
 }
@@ -116,8 +155,11 @@ export class ExecutionSummaryDto {
 export class ExecutionListDto {
   items!: ExecutionSummaryDto[];
   /** The executions the service remembers that match the query's filters, on every page. */
+  @ApiProperty({ type: 'integer' })
   total!: number;
+  @ApiProperty({ type: 'integer' })
   page!: number;
+  @ApiProperty({ type: 'integer' })
   limit!: number;
 }
 
@@ -149,5 +191,19 @@ export function toExecutionResult(record: ExecutionRecord): ExecutionResultDto {
       variables_after: record.variablesAfter,
       exceptions: record.exceptions,
     },
+    files: (record.outputFiles?.files ?? []).map((file) => ({
+      path: file.path,
+      size: file.size,
+      media_type: file.mediaType,
+      sha256: file.sha256,
+      url: `${executionLocation(record.id)}/files/${file.path.split('/').map(encodeURIComponent).join('/')}`,
+    })),
+    files_truncated: (record.outputFiles?.omittedCount ?? 0) > 0,
+    files_omitted: (record.outputFiles?.omitted ?? []).map(({ path, size }) => ({ path, size })),
   };
+}
+
+/** Where an execution is read: the seed's path (GET /executions/{id} is its alias). */
+export function executionLocation(id: string): string {
+  return `/execution/${encodeURIComponent(id)}`;
 }

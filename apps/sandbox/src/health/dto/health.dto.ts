@@ -10,10 +10,13 @@ export class HealthIndicatorDto {
 
 export class ExecutionStatisticsDto {
   /** Finished executions since start, by status. @example {"completed": 12, "failed": 1, "timeout": 0, "cancelled": 0, "queued": 0, "running": 0} */
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' } })
   totals!: Record<string, number>;
   /** @example 1 */
+  @ApiProperty({ type: 'integer' })
   running!: number;
   /** @example 0 */
+  @ApiProperty({ type: 'integer', nullable: true })
   queued!: number | null;
   /** Mean run time (container start to end) of the executions since start, ms. @example 180.5 */
   mean_execution_ms!: number | null;
@@ -22,6 +25,7 @@ export class ExecutionStatisticsDto {
   /** @example 3600.2 */
   uptime_s!: number;
   /** Adjustments by delivery state; null while they cannot be counted (Redis away). @example {"pending": 0, "delivered": 4, "failed": 0} */
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, nullable: true })
   adjustments!: Record<string, number> | null;
 }
 
