@@ -109,6 +109,34 @@ describe('Cluster mode (REDIS_URL): two instances act as one service', () => {
     expect(debug.body).toMatchObject({ code, variables_after: { answer: { value: 42 } } });
   });
 
+  it('reads on every instance a file uploaded on one, and serves the files a job wrote from any', async () => {
+    const csv = 'x\n1\n2\n3\n';
+    const uploaded = await http(a)
+      .post('/files?name=numbers.csv')
+      .set('Content-Type', 'text/csv')
+      .send(csv)
+      .expect(201);
+    const fileId = (uploaded.body as { file_id: string }).file_id;
+    await http(b).get(`/files/${fileId}`).expect(200);
+    const code =
+      'import pandas as pd, os\nos.makedirs("out")\n' +
+      'pd.read_csv("numbers.csv").x.cumsum().to_csv("out/sums.csv", index=False)';
+    const ids = await Promise.all(
+      [a, b].map((name) =>
+        submit(name, { code, files: [{ path: 'numbers.csv', file_id: fileId }] }),
+      ),
+    );
+    for (const id of ids) {
+      const result = await finished(b, id);
+      expect(result).toMatchObject({
+        status: 'completed',
+        files: [{ path: 'sums.csv', size: 8 }],
+      });
+      const sums = await http(a).get(`/execution/${id}/files/sums.csv`).expect(200);
+      expect(sums.text).toBe('x\n1\n3\n6\n');
+    }
+  });
+
   it('answers 404 on every instance for an id with a key suffix, before any Redis read', async () => {
     const id = await submit(a, { code: 'print(1)' });
     await finished(a, id);

@@ -5,10 +5,14 @@
  * input and output files crossing the attach stream.
  */
 import { Readable } from 'node:stream';
-import type { ContainerLimits } from './container-limits';
-import type { RunListener, SandboxJob } from './docker-runner';
-import { DockerodeRunner } from './dockerode-runner';
-import { InputFileError, type JobInputFile } from './input-files';
+import {
+  type ContainerLimits,
+  DockerodeRunner,
+  InputFileError,
+  type JobInputFile,
+  type RunListener,
+  type SandboxJob,
+} from '@brain-net/runner';
 
 const IMAGE = process.env.SANDBOX_IMAGE ?? 'brain-net-sandbox-runtime:3.11';
 
