@@ -3,15 +3,22 @@ import { Injectable, Logger } from '@nestjs/common';
 import Docker from 'dockerode';
 import { ContainerLimits, sameLimits } from './container-limits';
 import {
+  BatchRunListener,
+  BatchRunOutcome,
   DockerRunner,
   EngineImage,
   EngineUnavailableError,
   HarnessDelivery,
   ImageMissingError,
+  MAX_BATCH_PARALLELISM,
   RunListener,
   RunOutcome,
+  SandboxBatchJob,
   SandboxJob,
+  StopReason,
 } from './docker-runner';
+import { BatchFrameCollector } from './batch-frame-collector';
+import { batchAbortedBeforeStartOutcome, batchOutcomeOf, unfinishedEnding } from './batch-outcome';
 import { encodePayload } from './harness/harness-protocol';
 import {
   HARNESS_COMMAND,
@@ -24,8 +31,8 @@ import {
 } from './harness/harness-program';
 import { CompiledHarnessCache, HarnessCompilation } from './compiled-harness-cache';
 import { HarnessFrameCollector } from './harness-frame-collector';
-import { writeInputFiles } from './input-files';
-import { jobPayloadText } from './job-payload';
+import { JobInputFile, writeInputFiles } from './input-files';
+import { batchPayloadText, jobPayloadText } from './job-payload';
 import {
   HARNESS_COMPILER_JOB,
   JOB_LABEL,
@@ -56,6 +63,43 @@ const POOL_JOB_LABEL = 'warm-pool';
 const COMPILE_TIMEOUT_MS = 30_000;
 /** How long the runner must be idle before the warm pool refills. */
 const REFILL_IDLE_MS = 150;
+
+/** What a run answers with, and whether it answered at the harness's final frame. */
+interface Answer<T> {
+  readonly outcome: T;
+  readonly atFrame: boolean;
+}
+
+/** How the container ended, and when, for the outcome. */
+interface RunEnd {
+  readonly acquiredAt: number;
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+  readonly stopReason: StopReason;
+  readonly container: ContainerEnd;
+}
+
+/** What drive() needs of a run (a job's, or a batch's). */
+interface DriveSpec<T> {
+  readonly signal: AbortSignal;
+  readonly acquiredAt: number;
+  /** The backstop: the container is killed this long after its start. */
+  readonly timeoutMs: number;
+  /** The image tag, whose id the engine watch keeps. */
+  readonly imageTag: string;
+  /** The payload's JSON text, framed by drive(). */
+  readonly payload: string;
+  /** Sent after the payload, in order. */
+  readonly files: readonly JobInputFile[];
+  /** Settles at the harness's final frame (exit, batch_exit). */
+  readonly finalFrame: Promise<void>;
+  readonly finalFrameSeen: () => boolean;
+  /** Whether the run is answered at its final frame, without waiting for the container. */
+  answersAtFrame(endSign: RunEndSign, stopReason: StopReason): boolean;
+  onStarted(event: { containerId: string; startedAt: Date }): void;
+  abortedBeforeStart(now: Date): T;
+  outcome(run: RunEnd): T;
+}
 
 /** A started container whose harness waits for its payload on stdin. */
 interface ReadyContainer {
@@ -115,6 +159,38 @@ export class DockerodeRunner extends DockerRunner {
   }
 
   async run(job: SandboxJob, listener: RunListener, signal: AbortSignal): Promise<RunOutcome> {
+    return this.inContainer(job, (ready, acquiredAt) =>
+      this.runReady(ready, job, listener, signal, acquiredAt),
+    );
+  }
+
+  override async runBatch(
+    job: SandboxBatchJob,
+    listener: BatchRunListener,
+    signal: AbortSignal,
+  ): Promise<BatchRunOutcome> {
+    if (!Number.isInteger(job.parallelism) || job.parallelism < 1) {
+      throw new RangeError(
+        `a batch's parallelism must be a whole number from 1: ${job.parallelism}`,
+      );
+    }
+    if (job.parallelism > MAX_BATCH_PARALLELISM) {
+      throw new RangeError(`a batch runs at most ${MAX_BATCH_PARALLELISM} items at once`);
+    }
+    return this.inContainer(job, (ready, acquiredAt) =>
+      this.runBatchReady(ready, job, listener, signal, acquiredAt),
+    );
+  }
+
+  /**
+   * Runs `body` in a container for the job (a warm one when it fits, else one prepared
+   * for it), and removes the container: after the answer when `body` answered at the
+   * harness's final frame, else before this settles.
+   */
+  private async inContainer<T>(
+    job: Pick<SandboxJob, 'jobId' | 'image' | 'limits'>,
+    body: (ready: ReadyContainer, acquiredAt: number) => Promise<Answer<T>>,
+  ): Promise<T> {
     if (this.unremoved.size > 0) await this.retryRemovals();
     const acquiredAt = Date.now();
     this.activeJobs += 1;
@@ -129,7 +205,7 @@ export class DockerodeRunner extends DockerRunner {
     }
     let answeredAtFrame = false;
     try {
-      const { outcome, atFrame } = await this.runReady(ready, job, listener, signal, acquiredAt);
+      const { outcome, atFrame } = await body(ready, acquiredAt);
       answeredAtFrame = atFrame;
       return outcome;
     } finally {
@@ -194,7 +270,7 @@ export class DockerodeRunner extends DockerRunner {
    * a job whose limits differ in anything (a request's own `memory_mb`, say) gets a
    * container of its own limits.
    */
-  private servesFromPool(job: SandboxJob): boolean {
+  private servesFromPool(job: Pick<SandboxJob, 'image' | 'limits'>): boolean {
     const spec = this.options.warmPool;
     return spec !== null && spec.image === job.image && sameLimits(spec.limits, job.limits);
   }
@@ -326,90 +402,149 @@ export class DockerodeRunner extends DockerRunner {
 
   /**
    * Gives the ready container its job and waits for its end. Engine I/O only: the
-   * HarnessFrameCollector reads the frames, the RunStopper stops the container, and
-   * run-outcome decides when to answer and with what.
+   * HarnessFrameCollector reads the frames, drive() stops the container, and run-outcome
+   * decides when to answer and with what.
    */
-  private async runReady(
+  private runReady(
     ready: ReadyContainer,
     job: SandboxJob,
     listener: RunListener,
     signal: AbortSignal,
     acquiredAt: number,
-  ): Promise<{ outcome: RunOutcome; atFrame: boolean }> {
-    const { container } = ready;
+  ): Promise<Answer<RunOutcome>> {
     const frames = new HarnessFrameCollector(
       ready.stdout,
       ready.stderr,
       (stream, data) => listener.onOutput(stream, data),
       job.payload.output_files ?? null,
     );
-    // Aborted once the run is over, however it ended: no input file is sent past that.
-    const stopInputFiles = new AbortController();
-    const stopper = new RunStopper(
+    return this.drive(ready, {
       signal,
-      () => frames.exit !== null,
-      () => {
-        container.kill().catch(() => {
-          // Already gone: nothing to kill.
+      acquiredAt,
+      timeoutMs: job.timeoutMs,
+      imageTag: job.image,
+      payload: jobPayloadText(job),
+      files: job.files ?? [],
+      finalFrame: frames.exitArrived,
+      finalFrameSeen: () => frames.exit !== null,
+      answersAtFrame: (endSign, stopReason) => answersAtExitFrame(endSign, frames.exit, stopReason),
+      onStarted: (event) => listener.onStarted(event),
+      abortedBeforeStart: (now) => abortedBeforeStartOutcome(ready.container.id, acquiredAt, now),
+      outcome: (run) =>
+        runOutcomeOf({ ...run, containerId: ready.container.id, frames: frames.collected() }),
+    });
+  }
+
+  /**
+   * Gives the ready container a batch (PROTOCOL.md, "Batches") and waits for its end:
+   * answered at the batch_exit frame, once every item it ran has ended; items that did
+   * not end are reported by why the container stopped.
+   */
+  private runBatchReady(
+    ready: ReadyContainer,
+    job: SandboxBatchJob,
+    listener: BatchRunListener,
+    signal: AbortSignal,
+    acquiredAt: number,
+  ): Promise<Answer<BatchRunOutcome>> {
+    const frames = new BatchFrameCollector(ready.stdout, ready.stderr, job.items, listener);
+    return this.drive(ready, {
+      signal,
+      acquiredAt,
+      timeoutMs: job.timeoutMs,
+      imageTag: job.image,
+      payload: batchPayloadText(job),
+      files: job.items.flatMap((item) => item.files ?? []),
+      finalFrame: frames.batchExitArrived,
+      finalFrameSeen: () => frames.completed,
+      // Every item's end is in its own frame: nothing the container's state adds is awaited.
+      answersAtFrame: (endSign, stopReason) => endSign === 'frame' && stopReason === 'exited',
+      onStarted: (event) => listener.onStarted(event),
+      abortedBeforeStart: (now) => {
+        const outcome = batchAbortedBeforeStartOutcome(
+          ready.container.id,
+          job.items,
+          acquiredAt,
+          now,
+        );
+        for (const item of outcome.items) listener.onItemFinished(item.itemId, item);
+        return outcome;
+      },
+      outcome: (run) => {
+        const items = frames.finish(unfinishedEnding(run.stopReason));
+        return batchOutcomeOf({
+          ...run,
+          containerId: ready.container.id,
+          ...frames.collected(),
+          items,
         });
       },
-    );
+    });
+  }
 
+  /**
+   * What run() and runBatch() share: writes the payload and then the input files to the
+   * ready container, stops it at its deadline or when the signal aborts, and waits for
+   * the harness's final frame, or else for the container's end, which it inspects.
+   */
+  private async drive<T>(ready: ReadyContainer, run: DriveSpec<T>): Promise<Answer<T>> {
+    const { container } = ready;
+    const { signal, timeoutMs, acquiredAt } = run;
+    // Aborted once the run is over, however it ended: no input file is sent past that.
+    const stopInputFiles = new AbortController();
+    const stopper = new RunStopper(signal, run.finalFrameSeen, () => killQuietly(container));
     try {
-      if (signal.aborted) {
-        const outcome = abortedBeforeStartOutcome(container.id, acquiredAt, new Date());
-        return { outcome, atFrame: false };
-      }
+      if (signal.aborted) return { outcome: run.abortedBeforeStart(new Date()), atFrame: false };
       const startedAt = new Date();
-      stopper.armDeadline(job.timeoutMs);
-      listener.onStarted({ containerId: container.id, startedAt });
+      stopper.armDeadline(timeoutMs);
+      run.onStarted({ containerId: container.id, startedAt });
       // Written, not ended: the harness reads a length-framed payload, so no half-close
       // has to travel through whatever stands between us and the engine.
-      ready.stream.write(encodePayload(jobPayloadText(job)));
-      // The input files' bytes follow the payload; the harness forks the worker once they
-      // are in place. Only a file that cannot be sent as announced ends the wait below.
-      const inputFilesFailed = writeInputFiles(
-        ready.stream,
-        job.files ?? [],
-        stopInputFiles.signal,
-      ).then(() => new Promise<never>(() => undefined));
+      ready.stream.write(encodePayload(run.payload));
+      // The input files' bytes follow the payload; the harness forks a worker once its
+      // files are in place. Only a file that cannot be sent as announced ends the wait below.
+      const inputFilesFailed = writeInputFiles(ready.stream, run.files, stopInputFiles.signal).then(
+        () => new Promise<never>(() => undefined),
+      );
       inputFilesFailed.catch(() => undefined); // once the run ended some other way
 
-      // The engine's wait call is made only once the exit frame did not settle the run:
-      // a job whose harness answers costs one engine call fewer.
+      // The engine's wait call is made only once the final frame did not settle the run:
+      // a run whose harness answers costs one engine call fewer.
       const endSign = await Promise.race<RunEndSign>([
         inputFilesFailed,
-        frames.exitArrived.then(() => 'frame' as const),
+        run.finalFrame.then(() => 'frame' as const),
         ready.ended.then(() => 'ended' as const),
-        delay(job.timeoutMs + GIVE_UP_AFTER_DEADLINE_MS).then(() => 'ended' as const),
+        delay(timeoutMs + GIVE_UP_AFTER_DEADLINE_MS).then(() => 'ended' as const),
       ]);
       // Frames and the stop reason are read when the outcome is made: a frame may come
       // after the race above.
-      const outcomeAt = (endedAt: Date, end: ContainerEnd): RunOutcome =>
-        runOutcomeOf({
-          containerId: container.id,
-          acquiredAt,
-          startedAt,
-          endedAt,
-          stopReason: stopper.reason,
-          frames: frames.collected(),
-          container: end,
-        });
-      if (answersAtExitFrame(endSign, frames.exit, stopper.reason)) {
-        // The exit frame is the harness's last word (PROTOCOL.md): answer now; the
+      const base = { acquiredAt, startedAt };
+      if (run.answersAtFrame(endSign, stopper.reason)) {
+        // The final frame is the harness's last word (PROTOCOL.md): answer now; the
         // container's own end and its removal come after, and change nothing.
-        const imageId = this.imageIds.get(job.image) ?? null;
-        return { outcome: outcomeAt(new Date(), containerAtExitFrame(imageId)), atFrame: true };
+        const imageId = this.imageIds.get(run.imageTag) ?? null;
+        const outcome = run.outcome({
+          ...base,
+          endedAt: new Date(),
+          stopReason: stopper.reason,
+          container: containerAtExitFrame(imageId),
+        });
+        return { outcome, atFrame: true };
       }
-      const exitCode = await this.awaitExit(container, ready.ended, job.timeoutMs);
+      const exitCode = await this.awaitExit(container, ready.ended, timeoutMs);
       const endedAt = new Date();
       stopper.disarmDeadline();
       await Promise.race([ready.ended, delay(STREAM_DRAIN_MS)]);
       const state = await this.engineCall('inspect the container', () => container.inspect());
-      const outcome = outcomeAt(endedAt, {
-        imageId: state.Image ?? null,
-        containerExitCode: exitCode,
-        oomKilled: state.State?.OOMKilled ?? false,
+      const outcome = run.outcome({
+        ...base,
+        endedAt,
+        stopReason: stopper.reason,
+        container: {
+          imageId: state.Image ?? null,
+          containerExitCode: exitCode,
+          oomKilled: state.State?.OOMKilled ?? false,
+        },
       });
       return { outcome, atFrame: false };
     } finally {
@@ -562,6 +697,11 @@ export class DockerodeRunner extends DockerRunner {
       throw new EngineUnavailableError(`could not ${what}: ${describe(error)}`, { cause: error });
     }
   }
+}
+
+/** Kills the container, if it is still there: a stop that finds it gone has nothing to do. */
+function killQuietly(container: Docker.Container): void {
+  container.kill().catch(() => undefined);
 }
 
 function destroy(stream: NodeJS.ReadableStream): void {

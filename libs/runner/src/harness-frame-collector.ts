@@ -4,6 +4,7 @@ import {
   HarnessExit,
   HarnessFrameDecoder,
   MAX_FRAME_BYTES,
+  MAX_REJECTION_REASONS,
   OutputFilesRequest,
   OutputStream,
 } from './harness/harness-protocol';
@@ -36,9 +37,9 @@ export class HarnessFrameCollector {
   private readonly decoder = new HarnessFrameDecoder(MAX_FRAME_BYTES);
   private readonly truncated = { stdout: false, stderr: false };
   private readonly outputFileAssembler: OutputFileAssembler;
+  private readonly strayOutput = new StrayOutput();
   private exitFrame: HarnessExit | null = null;
   private harnessError: string | null = null;
-  private strayOutput = '';
   private announceExit!: () => void;
 
   constructor(
@@ -50,7 +51,7 @@ export class HarnessFrameCollector {
     this.outputFileAssembler = new OutputFileAssembler(outputFilesRequest);
     this.exitArrived = new Promise<void>((resolve) => (this.announceExit = resolve));
     harnessChannel.on('data', (chunk: Buffer) => this.readFrames(chunk));
-    strayChannel.on('data', (chunk: Buffer) => this.keepStrayOutput(chunk));
+    strayChannel.on('data', (chunk: Buffer) => this.strayOutput.keep(chunk));
   }
 
   /** The latest exit frame, or null while the harness has sent none. */
@@ -66,7 +67,11 @@ export class HarnessFrameCollector {
       harnessError: this.harnessError,
       outputFiles:
         this.exitFrame && this.outputFileAssembler.outputFiles(this.exitFrame.output_files),
-      diagnostics: this.diagnostics(),
+      diagnostics: diagnosticsOf(
+        this.decoder,
+        [{ what: 'file frames', by: [this.outputFileAssembler] }],
+        this.strayOutput.text,
+      ),
     };
   }
 
@@ -97,26 +102,52 @@ export class HarnessFrameCollector {
       }
     }
   }
+}
 
-  private keepStrayOutput(chunk: Buffer): void {
-    if (this.strayOutput.length < MAX_DIAGNOSTICS_BYTES) {
-      this.strayOutput += chunk
-        .toString('utf8')
-        .slice(0, MAX_DIAGNOSTICS_BYTES - this.strayOutput.length);
+/** Output written outside the protocol (the container's stderr), kept for diagnosis, bounded. */
+export class StrayOutput {
+  private kept = '';
+
+  get text(): string {
+    return this.kept;
+  }
+
+  keep(chunk: Buffer): void {
+    if (this.kept.length < MAX_DIAGNOSTICS_BYTES) {
+      this.kept += chunk.toString('utf8').slice(0, MAX_DIAGNOSTICS_BYTES - this.kept.length);
     }
   }
+}
 
-  private diagnostics(): string {
-    const { rejectedLines, rejectionReasons } = this.decoder;
-    const { rejectedFrames, rejectionReasons: fileReasons } = this.outputFileAssembler;
-    return [
-      rejectedLines > 0 &&
-        `${rejectedLines} lines on the harness channel were not frames:\n${rejectionReasons.join('\n')}\n`,
-      rejectedFrames > 0 &&
-        `${rejectedFrames} file frames were rejected:\n${fileReasons.join('\n')}\n`,
-      this.strayOutput,
-    ]
-      .filter((part) => part !== false)
-      .join('');
-  }
+/** Frames that were turned down, and why: the first reasons only. */
+export interface Rejections {
+  readonly rejectedFrames: number;
+  readonly rejectionReasons: readonly string[];
+}
+
+/** Frames of one kind (`what`: "file frames") turned down, by one or more parties. */
+export interface RejectedFrames {
+  readonly what: string;
+  readonly by: readonly Rejections[];
+}
+
+/** A run's diagnostics: the lines that were not frames, the frames rejected, the stray output. */
+export function diagnosticsOf(
+  decoder: { readonly rejectedLines: number; readonly rejectionReasons: readonly string[] },
+  rejected: readonly RejectedFrames[],
+  strayOutput: string,
+): string {
+  const rejections = rejected.map(({ what, by }) => {
+    const count = by.reduce((sum, party) => sum + party.rejectedFrames, 0);
+    const reasons = by.flatMap((party) => party.rejectionReasons).slice(0, MAX_REJECTION_REASONS);
+    return count > 0 && `${count} ${what} were rejected:\n${reasons.join('\n')}\n`;
+  });
+  return [
+    decoder.rejectedLines > 0 &&
+      `${decoder.rejectedLines} lines on the harness channel were not frames:\n${decoder.rejectionReasons.join('\n')}\n`,
+    ...rejections,
+    strayOutput,
+  ]
+    .filter((part) => part !== false)
+    .join('');
 }

@@ -10,3 +10,5 @@ export * from './input-files';
 export * from './job-payload';
 export * from './output-files';
 export * from './sandbox-container';
+export * from './batch-outcome';
+export * from './batch-frame-collector';

@@ -1,4 +1,4 @@
-import type { SandboxJob } from './docker-runner';
+import type { SandboxBatchItem, SandboxBatchJob, SandboxJob } from './docker-runner';
 
 /**
  * `json` (the text of an object) with one more member whose value is `rawValue`, a JSON
@@ -19,3 +19,17 @@ export function jobPayloadText(job: Pick<SandboxJob, 'payload' | 'inputJson' | '
   const payload = files.length > 0 ? { ...job.payload, files } : job.payload;
   return appendRawJsonMember(JSON.stringify(payload), 'input_data', job.inputJson);
 }
+
+/**
+ * The harness payload of a batch as JSON text (PROTOCOL.md, "Batches"): `batch` and the
+ * items' payloads, each as jobPayloadText makes a job's. The input files of every item
+ * follow it, item after item, in the order each item's `files` announce them.
+ */
+export function batchPayloadText(
+  job: Pick<SandboxBatchJob, 'parallelism'> & { readonly items: readonly BatchItemPayload[] },
+): string {
+  const items = job.items.map((item) => jobPayloadText(item)).join(',');
+  return `{"batch":${JSON.stringify({ parallelism: job.parallelism })},"items":[${items}]}`;
+}
+
+type BatchItemPayload = Pick<SandboxBatchItem, 'payload' | 'inputJson' | 'files'>;

@@ -160,6 +160,32 @@ const harnessMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('file_data'), data: z.base64().max((MAX_FILE_CHUNK_BYTES / 3) * 4) }),
 ]);
 
+/** An item's index in its batch: every frame of an item carries it (PROTOCOL.md, "Batches"). */
+const itemIndex = count;
+
+const batchMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: outputStreamSchema, data: z.string(), item: itemIndex }),
+  z.object({ type: z.literal('truncated'), stream: outputStreamSchema, item: itemIndex }),
+  /** The item's worker was forked: its clock started. */
+  z.object({ type: z.literal('item_start'), item: itemIndex }),
+  harnessExitSchema.extend({ type: z.literal('item_exit'), item: itemIndex }),
+  /** With `item`: that item could not be run; without: the batch's own failure. */
+  z.object({ type: z.literal('harness_error'), message: z.string(), item: itemIndex.optional() }),
+  z.object({
+    type: z.literal('file'),
+    path: z.string().refine(isPlainRelativePath, 'not a plain relative path'),
+    size: count,
+    item: itemIndex,
+  }),
+  z.object({
+    type: z.literal('file_data'),
+    data: z.base64().max((MAX_FILE_CHUNK_BYTES / 3) * 4),
+    item: itemIndex,
+  }),
+  /** The batch's last frame: `items` items ended (item_exit or their harness_error). */
+  z.object({ type: z.literal('batch_exit'), items: count }),
+]);
+
 export type OutputStream = z.infer<typeof outputStreamSchema>;
 export type HarnessFrame = z.infer<typeof harnessFrameSchema>;
 export type HarnessException = z.infer<typeof harnessExceptionSchema>;
@@ -168,18 +194,60 @@ export type HarnessResult = z.infer<typeof harnessResultSchema>;
 export type HarnessOutputFiles = z.infer<typeof harnessOutputFilesSchema>;
 export type HarnessExit = z.infer<typeof harnessExitSchema>;
 export type HarnessMessage = z.infer<typeof harnessMessageSchema>;
+/** A frame of a batch (PROTOCOL.md, "Batches"). */
+export type BatchMessage = z.infer<typeof batchMessageSchema>;
 
-type FrameType = HarnessMessage['type'];
+/** The frames of one protocol: how each line is checked, and what a malformed final frame becomes. */
+interface FrameProtocol<M> {
+  readonly types: ReadonlySet<string>;
+  readonly schema: z.ZodType<M>;
+  /**
+   * What a frame of this type that fails its schema becomes: a harness_error for the
+   * frames that end a run (the harness was ending it), null (rejected) for the others.
+   */
+  malformed(type: string, value: object, problem: string): M | null;
+}
 
-const FRAME_TYPES: ReadonlySet<string> = new Set<FrameType>([
-  'stdout',
-  'stderr',
-  'truncated',
-  'exit',
-  'harness_error',
-  'file',
-  'file_data',
-]);
+const JOB_PROTOCOL: FrameProtocol<HarnessMessage> = {
+  types: new Set<HarnessMessage['type']>([
+    'stdout',
+    'stderr',
+    'truncated',
+    'exit',
+    'harness_error',
+    'file',
+    'file_data',
+  ]),
+  schema: harnessMessageSchema,
+  malformed: (type, _value, problem) =>
+    type === 'exit' || type === 'harness_error'
+      ? { type: 'harness_error', message: problem }
+      : null,
+};
+
+const BATCH_PROTOCOL: FrameProtocol<BatchMessage> = {
+  types: new Set<BatchMessage['type']>([
+    'stdout',
+    'stderr',
+    'truncated',
+    'item_start',
+    'item_exit',
+    'harness_error',
+    'file',
+    'file_data',
+    'batch_exit',
+  ]),
+  schema: batchMessageSchema,
+  malformed: (type, value, problem) => {
+    if (type === 'batch_exit') return { type: 'harness_error', message: problem };
+    if (type !== 'item_exit' && type !== 'harness_error') return null;
+    // The item it ended, when that much of it can be read; else the batch's own failure.
+    const item = 'item' in value ? itemIndex.safeParse(value.item) : null;
+    return item?.success
+      ? { type: 'harness_error', message: problem, item: item.data }
+      : { type: 'harness_error', message: problem };
+  },
+};
 
 /** Path segments a reason may show as they are; any other key (a variable name) is user data. */
 const PROTOCOL_FIELDS: ReadonlySet<string> = new Set(
@@ -191,6 +259,7 @@ const PROTOCOL_FIELDS: ReadonlySet<string> = new Set(
     omittedOutputFileSchema,
     harnessOutputFilesSchema,
     ...harnessMessageSchema.options,
+    ...batchMessageSchema.options,
   ].flatMap((schema) => Object.keys(schema.shape)),
 );
 
@@ -199,10 +268,9 @@ const PROTOCOL_FIELDS: ReadonlySet<string> = new Set(
  * against its schema. Bytes are kept until a newline arrives, so a frame split across
  * Docker chunks decodes whole. Only the harness supervisor writes this stream; a line
  * that is not a valid frame means the harness was bypassed or broken and is counted,
- * never trusted. A malformed exit or harness_error frame becomes a harness_error
- * message instead, so the run is reported as a harness failure.
+ * never trusted; what a malformed frame that ends a run becomes is the protocol's call.
  */
-export class HarnessFrameDecoder {
+export class FrameDecoder<M> {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** True from the moment the current line outgrew maxLineBytes until its newline. */
@@ -212,7 +280,10 @@ export class HarnessFrameDecoder {
   private invalidLines = 0;
   private readonly reasons: string[] = [];
 
-  constructor(private readonly maxLineBytes: number) {}
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly protocol: FrameProtocol<M>,
+  ) {}
 
   /** Lines that were not valid frames (or were too long to be one). */
   get rejectedLines(): number {
@@ -224,8 +295,8 @@ export class HarnessFrameDecoder {
     return this.reasons;
   }
 
-  push(chunk: Buffer): HarnessMessage[] {
-    const messages: HarnessMessage[] = [];
+  push(chunk: Buffer): M[] {
+    const messages: M[] = [];
     let start = 0;
     let newline = chunk.indexOf(0x0a, start);
     while (newline !== -1) {
@@ -253,7 +324,7 @@ export class HarnessFrameDecoder {
     }
   }
 
-  private endLine(): HarnessMessage | null {
+  private endLine(): M | null {
     const line = Buffer.concat(this.pending).toString('utf8');
     const skipped = this.skippingLine;
     this.pending = [];
@@ -264,22 +335,22 @@ export class HarnessFrameDecoder {
     return message;
   }
 
-  private decode(line: string): HarnessMessage | null {
+  private decode(line: string): M | null {
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
     } catch {
       return this.reject('not JSON');
     }
-    const type = frameTypeOf(parsed);
-    if (type === null) return this.reject('not a frame: no known type');
-    const checked = checkFrame(parsed);
-    if (typeof checked !== 'string') return checked;
+    const type = frameTypeOf(parsed, this.protocol.types);
+    if (type === null || typeof parsed !== 'object' || parsed === null) {
+      return this.reject('not a frame: no known type');
+    }
+    const checked = checkFrame(parsed, this.protocol.schema);
+    if (typeof checked !== 'string') return checked.frame;
     const problem = `malformed ${type} frame: ${checked}`;
-    // The harness was ending the run: report that it failed, and say what was wrong.
-    if (type === 'exit' || type === 'harness_error')
-      return { type: 'harness_error', message: problem };
-    return this.reject(problem);
+    // A frame that ends a run: report that the harness failed, and say what was wrong.
+    return this.protocol.malformed(type, parsed, problem) ?? this.reject(problem);
   }
 
   private reject(reason: string): null {
@@ -291,17 +362,39 @@ export class HarnessFrameDecoder {
   }
 }
 
-function frameTypeOf(value: unknown): FrameType | null {
+/**
+ * The single job's frames (PROTOCOL.md, "Out of the container"). A frame that is not
+ * valid is counted, never trusted; a malformed exit or harness_error frame becomes a
+ * harness_error message instead, so the run is reported as a harness failure.
+ */
+export class HarnessFrameDecoder extends FrameDecoder<HarnessMessage> {
+  constructor(maxLineBytes: number) {
+    super(maxLineBytes, JOB_PROTOCOL);
+  }
+}
+
+/**
+ * A batch's frames (PROTOCOL.md, "Batches"): each of an item's frames carries its index.
+ * A malformed item_exit or harness_error frame becomes that item's harness_error (the
+ * batch's, when not even its index can be read); a malformed batch_exit, the batch's.
+ */
+export class BatchFrameDecoder extends FrameDecoder<BatchMessage> {
+  constructor(maxLineBytes: number) {
+    super(maxLineBytes, BATCH_PROTOCOL);
+  }
+}
+
+function frameTypeOf(value: unknown, types: ReadonlySet<string>): string | null {
   if (typeof value !== 'object' || value === null || !('type' in value)) return null;
   const { type } = value;
-  return typeof type === 'string' && FRAME_TYPES.has(type) ? (type as FrameType) : null;
+  return typeof type === 'string' && types.has(type) ? type : null;
 }
 
 /** The frame, or what is wrong with it (in the schema's words, never the frame's data). */
-function checkFrame(value: unknown): HarnessMessage | string {
+function checkFrame<M>(value: unknown, schema: z.ZodType<M>): { frame: M } | string {
   try {
-    const checked = harnessMessageSchema.safeParse(value);
-    return checked.success ? checked.data : describeIssue(checked.error.issues[0]);
+    const checked = schema.safeParse(value);
+    return checked.success ? { frame: checked.data } : describeIssue(checked.error.issues[0]);
   } catch (error) {
     // The schema recurses into `cause`: a forged chain deep enough overflows the stack.
     if (error instanceof RangeError) return 'nested too deeply';

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type {
+  BatchMessage,
   HarnessException,
   HarnessMessage,
   HarnessPayload,
@@ -19,6 +20,7 @@ import type {
   OutputStream,
 } from './harness-protocol';
 import {
+  BatchFrameDecoder,
   HarnessFrameDecoder,
   MAX_FILE_CHUNK_BYTES,
   MAX_EXIT_FRAME_BYTES,
@@ -67,6 +69,32 @@ function runHarness(
     ? payload
     : encodePayload(typeof payload === 'string' ? payload : { ...DEFAULT_PAYLOAD, ...payload });
   const started = Date.now();
+  return spawnHarness(input, env, (output) => {
+    const decoder = new HarnessFrameDecoder(MAX_FRAME_BYTES);
+    const frames = decoder.push(output);
+    return {
+      rejections: decoder.rejectionReasons,
+      run: {
+        frames,
+        stdout: outputOf(frames, 'stdout'),
+        stderr: outputOf(frames, 'stderr'),
+        lastLineBytes: output.length - (output.lastIndexOf(0x0a, -2) + 1),
+        elapsedMs: Date.now() - started,
+      },
+    };
+  });
+}
+
+/**
+ * Starts the harness's bootstrap with `input` after the harness, in a fresh working
+ * directory, and decodes its stdout with `decode`. Fails unless the harness exits 0 with
+ * nothing on its own stderr and only valid frames on stdout, newline-terminated.
+ */
+function spawnHarness<T>(
+  input: Buffer,
+  env: Record<string, string>,
+  decode: (output: Buffer) => { run: T; rejections: readonly string[] },
+): Promise<T> {
   const [python, ...args] = HARNESS_COMMAND;
   // A fresh working directory, as a container's /tmp is: the worker writes main.py there.
   const workdir = mkdtempSync(join(tmpdir(), 'harness-'));
@@ -85,25 +113,18 @@ function runHarness(
       rmSync(workdir, { recursive: true, force: true });
       const output = Buffer.concat(stdout);
       const ownStderr = Buffer.concat(stderr).toString('utf8');
-      const decoder = new HarnessFrameDecoder(MAX_FRAME_BYTES);
-      const frames = decoder.push(output);
-      if (code !== 0 || ownStderr !== '' || output.at(-1) !== 0x0a || decoder.rejectedLines > 0) {
+      const { run, rejections } = decode(output);
+      if (code !== 0 || ownStderr !== '' || output.at(-1) !== 0x0a || rejections.length > 0) {
         reject(
           new Error(
             `harness ended with code ${code}, signal ${signal}:\n${ownStderr}\n` +
-              `rejected lines: ${decoder.rejectionReasons.join('; ')}\n` +
+              `rejected lines: ${rejections.join('; ')}\n` +
               `stdout:\n${output.subarray(0, 10_000).toString('utf8')}`,
           ),
         );
         return;
       }
-      resolve({
-        frames,
-        stdout: outputOf(frames, 'stdout'),
-        stderr: outputOf(frames, 'stderr'),
-        lastLineBytes: output.length - (output.lastIndexOf(0x0a, -2) + 1),
-        elapsedMs: Date.now() - started,
-      });
+      resolve(run);
     });
   });
 }
@@ -1556,5 +1577,212 @@ describe('sandbox harness', () => {
       expect(run.frames).toHaveLength(1);
       expect(harnessErrorOf(run)).toMatch(/^bad payload: /);
     });
+  });
+});
+
+type BatchItemPayload = Partial<HarnessPayload> & Pick<HarnessPayload, 'code'>;
+type ItemExitMessage = Extract<BatchMessage, { type: 'item_exit' }>;
+
+/** What a batch run printed, frame by frame and item by item. */
+interface BatchRun {
+  readonly frames: BatchMessage[];
+}
+
+/**
+ * Runs the harness with a batch of `items` (fields not given take DEFAULT_PAYLOAD's
+ * values), each item's input files (path, bytes) sent after the payload, item after item.
+ */
+function runBatchHarness(
+  items: readonly BatchItemPayload[],
+  parallelism: number,
+  files: readonly (readonly (readonly [string, string])[])[] = [],
+): Promise<BatchRun> {
+  const payload = {
+    batch: { parallelism },
+    items: items.map((item, index) => ({
+      ...DEFAULT_PAYLOAD,
+      ...item,
+      files: (files[index] ?? []).map(([path, data]) => ({ path, size: Buffer.byteLength(data) })),
+    })),
+  };
+  const contents = files.flatMap((itemFiles) => itemFiles.map(([, data]) => Buffer.from(data)));
+  return spawnHarness(
+    Buffer.concat([encodePayload(JSON.stringify(payload)), ...contents]),
+    {},
+    (output) => {
+      const decoder = new BatchFrameDecoder(MAX_FRAME_BYTES);
+      return { run: { frames: decoder.push(output) }, rejections: decoder.rejectionReasons };
+    },
+  );
+}
+
+/** The item_exit frame of item `index`: there must be exactly one. */
+function itemExitOf(run: BatchRun, index: number): ItemExitMessage {
+  const exits = run.frames.filter(
+    (frame): frame is ItemExitMessage => frame.type === 'item_exit' && frame.item === index,
+  );
+  expect(exits).toHaveLength(1);
+  return exits[0];
+}
+
+function itemOutputOf(run: BatchRun, index: number, stream: OutputStream = 'stdout'): string {
+  return run.frames
+    .map((frame) => (frame.type === stream && frame.item === index ? frame.data : ''))
+    .join('');
+}
+
+describe('sandbox harness batches', () => {
+  it(
+    'runs each item in its own worker and directory: one fails, one times out, one prints',
+    async () => {
+      const run = await runBatchHarness(
+        [
+          {
+            code: py(
+              'import decimal, os',
+              'leaked = "from item 0"',
+              'open("left.txt", "w").write("item 0 was here")',
+              'print(os.getcwd(), flush=True)',
+              'raise ValueError("item 0 fails")',
+            ),
+          },
+          {
+            code: py(
+              'import os, sys, time',
+              "print(os.listdir('.'), 'leaked' in globals(), 'decimal' in sys.modules)",
+              'print(os.getcwd(), flush=True)',
+              'time.sleep(30)',
+            ),
+            time_limit_s: 1,
+          },
+          { code: 'print(input_data)', input_data: { n: 3 } },
+        ],
+        1,
+      );
+
+      expect(
+        run.frames.map((frame) => frame.type).filter((type) => type.startsWith('item_')),
+      ).toEqual(['item_start', 'item_exit', 'item_start', 'item_exit', 'item_start', 'item_exit']);
+      expect(run.frames.at(-1)).toEqual({ type: 'batch_exit', items: 3 });
+      expect(itemExitOf(run, 0)).toMatchObject({
+        exit_code: 1,
+        harness_timeout: false,
+        result: { exceptions: [{ type: 'ValueError', message: 'item 0 fails', line: 5 }] },
+      });
+      expect(itemOutputOf(run, 0, 'stderr')).toContain('ValueError: item 0 fails');
+      expect(itemExitOf(run, 1)).toMatchObject({
+        exit_code: null,
+        signal: 9,
+        harness_timeout: true,
+        result: null,
+      });
+      expect(itemExitOf(run, 2)).toMatchObject({
+        exit_code: 0,
+        signal: null,
+        result: { exceptions: [] },
+      });
+      // Fresh directory, fresh globals, fresh modules: nothing of item 0 in item 1.
+      const [firstCwd] = itemOutputOf(run, 0).split('\n');
+      const [seen, secondCwd] = itemOutputOf(run, 1).split('\n');
+      expect(seen).toBe("['main.py'] False False");
+      expect(secondCwd).not.toBe(firstCwd);
+      expect(itemOutputOf(run, 2)).toBe("{'n': 3}\n");
+    },
+    SLOW,
+  );
+
+  it(
+    'runs `parallelism` items at once: two that wait for each other both finish',
+    async () => {
+      const meeting = mkdtempSync(join(tmpdir(), 'harness-meeting-'));
+      try {
+        // Each leaves its mark and waits for the other's: only items run at once both finish.
+        const code = py(
+          'import os, time',
+          'me, other = input_data["me"], input_data["other"]',
+          'open(os.path.join(input_data["dir"], me), "w").close()',
+          'while not os.path.exists(os.path.join(input_data["dir"], other)):',
+          '    time.sleep(0.01)',
+          'print("met", other)',
+        );
+        const run = await runBatchHarness(
+          [
+            { code, input_data: { dir: meeting, me: 'a', other: 'b' }, time_limit_s: 5 },
+            { code, input_data: { dir: meeting, me: 'b', other: 'a' }, time_limit_s: 5 },
+          ],
+          2,
+        );
+
+        expect(itemExitOf(run, 0)).toMatchObject({ exit_code: 0, harness_timeout: false });
+        expect(itemExitOf(run, 1)).toMatchObject({ exit_code: 0, harness_timeout: false });
+        expect(itemOutputOf(run, 0)).toBe('met b\n');
+        expect(itemOutputOf(run, 1)).toBe('met a\n');
+      } finally {
+        rmSync(meeting, { recursive: true, force: true });
+      }
+    },
+    SLOW,
+  );
+
+  it('gives each item its own input files and sends back its own output files', async () => {
+    const code = py(
+      'import os',
+      'os.makedirs("out")',
+      'open("out/seen.txt", "w").write(" ".join(sorted(os.listdir("."))))',
+      'open("out/echo.txt", "w").write(open(input_data).read().upper())',
+    );
+    const request = { max_count: 5, max_bytes: 1024 };
+    const run = await runBatchHarness(
+      [
+        { code, input_data: 'a.txt', output_files: request },
+        { code, input_data: 'data/b.txt', output_files: request },
+      ],
+      2,
+      [[['a.txt', 'first']], [['data/b.txt', 'second']]],
+    );
+
+    const filesOf = (index: number) => {
+      const assembler = new OutputFileAssembler(request);
+      for (const frame of run.frames) {
+        if (frame.type === 'file' && frame.item === index)
+          assembler.fileStarts(frame.path, frame.size);
+        if (frame.type === 'file_data' && frame.item === index) assembler.fileData(frame.data);
+      }
+      assembler.end();
+      return assembler.outputFiles(itemExitOf(run, index).output_files)?.files;
+    };
+    expect(filesOf(0)).toEqual([
+      { path: 'echo.txt', data: Buffer.from('FIRST') },
+      { path: 'seen.txt', data: Buffer.from('a.txt main.py out') },
+    ]);
+    expect(filesOf(1)).toEqual([
+      { path: 'echo.txt', data: Buffer.from('SECOND') },
+      { path: 'seen.txt', data: Buffer.from('data main.py out') },
+    ]);
+  });
+
+  it('caps each item’s output on its own', async () => {
+    const run = await runBatchHarness(
+      [
+        { code: 'print("x" * 100)', max_output_bytes: 10 },
+        { code: 'print("y" * 100)', max_output_bytes: 1000 },
+      ],
+      1,
+    );
+
+    expect(itemOutputOf(run, 0)).toBe('x'.repeat(10));
+    expect(run.frames).toContainEqual({ type: 'truncated', stream: 'stdout', item: 0 });
+    expect(itemOutputOf(run, 1)).toBe(`${'y'.repeat(100)}\n`);
+    expect(itemExitOf(run, 0)).toMatchObject({ stdout_bytes: 101 });
+  });
+
+  it('refuses a batch with an invalid item as a bad payload, naming the item', async () => {
+    const payload = JSON.stringify({
+      batch: { parallelism: 1 },
+      items: [{ ...DEFAULT_PAYLOAD, code: 'pass' }, { ...DEFAULT_PAYLOAD }],
+    });
+    const run = await runHarness(payload);
+
+    expect(harnessErrorOf(run)).toBe("bad payload: item 1: field 'code' is missing or invalid");
   });
 });

@@ -80,6 +80,12 @@ MAX_OMITTED_LISTED = 100  # omitted output files listed by path; the others only
 # Each costs the supervisor memory until they are sorted.
 MAX_OUTPUT_FILES_CONSIDERED = 10_000
 
+# Batches (PROTOCOL.md, "Batches")
+MAX_PARALLELISM = 64  # workers of one batch at once; the container's pids limit binds first
+ITEMS_DIR = '.items'  # under the working directory: one directory per running item, in it
+# What makes a worker the kernel's first choice when the container runs out of memory.
+OOM_SCORE_ADJ_PATH = '/proc/self/oom_score_adj'
+
 # Worker
 WORKER_CRASH_EXIT = 70  # EX_SOFTWARE: the harness itself failed in the worker
 STDERR_TIMEOUT_S = 2.0  # flushing and printing the traceback run user code (__str__, flush)
@@ -129,8 +135,11 @@ def main():
         _emit_harness_error(f'bad payload: {exc}')
     else:
         try:
-            _receive_input_files(payload['files'], sys.stdin.buffer)
-            _supervise(payload)
+            if 'batch' in payload:
+                _supervise_batch(payload, sys.stdin.buffer)
+            else:
+                _receive_input_files(payload['files'], sys.stdin.buffer)
+                _supervise(payload)
         except _InputFileError as exc:
             _emit_harness_error(str(exc))
         except BaseException as exc:
@@ -172,7 +181,7 @@ def _make_undumpable():
 
 
 def _read_payload():
-    """The job on stdin; raises ValueError saying what is wrong with it.
+    """The job (or the batch of items) on stdin; raises ValueError saying what is wrong with it.
 
     A line with the JSON's length in bytes, then the JSON: framed rather than read to
     EOF, so the runner never has to half-close its connection to the engine (a proxy in
@@ -189,6 +198,33 @@ def _read_payload():
     payload = _json_loads(data.decode('utf-8'), parse_constant=float)
     if not isinstance(payload, dict):
         raise ValueError('not a JSON object')
+    if 'batch' in payload:
+        return _checked_batch(payload)
+    return _checked_job(payload)
+
+
+def _checked_batch(payload):
+    """A batch payload: `batch` ({"parallelism"}) and `items`, each a job payload."""
+    batch = payload['batch']
+    if type(batch) is not dict or type(batch.get('parallelism')) is not int:
+        raise ValueError("field 'batch' is invalid")
+    if not 1 <= batch['parallelism'] <= MAX_PARALLELISM:
+        raise ValueError(f"field 'batch': parallelism is not within 1 and {MAX_PARALLELISM}")
+    items = payload.get('items')
+    if type(items) is not list:
+        raise ValueError("field 'items' is invalid")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValueError(f'item {index}: not a JSON object')
+        try:
+            _checked_job(item)
+        except ValueError as exc:
+            raise ValueError(f'item {index}: {exc}') from None
+    return payload
+
+
+def _checked_job(payload):
+    """One job's payload, its fields checked (files and output_files normalized)."""
     checks = {
         'code': lambda v: isinstance(v, str),
         'filename': lambda v: isinstance(v, str) and v != '',
@@ -305,7 +341,296 @@ def _forward_until_exit(worker, reader, time_limit_s):
     return timed_out
 
 
-def _send_output_files(request):
+# --------------------------------------------------------------------------
+# Batches: many items of one caller in one container (PROTOCOL.md, "Batches")
+# --------------------------------------------------------------------------
+
+
+class _BatchItem:
+    """One item of a batch while it runs: its worker, its pipes, its directory, its clock."""
+
+    def __init__(self, index, payload, directory, worker, reader):
+        self.index = index
+        self.payload = payload
+        self.directory = directory
+        self.worker = worker
+        self.reader = reader
+        self.deadline = time.monotonic() + payload['time_limit_s']
+        self.timed_out = False
+
+
+def _supervise_batch(payload, stdin):
+    """Run the batch's items, each in a worker forked from this pristine supervisor, at
+    most `parallelism` at once, each in a fresh directory of its own, wiped once it ends.
+
+    Every frame of an item carries its index; an item ends with its item_exit frame, or a
+    harness_error frame tagged with it when it could not be run (an input file that could
+    not be written). After the last item, the batch_exit frame.
+    """
+    items = payload['items']
+    parallelism = payload['batch']['parallelism']
+    workdir = os.getcwd()
+    # Entries of the working directory that predate the items (a preload's cache, say).
+    kept = set(os.listdir(workdir)) | {ITEMS_DIR}
+    root = os.path.join(workdir, ITEMS_DIR)
+    os.makedirs(root, mode=0o711, exist_ok=True)  # no listing: an item cannot find another
+    if any(item['output_files'] is not None for item in items):
+        import binascii  # noqa: F401 -- here, so that every item is forked with the same modules
+    wakeup_read, wakeup_write = os.pipe()
+    os.set_blocking(wakeup_read, False)
+    os.set_blocking(wakeup_write, False)
+    # A worker's end wakes the loop at once, rather than at its next poll.
+    signal.set_wakeup_fd(wakeup_write, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, _on_child)
+    poller = select.poll()
+    poller.register(wakeup_read, select.POLLIN)
+    owners = {}  # fd: the running item whose pipe it is
+    running = []
+    next_index = 0
+    finished = 0
+    try:
+        while running or next_index < len(items):
+            while next_index < len(items) and len(running) < parallelism:
+                index, item = next_index, items[next_index]
+                next_index += 1
+                foreign = [wakeup_read, wakeup_write, *owners]
+                try:
+                    started = _start_item(index, item, root, workdir, stdin, foreign)
+                except _InputFileError as exc:
+                    # Stdin ended early: no later item's files can be read. The items
+                    # running go on; the others are never run, and send no frame.
+                    _emit_harness_error(str(exc))
+                    next_index = len(items)
+                    break
+                if started is None:
+                    finished += 1
+                    continue
+                running.append(started)
+                for fd in started.reader.open_pipes:
+                    poller.register(fd, select.POLLIN)
+                    owners[fd] = started
+            if not running:
+                break  # every item has been run
+            for fd, _ in poller.poll(POLL_INTERVAL_S * 1000):
+                if fd == wakeup_read:
+                    _read_or_empty(wakeup_read, 4096)
+                    continue
+                item = owners.get(fd)
+                if item is None:
+                    continue
+                item.reader.read(fd)
+                if fd not in item.reader.open_pipes:
+                    poller.unregister(fd)
+                    del owners[fd]
+            now = time.monotonic()
+            for item in list(running):
+                if item.worker.exited():
+                    for fd in list(item.reader.open_pipes):
+                        poller.unregister(fd)
+                        del owners[fd]
+                    running.remove(item)
+                    _finish_item(item)
+                    finished += 1
+                elif not item.timed_out and now >= item.deadline:
+                    item.worker.kill()
+                    item.timed_out = True
+            _reap_orphans({item.worker.pid for item in running})
+            if not running:
+                _sweep_between_items(workdir, kept)
+    finally:
+        for item in running:
+            item.worker.kill()
+        signal.set_wakeup_fd(-1)
+    _emit({'type': 'batch_exit', 'items': finished})
+
+
+def _on_child(signum, frame):
+    """SIGCHLD: nothing to do here; the wakeup fd has already woken the loop."""
+
+
+def _start_item(index, payload, root, workdir, stdin, foreign_fds):
+    """Receive the item's input files into a fresh directory of its own and fork its
+    worker; None when its files could not be written (reported as its harness_error).
+
+    Raises _InputFileError when stdin ends before the item's files do: nothing after
+    that would be read right, so no further item can be run.
+    """
+    emit = _item_emitter(index)
+    directory = os.path.join(root, f'{index}-{os.urandom(8).hex()}')
+    os.mkdir(directory, 0o700)
+    try:
+        problem = _receive_item_files(payload['files'], stdin, directory)
+    except _InputFileError:
+        _wipe(directory)
+        raise
+    if problem is not None:
+        _wipe(directory)
+        emit({'type': 'harness_error', 'message': problem[:MAX_MESSAGE_CHARS]})
+        return None
+    pipes = {name: os.pipe() for name in ('stdout', 'stderr', 'result')}
+    pid = os.fork()
+    if pid == 0:
+        enter = lambda: _enter_item(directory, workdir, foreign_fds)  # noqa: E731
+        _worker_main(payload, pipes, enter)  # never returns
+    worker = _Worker(pid)
+    try:
+        for _, write_end in pipes.values():
+            os.close(write_end)
+        read_ends = {name: read_end for name, (read_end, _) in pipes.items()}
+        emit({'type': 'item_start'})
+        return _BatchItem(index, payload, directory, worker, _Reader(read_ends, payload['max_output_bytes'], emit))
+    except BaseException:
+        worker.kill()
+        raise
+
+
+def _item_emitter(index):
+    """_emit for the frames of item `index`: each tagged with it."""
+    return lambda frame: _emit(dict(frame, item=index))
+
+
+def _receive_item_files(files, stdin, directory):
+    """Write the item's input files under its directory, as _receive_input_files does for a
+    job; what went wrong, or None. A file that cannot be written is read past, and the
+    item's other files too, so that the next item's files are read right."""
+    problem = None
+    for file in files:
+        path, size = file['path'], file['size']
+        fd = None
+        if problem is None:
+            try:
+                target = os.path.join(directory, path)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            except (OSError, ValueError) as exc:
+                problem = f'input file {path!r}: {exc}'
+        try:
+            remaining = size
+            while remaining:
+                chunk = stdin.read(min(remaining, READ_CHUNK_BYTES))
+                if not chunk:
+                    raise _InputFileError(
+                        f'input file {path!r}: {size - remaining} bytes arrived of the {size} announced'
+                    )
+                remaining -= len(chunk)
+                if fd is None:
+                    continue
+                try:
+                    _write_all(fd, chunk)
+                except OSError as exc:  # ENOSPC, EFBIG
+                    problem = f'input file {path!r}: {exc}'
+                    os.close(fd)
+                    fd = None
+        finally:
+            if fd is not None:
+                os.close(fd)
+    return problem
+
+
+def _enter_item(directory, workdir, foreign_fds):
+    """In an item's worker, before the job's own steps: let go of what belongs to the
+    supervisor and the other items, and make the item's directory its home."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for fd in foreign_fds:  # the other items' pipes: their output is not this item's to read
+        _quietly(os.close, fd)
+    try:
+        # The first one the kernel's OOM killer takes, so that an item that exhausts the
+        # container's memory dies alone. Raising one's own score needs no privilege.
+        fd = os.open(OOM_SCORE_ADJ_PATH, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, b'1000')
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # best effort: a runtime without it (gVisor) still runs the item
+    os.chdir(directory)
+    for name, value in list(os.environ.items()):
+        if value == workdir:  # HOME, MPLCONFIGDIR...: the item's directory instead
+            os.environ[name] = directory
+    os.environ['TMPDIR'] = directory
+
+
+def _finish_item(item):
+    """Reap the item's worker, send its output files and its item_exit frame, and wipe its
+    directory: the next item never sees what this one left."""
+    emit = item.reader.emit
+    try:
+        item.worker.kill()  # whatever the worker started and left behind
+        item.reader.drain(DRAIN_GRACE_S)
+        item.reader.close()
+        status, rusage = item.worker.reap()
+    finally:
+        item.worker.kill()  # if the supervisor failed half-way; a no-op once reaped
+    request = item.payload['output_files']
+    output_dir = os.path.join(item.directory, OUTPUT_DIR)
+    output_files = _send_output_files(request, output_dir, emit) if request is not None else None
+    emit(_exit_frame(status, rusage, item.timed_out, item.reader, output_files, item=item.index))
+    _wipe(item.directory)
+
+
+def _reap_orphans(workers):
+    """Reap the children that are not running items' workers: processes an item left
+    behind, given to PID 1 when their parent died. A worker is left for its item's end."""
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None or info.si_pid in workers:
+            return
+        try:
+            os.waitpid(info.si_pid, 0)
+        except ChildProcessError:
+            return
+
+
+def _sweep_between_items(workdir, kept):
+    """With no item running: end what the items left running (as PID 1, the container's
+    init, kill(-1) reaches every process but this one; anywhere else it would reach far
+    more, so it is only ever sent from PID 1), and remove what they left in the working
+    directory outside their own (a file written to /tmp by its full name)."""
+    if os.getpid() == 1:
+        _quietly(os.kill, -1, signal.SIGKILL)
+        _reap_orphans(set())
+    try:
+        with os.scandir(workdir) as entries:
+            strays = [entry.path for entry in entries if entry.name not in kept]
+    except OSError:
+        return
+    for path in strays:
+        _wipe(path)
+
+
+def _wipe(path):
+    """Remove path and all under it, never following a link, whatever the item did to the
+    permissions of its directories. Best effort: what cannot be removed stays."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            os.unlink(path)
+            return
+    except OSError:
+        return
+    pending = [path]  # directories, parents before their children: no recursion to overflow
+    visited = []
+    while pending:
+        directory = pending.pop()
+        visited.append(directory)
+        _quietly(os.chmod, directory, 0o700)
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    else:
+                        _quietly(os.unlink, entry.path)
+        except OSError:
+            continue
+    for directory in reversed(visited):
+        _quietly(os.rmdir, directory)
+
+
+def _send_output_files(request, directory=OUTPUT_DIR, emit=None):
     """Send the regular files under out/ as file frames, in the order of their paths,
     each whole while it fits what is left of the request's count and bytes; return the
     exit frame's summary, which lists the others as omitted.
@@ -319,13 +644,14 @@ def _send_output_files(request):
     """
     import binascii  # base64's C core; only jobs that ask for output files pay for it
 
-    files, uncounted = _output_files_found()
+    emit = emit or _emit
+    files, uncounted = _output_files_found(directory)
     summary = {'sent': 0, 'omitted': [], 'omitted_count': uncounted}
     listing_bytes = 0
     room = request['max_bytes']
     for path, size in files:
         fits = summary['sent'] < request['max_count'] and size <= room
-        if fits and _send_output_file(path, size, binascii.b2a_base64):
+        if fits and _send_output_file(directory, path, size, binascii.b2a_base64, emit):
             summary['sent'] += 1
             room -= size
             continue
@@ -337,14 +663,14 @@ def _send_output_files(request):
     return summary
 
 
-def _output_files_found():
+def _output_files_found(output_dir):
     """([(path relative to out/, size)] sorted by path, how many more there were): the
     first MAX_OUTPUT_FILES_CONSIDERED regular files found, never through a symlink.
 
     A directory that cannot be listed counts as one more; no out/ directory is no files.
     """
     try:
-        if not stat.S_ISDIR(os.lstat(OUTPUT_DIR).st_mode):
+        if not stat.S_ISDIR(os.lstat(output_dir).st_mode):
             return [], 0
     except OSError:
         return [], 0
@@ -354,7 +680,7 @@ def _output_files_found():
     while directories:
         directory = directories.pop()
         try:
-            with os.scandir(f'{OUTPUT_DIR}/{directory}') as entries:
+            with os.scandir(f'{output_dir}/{directory}') as entries:
                 for entry in entries:
                     path = directory + entry.name
                     if entry.is_dir(follow_symlinks=False):
@@ -371,7 +697,7 @@ def _output_files_found():
     return found, uncounted
 
 
-def _send_output_file(path, size, b2a_base64):
+def _send_output_file(output_dir, path, size, b2a_base64, emit):
     """Send out/<path> whole, as its file frame and data frames, reading FILE_CHUNK_BYTES
     at a time. False, having sent nothing, if it is no longer the regular file of `size`
     bytes it was when listed, or its name is not UTF-8 (the runner could not name it).
@@ -380,20 +706,20 @@ def _send_output_file(path, size, b2a_base64):
     try:
         path.encode('utf-8')  # a name that is not UTF-8 comes with surrogate escapes
         # O_NONBLOCK: a fifo put in its place must not block the supervisor.
-        fd = os.open(f'{OUTPUT_DIR}/{path}', os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(f'{output_dir}/{path}', os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except (OSError, UnicodeEncodeError):
         return False
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode) or status.st_size != size:
             return False
-        _emit({'type': 'file', 'path': path, 'size': size})
+        emit({'type': 'file', 'path': path, 'size': size})
         remaining = size
         while remaining:
             chunk = _read_or_empty(fd, min(remaining, FILE_CHUNK_BYTES))
             if not chunk:
                 return False
-            _emit({'type': 'file_data', 'data': b2a_base64(chunk, newline=False).decode('ascii')})
+            emit({'type': 'file_data', 'data': b2a_base64(chunk, newline=False).decode('ascii')})
             remaining -= len(chunk)
         return True
     finally:
@@ -408,10 +734,11 @@ def _read_or_empty(fd, size):
         return b''
 
 
-def _exit_frame(status, rusage, timed_out, reader, output_files):
+def _exit_frame(status, rusage, timed_out, reader, output_files, item=None):
+    """The exit frame; a batch item's `item_exit` frame, tagged with its index, when item is given."""
     result, result_error = _received_result(reader)
     frame = {
-        'type': 'exit',
+        'type': 'exit' if item is None else 'item_exit',
         'exit_code': os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         'signal': os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
         'harness_timeout': timed_out,
@@ -423,6 +750,8 @@ def _exit_frame(status, rusage, timed_out, reader, output_files):
         'result_error': result_error,
         'output_files': output_files,
     }
+    if item is not None:
+        frame['item'] = item
     if len(_frame_line(frame)) > MAX_EXIT_FRAME_BYTES:
         # The bounds above make this impossible; the runner's line limit must not depend on that arithmetic.
         frame.update(result=None, result_error='the result does not fit in the exit frame')
@@ -704,7 +1033,8 @@ class _Worker:
 class _Reader:
     """Reads the worker's three pipes: output becomes frames, the result is kept."""
 
-    def __init__(self, read_ends, max_output_bytes):
+    def __init__(self, read_ends, max_output_bytes, emit=None):
+        self.emit = emit or _emit
         self.outputs = {name: _Output(name, max_output_bytes) for name in ('stdout', 'stderr')}
         self.result = bytearray()  # at most MAX_RESULT_BYTES of it: more means a forged result
         self.result_bytes = 0
@@ -718,23 +1048,34 @@ class _Reader:
     def pump(self, timeout):
         """Wait up to timeout for data, then take one chunk from each ready pipe."""
         for fd, _ in self.poller.poll(timeout * 1000):
-            name = self.open_pipes[fd]
-            try:
-                chunk = os.read(fd, READ_CHUNK_BYTES)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                self.poller.unregister(fd)
-                del self.open_pipes[fd]
-                os.close(fd)
-            elif name == 'result':
-                # Read to the end even past the cap, so that the writer never blocks.
-                self.result_bytes += len(chunk)
-                if self.result_bytes <= MAX_RESULT_BYTES:
-                    self.result += chunk
-            else:
-                for frame in self.outputs[name].feed(chunk):
-                    _emit(frame)
+            self.read(fd)
+
+    def read(self, fd):
+        """Take one chunk from the pipe fd, ready to be read; closes it at its end."""
+        name = self.open_pipes[fd]
+        try:
+            chunk = os.read(fd, READ_CHUNK_BYTES)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.poller.unregister(fd)
+            del self.open_pipes[fd]
+            os.close(fd)
+        elif name == 'result':
+            # Read to the end even past the cap, so that the writer never blocks.
+            self.result_bytes += len(chunk)
+            if self.result_bytes <= MAX_RESULT_BYTES:
+                self.result += chunk
+        else:
+            for frame in self.outputs[name].feed(chunk):
+                self.emit(frame)
+
+    def close(self):
+        """Close the pipes still open (held by something the worker left running)."""
+        for fd in list(self.open_pipes):
+            self.poller.unregister(fd)
+            del self.open_pipes[fd]
+            os.close(fd)
 
     def drain(self, grace_s):
         """Read what is left, giving up on pipes still open after grace_s."""
@@ -746,7 +1087,7 @@ class _Reader:
             self.pump(remaining)
         for output in self.outputs.values():
             for frame in output.finish():
-                _emit(frame)
+                self.emit(frame)
 
 
 class _Output:
@@ -852,10 +1193,15 @@ def _write_all(fd, data):
 # --------------------------------------------------------------------------
 
 
-def _worker_main(payload, pipes):
-    """Body of the forked worker. Never returns into the supervisor's code."""
+def _worker_main(payload, pipes, enter=None):
+    """Body of the forked worker. Never returns into the supervisor's code.
+
+    `enter`, for a batch item: called first, to give the worker the item's own place.
+    """
     exit_code = WORKER_CRASH_EXIT
     try:
+        if enter is not None:
+            enter()
         exit_code = _run_worker(payload, pipes)
     except BaseException:
         # A harness bug: leave a trace on stderr; the supervisor will report result null.

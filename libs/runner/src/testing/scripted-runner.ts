@@ -1,9 +1,15 @@
+import { batchAbortedBeforeStartOutcome, batchOutcomeOf, itemOutcomeOf } from '../batch-outcome';
 import {
+  BatchRunListener,
+  BatchRunOutcome,
   DockerRunner,
   EngineImage,
   HarnessDelivery,
+  ItemOutcome,
   RunListener,
   RunOutcome,
+  SandboxBatchItem,
+  SandboxBatchJob,
   SandboxJob,
   StopReason,
 } from '../docker-runner';
@@ -82,6 +88,31 @@ export interface RunScript {
   readonly outcome?: Partial<RunOutcome>;
 }
 
+/** What one item of a scripted batch does: its output, then its end. */
+export interface BatchItemScript {
+  /** Chunks sent through onItemOutput after onItemStarted, in order. */
+  readonly output?: readonly { readonly stream: OutputStream; readonly data: string }[];
+  /**
+   * Fields of its exit frame over the defaults (`{ signal: 9 }` reads as an OOM kill);
+   * null: the harness never reported it (ending `lost`).
+   */
+  readonly exit?: Partial<HarnessExit> | null;
+  /** The harness could not run it: ending `harness_error`, and it never starts. */
+  readonly harnessError?: string;
+}
+
+/** What a runBatch() does: start, hold, then each item's script in order, or fail. */
+export interface BatchScript {
+  /** Waited for after the start, before any item: an abort meanwhile ends every item `aborted`. */
+  readonly hold?: Hold;
+  /** Each item's script; default: a clean exit with no output. */
+  readonly items?: (item: SandboxBatchItem, index: number) => BatchItemScript;
+  /** Thrown after the start instead of resolving. */
+  readonly fail?: Error;
+  /** Fields of the batch outcome over the computed ones. */
+  readonly outcome?: Partial<BatchRunOutcome>;
+}
+
 /** Which jobs a script is for: a job id, a job's code, or any test of the job. */
 export type JobMatch = string | ((job: SandboxJob) => boolean);
 
@@ -128,6 +159,10 @@ export function harnessExit(overrides: Partial<HarnessExit> = {}): HarnessExit {
  */
 export class ScriptedRunner extends DockerRunner {
   defaultScript: RunScript = {};
+  /** What every runBatch() plays. */
+  batchScript: BatchScript = {};
+  /** Every batch given to runBatch(), in order. */
+  readonly batches: SandboxBatchJob[] = [];
   /** Containers the next removeLeftovers() reports. */
   leftovers = 0;
   warmUps = 0;
@@ -184,6 +219,21 @@ export class ScriptedRunner extends DockerRunner {
     } finally {
       record.aborted ||= signal.aborted;
       signal.removeEventListener('abort', onAbort);
+      this.active -= 1;
+    }
+  }
+
+  override async runBatch(
+    job: SandboxBatchJob,
+    listener: BatchRunListener,
+    signal: AbortSignal,
+  ): Promise<BatchRunOutcome> {
+    this.batches.push(job);
+    this.active += 1;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    try {
+      return await this.playBatch(this.batchScript, job, listener, signal);
+    } finally {
       this.active -= 1;
     }
   }
@@ -318,6 +368,114 @@ export class ScriptedRunner extends DockerRunner {
         containerStartMs: Math.max(0, startedAt.getTime() - acquiredAt),
         runMs: Math.max(0, endedAt.getTime() - startedAt.getTime()),
       },
+      ...script.outcome,
+    };
+  }
+
+  private async playBatch(
+    script: BatchScript,
+    job: SandboxBatchJob,
+    listener: BatchRunListener,
+    signal: AbortSignal,
+  ): Promise<BatchRunOutcome> {
+    const containerId = `${SCRIPTED_CONTAINER_PREFIX}${job.jobId}-batch-${this.batches.length}`;
+    const acquiredAt = Date.now();
+    if (signal.aborted) {
+      const outcome = batchAbortedBeforeStartOutcome(
+        containerId,
+        job.items,
+        acquiredAt,
+        new Date(),
+      );
+      for (const item of outcome.items) listener.onItemFinished(item.itemId, item);
+      return outcome;
+    }
+    const startedAt = new Date();
+    listener.onStarted({ containerId, startedAt });
+    let stopReason: StopReason = 'exited';
+    if (script.hold && (await held(script.hold, signal, 'outcome')) === 'aborted') {
+      stopReason = 'aborted';
+    }
+    if (script.fail) throw script.fail;
+    const items = job.items.map((item, index): ItemOutcome => {
+      if (signal.aborted) stopReason = 'aborted';
+      const record = {
+        itemId: item.itemId,
+        index,
+        startedAt: null as Date | null,
+        truncated: { stdout: false, stderr: false },
+      };
+      const itemScript = stopReason === 'aborted' ? null : (script.items?.(item, index) ?? {});
+      let outcome: ItemOutcome;
+      if (itemScript === null) {
+        outcome = itemOutcomeOf(record, {
+          ending: 'aborted',
+          exit: null,
+          harnessError: null,
+          outputFiles: null,
+          endedAt: new Date(),
+        });
+      } else if (itemScript.harnessError !== undefined) {
+        outcome = itemOutcomeOf(record, {
+          ending: 'harness_error',
+          exit: null,
+          harnessError: itemScript.harnessError,
+          outputFiles: null,
+          endedAt: new Date(),
+        });
+      } else {
+        record.startedAt = new Date();
+        listener.onItemStarted(item.itemId, record.startedAt);
+        const written = { stdout: 0, stderr: 0 };
+        for (const chunk of itemScript.output ?? []) {
+          written[chunk.stream] += Buffer.byteLength(chunk.data, 'utf8');
+          listener.onItemOutput(item.itemId, chunk.stream, chunk.data);
+        }
+        const exit =
+          itemScript.exit === null
+            ? null
+            : harnessExit({
+                stdout_bytes: written.stdout,
+                stderr_bytes: written.stderr,
+                output_files: item.payload.output_files
+                  ? { sent: 0, omitted: [], omitted_count: 0 }
+                  : null,
+                ...itemScript.exit,
+              });
+        outcome = itemOutcomeOf(record, {
+          ending: exit === null ? 'lost' : 'exited',
+          exit,
+          harnessError: null,
+          outputFiles: exit?.output_files
+            ? {
+                files: [],
+                omitted: exit.output_files.omitted,
+                omittedCount: exit.output_files.omitted_count,
+              }
+            : null,
+          endedAt: new Date(),
+        });
+      }
+      listener.onItemFinished(item.itemId, outcome);
+      return outcome;
+    });
+    return {
+      ...batchOutcomeOf({
+        containerId,
+        acquiredAt,
+        startedAt,
+        endedAt: new Date(),
+        stopReason,
+        container: {
+          imageId: SCRIPTED_IMAGE_ID,
+          containerExitCode: stopReason === 'aborted' ? 137 : null,
+          oomKilled: false,
+        },
+        completed: stopReason === 'exited',
+        harnessError: null,
+        diagnostics: '',
+        items,
+      }),
       ...script.outcome,
     };
   }
