@@ -16,7 +16,7 @@ const LAYERS = [
   ['quota', 'processor', 'files'],
   ['execution'],
   ['cluster', 'metrics'],
-  ['adjustment', 'debug'],
+  ['adjustment', 'debug', 'callbacks'],
   ['health', 'info'],
   ['bootstrap'],
 ];

@@ -43,7 +43,10 @@ function unfinished(index: number): ExecutionRecord {
     usage: null,
     imageId: null,
     inputFiles: [],
+    callbackUrl: null,
     outputFiles: null,
+    batchId: null,
+    batchIndex: null,
     pruned: false,
   };
 }

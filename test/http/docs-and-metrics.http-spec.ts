@@ -139,6 +139,7 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
         'cpus',
         'pids',
         'files',
+        'callback_url',
       ].sort(),
     );
     // Each limit documents its range and the setting that bounds it.
@@ -148,6 +149,7 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
       cpus: { type: 'number', minimum: 0.01 },
       pids: { type: 'integer', minimum: 8 },
       files: { type: 'array', description: expect.stringContaining('MAX_INPUT_FILES') as string },
+      callback_url: { type: 'string', maxLength: 2048 },
     });
     for (const [field, setting] of [
       ['memory_mb', 'MAX_MEMORY_MB'],

@@ -39,6 +39,12 @@ export interface ScriptedSandboxApp extends ListeningApp {
   readonly runner: ScriptedRunner;
 }
 
+/** A provider a spec puts in place of the app's own (a HostResolver without DNS, say). */
+export interface ProviderOverride {
+  readonly provide: abstract new (...args: never[]) => unknown;
+  readonly useValue: unknown;
+}
+
 /** What startSleeper() runs: it says "started", then sleeps for a minute. */
 const SLEEPER_CODE = 'import time\nprint("started", flush=True)\ntime.sleep(60)';
 
@@ -62,20 +68,22 @@ export async function startSandboxApp(env: Record<string, string> = {}): Promise
  * runner answers the engine status watch, the health checks and the container count
  * as a healthy engine would, and plays a script for each run (a clean exit unless the
  * spec scripts otherwise). startSleeper() works here too: its code says "started" and
- * runs until cancelled.
+ * runs until cancelled. `overrides` replace providers of the app.
  */
 export async function startScriptedSandboxApp(
   env: Record<string, string> = {},
   runner = new ScriptedRunner(),
+  overrides: readonly ProviderOverride[] = [],
 ): Promise<ScriptedSandboxApp> {
   runner.script(SLEEPER_CODE, untilCancelled('started\n'));
-  return { ...(await listenOnLoopback(env, runner)), runner };
+  return { ...(await listenOnLoopback(env, runner, overrides)), runner };
 }
 
 /** Builds the app over the real engine, or over `runner` in its place, and listens. */
 async function listenOnLoopback(
   env: Record<string, string>,
   runner: DockerRunner | null,
+  overrides: readonly ProviderOverride[] = [],
 ): Promise<ListeningApp> {
   const instanceId = env.SANDBOX_INSTANCE_ID ?? `test-${randomUUID().slice(0, 8)}`;
   const config = loadConfig({
@@ -92,6 +100,8 @@ async function listenOnLoopback(
   // The composition root builds the mode and role from the configuration (as main.ts does).
   const builder = Test.createTestingModule({ imports: [AppModule.forConfig(config)] });
   if (runner) builder.overrideProvider(DockerRunner).useValue(runner);
+  for (const { provide, useValue } of overrides)
+    builder.overrideProvider(provide).useValue(useValue);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     bodyParser: false,

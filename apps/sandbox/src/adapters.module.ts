@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
@@ -5,6 +6,7 @@ import { ThrottlerStorageService } from '@nestjs/throttler';
 import { BackendClient, BackendClientModule } from '@brain-net/backend-client';
 import {
   BullmqAdjustmentQueue,
+  BullmqCallbackQueue,
   BullmqExecutionQueue,
   ExecutionFeed,
   ExecutionQueue,
@@ -14,11 +16,13 @@ import {
 import { RunnerModule } from '@brain-net/runner';
 import {
   AdjustmentStore,
+  CallbackOutbox,
   ExecutionStore,
   FileStore,
   LocalFileStore,
   RedisExecutionStore,
   RedisFileStore,
+  SqliteCallbackStore,
   SqliteDatabase,
   SqliteExecutionStore,
   StoreModule,
@@ -30,8 +34,12 @@ import {
 } from './adjustment/adjustment-delivery.service';
 import { AdjustmentOutbox } from './adjustment/adjustment-outbox';
 import { BullmqAdjustmentOutbox } from './adjustment/bullmq-adjustment-outbox';
-import { retryDelayMs } from './adjustment/retry-delay';
+import { retryDelayMs } from './config/retry-delay';
 import { SqliteAdjustmentOutbox } from './adjustment/sqlite-adjustment-outbox';
+import { WebhookSender, WebhooksModule } from '@brain-net/webhooks';
+import { BullmqCallbackOutbox } from './callbacks/bullmq-callback-outbox';
+import { CallbackDeliverer, WAIT_RECHECK_MS } from './callbacks/callback-deliverer';
+import { MAX_PARALLEL_CALLBACKS, SqliteCallbackOutbox } from './callbacks/sqlite-callback-outbox';
 import { RedisClients } from './cluster/redis-clients';
 import { AppConfig, RedisSettings } from './config/app-config';
 import { errorMessage, stackOf } from './errors/error-message';
@@ -49,6 +57,8 @@ export const ADJUSTMENT_QUEUE_NAME = 'sandbox-adjustments';
  * are removed from Redis, and GET /adjustments/{id} answers 404 for them.
  */
 export const ADJUSTMENT_HISTORY_LIMIT = 10_000;
+/** BullMQ's queue of execution callbacks; its jobs are under `bull:sandbox-callbacks:`. */
+export const CALLBACK_QUEUE_NAME = 'sandbox-callbacks';
 /** How often workers look for jobs whose worker was lost. */
 const STALLED_CHECK_MS = 5_000;
 /** Where the rate limiter keeps its counts: a ThrottlerStorage. */
@@ -61,6 +71,7 @@ const PORTS = [
   ExecutionQueue,
   ExecutionFeed,
   AdjustmentOutbox,
+  CallbackOutbox,
   FileStore,
   RATE_LIMIT_STORAGE,
 ];
@@ -77,8 +88,9 @@ export function localFilesDirectory(config: AppConfig): string {
 
 /**
  * One machine (no REDIS_URL): executions in the SQLite file, files on local disk with
- * their rows in the same file, an in-process fair queue and feed, adjustments in SQLite with a poller that delivers them, rate-limit counts in
- * this process's memory.
+ * their rows in the same file, an in-process fair queue and feed, adjustments and
+ * callbacks in SQLite with pollers that deliver them, rate-limit counts in this
+ * process's memory.
  */
 function singleMachineAdapters(): Provider[] {
   return [
@@ -126,13 +138,31 @@ function singleMachineAdapters(): Provider[] {
           new AdjustmentDeliveryService(store, backend, config, metrics),
         ),
     },
+    {
+      provide: CallbackOutbox,
+      inject: [SqliteDatabase, ExecutionStore, WebhookSender, AppConfig],
+      useFactory: (
+        database: SqliteDatabase,
+        executions: ExecutionStore,
+        sender: WebhookSender,
+        config: AppConfig,
+      ) => {
+        const deliverer = new CallbackDeliverer(executions, sender);
+        return new SqliteCallbackOutbox(
+          new SqliteCallbackStore(database),
+          (callback, attempt) => deliverer.attempt(callback, attempt),
+          { ...config.callbacks.delivery, firstLookMs: WAIT_RECHECK_MS },
+        );
+      },
+    },
     { provide: RATE_LIMIT_STORAGE, useFactory: () => new ThrottlerStorageService() },
   ];
 }
 
 /**
  * Cluster mode (REDIS_URL): executions, files (in bounded chunks), the queue, the feed,
- * adjustments and rate-limit counts in the Redis every instance shares; the SQLite file is unused for executions.
+ * adjustments, callbacks and rate-limit counts in the Redis every instance shares; the
+ * SQLite file is unused for executions.
  */
 function clusterAdapters(redisSettings: RedisSettings): Provider[] {
   const queueLogger = (name: string) => {
@@ -206,6 +236,37 @@ function clusterAdapters(redisSettings: RedisSettings): Provider[] {
       },
     },
     {
+      provide: CallbackOutbox,
+      inject: [RedisClients, ExecutionStore, WebhookSender, AppConfig],
+      useFactory: (
+        redis: RedisClients,
+        executions: ExecutionStore,
+        sender: WebhookSender,
+        config: AppConfig,
+      ) => {
+        const { delivery } = config.callbacks;
+        const onError = queueLogger('CallbackQueue');
+        const queue = new BullmqCallbackQueue({
+          queueName: CALLBACK_QUEUE_NAME,
+          commands: redis.commands,
+          workerConnection: () => redis.workerConnection(),
+          maxAttempts: delivery.maxAttempts,
+          retryDelayMs: (failedAttempts) => retryDelayMs(failedAttempts, delivery),
+          concurrency: MAX_PARALLEL_CALLBACKS,
+          // As long as executions are: a callback outlives no record of its own.
+          keepEnded: config.executionHistoryLimit,
+          onError,
+        });
+        const deliverer = new CallbackDeliverer(executions, sender);
+        return new BullmqCallbackOutbox(
+          queue,
+          (callback, attempt) => deliverer.attempt(callback, attempt),
+          WAIT_RECHECK_MS,
+          onError,
+        );
+      },
+    },
+    {
       provide: RATE_LIMIT_STORAGE,
       inject: [RedisClients],
       useFactory: (redis: RedisClients) => new SharedRateLimitStorage(redis.commands),
@@ -217,7 +278,7 @@ function clusterAdapters(redisSettings: RedisSettings): Provider[] {
  * The one place that picks each port's adapter for the mode (docs/architecture.md has
  * the table). Global: it is the set of ports every feature may ask for. The libraries'
  * modules come with it: the Docker runner, the SQLite database (adjustments on one
- * machine; its file is opened in both modes) and the backend client.
+ * machine; its file is opened in both modes), the backend client and the callback sender.
  */
 @Module({})
 export class AdaptersModule {
@@ -250,6 +311,17 @@ export class AdaptersModule {
         processorPath: config.backend.processorPath,
         serviceToken: config.backend.token,
         adjustmentPath: config.backend.adjustmentPath,
+        isGlobal: false,
+      }),
+      WebhooksModule.forRoot({
+        // Callbacks off (no allowed host): every send is refused before anything is
+        // signed, so a throwaway secret serves the signer (a callback left by an earlier
+        // run ends `failed`).
+        secret: config.callbacks.secret ?? `whsec_${randomBytes(32).toString('base64')}`,
+        allowedHosts: config.callbacks.allowedHosts,
+        allowPrivateAddresses: config.callbacks.allowPrivateAddresses,
+        allowHttp: config.callbacks.allowHttp,
+        timeoutMs: config.callbacks.timeoutMs,
         isGlobal: false,
       }),
     ];

@@ -5,6 +5,7 @@ import { AdaptersModule, RATE_LIMIT_STORAGE } from './adapters.module';
 import { AdjustmentModule } from './adjustment/adjustment.module';
 import { callerOf } from './auth/access';
 import { AuthModule } from './auth/auth.module';
+import { CallbacksModule } from './callbacks/callbacks.module';
 import { HttpShutdown } from './bootstrap/http-shutdown';
 import { LoggingModule } from './bootstrap/logging.module';
 import { ServiceLifecycle } from './bootstrap/service-lifecycle';
@@ -29,6 +30,7 @@ const API_MODULES = [
   FilesModule,
   DebugModule,
   AdjustmentModule,
+  CallbacksModule,
   HealthModule,
   InfoModule,
   MetricsModule,

@@ -97,11 +97,11 @@ export class BullmqExecutionQueue extends ExecutionQueue {
     this.queue.on('error', (error) => options.onError(error));
   }
 
-  async refusal(tenant: string): Promise<QueueRefusal | null> {
-    if ((await this.waitingCount()) >= this.options.maxWaiting) return 'queue-full';
+  async refusal(tenant: string, count = 1): Promise<QueueRefusal | null> {
+    if ((await this.waitingCount()) + count > this.options.maxWaiting) return 'queue-full';
     let held = await this.commands.zcard(this.placesKey(tenant));
-    if (held >= this.maxWaitingPerTenant) held = await this.reclaimPlaces(tenant);
-    return held >= this.maxWaitingPerTenant ? 'tenant-queue-full' : null;
+    if (held + count > this.maxWaitingPerTenant) held = await this.reclaimPlaces(tenant);
+    return held + count > this.maxWaitingPerTenant ? 'tenant-queue-full' : null;
   }
 
   /**

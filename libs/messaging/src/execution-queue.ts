@@ -28,8 +28,11 @@ export abstract class ExecutionQueue {
    * unfinished at start-up died with the previous process. A shared queue says false.
    */
   readonly runsJobsInThisProcess: boolean = false;
-  /** Null if a job of this tenant would be taken now; else why not. A check, not a hold. */
-  abstract refusal(tenant: string): Promise<QueueRefusal | null>;
+  /**
+   * Null if a job of this tenant would be taken now, or `count` jobs together (a batch:
+   * all or none); else why not. A check, not a hold.
+   */
+  abstract refusal(tenant: string, count?: number): Promise<QueueRefusal | null>;
   /**
    * Adds a job; a worker (this instance's or another's) runs it through its handler.
    * Null once added; else why it was not: a queue that keeps a limit atomically refuses

@@ -5,3 +5,4 @@ export * from './local-execution-feed';
 export * from './redis-connection';
 export * from './redis-execution-feed';
 export * from './bullmq-adjustment-queue';
+export * from './bullmq-callback-queue';

@@ -121,6 +121,9 @@ export interface ExecutionSummary {
   endedAt: Date | null;
   exitCode: number | null;
   error: string | null;
+  /** The batch it was submitted in (POST /executions/batch), and its place there from 0. */
+  readonly batchId: string | null;
+  readonly batchIndex: number | null;
 }
 
 /**
@@ -192,6 +195,8 @@ export interface NewExecution {
   readonly inputFiles?: readonly ExecutionInputFile[];
   /** None unless given. */
   readonly callbackUrl?: string | null;
+  /** Its batch and place there; none unless given. */
+  readonly batch?: { readonly id: string; readonly index: number };
 }
 
 /** The record of a newly accepted execution: queued, with nothing run or recorded yet. */
@@ -200,6 +205,7 @@ export function newExecutionRecord({
   queuedAt = new Date(),
   inputFiles = [],
   callbackUrl = null,
+  batch,
   ...execution
 }: NewExecution): ExecutionRecord {
   return {
@@ -208,6 +214,8 @@ export function newExecutionRecord({
     queuedAt,
     inputFiles,
     callbackUrl,
+    batchId: batch?.id ?? null,
+    batchIndex: batch?.index ?? null,
     status: 'queued',
     startedAt: null,
     endedAt: null,

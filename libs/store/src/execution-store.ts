@@ -23,6 +23,8 @@ export interface ExecutionFilter {
   readonly processorId?: string;
   /** Queued at or after this moment. */
   readonly since?: Date;
+  /** Submitted in this batch; the page is then in the batch's order, not newest first. */
+  readonly batchId?: string;
 }
 
 export interface ExecutionPage {

@@ -14,3 +14,5 @@ export * from './files/file-id';
 export * from './files/file-store';
 export * from './files/local-file-store';
 export * from './files/redis-file-store';
+export * from './callbacks/callback-outbox';
+export * from './callbacks/sqlite-callback-store';

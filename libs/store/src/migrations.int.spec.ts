@@ -7,6 +7,7 @@ import type { AdjustmentRecord } from './adjustment-store';
 import type { ExecutionInput, ExecutionRecord } from './execution-record';
 import { LocalFileStore } from './files/local-file-store';
 import { MIGRATIONS, migrate } from './migrations';
+import { SqliteCallbackStore } from './callbacks/sqlite-callback-store';
 import { SqliteAdjustmentStore } from './sqlite-adjustment-store';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteExecutionStore } from './sqlite-execution-store';
@@ -417,6 +418,30 @@ function writeV7Database(path: string, written: ExecutionRecord, input: Executio
   db.close();
 }
 
+/** Writes `written` into a file of schema version 8, as that release's store did: files, no callback. */
+function writeV8Database(path: string, written: ExecutionRecord, input: ExecutionInput): void {
+  writeV7Database(path, written, input);
+  const db = new Database(path);
+  migrate(db, MIGRATIONS.slice(0, 8));
+  db.prepare('UPDATE executions SET state = ? WHERE id = ?').run(
+    JSON.stringify({
+      debugMode: written.debugMode,
+      timeoutS: written.timeoutS,
+      limits: written.limits,
+      truncated: written.truncated,
+      oomKilled: written.oomKilled,
+      timings: written.timings,
+      codeMs: written.codeMs,
+      usage: written.usage,
+      imageId: written.imageId,
+      inputFiles: written.inputFiles,
+      outputFiles: written.outputFiles,
+    }),
+    written.id,
+  );
+  db.close();
+}
+
 describe('migrations', () => {
   let directory: string;
   let databasePath: string;
@@ -477,6 +502,9 @@ describe('migrations', () => {
           endedAt,
           exitCode,
           error,
+          // Made before batches: in none.
+          batchId: null,
+          batchIndex: null,
         };
       }),
     });
@@ -639,6 +667,30 @@ describe('migrations', () => {
     expect(await executions.input(newer.id)).toEqual(newerInput);
   });
 
+  it('puts the executions of a version 9 file in no batch, and lists new batches in order', async () => {
+    const older = record('older', 'completed');
+    writeV8Database(databasePath, older, { code: 'print(1)', inputJson: '{}' });
+    const v9 = new Database(databasePath);
+    migrate(v9, MIGRATIONS.slice(0, 9));
+    v9.close();
+
+    const database = open();
+    expect(database.connection.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const executions = new SqliteExecutionStore(database, options);
+    expect(await executions.get(older.id)).toMatchObject({ batchId: null, batchIndex: null });
+    for (const index of [1, 0]) {
+      const item = {
+        ...record(`item-${index}`, 'queued', 10 - index),
+        batchId: 'b',
+        batchIndex: index,
+      };
+      await executions.create(item, { code: 'print(1)', inputJson: '{}' });
+    }
+    const batch = await executions.list(0, 10, older.tenant, { batchId: 'b' });
+    expect(batch.items.map((item) => item.id)).toEqual(['item-0', 'item-1']);
+    expect((await executions.list(0, 10, older.tenant)).total).toBe(3);
+  });
+
   it('gives a version 7 file an empty files table, keeping its executions', async () => {
     const older = record('older', 'completed');
     const olderInput = { code: 'print(input())', inputJson: '{}', stdin: 'line\n' };
@@ -666,6 +718,34 @@ describe('migrations', () => {
     expect(await files.sweep(new Date())).toBe(0);
     expect(await files.get(older.tenant, saved.id)).toEqual(saved);
     expect(count.get()).toBe(1);
+  });
+
+  it('gives a version 8 file an empty callbacks table; its executions have no callback', async () => {
+    const older = {
+      ...record('older', 'completed'),
+      inputFiles: [{ path: 'in.csv', fileId: 'file_a', size: 3 }],
+    };
+    writeV8Database(databasePath, older, { code: 'print(1)', inputJson: '{}' });
+
+    const database = open();
+    expect(database.connection.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const executions = new SqliteExecutionStore(database, options);
+    expect(await executions.get(older.id)).toEqual({ ...older, callbackUrl: null });
+    const callbacks = new SqliteCallbackStore(database);
+    expect(callbacks.get(older.id)).toBeUndefined();
+    const expected = {
+      executionId: older.id,
+      tenant: older.tenant,
+      url: 'https://hooks.example.org/a',
+      status: 'waiting' as const,
+      attempts: 0,
+      lastError: null,
+      deliveredAt: null,
+      createdAt: new Date(T0),
+      nextAttemptAt: new Date(T0),
+    };
+    callbacks.insert(expected);
+    expect(callbacks.due(new Date(T0), 10)).toEqual([expected]);
   });
 
   it('creates the current schema on a new file, with incremental auto-vacuum', () => {

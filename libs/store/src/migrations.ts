@@ -329,6 +329,35 @@ const FILES = `
   CREATE INDEX files_by_expiry ON files (expires_at) WHERE expires_at IS NOT NULL;
 `;
 
+/**
+ * Execution callbacks on one machine: registered at admission (before the record, so
+ * no foreign key), delivered once their execution has finished. The partial index holds
+ * the rows not ended yet, by their next look, which is all the poller reads.
+ */
+const CALLBACKS = `
+  CREATE TABLE callbacks (
+    execution_id    TEXT PRIMARY KEY,
+    tenant          TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('waiting', 'pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    last_error      TEXT,
+    delivered_at    INTEGER,
+    created_at      INTEGER NOT NULL
+  );
+  CREATE INDEX callbacks_due ON callbacks (next_attempt_at)
+    WHERE status IN ('waiting', 'pending');
+`;
+
+/** The batch each execution was submitted in, and its place there; a batch reads in order. */
+const BATCHES = `
+  ALTER TABLE executions ADD COLUMN batch_id TEXT;
+  ALTER TABLE executions ADD COLUMN batch_index INTEGER;
+  CREATE INDEX executions_by_batch ON executions (batch_id, batch_index)
+    WHERE batch_id IS NOT NULL;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
   { name: 'executions in columns, bulky fields in their own table', up: splitExecutionRecords },
@@ -341,6 +370,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: 'settings each execution ran with', up: (db) => db.exec(RUN_SETTINGS) },
   { name: 'stdin of each execution', up: (db) => db.exec(STDIN) },
   { name: 'files', up: (db) => db.exec(FILES) },
+  { name: 'execution callbacks', up: (db) => db.exec(CALLBACKS) },
+  { name: 'batches', up: (db) => db.exec(BATCHES) },
 ];
 
 /**

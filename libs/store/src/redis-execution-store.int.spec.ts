@@ -143,6 +143,8 @@ describe('RedisExecutionStore', () => {
         'endedAt',
         'exitCode',
         'error',
+        'batchId',
+        'batchIndex',
       ].sort(),
     );
     expect(page.items[1]).toEqual({
@@ -157,6 +159,8 @@ describe('RedisExecutionStore', () => {
       endedAt: new Date(T0 + 302),
       exitCode: 0,
       error: null,
+      batchId: null,
+      batchIndex: null,
     });
     expect((await store.list(2, 2, null)).items.map((r) => r.id)).toEqual(['b', 'a']);
     expect(await store.list(4, 2, null)).toEqual({ items: [], total: 4 });

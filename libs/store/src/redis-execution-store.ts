@@ -240,7 +240,7 @@ export class RedisExecutionStore extends ExecutionStore {
     filter: ExecutionFilter = {},
   ): Promise<ExecutionPage> {
     const execs = this.execsKey(tenant);
-    const { statuses, processorId, since } = filter;
+    const { statuses, processorId, since, batchId } = filter;
     if (statuses?.length === 0) return { items: [], total: 0 };
     const start = Math.max(0, offset);
     // Summary values are JSON: statuses and the processor are compared as JSON strings.
@@ -252,6 +252,7 @@ export class RedisExecutionStore extends ExecutionStore {
       since === undefined ? '-inf' : since.getTime(),
       statuses === undefined ? '' : statuses.map((status) => JSON.stringify(status)).join(','),
       processorId === undefined ? '' : JSON.stringify(processorId),
+      batchId === undefined ? '' : JSON.stringify(batchId),
       ...SUMMARY_FIELDS,
     );
     const source = `list-executions.lua for ${execs}`;

@@ -47,6 +47,9 @@ const RECORD: ExecutionRecord = {
     omitted: [],
     omittedCount: 0,
   },
+  callbackUrl: 'https://hooks.example.org/sandbox',
+  batchId: null,
+  batchIndex: null,
   pruned: false,
 };
 
@@ -71,7 +74,21 @@ describe('redis record codec', () => {
       'null',
       '-9',
       '"Killed: \\"out of memory\\" ✓"',
+      'null',
+      'null',
     ]);
+  });
+
+  it('reads a summary written before batches existed as in no batch', () => {
+    const values = hmget(encodeSummary(RECORD));
+    for (const field of ['batchId', 'batchIndex'] as const)
+      values[SUMMARY_FIELDS.indexOf(field)] = null;
+    expect(decodeSummary(values, 'exec:a:summary')).toMatchObject({
+      batchId: null,
+      batchIndex: null,
+    });
+    values[SUMMARY_FIELDS.indexOf('status')] = null;
+    expect(decodeSummary(values, 'exec:a:summary')).toBeUndefined();
   });
 
   it('keeps the summary out of the details, and gives the whole record back', () => {
@@ -102,6 +119,17 @@ describe('redis record codec', () => {
     expect(decodeRecord(details, hmget(encodeSummary(RECORD)), 'exec:a')).toEqual({
       ...RECORD,
       addedLater: 1,
+    });
+  });
+
+  it('reads details stored before files and callbacks as having none', () => {
+    const older = JSON.parse(encodeDetails(RECORD)) as Record<string, unknown>;
+    for (const field of ['inputFiles', 'outputFiles', 'callbackUrl']) delete older[field];
+    expect(decodeRecord(JSON.stringify(older), hmget(encodeSummary(RECORD)), 'exec:a')).toEqual({
+      ...RECORD,
+      inputFiles: [],
+      outputFiles: null,
+      callbackUrl: null,
     });
   });
 

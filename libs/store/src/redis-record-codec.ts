@@ -21,7 +21,12 @@ export const SUMMARY_FIELDS = [
   'endedAt',
   'exitCode',
   'error',
+  'batchId',
+  'batchIndex',
 ] as const satisfies readonly (keyof ExecutionSummary)[];
+
+/** Summary fields a hash written before they existed lacks: each reads as null. */
+const FIELDS_ADDED_LATER = new Set<string>(['batchId', 'batchIndex']);
 
 type MissingSummaryField = Exclude<keyof ExecutionSummary, (typeof SUMMARY_FIELDS)[number]>;
 // Fails to compile when ExecutionSummary gains a field SUMMARY_FIELDS lacks.
@@ -43,6 +48,8 @@ const storedSummarySchema = z.object({
   endedAt: jsonText(storedDate.nullable()),
   exitCode: jsonText(z.number().nullable()),
   error: jsonText(z.string().nullable()),
+  batchId: jsonText(z.string().nullable()),
+  batchIndex: jsonText(z.int().nonnegative().nullable()),
 }) satisfies z.ZodType<ExecutionSummary>;
 
 /**
@@ -71,8 +78,11 @@ export function decodeSummary(
   values: readonly (string | null)[],
   source: string,
 ): ExecutionSummary | undefined {
-  if (values.some((value) => value === null)) return undefined;
-  const stored = Object.fromEntries(SUMMARY_FIELDS.map((field, i) => [field, values[i]]));
+  const absent = (field: string, i: number) => values[i] === null && !FIELDS_ADDED_LATER.has(field);
+  if (SUMMARY_FIELDS.some(absent)) return undefined;
+  const stored = Object.fromEntries(
+    SUMMARY_FIELDS.map((field, i) => [field, values[i] ?? JSON.stringify(null)]),
+  );
   return parseRedisReply(storedSummarySchema, stored, source);
 }
 

@@ -16,13 +16,14 @@ describe('SqliteExecutionStore', () => {
   behavesAsAnExecutionStore(() => store);
 
   it('gives back what was created and saved, dates included; the input stays as created', async () => {
-    const queued = record('a', 'queued');
+    const queued = { ...record('a', 'queued'), callbackUrl: 'https://hooks.example.org/a' };
     await store.create(queued, INPUT, null);
     expect(await store.get('a')).toEqual(queued);
     expect(await store.input('a')).toEqual(INPUT);
 
     const completed: ExecutionRecord = {
       ...record('a', 'completed'),
+      callbackUrl: queued.callbackUrl,
       stderr: 'warning: é ✓\n',
       truncated: { stdout: true, stderr: false },
       exitCode: 1,
@@ -82,6 +83,8 @@ describe('SqliteExecutionStore', () => {
         'endedAt',
         'exitCode',
         'error',
+        'batchId',
+        'batchIndex',
       ].sort(),
     );
     expect(page.items[1]).toEqual({
@@ -96,6 +99,8 @@ describe('SqliteExecutionStore', () => {
       endedAt: new Date(T0 + 302),
       exitCode: 0,
       error: null,
+      batchId: null,
+      batchIndex: null,
     });
     expect((await store.list(2, 2, null)).items.map((r) => r.id)).toEqual(['b', 'a']);
   });

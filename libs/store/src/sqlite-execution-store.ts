@@ -46,6 +46,8 @@ interface SummaryRow {
   ended_at: number | null;
   exit_code: number | null;
   error: string | null;
+  batch_id: string | null;
+  batch_index: number | null;
 }
 
 interface OutputColumns {
@@ -84,6 +86,7 @@ type ListingParameters = {
   tenant: string | null;
   processor_id: string | null;
   since: number | null;
+  batch_id: string | null;
 } & Record<string, string | number | null>;
 
 interface Listing {
@@ -95,7 +98,7 @@ interface Listing {
 }
 
 const SUMMARY_COLUMNS =
-  'id, tenant, created_by, request_id, processor_id, created_at, status, started_at, ended_at, exit_code, error';
+  'id, tenant, created_by, request_id, processor_id, created_at, status, started_at, ended_at, exit_code, error, batch_id, batch_index';
 const FINISHED = "status IN ('completed', 'failed', 'timeout', 'cancelled')";
 const UNFINISHED = "status IN ('queued', 'running')";
 
@@ -155,8 +158,8 @@ export class SqliteExecutionStore extends ExecutionStore {
       `INSERT INTO executions (${SUMMARY_COLUMNS}, state, run_settings, bulky_bytes, pruned,
          idempotency_key, request_fingerprint)
        VALUES (@id, @tenant, @created_by, @request_id, @processor_id, @created_at, @status,
-         @started_at, @ended_at, @exit_code, @error, @state, @run_settings, @bulky_bytes, 0,
-         @idempotency_key, @request_fingerprint)`,
+         @started_at, @ended_at, @exit_code, @error, @batch_id, @batch_index, @state,
+         @run_settings, @bulky_bytes, 0, @idempotency_key, @request_fingerprint)`,
     );
     this.selectByIdempotencyKey = db.prepare(
       `SELECT id, request_fingerprint FROM executions WHERE tenant = ? AND idempotency_key = ?`,
@@ -331,6 +334,7 @@ export class SqliteExecutionStore extends ExecutionStore {
       tenant,
       processor_id: filter.processorId ?? null,
       since: filter.since?.getTime() ?? null,
+      batch_id: filter.batchId ?? null,
       ...Object.fromEntries((statuses ?? []).map((status, i) => [`status${i}`, status])),
     };
     const listing = this.listingOf(parameters, statuses?.length ?? 0);
@@ -342,10 +346,11 @@ export class SqliteExecutionStore extends ExecutionStore {
 
   /**
    * The page and count statements of one shape of listing: which criteria it has, and
-   * how many statuses (at most 2 × 2 × 2 × 7 shapes). Each criterion is a plain column
+   * how many statuses (at most 2 × 2 × 2 × 2 × 7 shapes). Each criterion is a plain column
    * comparison the planner can serve from an index: executions_by_tenant (tenant,
    * created_at) or executions_by_creation walk newest first and stop at `since`;
-   * executions_by_status narrows a status. Whatever index it takes, a listing reads the
+   * executions_by_status narrows a status; executions_by_batch holds a batch in its
+   * order. Whatever index it takes, a listing reads the
    * small summary rows only, at most those of the records kept (EXECUTION_HISTORY_LIMIT
    * finished ones and the unfinished), never a payload.
    */
@@ -354,6 +359,7 @@ export class SqliteExecutionStore extends ExecutionStore {
       parameters.tenant !== null && 'tenant = @tenant',
       parameters.processor_id !== null && 'processor_id = @processor_id',
       parameters.since !== null && 'created_at >= @since',
+      parameters.batch_id !== null && 'batch_id = @batch_id',
       statusCount > 0 &&
         `status IN (${Array.from({ length: statusCount }, (_, i) => `@status${i}`).join(', ')})`,
     ].filter((condition) => condition !== false);
@@ -362,10 +368,12 @@ export class SqliteExecutionStore extends ExecutionStore {
     if (!listing) {
       const clause = where.length > 0 ? `WHERE ${shape}` : '';
       listing = {
-        // rowid breaks ties between records created in the same millisecond.
+        // rowid breaks ties between records created in the same millisecond; a batch
+        // reads in its own order (executions_by_batch).
         page: this.db.prepare(
           `SELECT ${SUMMARY_COLUMNS} FROM executions ${clause}
-           ORDER BY created_at DESC, rowid DESC LIMIT @limit OFFSET @offset`,
+           ORDER BY ${parameters.batch_id !== null ? 'batch_index' : 'created_at DESC, rowid DESC'}
+           LIMIT @limit OFFSET @offset`,
         ),
         count: this.db
           .prepare<[ListingParameters], number>(`SELECT COUNT(*) FROM executions ${clause}`)
@@ -427,6 +435,8 @@ function rowOf(record: ExecutionRecord): Omit<ExecutionRow, 'bulky_bytes'> {
     request_id: record.requestId,
     processor_id: record.processorId,
     error: record.error,
+    batch_id: record.batchId,
+    batch_index: record.batchIndex,
     state: stateColumn(record),
   };
 }
@@ -480,5 +490,7 @@ function summaryOf(row: SummaryRow): ExecutionSummary {
     endedAt: row.ended_at === null ? null : new Date(row.ended_at),
     exitCode: row.exit_code,
     error: row.error,
+    batchId: row.batch_id,
+    batchIndex: row.batch_index,
   };
 }

@@ -3,7 +3,7 @@ import { AdjustmentDelivery, BackendClient, DeliveryAnswer } from '@brain-net/ba
 import { AdjustmentRecord, AdjustmentStore } from '@brain-net/store';
 import { AppConfig } from '../config/app-config';
 import { AdjustmentDeliveryOutcome, MetricsService } from '../metrics/metrics.service';
-import { retryDelayMs } from './retry-delay';
+import { retryDelayMs } from '../config/retry-delay';
 import { errorMessage } from '../errors/error-message';
 
 /** How often the store is searched for due adjustments (retries come due between requests). */

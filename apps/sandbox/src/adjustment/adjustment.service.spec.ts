@@ -111,6 +111,9 @@ function execution(id: string, tenant: string): ExecutionRecord {
     imageId: null,
     inputFiles: [],
     outputFiles: null,
+    callbackUrl: null,
+    batchId: null,
+    batchIndex: null,
     pruned: false,
   };
 }

@@ -3,6 +3,7 @@ import type { ExecutionFeed, ExecutionQueue } from '@brain-net/messaging';
 import type { DockerRunner } from '@brain-net/runner';
 import type { SqliteDatabase } from '@brain-net/store';
 import type { AdjustmentOutbox } from '../adjustment/adjustment-outbox';
+import type { CallbacksService } from '../callbacks/callbacks.service';
 import type { RedisClients } from '../cluster/redis-clients';
 import type { EngineStatusService } from '../execution/engine-status.service';
 import type { ExecutionFeedRelay } from '../execution/execution-feed-relay';
@@ -49,6 +50,7 @@ function lifecycleOf(
     part<ExecutionStatistics>('statistics'),
     part<MetricsService>('metrics'),
     part<AdjustmentOutbox>('adjustments'),
+    part<CallbacksService>('callbacks'),
     part<FileSweeper>('files'),
     part<ExecutionQueue>('queue'),
     part<ExecutionFeed>('feed'),
@@ -78,9 +80,11 @@ describe('ServiceLifecycle', () => {
       'executions.start',
       'worker.start',
       'adjustments.start',
+      'callbacks.start',
       'files.start',
       'http.drainWhileAnswering',
       'adjustments.stop',
+      'callbacks.stop',
       'http.stop',
       'relay.stop',
       'statistics.stop',
@@ -91,6 +95,7 @@ describe('ServiceLifecycle', () => {
       'feed.close',
       'queue.close',
       'adjustments.close',
+      'callbacks.close',
       'runner.close',
       'database.close',
     ]);
@@ -102,6 +107,7 @@ describe('ServiceLifecycle', () => {
     expect(calls[0]).toBe('redis.checkLayout');
     expect(calls.slice(-3)).toEqual(['runner.close', 'redis.quit', 'database.close']);
     expect(calls.indexOf('adjustments.close')).toBeLessThan(calls.indexOf('redis.quit'));
+    expect(calls.indexOf('callbacks.close')).toBeLessThan(calls.indexOf('redis.quit'));
   });
 
   it('an api instance (no worker composed) never starts one', async () => {
@@ -111,6 +117,7 @@ describe('ServiceLifecycle', () => {
       'redis.checkLayout',
       'executions.start',
       'adjustments.start',
+      'callbacks.start',
       'files.start',
     ]);
   });
@@ -131,10 +138,12 @@ describe('ServiceLifecycle', () => {
     await lifecycle.beforeApplicationShutdown();
     await lifecycle.onApplicationShutdown();
     expect(calls).toContain('adjustments.stop');
+    expect(calls).toContain('callbacks.stop');
     expect(calls.slice(calls.indexOf('feed.close'))).toEqual([
       'feed.close',
       'queue.close',
       'adjustments.close',
+      'callbacks.close',
       'runner.close',
       'redis.quit',
       'database.close',

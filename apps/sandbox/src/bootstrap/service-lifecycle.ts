@@ -11,6 +11,7 @@ import { ExecutionFeed, ExecutionQueue } from '@brain-net/messaging';
 import { DockerRunner } from '@brain-net/runner';
 import { SqliteDatabase } from '@brain-net/store';
 import { AdjustmentOutbox } from '../adjustment/adjustment-outbox';
+import { CallbacksService } from '../callbacks/callbacks.service';
 import { RedisClients } from '../cluster/redis-clients';
 import { errorMessage } from '../errors/error-message';
 import { EngineStatusService } from '../execution/engine-status.service';
@@ -33,9 +34,9 @@ export interface LifecycleStep {
  * The start-up and the shutdown of an instance, each as one sequence in one place, so
  * their order never depends on the order Nest happens to visit modules in. Start-up:
  * Redis layout (cluster mode), the store's leftovers, the worker (ROLE all or worker),
- * adjustment delivery. Shutdown, while the HTTP server still answers: drain the
- * executions and let their clients have the answers, then finish the deliveries under
- * way; once Nest closed the server: stop the timers and listeners, close the feed, the
+ * adjustment and callback delivery. Shutdown, while the HTTP server still answers: drain
+ * the executions and let their clients have the answers (and their callbacks be kicked),
+ * then finish the deliveries under way; once Nest closed the server: stop the timers and listeners, close the feed, the
  * queues, remove the warm containers, close Redis, and last the SQLite file.
  */
 @Injectable()
@@ -54,6 +55,7 @@ export class ServiceLifecycle
     private readonly statistics: ExecutionStatistics,
     private readonly metrics: MetricsService,
     private readonly adjustments: AdjustmentOutbox,
+    private readonly callbacks: CallbacksService,
     private readonly fileSweeper: FileSweeper,
     private readonly queue: ExecutionQueue,
     private readonly feed: ExecutionFeed,
@@ -70,6 +72,7 @@ export class ServiceLifecycle
       step('close what the last run left unfinished', () => this.executions.start()),
       ...(worker ? [step('watch the engine and take jobs', () => worker.start())] : []),
       step('deliver adjustments', () => this.adjustments.start()),
+      step('deliver callbacks', () => this.callbacks.start()),
       step('sweep expired files', () => this.fileSweeper.start()),
     ];
   }
@@ -79,6 +82,7 @@ export class ServiceLifecycle
     return [
       step('drain the executions, answering their clients', () => this.http.drainWhileAnswering()),
       step('finish the adjustment deliveries under way', () => this.adjustments.stop()),
+      step('finish the callback deliveries under way', () => this.callbacks.stop()),
     ];
   }
 
@@ -99,6 +103,7 @@ export class ServiceLifecycle
       step('close the queues', async () => {
         await this.queue.close();
         await this.adjustments.close();
+        await this.callbacks.close();
       }),
       step('remove the warm containers', () => this.runner.close()),
       ...(redis ? [step('close the Redis connections', () => redis.quit())] : []),

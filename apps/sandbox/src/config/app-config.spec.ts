@@ -63,6 +63,34 @@ describe('loadConfig', () => {
     );
   });
 
+  it('turns callbacks on with allowed hosts and a secret, and refuses hosts without one', () => {
+    expect(loadConfig({}).callbacks).toMatchObject({ allowedHosts: [], secret: null });
+    const secret = `whsec_${Buffer.alloc(24, 1).toString('base64')}`;
+    const on = loadConfig({
+      CALLBACK_ALLOWED_HOSTS: 'hooks.example.org, *.example.net',
+      CALLBACK_SECRET: secret,
+      CALLBACK_ALLOW_PRIVATE: '10.0.0.0/8',
+      CALLBACK_MAX_ATTEMPTS: '3',
+    }).callbacks;
+    expect(on).toMatchObject({
+      allowedHosts: ['hooks.example.org', '*.example.net'],
+      secret,
+      allowPrivateAddresses: ['10.0.0.0/8'],
+      allowHttp: false,
+      timeoutMs: 10_000,
+      delivery: { maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 300_000 },
+    });
+    expect(() => loadConfig({ CALLBACK_ALLOWED_HOSTS: 'hooks.example.org' })).toThrow(
+      /CALLBACK_SECRET: required when CALLBACK_ALLOWED_HOSTS is set/,
+    );
+    expect(() =>
+      loadConfig({ CALLBACK_ALLOWED_HOSTS: 'a.example.org', CALLBACK_SECRET: 'not-whsec' }),
+    ).toThrow(/CALLBACK_SECRET must be whsec_/);
+    expect(() =>
+      loadConfig({ CALLBACK_SECRET: secret, CALLBACK_ALLOW_PRIVATE: '10.0.0.0/99' }),
+    ).toThrow(/CALLBACK_ALLOW_PRIVATE: allowPrivateAddresses: "10.0.0.0\/99"/);
+  });
+
   it('reads the file settings in bytes, and refuses input files that cannot fit /tmp', () => {
     expect(loadConfig({ MAX_INPUT_FILES_MB: '8', FILE_RETENTION_HOURS: '2' }).files).toMatchObject({
       maxInputBytes: 8 * 1024 * 1024,

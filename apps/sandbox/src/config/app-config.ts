@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
 import { ContainerLimits } from '@brain-net/runner';
+import { DestinationPolicy } from '@brain-net/webhooks';
 import { EnvironmentVariables, LogLevel, Role } from './environment-variables';
 import { AuthSettings, authSettingsOf } from './auth-settings';
 
@@ -63,7 +64,33 @@ export interface FileSettings {
   readonly maxOutputBytes: number;
 }
 
+/** Execution callbacks: where they may go, how they are signed and retried. */
+export interface CallbackSettings {
+  /** Hosts a `callback_url` may name; empty: callbacks are off (every one refused). */
+  readonly allowedHosts: readonly string[];
+  /** Standard Webhooks secret; null only while callbacks are off. */
+  readonly secret: string | null;
+  /** Addresses that may be dialed although not public. */
+  readonly allowPrivateAddresses: readonly string[];
+  readonly allowHttp: boolean;
+  /** Deadline of one attempt. */
+  readonly timeoutMs: number;
+  readonly delivery: {
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+  };
+}
+
 const MIB = 1024 * 1024;
+
+/** A comma-separated list, spaces around entries dropped; empty: none. */
+function listOf(value: string): string[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
 
 /** The service's typed, validated configuration. Also its injection token. */
 export class AppConfig {
@@ -92,6 +119,8 @@ export class AppConfig {
   /** Largest `stdin`, in UTF-8 bytes. */
   readonly maxStdinBytes: number;
   readonly maxRequestBytes: number;
+  /** Items of one batch. */
+  readonly maxBatchSize: number;
   /** What a request may bring in `files`, and keep in uploads. */
   readonly files: FileSettings;
   readonly maxInputDepth: number;
@@ -128,6 +157,7 @@ export class AppConfig {
   /** POST /adjust-processor per tenant per minute; 0: no limit. */
   readonly adjustmentRateLimitPerMinute: number;
   readonly maxPendingAdjustmentsPerTenant: number;
+  readonly callbacks: CallbackSettings;
 
   constructor(env: EnvironmentVariables) {
     this.port = env.PORT;
@@ -168,6 +198,7 @@ export class AppConfig {
     this.maxCodeBytes = env.MAX_CODE_BYTES;
     this.maxStdinBytes = env.MAX_STDIN_BYTES;
     this.maxRequestBytes = env.MAX_REQUEST_BYTES;
+    this.maxBatchSize = env.MAX_BATCH_SIZE;
     this.files = {
       maxInputFiles: env.MAX_INPUT_FILES,
       maxInputBytes: env.MAX_INPUT_FILES_MB * MIB,
@@ -219,6 +250,18 @@ export class AppConfig {
     };
     this.adjustmentRateLimitPerMinute = env.ADJUSTMENT_RATE_LIMIT_PER_MINUTE;
     this.maxPendingAdjustmentsPerTenant = env.MAX_PENDING_ADJUSTMENTS_PER_TENANT;
+    this.callbacks = {
+      allowedHosts: listOf(env.CALLBACK_ALLOWED_HOSTS),
+      secret: env.CALLBACK_SECRET ?? null,
+      allowPrivateAddresses: listOf(env.CALLBACK_ALLOW_PRIVATE),
+      allowHttp: env.CALLBACK_ALLOW_HTTP,
+      timeoutMs: env.CALLBACK_TIMEOUT_MS,
+      delivery: {
+        maxAttempts: env.CALLBACK_MAX_ATTEMPTS,
+        retryBaseMs: env.CALLBACK_RETRY_BASE_MS,
+        retryMaxMs: env.CALLBACK_RETRY_MAX_MS,
+      },
+    };
   }
 
   /** True when this instance runs executions (role all or worker). */
@@ -268,11 +311,34 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       `MAX_INPUT_FILES_MB=${JSON.stringify(String(variables.MAX_INPUT_FILES_MB))}: must not exceed SANDBOX_TMPFS_MB (${variables.SANDBOX_TMPFS_MB}), where the files are written`,
     );
   }
+  if (errors.length === 0) problems.push(...callbackProblems(variables));
   if (variables.ROLE !== 'all' && !variables.REDIS_URL) {
     problems.push(`ROLE=${variables.ROLE}: an api or worker instance needs REDIS_URL`);
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return new AppConfig(variables);
+}
+
+/** Callbacks switched on without a secret, or lists DestinationPolicy cannot read. */
+function callbackProblems(env: EnvironmentVariables): string[] {
+  const allowedHosts = listOf(env.CALLBACK_ALLOWED_HOSTS);
+  const problems: string[] = [];
+  if (allowedHosts.length > 0 && !env.CALLBACK_SECRET) {
+    problems.push(
+      `CALLBACK_SECRET: required when CALLBACK_ALLOWED_HOSTS is set (${JSON.stringify(env.CALLBACK_ALLOWED_HOSTS)}): callbacks are signed with it`,
+    );
+  }
+  try {
+    new DestinationPolicy({
+      allowedHosts,
+      allowPrivateAddresses: listOf(env.CALLBACK_ALLOW_PRIVATE),
+      allowHttp: env.CALLBACK_ALLOW_HTTP,
+    });
+  } catch (error: unknown) {
+    const why = error instanceof Error ? error.message : String(error);
+    problems.push(`CALLBACK_ALLOWED_HOSTS or CALLBACK_ALLOW_PRIVATE: ${why}`);
+  }
+  return problems;
 }
 
 /** The service's configuration, from this process's environment: main.ts calls it once. */

@@ -364,6 +364,17 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Max(1024)
   MAX_OUTPUT_FILES_MB = 16;
 
+  /**
+   * Items a batch (`POST /executions/batch`) may hold; beyond it
+   * `400 BATCH_SIZE_OUT_OF_RANGE`. A batch is admitted whole or not at all, so it must also
+   * fit the queue (`MAX_QUEUED_PER_TENANT` besides the running slots).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_BATCH_SIZE = 100;
+
   /** Largest request body, in bytes; beyond it `413`. */
   @Type(() => Number)
   @IsInt()
@@ -624,6 +635,72 @@ export class EnvironmentVariables implements AuthEnvironment {
   @IsInt()
   @Min(1)
   MAX_PENDING_ADJUSTMENTS_PER_TENANT = 1000;
+
+  /**
+   * Hosts a request's `callback_url` may name, comma-separated: names or IP literals, and
+   * `*.example.org` for every name below example.org. Empty: callbacks are off, and a
+   * request with `callback_url` is refused (`400 CALLBACK_URL_REFUSED`). See
+   * [Callbacks](api.md#callbacks).
+   */
+  @Matches(/^[^\s,]+(\s*,\s*[^\s,]+)*$|^$/, {
+    message: 'CALLBACK_ALLOWED_HOSTS must be host names separated by commas',
+  })
+  CALLBACK_ALLOWED_HOSTS = '';
+
+  /**
+   * The Standard Webhooks secret callbacks are signed with, `whsec_` and base64 (24 to
+   * 64 random bytes); receivers verify with the same secret. Required when
+   * `CALLBACK_ALLOWED_HOSTS` is set.
+   */
+  @IsOptional()
+  @Matches(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, {
+    message: 'CALLBACK_SECRET must be whsec_ followed by base64 (at least 24 bytes)',
+  })
+  CALLBACK_SECRET?: string;
+
+  /**
+   * IP addresses or CIDR ranges, comma-separated, a callback may connect to although
+   * they are loopback, private, link-local or otherwise not public (`10.1.2.0/24`).
+   * Empty: only public addresses.
+   */
+  @Matches(/^[^\s,]+(\s*,\s*[^\s,]+)*$|^$/, {
+    message: 'CALLBACK_ALLOW_PRIVATE must be addresses or CIDR ranges separated by commas',
+  })
+  CALLBACK_ALLOW_PRIVATE = '';
+
+  /** Whether a `callback_url` may be plain `http`; `false`: https only. */
+  @Transform(toFlag)
+  @IsBoolean({ message: 'CALLBACK_ALLOW_HTTP must be true or false' })
+  CALLBACK_ALLOW_HTTP = false;
+
+  /** Deadline of one callback attempt (resolving, connecting, the answer), in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  CALLBACK_TIMEOUT_MS = 10_000;
+
+  /** Delivery attempts of one callback before it is marked `failed`. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  CALLBACK_MAX_ATTEMPTS = 8;
+
+  /**
+   * First retry delay of a callback in ms; doubles per attempt, with jitter, up to
+   * `CALLBACK_RETRY_MAX_MS`.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  CALLBACK_RETRY_BASE_MS = 1000;
+
+  /** Largest retry delay of a callback, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  CALLBACK_RETRY_MAX_MS = 300_000;
 
   /**
    * Marks this instance's containers. Stable across restarts (the host or pod name by

@@ -8,7 +8,7 @@ export interface RetryPolicy {
 /**
  * How long to wait after `failedAttempts` failed attempts: exponential from the base,
  * doubling per attempt, capped, with "equal jitter" (half the ceiling fixed, half random)
- * so that many adjustments failing together do not retry together.
+ * so that many deliveries (adjustments, callbacks) failing together do not retry together.
  *
  * @param random a source of numbers in [0, 1), like Math.random
  */

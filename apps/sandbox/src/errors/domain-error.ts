@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   /** A `files` entry with a path the working directory cannot hold, or neither or both of content and file_id. */
   INVALID_FILE: HttpStatus.BAD_REQUEST,
+  /** A batch without items, or with more than MAX_BATCH_SIZE. */
+  BATCH_SIZE_OUT_OF_RANGE: HttpStatus.BAD_REQUEST,
   /** More `files` entries than MAX_INPUT_FILES. */
   TOO_MANY_FILES: HttpStatus.BAD_REQUEST,
   /** A `files` entry's file_id that is no upload of this tenant (deleted, expired, never was). */
@@ -26,6 +28,8 @@ export const ERROR_STATUS = {
   UPLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   /** The tenant's uploads would pass FILE_QUOTA_MB or FILE_QUOTA_COUNT. */
   FILE_QUOTA_EXCEEDED: HttpStatus.PAYLOAD_TOO_LARGE,
+  /** A `callback_url` the service may not call (CALLBACK_ALLOWED_HOSTS, https, no credentials), or callbacks are off. */
+  CALLBACK_URL_REFUSED: HttpStatus.BAD_REQUEST,
   UNSUPPORTED_MEDIA_TYPE: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   UNAUTHENTICATED: HttpStatus.UNAUTHORIZED,
   FORBIDDEN: HttpStatus.FORBIDDEN,
@@ -33,6 +37,7 @@ export const ERROR_STATUS = {
   EXECUTION_NOT_FOUND: HttpStatus.NOT_FOUND,
   ADJUSTMENT_NOT_FOUND: HttpStatus.NOT_FOUND,
   PROCESSOR_NOT_FOUND: HttpStatus.NOT_FOUND,
+  BATCH_NOT_FOUND: HttpStatus.NOT_FOUND,
   /** No upload (GET/DELETE /files/{id}) or output file (GET /execution/{id}/files/{path}) has this name. */
   FILE_NOT_FOUND: HttpStatus.NOT_FOUND,
   EXECUTION_ALREADY_FINISHED: HttpStatus.CONFLICT,

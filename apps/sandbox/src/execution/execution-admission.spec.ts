@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { Deferred, ScriptedRunner } from '@brain-net/runner/testing/scripted-runner';
 import { FeedEvent, LocalExecutionFeed, type QueueRefusal } from '@brain-net/messaging';
+import { InMemoryCallbackOutbox } from '@brain-net/store/testing/in-memory-callback-outbox';
 import { InMemoryExecutionStore } from '@brain-net/store/testing/in-memory-execution-store';
 import { Caller, Scope } from '../auth/caller';
 import { AppConfig, loadConfig } from '../config/app-config';
@@ -18,6 +19,12 @@ import { eventsRelayedTo } from './testing/events-relayed-to';
 import { inMemoryFiles } from './testing/in-memory-files';
 
 const ENV = { MAX_CONCURRENT_EXECUTIONS: '1', MAX_QUEUED_EXECUTIONS: '2', SHUTDOWN_GRACE_MS: '0' };
+/** Callbacks on, to hooks.example.org only. */
+const CALLBACKS_ON = {
+  CALLBACK_ALLOWED_HOSTS: 'hooks.example.org',
+  CALLBACK_SECRET: `whsec_${Buffer.alloc(24, 7).toString('base64')}`,
+};
+const HOOK = 'https://hooks.example.org/sandbox';
 
 function caller(tenant = 'acme', subject = 'key-1', scopes: Scope[] = ['execute']): Caller {
   return { tenant, subject, scopes: new Set(scopes), bearerToken: 'token-of-' + subject };
@@ -54,6 +61,7 @@ describe('ExecutionAdmission', () => {
   let engine: EngineStatusService;
   let processors: { getCode: jest.Mock<Promise<string>, [string, Caller]> };
   let admission: ExecutionAdmission;
+  let callbacks: InMemoryCallbackOutbox;
   let enqueue: jest.SpyInstance<Promise<QueueRefusal | null>, [string, string]>;
 
   beforeAll(() => {
@@ -91,6 +99,7 @@ describe('ExecutionAdmission', () => {
     lifecycle.start();
     await lifecycle.work();
     processors = { getCode: jest.fn<Promise<string>, [string, Caller]>() };
+    callbacks = new InMemoryCallbackOutbox();
     admission = new ExecutionAdmission(
       config,
       store,
@@ -99,6 +108,7 @@ describe('ExecutionAdmission', () => {
       engine,
       processors as unknown as ProcessorDefinitionService,
       files.inputFiles,
+      callbacks,
     );
     enqueue = jest.spyOn(queue, 'enqueue');
     // Jobs stay running unless a spec says otherwise: what waits is then countable.
@@ -392,6 +402,58 @@ describe('ExecutionAdmission', () => {
     expect((await store.findByIdempotencyKey('acme', 'k4'))?.fingerprint).toBe(before);
   });
 
+  it('registers the callback before the record is stored, and keeps its URL on the record', async () => {
+    await build(CALLBACKS_ON);
+    const create = jest.spyOn(store, 'create');
+    const admitted = await admission.submit(request({ callback_url: HOOK }), 'req', caller());
+    expect(callbacks.expected).toMatchObject([
+      { executionId: admitted.id, tenant: 'acme', url: HOOK },
+    ]);
+    expect(create).toHaveBeenCalledTimes(1);
+    expect(admitted.record?.callbackUrl).toBe(HOOK);
+    const plain = await admission.submit(request(), 'req', caller());
+    expect(plain.record?.callbackUrl).toBeNull();
+    expect(callbacks.expected).toHaveLength(1);
+  });
+
+  it.each([
+    ['callbacks are off', {}, HOOK, 'callbacks are off'],
+    ['a host not allowed', CALLBACKS_ON, 'https://elsewhere.example.org/x', 'not an allowed host'],
+    ['plain http', CALLBACKS_ON, 'http://hooks.example.org/x', 'http is not allowed'],
+    ['credentials', CALLBACKS_ON, 'https://me:pw@hooks.example.org/x', 'credentials'],
+    ['not a URL', CALLBACKS_ON, 'hooks.example.org/x', 'not a URL'],
+  ])(
+    'refuses a callback_url with 400 CALLBACK_URL_REFUSED (%s), storing nothing',
+    async (_what, env, url, why) => {
+      await build(env);
+      const error = await refusal(
+        admission.submit(request({ callback_url: url }), 'req', caller()),
+      );
+      expect(error.code).toBe('CALLBACK_URL_REFUSED');
+      expect(error.message).toContain(why);
+      expect(error.details.fieldProblems?.[0].field).toBe('callback_url');
+      expect(await storedCount()).toBe(0);
+      expect(callbacks.expected).toEqual([]);
+    },
+  );
+
+  it('fingerprints callback_url only when given: another URL under the same key is refused', async () => {
+    await build({ ...CALLBACKS_ON, CALLBACK_ALLOWED_HOSTS: '*.example.org' });
+    await admission.submit(request({ timeout: 5 }), 'req', caller(), 'k5');
+    const before = createHash('sha256')
+      .update(JSON.stringify(['print(1)', null, '{}', 5, null]))
+      .digest('hex');
+    expect((await store.findByIdempotencyKey('acme', 'k5'))?.fingerprint).toBe(before);
+    const first = await admission.submit(request({ callback_url: HOOK }), 'req', caller(), 'k6');
+    const other = request({ callback_url: 'https://other.example.org/' });
+    expect((await refusal(admission.submit(other, 'req', caller(), 'k6'))).code).toBe(
+      'IDEMPOTENCY_KEY_REUSED',
+    );
+    const again = await admission.submit(request({ callback_url: HOOK }), 'req', caller(), 'k6');
+    expect(again).toEqual({ id: first.id, record: null, replayed: true });
+    expect(callbacks.expected).toHaveLength(1);
+  });
+
   it.each([
     ['empty', ''],
     ['with a space', 'has space'],
@@ -458,6 +520,7 @@ describe('ExecutionAdmission', () => {
       notChecked,
       processors as unknown as ProcessorDefinitionService,
       files.inputFiles,
+      callbacks,
     );
     const error = await refusal(admission.submit(request(), 'req', caller()));
     expect(error.code).toBe('ENGINE_UNAVAILABLE');

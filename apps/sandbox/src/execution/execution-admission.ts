@@ -4,6 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ExecutionQueue, type QueueRefusal } from '@brain-net/messaging';
 import { ContainerLimits, sandboxContainerOptions } from '@brain-net/runner';
 import {
+  CallbackOutbox,
   EarlierSubmit,
   ExecutionRecord,
   ExecutionStore,
@@ -11,11 +12,12 @@ import {
   RunSettings,
   newExecutionRecord,
 } from '@brain-net/store';
+import { DestinationPolicy } from '@brain-net/webhooks';
 import { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import { errorMessage } from '../errors/error-message';
-import { InputFiles } from '../files/input-files';
+import { CheckedInputFile, InputFiles } from '../files/input-files';
 import { ProcessorDefinitionService } from '../processor/processor-definition.service';
 import { queueRefusalError } from '../quota/queue-refusal';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
@@ -38,6 +40,25 @@ export interface Admitted {
   readonly replayed: boolean;
 }
 
+/** What a batch submit came to: its id and new records, or the batch an earlier submit made. */
+export interface AdmittedBatch {
+  readonly batchId: string;
+  /** The new records in order; empty when `replayed`: the caller reads the earlier batch. */
+  readonly records: readonly ExecutionRecord[];
+  readonly replayed: boolean;
+}
+
+/** A submit checked whole: what it runs and with what; nothing stored yet. */
+interface CheckedSubmit {
+  readonly request: ExecuteRequestDto;
+  readonly code: string;
+  readonly timeoutS: number;
+  readonly limits: ContainerLimits;
+  readonly stdin: string | undefined;
+  readonly callbackUrl: string | undefined;
+  readonly files: CheckedInputFile[];
+}
+
 /**
  * The admission half of an execution's life: validates a submit, resolves its code,
  * checks the limits and the Idempotency-Key, stores the new record and queues it.
@@ -47,6 +68,8 @@ export class ExecutionAdmission {
   private readonly logger = new Logger(ExecutionAdmission.name);
   /** What every execution this instance accepts runs with besides its limits. */
   private readonly runSettings: RunSettings;
+  /** Where callbacks may go; null while they are off (CALLBACK_ALLOWED_HOSTS empty). */
+  private readonly callbackPolicy: DestinationPolicy | null;
   private shuttingDown = false;
 
   constructor(
@@ -57,8 +80,14 @@ export class ExecutionAdmission {
     private readonly engine: EngineStatusService,
     private readonly processors: ProcessorDefinitionService,
     private readonly inputFiles: InputFiles,
+    private readonly callbacks: CallbackOutbox,
   ) {
     this.runSettings = runSettingsOf(config);
+    const { allowedHosts, allowPrivateAddresses, allowHttp } = config.callbacks;
+    this.callbackPolicy =
+      allowedHosts.length > 0
+        ? new DestinationPolicy({ allowedHosts, allowPrivateAddresses, allowHttp })
+        : null;
   }
 
   /** From now on every submit is refused with 503 SHUTTING_DOWN (a replay still answers). */
@@ -82,14 +111,84 @@ export class ExecutionAdmission {
     idempotencyKey?: string,
   ): Promise<Admitted> {
     const idempotency =
-      idempotencyKey === undefined ? null : idempotentRequest(idempotencyKey, request);
-    if (idempotency) {
-      const earlier = await fromStore(() =>
-        this.store.findByIdempotencyKey(caller.tenant, idempotency.key),
-      );
-      if (earlier) return replayOf(earlier, idempotency);
-    }
+      idempotencyKey === undefined ? null : idempotentRequest(idempotencyKey, askedOf(request));
+    const earlier = idempotency && (await this.earlierSubmit(caller, idempotency));
+    if (earlier) return replayOf(earlier, idempotency);
     if (this.shuttingDown) throw shuttingDownError();
+    const checked = await this.check(request, caller);
+    await this.requireRoom(caller.tenant, 1);
+    const stored = await this.storeRecord(checked, requestId, caller, idempotency, null);
+    if ('earlier' in stored) return replayOf(stored.earlier, idempotency as IdempotentRequest);
+    await this.enqueueAll([stored.record], caller.tenant);
+    return { id: stored.record.id, record: stored.record, replayed: false };
+  }
+
+  /**
+   * Validates and queues the executions of a batch, all or none: every item is checked
+   * (a bad one named `items[i]`) and the queue must have room for all of them before
+   * any is stored. An Idempotency-Key covers the whole batch.
+   */
+  async submitBatch(
+    requests: readonly ExecuteRequestDto[],
+    requestId: string,
+    caller: Caller,
+    idempotencyKey?: string,
+  ): Promise<AdmittedBatch> {
+    const max = this.config.maxBatchSize;
+    if (requests.length === 0 || requests.length > max) {
+      throw new DomainError(
+        'BATCH_SIZE_OUT_OF_RANGE',
+        `A batch has 1 to ${max} items (MAX_BATCH_SIZE); this one has ${requests.length}.`,
+      );
+    }
+    const idempotency =
+      idempotencyKey === undefined
+        ? null
+        : idempotentRequest(idempotencyKey, JSON.stringify(requests.map(askedOf)));
+    const earlier = idempotency && (await this.earlierSubmit(caller, idempotency));
+    if (earlier) return this.replayedBatch(replayOf(earlier, idempotency));
+    if (this.shuttingDown) throw shuttingDownError();
+    const checked: CheckedSubmit[] = [];
+    for (const [index, request] of requests.entries()) {
+      checked.push(await inItem(index, () => this.check(request, caller)));
+    }
+    await this.requireRoom(caller.tenant, checked.length);
+    const batchId = randomUUID();
+    const records: ExecutionRecord[] = [];
+    for (const [index, item] of checked.entries()) {
+      // The key is claimed with the first item: a repeat finds the batch through it.
+      const key = index === 0 ? idempotency : null;
+      const stored = await this.storeRecord(item, requestId, caller, key, { id: batchId, index });
+      if ('earlier' in stored) {
+        return this.replayedBatch(replayOf(stored.earlier, idempotency as IdempotentRequest));
+      }
+      records.push(stored.record);
+    }
+    await this.enqueueAll(records, caller.tenant);
+    return { batchId, records, replayed: false };
+  }
+
+  private earlierSubmit(
+    caller: Caller,
+    idempotency: IdempotentRequest,
+  ): Promise<EarlierSubmit | undefined> {
+    return fromStore(() => this.store.findByIdempotencyKey(caller.tenant, idempotency.key));
+  }
+
+  /** The batch an earlier submit under the same key made: its first item's. */
+  private async replayedBatch(first: Admitted): Promise<AdmittedBatch> {
+    const record = await fromStore(() => this.store.get(first.id));
+    if (!record?.batchId) {
+      throw new DomainError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `The Idempotency-Key was used for a single execution (${first.id}), not a batch.`,
+      );
+    }
+    return { batchId: record.batchId, records: [], replayed: true };
+  }
+
+  /** Everything about a submit that can be refused before anything is stored. */
+  private async check(request: ExecuteRequestDto, caller: Caller): Promise<CheckedSubmit> {
     const timeoutS = request.timeout ?? this.config.defaultTimeoutS;
     if (timeoutS > this.config.maxTimeoutS) {
       throw new DomainError(
@@ -105,6 +204,8 @@ export class ExecutionAdmission {
     const limits = this.limitsOf(request);
     // null is absent, as class-validator's IsOptional lets it through.
     const stdin = request.stdin ?? undefined;
+    const callbackUrl = request.callback_url ?? undefined;
+    if (callbackUrl !== undefined) this.checkCallbackUrl(callbackUrl);
     this.checkStdin(stdin);
     const files = await this.inputFiles.check(request.files, caller.tenant);
     const code = await this.codeFor(request, caller);
@@ -115,28 +216,51 @@ export class ExecutionAdmission {
         `code is ${codeBytes} bytes; the limit is ${this.config.maxCodeBytes} bytes.`,
       );
     }
+    return { request, code, timeoutS, limits, stdin, callbackUrl, files };
+  }
+
+  /** The engine (alone on its machine), and room in the queue for `count` jobs, or why not. */
+  private async requireRoom(tenant: string, count: number): Promise<void> {
     // Alone on its machine the service needs its own engine; in a cluster any worker's will do.
     if (this.queue.runsJobsInThisProcess) this.engine.requireReady();
-    const refusal = await fromQueue(() => this.queue.refusal(caller.tenant));
+    const refusal = await fromQueue(() => this.queue.refusal(tenant, count));
     if (refusal) {
       const load = await fromQueue(() => this.queue.load());
-      throw queueRefusalError(refusal, load, caller.tenant, this.retryAfterS());
+      throw queueRefusalError(refusal, load, tenant, this.retryAfterS());
     }
+  }
 
+  /** Keeps the files, registers the callback, and stores the record; or finds the earlier submit. */
+  private async storeRecord(
+    checked: CheckedSubmit,
+    requestId: string,
+    caller: Caller,
+    idempotency: IdempotentRequest | null,
+    batch: { readonly id: string; readonly index: number } | null,
+  ): Promise<{ readonly record: ExecutionRecord } | { readonly earlier: EarlierSubmit }> {
+    const { request, callbackUrl, stdin } = checked;
     const id = randomUUID();
     // Before the record: a job never starts without its files. Should the record not be
     // stored after all, the sweep deletes them (their execution does not exist).
-    const inputFiles = await this.inputFiles.keep(files, caller.tenant, id);
+    const inputFiles = await this.inputFiles.keep(checked.files, caller.tenant, id);
+    // Before the record too: once it is stored, its end always has a callback waiting
+    // for it, whatever happens to this process. Should the record not be stored after
+    // all, the callback finds no execution and ends `failed`.
+    if (callbackUrl !== undefined) {
+      await fromStore(() => this.callbacks.expect(id, caller.tenant, callbackUrl));
+    }
     const record = newExecutionRecord({
       id,
       inputFiles,
+      callbackUrl: callbackUrl ?? null,
+      ...(batch && { batch }),
       tenant: caller.tenant,
       createdBy: caller.subject,
       requestId,
       processorId: request.processor_id ?? null,
       debugMode: request.debug_mode ?? true,
-      timeoutS,
-      limits,
+      timeoutS: checked.timeoutS,
+      limits: checked.limits,
       runSettings: this.runSettings,
     });
     // Storing a large input is a synchronous write on SQLite: give it an event-loop turn
@@ -146,38 +270,78 @@ export class ExecutionAdmission {
       this.store.create(
         record,
         {
-          code,
+          code: checked.code,
           inputJson: request.input_data?.text ?? NO_INPUT,
           ...(stdin !== undefined && { stdin }),
         },
         idempotency,
       ),
     );
-    if (earlier && idempotency) return replayOf(earlier, idempotency);
+    return earlier ? { earlier } : { record };
+  }
+
+  /**
+   * Queues the stored records. Should the queue refuse one (another submit of this
+   * tenant took the last places since requireRoom) or fail, every record not yet taken
+   * by a worker is recorded cancelled (or failed) and the whole submit refused; one a
+   * worker already started runs to its end.
+   */
+  private async enqueueAll(records: readonly ExecutionRecord[], tenant: string): Promise<void> {
     // The shutdown may have begun while this submit awaited: its drain would not see it.
     if (this.shuttingDown) {
-      await this.lifecycle.close(record, 'cancelled', 'The service shut down before it started.');
+      await this.closeAll(records, 'cancelled', 'The service shut down before it started.');
       throw shuttingDownError();
     }
-    let refused: QueueRefusal | null;
-    try {
-      refused = await this.queue.enqueue(record.id, caller.tenant);
-    } catch (error: unknown) {
-      // Stored but not queued: record it as such rather than leave it waiting forever.
-      const reason = errorMessage(error);
-      this.logger.error(`execution ${record.id} could not be queued: ${reason}`);
-      await this.lifecycle.close(record, 'failed', `The execution could not be queued: ${reason}`);
-      throw new DomainError('QUEUE_UNAVAILABLE', `The execution queue failed: ${reason}`, {
-        retryAfterS: 5,
-      });
+    for (const [index, record] of records.entries()) {
+      let refused: QueueRefusal | null;
+      try {
+        refused = await this.queue.enqueue(record.id, tenant);
+      } catch (error: unknown) {
+        // Stored but not queued: record it as such rather than leave it waiting forever.
+        const reason = errorMessage(error);
+        this.logger.error(`execution ${record.id} could not be queued: ${reason}`);
+        await this.withdrawAll(records.slice(0, index));
+        await this.closeAll(
+          records.slice(index),
+          'failed',
+          `The execution could not be queued: ${reason}`,
+        );
+        throw new DomainError('QUEUE_UNAVAILABLE', `The execution queue failed: ${reason}`, {
+          retryAfterS: 5,
+        });
+      }
+      if (refused) {
+        await this.withdrawAll(records.slice(0, index));
+        await this.closeAll(
+          records.slice(index),
+          'cancelled',
+          'The queue refused it: it was full.',
+        );
+        const load = await fromQueue(() => this.queue.load());
+        throw queueRefusalError(refused, load, tenant, this.retryAfterS());
+      }
     }
-    // Another submit of this tenant took the last place since refusal() let this one in.
-    if (refused) {
-      await this.lifecycle.close(record, 'cancelled', 'The queue refused it: it was full.');
-      const load = await fromQueue(() => this.queue.load());
-      throw queueRefusalError(refused, load, caller.tenant, this.retryAfterS());
+  }
+
+  /** Takes queued records back and records them cancelled; those already started run on. */
+  private async withdrawAll(records: readonly ExecutionRecord[]): Promise<void> {
+    for (const record of records) {
+      if (await this.queue.withdraw(record.id).catch(() => false)) {
+        await this.lifecycle.close(
+          record,
+          'cancelled',
+          'Its batch was refused whole: the queue was full.',
+        );
+      }
     }
-    return { id: record.id, record, replayed: false };
+  }
+
+  private async closeAll(
+    records: readonly ExecutionRecord[],
+    status: 'cancelled' | 'failed',
+    error: string,
+  ): Promise<void> {
+    for (const record of records) await this.lifecycle.close(record, status, error);
   }
 
   /**
@@ -215,6 +379,23 @@ export class ExecutionAdmission {
       ...(cpus !== undefined && { cpus }),
       ...(pids !== undefined && { pids }),
     };
+  }
+
+  /**
+   * 400 CALLBACK_URL_REFUSED unless callbacks are on and the URL passes the static
+   * checks (scheme, no credentials, an allowed host); the addresses its host resolves
+   * to are checked at each attempt, by the sender.
+   */
+  private checkCallbackUrl(url: string): void {
+    const refusal = !this.callbackPolicy
+      ? 'callbacks are off on this service (CALLBACK_ALLOWED_HOSTS is empty)'
+      : !URL.canParse(url)
+        ? 'it is not a URL'
+        : this.callbackPolicy.refusalOfUrl(new URL(url));
+    if (refusal === null) return;
+    throw new DomainError('CALLBACK_URL_REFUSED', `callback_url is refused: ${refusal}.`, {
+      fieldProblems: [{ field: 'callback_url', messages: [refusal] }],
+    });
   }
 
   /** 413 STDIN_TOO_LARGE for a stdin over MAX_STDIN_BYTES, counted in UTF-8 bytes. */
@@ -277,17 +458,11 @@ export function runSettingsOf(config: AppConfig): RunSettings {
 }
 
 /**
- * The key and a fingerprint of what the request asks for (not how its JSON was
- * spelled: the fields as parsed, input_data as the text it arrived as).
+ * What a request asks for (not how its JSON was spelled: the fields as parsed,
+ * input_data as the text it arrived as), as the text an Idempotency-Key's fingerprint
+ * is made of.
  */
-function idempotentRequest(key: string, request: ExecuteRequestDto): IdempotentRequest {
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new DomainError(
-      'VALIDATION_FAILED',
-      'Idempotency-Key must be 1 to 200 printable ASCII characters.',
-      { fieldProblems: [{ field: 'Idempotency-Key', messages: ['1 to 200 printable ASCII'] }] },
-    );
-  }
+function askedOf(request: ExecuteRequestDto): string {
   const files = request.files?.map((file) => [
     file.path,
     file.file_id ?? null,
@@ -297,7 +472,7 @@ function idempotentRequest(key: string, request: ExecuteRequestDto): IdempotentR
   const newer = [request.stdin, request.memory_mb, request.cpus, request.pids].map(
     (value) => value ?? null,
   );
-  const asked = JSON.stringify([
+  return JSON.stringify([
     request.code ?? null,
     request.processor_id ?? null,
     request.input_data?.text ?? NO_INPUT,
@@ -307,6 +482,38 @@ function idempotentRequest(key: string, request: ExecuteRequestDto): IdempotentR
     // they existed, so a retry across an upgrade still finds its first execution.
     ...(newer.some((value) => value !== null) || files ? newer : []),
     ...(files ? [files] : []),
+    // Tagged, so it cannot read as another field; absent from requests without it.
+    ...(request.callback_url != null ? [{ callback_url: request.callback_url }] : []),
   ]);
+}
+
+/** The key, checked, and a fingerprint of what was asked (askedOf). */
+function idempotentRequest(key: string, asked: string): IdempotentRequest {
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      'Idempotency-Key must be 1 to 200 printable ASCII characters.',
+      { fieldProblems: [{ field: 'Idempotency-Key', messages: ['1 to 200 printable ASCII'] }] },
+    );
+  }
   return { key, fingerprint: createHash('sha256').update(asked).digest('hex') };
+}
+
+/** Runs a check of a batch's item `index`; what it refuses is named `items[index]`. */
+async function inItem<T>(index: number, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error: unknown) {
+    if (!(error instanceof DomainError)) throw error;
+    const prefix = `items[${index}]`;
+    throw new DomainError(error.code, `${prefix}: ${error.message}`, {
+      ...error.details,
+      ...(error.details.fieldProblems && {
+        fieldProblems: error.details.fieldProblems.map((problem) => ({
+          field: `${prefix}.${problem.field}`,
+          messages: problem.messages,
+        })),
+      }),
+    });
+  }
 }

@@ -91,15 +91,17 @@ export class ExecutionScheduler {
   }
 
   /**
-   * What submit() would answer for this tenant now. Lets a caller check before doing
-   * work it would have to undo; nothing changes between the two without a submit.
+   * What submit() would answer for this tenant now, or for `count` of its tasks submitted
+   * together (a batch: all of them fit, or none is taken). Lets a caller check before
+   * doing work it would have to undo; nothing changes between the two without a submit.
    */
-  admission(tenant: string): Admission {
+  admission(tenant: string, count = 1): Admission {
     const state = this.tenants.get(tenant);
-    if (this.hasSlotFor(state)) return 'accepted';
+    const toWait = count - this.freeSlotsFor(state);
+    if (toWait <= 0) return 'accepted';
     // The whole queue first: with no cap of its own a tenant's share is all of it.
-    if (this.waitingTenant.size >= this.maxQueued) return 'queue-full';
-    if ((state?.waiting.size ?? 0) >= this.maxQueuedPerTenant) return 'tenant-queue-full';
+    if (this.waitingTenant.size + toWait > this.maxQueued) return 'queue-full';
+    if ((state?.waiting.size ?? 0) + toWait > this.maxQueuedPerTenant) return 'tenant-queue-full';
     return 'accepted';
   }
 
@@ -153,7 +155,16 @@ export class ExecutionScheduler {
   }
 
   private hasSlotFor(state: TenantState | undefined): boolean {
-    return this.runningCount < this.maxRunning && (state?.running ?? 0) < this.maxRunningPerTenant;
+    return this.freeSlotsFor(state) > 0;
+  }
+
+  /** Tasks of this tenant that would start at once: while one is free, nothing waits. */
+  private freeSlotsFor(state: TenantState | undefined): number {
+    const free = Math.min(
+      this.maxRunning - this.runningCount,
+      this.maxRunningPerTenant - (state?.running ?? 0),
+    );
+    return Math.max(0, free);
   }
 
   private startWaiting(): void {

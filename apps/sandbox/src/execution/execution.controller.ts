@@ -24,15 +24,19 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { CallbackOutbox, ExecutionRecord } from '@brain-net/store';
 import { RequireScope } from '../auth/access.decorators';
 import { ApiProblem } from '../errors/problem-details.dto';
 import { requestIdOf } from '../http/request-id';
 import { ExecuteQueryDto, ExecuteRequestDto } from './dto/execute-request.dto';
 import {
+  CallbackStatusDto,
   ExecutionAcceptedDto,
+  ExecutionDetailsDto,
   ExecutionListDto,
   ExecutionResultDto,
   executionLocation,
+  toCallbackStatus,
   toExecutionResult,
   toExecutionSummary,
 } from './dto/execution-result.dto';
@@ -43,6 +47,7 @@ import { TenantRateLimit } from '../quota/tenant-rate-limit.guard';
 import { downloadOf } from '../files/download';
 import { OutputFileKeeper } from '../files/output-files';
 import { ExecutionService } from './execution.service';
+import { fromStore } from './from-store';
 
 const STORE_FAILED = 'STORE_UNAVAILABLE: the execution store failed; see Retry-After';
 
@@ -52,6 +57,7 @@ export class ExecutionController {
   constructor(
     private readonly executions: ExecutionService,
     private readonly outputFiles: OutputFileKeeper,
+    private readonly callbacks: CallbackOutbox,
   ) {}
 
   @Post('execute')
@@ -143,11 +149,15 @@ export class ExecutionController {
     summary: 'An execution: status, output, error, debug info, times',
     description: 'Also answered at GET /executions/{id}, exactly alike.',
   })
-  @ApiOkResponse({ type: ExecutionResultDto })
+  @ApiOkResponse({ type: ExecutionDetailsDto })
   @ApiProblem(404, 'No execution has this id')
   @ApiProblem(503, STORE_FAILED)
-  async get(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<ExecutionResultDto> {
-    return toExecutionResult(await this.executions.get(id, caller));
+  async get(
+    @Param('id') id: string,
+    @CurrentCaller() caller: Caller,
+  ): Promise<ExecutionDetailsDto> {
+    const record = await this.executions.get(id, caller);
+    return { ...toExecutionResult(record), callback: await this.callbackOf(record) };
   }
 
   @Get('execution/:id/files/*path')
@@ -187,10 +197,10 @@ export class ExecutionController {
     operationId: 'getExecutionAlias',
     summary: 'An execution, under the collection’s path: the same as GET /execution/{id}',
   })
-  @ApiOkResponse({ type: ExecutionResultDto })
+  @ApiOkResponse({ type: ExecutionDetailsDto })
   @ApiProblem(404, 'No execution has this id')
   @ApiProblem(503, STORE_FAILED)
-  getAlias(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<ExecutionResultDto> {
+  getAlias(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<ExecutionDetailsDto> {
     return this.get(id, caller);
   }
 
@@ -235,5 +245,13 @@ export class ExecutionController {
     @CurrentCaller() caller: Caller,
   ): Promise<ExecutionResultDto> {
     return toExecutionResult(await this.executions.cancel(id, caller));
+  }
+
+  /** Its callback's state: read only when it has one (most have none). */
+  private async callbackOf(record: ExecutionRecord): Promise<CallbackStatusDto | null> {
+    const url = record.callbackUrl;
+    if (url === null) return null;
+    const state = await fromStore(() => this.callbacks.status(record.id));
+    return state && toCallbackStatus(url, state);
   }
 }

@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { Deferred, ScriptedRunner } from '@brain-net/runner/testing/scripted-runner';
 import { LocalExecutionFeed } from '@brain-net/messaging';
 import { ExecutionRecord, isFinished } from '@brain-net/store';
+import { InMemoryCallbackOutbox } from '@brain-net/store/testing/in-memory-callback-outbox';
 import { InMemoryExecutionStore } from '@brain-net/store/testing/in-memory-execution-store';
 import { queuedRecord } from '@brain-net/store/testing/execution-records';
 import { Caller, Scope } from '../auth/caller';
@@ -103,6 +104,7 @@ describe('ExecutionService', () => {
       engine,
       processors,
       files.inputFiles,
+      new InMemoryCallbackOutbox(),
     );
     service = new ExecutionService(config, store, queue, feed, admission, lifecycle);
     if (bootstrap) await boot();

@@ -24,8 +24,8 @@ export class InProcessExecutionQueue extends ExecutionQueue {
     this.scheduler = new ExecutionScheduler(limits, onTaskFailed);
   }
 
-  refusal(tenant: string): Promise<QueueRefusal | null> {
-    const admission = this.scheduler.admission(tenant);
+  refusal(tenant: string, count = 1): Promise<QueueRefusal | null> {
+    const admission = this.scheduler.admission(tenant, count);
     return Promise.resolve(admission === 'accepted' ? null : admission);
   }
 

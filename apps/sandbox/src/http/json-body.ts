@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { DomainError } from '../errors/domain-error';
-import { JsonKind, JsonSyntaxError, JsonTooDeepError, scanJson } from './json-scan';
+import { JsonKind, JsonMember, JsonSyntaxError, JsonTooDeepError, scanJson } from './json-scan';
 import { releaseUploadSlot } from './upload-slots';
 
 /** The media types read as JSON bodies. */
@@ -26,7 +26,16 @@ export interface JsonBodyOptions {
   readonly maxFieldDepth: number;
   /** Top-level fields kept as RawJson instead of being parsed. */
   readonly rawFields: readonly string[];
+  /**
+   * Top-level fields that hold an array of objects (a batch's `items`): each object is
+   * read as a body of its own, with these fields of it kept raw, each bounded by
+   * `maxFieldDepth` inside its object.
+   */
+  readonly arrayFields?: Readonly<Record<string, readonly string[]>>;
 }
+
+/** How much deeper a raw field sits inside an array field's object than in the body. */
+const ARRAY_FIELD_LEVELS = 2;
 
 /**
  * Turns a raw JSON body (a Buffer from the raw body parser) into `req.body` at a cost
@@ -60,8 +69,11 @@ export function parseJsonBody(options: JsonBodyOptions): RequestHandler {
 }
 
 async function toJsonBody(bytes: Buffer, options: JsonBodyOptions): Promise<unknown> {
-  // The document's own object is one level above its fields.
-  const maxDepth = options.maxFieldDepth + 1;
+  const arrayFields = options.arrayFields ?? {};
+  // The document's own object is one level above its fields; an array field's objects
+  // hold their raw fields two levels further down (checked again per object below).
+  const extra = Object.keys(arrayFields).length > 0 ? ARRAY_FIELD_LEVELS : 0;
+  const maxDepth = options.maxFieldDepth + 1 + extra;
   let scanned;
   try {
     scanned = await scanJson(bytes, maxDepth);
@@ -73,31 +85,81 @@ async function toJsonBody(bytes: Buffer, options: JsonBodyOptions): Promise<unkn
   if (scanned.kind !== 'object') return JSON.parse(bytes.toString('utf8')) as unknown;
   const body: Record<string, unknown> = {};
   for (const member of scanned.members) {
-    // No body has a field named like a member of Object.prototype: assigned, `__proto__`
-    // would set the prototype, and validation's copy drops `constructor`. Unknown, then.
-    if (member.key in Object.prototype) {
-      throw new DomainError('VALIDATION_FAILED', `property ${member.key} should not exist`, {
-        fieldProblems: [
-          { field: member.key, messages: [`property ${member.key} should not exist`] },
-        ],
+    const rawFieldsOfItems = arrayFields[member.key];
+    if (rawFieldsOfItems && member.kind === 'array') {
+      body[member.key] = await arrayOf(bytes.subarray(member.start, member.end), member.key, {
+        maxFieldDepth: options.maxFieldDepth,
+        rawFields: rawFieldsOfItems,
       });
-    }
-    const text = bytes.toString('utf8', member.start, member.end);
-    if (options.rawFields.includes(member.key)) {
-      body[member.key] = new RawJson(text, member.kind);
-    } else if (
-      (member.kind === 'object' || member.kind === 'array') &&
-      member.end - member.start > MAX_PARSED_MEMBER_BYTES
-    ) {
-      throw new DomainError(
-        'PAYLOAD_TOO_LARGE',
-        `${member.key} is ${member.end - member.start} bytes of JSON; the limit for this field is ${MAX_PARSED_MEMBER_BYTES}.`,
-      );
     } else {
-      body[member.key] = JSON.parse(text) as unknown;
+      body[member.key] = memberValue(bytes, member, options.rawFields, member.key);
     }
   }
   return body;
+}
+
+/** Each object of an array field read as a body of its own (see arrayFields). */
+async function arrayOf(bytes: Buffer, field: string, options: JsonBodyOptions): Promise<unknown[]> {
+  // Checked already; walked again to find each element, then each element's members.
+  const { members: elements } = await scanJson(
+    bytes,
+    options.maxFieldDepth + 1 + ARRAY_FIELD_LEVELS,
+  );
+  const items: unknown[] = [];
+  for (const element of elements) {
+    const path = `${field}[${element.key}]`;
+    const text = bytes.subarray(element.start, element.end);
+    if (element.kind !== 'object') {
+      items.push(memberValue(bytes, element, [], path));
+      continue;
+    }
+    let scanned;
+    try {
+      scanned = await scanJson(text, options.maxFieldDepth + 1);
+    } catch (error: unknown) {
+      if (error instanceof JsonTooDeepError && error.member !== null) {
+        throw toDomainError(
+          new JsonTooDeepError(error.maxDepth, error.offset, `${path}.${error.member}`),
+          options.maxFieldDepth,
+        );
+      }
+      throw toDomainError(error, options.maxFieldDepth);
+    }
+    const item: Record<string, unknown> = {};
+    for (const member of scanned.members) {
+      item[member.key] = memberValue(text, member, options.rawFields, `${path}.${member.key}`);
+    }
+    items.push(item);
+  }
+  return items;
+}
+
+/** One member's value: raw text for a raw field, else parsed (small ones only). */
+function memberValue(
+  bytes: Buffer,
+  member: JsonMember,
+  rawFields: readonly string[],
+  path: string,
+): unknown {
+  // No body has a field named like a member of Object.prototype: assigned, `__proto__`
+  // would set the prototype, and validation's copy drops `constructor`. Unknown, then.
+  if (member.key in Object.prototype) {
+    throw new DomainError('VALIDATION_FAILED', `property ${path} should not exist`, {
+      fieldProblems: [{ field: path, messages: [`property ${path} should not exist`] }],
+    });
+  }
+  const text = bytes.toString('utf8', member.start, member.end);
+  if (rawFields.includes(member.key)) return new RawJson(text, member.kind);
+  if (
+    (member.kind === 'object' || member.kind === 'array') &&
+    member.end - member.start > MAX_PARSED_MEMBER_BYTES
+  ) {
+    throw new DomainError(
+      'PAYLOAD_TOO_LARGE',
+      `${path} is ${member.end - member.start} bytes of JSON; the limit for this field is ${MAX_PARSED_MEMBER_BYTES}.`,
+    );
+  }
+  return JSON.parse(text) as unknown;
 }
 
 function toDomainError(error: unknown, maxFieldDepth: number): unknown {

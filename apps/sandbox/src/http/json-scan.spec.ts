@@ -121,6 +121,19 @@ describe('scanJson', () => {
     expect(text.slice(members[1].start, members[1].end)).toBe('{ "x": [1, {}] }');
   });
 
+  it('notes where each element of an array document lies, keyed by its index', () => {
+    const text = '[ {"input_data": {"a": [1]}}, 2, "x", [[]] ]';
+    const { kind, members } = scanJsonSync(bytes(text), 64);
+    expect(kind).toBe('array');
+    expect(members.map((m) => [m.key, m.kind, text.slice(m.start, m.end)])).toEqual([
+      ['0', 'object', '{"input_data": {"a": [1]}}'],
+      ['1', 'number', '2'],
+      ['2', 'string', '"x"'],
+      ['3', 'array', '[[]]'],
+    ]);
+    expect(scanJsonSync(bytes('[]'), 4).members).toEqual([]);
+  });
+
   it('gives the same answer walking in slices as in one go', async () => {
     const items = new Array(200_000).fill('{"k": [1, 2]}').join(',');
     const text = bytes(`{"input_data": {"items": [${items}]}, "tail": true}`);

@@ -20,7 +20,10 @@ export interface JsonMember {
 
 export interface ScannedJson {
   readonly kind: JsonKind;
-  /** The top-level members, in document order, when the document is an object. */
+  /**
+   * The top-level members, in document order, when the document is an object; when it
+   * is an array, its elements, each keyed by its index.
+   */
   readonly members: JsonMember[];
 }
 
@@ -165,6 +168,8 @@ class JsonWalker {
       this.expect = Expect.Separator;
     }
     if (depth === 0) this.rootKind = kind;
+    // An element of a root array is a member named by its index.
+    if (depth === 1 && this.open[0] === false) this.memberKey = { key: String(this.members.length) };
     if (depth === 1 && this.memberKey !== null) {
       this.memberStart = start;
       this.memberKind = kind;
@@ -200,8 +205,8 @@ class JsonWalker {
     this.open.pop();
     this.pos += 1;
     this.expect = Expect.Separator;
-    // Back in the root object: the container just closed was a member's value.
-    if (this.open.length === 1 && this.open[0]) this.endMember();
+    // Back in the root: the container just closed was a member's value, or an element.
+    if (this.open.length === 1) this.endMember();
   }
 
   private endMember(): void {

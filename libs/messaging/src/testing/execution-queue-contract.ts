@@ -121,6 +121,25 @@ export function behavesAsAnExecutionQueue(
       expect(await q.refusal('tenant-a')).toBeNull();
     });
 
+    it('takes a batch only when every one of its jobs fits: all or none', async () => {
+      const { queue: q, worker } = working({
+        concurrency: 1,
+        maxWaiting: 4,
+        maxWaitingPerTenant: 3,
+      });
+      expect(await q.enqueue('running', 'tenant-a')).toBeNull();
+      await waitFor('the first job to run', () => worker.active === 1);
+
+      expect(await q.refusal('tenant-a', 3)).toBeNull();
+      expect(await q.refusal('tenant-a', 4)).toBe('tenant-queue-full');
+      expect(await q.enqueue('a1', 'tenant-a')).toBeNull();
+      expect(await q.refusal('tenant-a', 2)).toBeNull();
+      expect(await q.refusal('tenant-a', 3)).toBe('tenant-queue-full');
+      expect(await q.refusal('tenant-b', 3)).toBeNull();
+      expect(await q.refusal('tenant-b', 4)).toBe<QueueRefusal>('queue-full');
+      worker.releaseAll();
+    });
+
     it(
       differences.enqueueKeepsTenantCap
         ? 'refuses at enqueue a job past its tenant’s waiting cap'

@@ -183,6 +183,34 @@ export function behavesAsAnExecutionStore(store: () => ExecutionStore): void {
         expect(await listed({ statuses: ['failed'] }, 'nobody')).toEqual({ ids: [], total: 0 });
       });
 
+      it('lists a batch in its own order, with the other filters, and pages through it', async () => {
+        // Queued in the reverse of their places: the listing follows the places.
+        const places: [string, number, ExecutionStatus][] = [
+          ['b2', 2, 'completed'],
+          ['b0', 0, 'failed'],
+          ['b1', 1, 'completed'],
+        ];
+        for (const [i, [id, index, status]] of places.entries()) {
+          const item = { ...record(id, status, 100 + i), batchId: 'batch-1', batchIndex: index };
+          await store().create(item, INPUT);
+        }
+        await store().create(
+          { ...record('o', 'completed', 200), batchId: 'batch-2', batchIndex: 0 },
+          INPUT,
+        );
+        expect(await listed({ batchId: 'batch-1' })).toEqual({ ids: ['b0', 'b1', 'b2'], total: 3 });
+        expect(await listed({ batchId: 'batch-1', statuses: ['completed'] })).toEqual({
+          ids: ['b1', 'b2'],
+          total: 2,
+        });
+        const second = await store().list(1, 1, 'tenant-a', { batchId: 'batch-1' });
+        expect(second.items.map((item) => [item.id, item.batchId, item.batchIndex])).toEqual([
+          ['b1', 'batch-1', 1],
+        ]);
+        expect(await listed({ batchId: 'batch-1' }, 'tenant-b')).toEqual({ ids: [], total: 0 });
+        expect((await store().get('g'))?.batchId).toBeNull();
+      });
+
       it('filters on the status as saved last, and as closeUnfinished left it', async () => {
         await store().save(record('f', 'running', at('f') - T0));
         expect((await listed({ statuses: ['running'] })).ids).toEqual(['f', 'e']);

@@ -65,7 +65,7 @@ export class InMemoryExecutionStore extends ExecutionStore {
     filter: ExecutionFilter = {},
   ): Promise<ExecutionPage> {
     return this.access(() => {
-      const { statuses, processorId, since } = filter;
+      const { statuses, processorId, since, batchId } = filter;
       // Newest first; the later created first among those queued in the same millisecond.
       const mine = [...this.records.values()]
         .reverse()
@@ -74,9 +74,14 @@ export class InMemoryExecutionStore extends ExecutionStore {
             (tenant === null || record.tenant === tenant) &&
             (statuses === undefined || statuses.includes(record.status)) &&
             (processorId === undefined || record.processorId === processorId) &&
-            (since === undefined || record.queuedAt.getTime() >= since.getTime()),
+            (since === undefined || record.queuedAt.getTime() >= since.getTime()) &&
+            (batchId === undefined || record.batchId === batchId),
         )
-        .sort((a, b) => b.queuedAt.getTime() - a.queuedAt.getTime());
+        .sort((a, b) =>
+          batchId === undefined
+            ? b.queuedAt.getTime() - a.queuedAt.getTime()
+            : (a.batchIndex ?? 0) - (b.batchIndex ?? 0),
+        );
       return { items: mine.slice(offset, offset + limit).map(summaryOf), total: mine.length };
     });
   }
@@ -105,7 +110,7 @@ function copy(record: ExecutionRecord): ExecutionRecord {
 
 function summaryOf(record: ExecutionRecord): ExecutionSummary {
   const { id, tenant, createdBy, requestId, processorId, queuedAt, status } = record;
-  const { startedAt, endedAt, exitCode, error } = record;
+  const { startedAt, endedAt, exitCode, error, batchId, batchIndex } = record;
   return {
     id,
     tenant,
@@ -118,5 +123,7 @@ function summaryOf(record: ExecutionRecord): ExecutionSummary {
     endedAt,
     exitCode,
     error,
+    batchId,
+    batchIndex,
   };
 }

@@ -8,6 +8,7 @@ import {
   IsNumber,
   IsOptional,
   IsString,
+  MaxLength,
   Min,
   ValidateBy,
   ValidateIf,
@@ -135,6 +136,17 @@ export class ExecuteRequestDto {
   @IsOptional()
   @IsBoolean()
   debug_mode?: boolean;
+
+  /**
+   * Where the finished result is POSTed once (signed with Standard Webhooks, retried
+   * while the receiver fails): its host must be in CALLBACK_ALLOWED_HOSTS, else
+   * `400 CALLBACK_URL_REFUSED`. See the API guide's Callbacks section.
+   * @example "https://hooks.example.org/sandbox"
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  callback_url?: string;
 }
 
 /** Query of POST /execute. */

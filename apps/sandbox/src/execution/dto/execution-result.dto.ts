@@ -1,5 +1,8 @@
 import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
 import {
+  CALLBACK_STATUSES,
+  CallbackState,
+  CallbackStatus,
   EXECUTION_STATUSES,
   ExecutionRecord,
   ExecutionStatus,
@@ -123,6 +126,46 @@ export class ExecutionResultDto {
   /** True when files under `out/` were left out (`files_omitted` names up to 100). */
   files_truncated!: boolean;
   files_omitted!: OmittedFileDto[];
+}
+
+/** Where the callback of an execution stands. */
+export class CallbackStatusDto {
+  /** The request's `callback_url`. @example "https://hooks.example.org/sandbox" */
+  url!: string;
+  /**
+   * `waiting`: no attempt yet (the execution runs, or its first attempt is due);
+   * `pending`: an attempt failed, another follows; `delivered`: answered 2xx;
+   * `failed`: given up (`last_error` says why).
+   */
+  @ApiProperty({ enum: CALLBACK_STATUSES, example: 'delivered' })
+  status!: CallbackStatus;
+  /** Attempts made so far. @example 1 */
+  @ApiProperty({ type: 'integer' })
+  attempts!: number;
+  /** Why the last failed attempt failed. @example null */
+  last_error!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  delivered_at!: string | null;
+}
+
+/** An execution as GET /execution/{id} shows it: its result, and its callback. */
+export class ExecutionDetailsDto extends ExecutionResultDto {
+  @ApiProperty({
+    type: () => CallbackStatusDto,
+    nullable: true,
+    description: 'null without callback_url (or once its delivery state is no longer kept)',
+  })
+  callback!: CallbackStatusDto | null;
+}
+
+export function toCallbackStatus(url: string, state: CallbackState): CallbackStatusDto {
+  return {
+    url,
+    status: state.status,
+    attempts: state.attempts,
+    last_error: state.lastError,
+    delivered_at: state.deliveredAt?.toISOString() ?? null,
+  };
 }
 
 /** Answer of POST /execute without `wait`. */
