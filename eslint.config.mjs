@@ -16,7 +16,7 @@ const LAYERS = [
   ['quota', 'processor', 'files'],
   ['execution'],
   ['cluster', 'metrics'],
-  ['adjustment', 'debug', 'callbacks'],
+  ['adjustment', 'debug', 'callbacks', 'batch'],
   ['health', 'info'],
   ['bootstrap'],
 ];

@@ -18,6 +18,7 @@ import { HealthModule } from './health/health.module';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { createValidationPipe } from './http/validation';
 import { InfoModule } from './info/info.module';
+import { BatchModule } from './batch/batch.module';
 import { FilesModule } from './files/files.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProcessorModule } from './processor/processor.module';
@@ -27,6 +28,7 @@ import { QuotaModule } from './quota/quota.module';
 const API_MODULES = [
   AuthModule,
   ExecutionModule,
+  BatchModule,
   FilesModule,
   DebugModule,
   AdjustmentModule,

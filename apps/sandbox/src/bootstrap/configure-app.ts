@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { raw } from 'express';
+import { raw, type ErrorRequestHandler, type RequestHandler } from 'express';
 import { authenticateBeforeBody, earlyCallerOf, requireScopeMiddleware } from '../auth/access';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../auth/access.decorators';
 import { Authenticator } from '../auth/authenticator';
@@ -18,7 +18,9 @@ import { limitConcurrentUploads } from '../http/upload-slots';
 import { assignRequestId } from '../http/request-id';
 
 /** The routes whose controllers read a JSON body; every other route leaves bodies unread. */
-export const BODY_ROUTES = ['/execute', '/adjust-processor'];
+export const BODY_ROUTES = ['/execute', '/adjust-processor', '/executions/batch'];
+/** Of those, the one whose body holds items of the others' kind (see arrayFields). */
+const BATCH_ROUTE = '/executions/batch';
 
 /** The request headers of the API a browser page may send (CORS). */
 export const CORS_REQUEST_HEADERS = [
@@ -78,22 +80,40 @@ export function configureApp(app: NestExpressApplication): void {
   const express = app.getHttpAdapter().getInstance();
   const authenticator = app.get(Authenticator);
   // Refused before its body is read once shutdown began (see HttpShutdown).
-  express.post('/execute', shutdown.refuseSubmits);
-  express.post(
-    BODY_ROUTES,
+  express.post(['/execute', BATCH_ROUTE], shutdown.refuseSubmits);
+  // One bound for every JSON body under way, whichever route it is for.
+  const jsonBodySlots = limitConcurrentUploads(
+    { max: config.maxConcurrentUploads, maxPerTenant: config.maxConcurrentUploadsPerTenant },
+    (request) => earlyCallerOf(request)?.tenant ?? '',
+  );
+  const readJsonBody = (parse: RequestHandler): (RequestHandler | ErrorRequestHandler)[] => [
     // Before any body is read: a caller without credentials gets its 401 for free.
     authenticateBeforeBody(authenticator),
-    limitConcurrentUploads(
-      { max: config.maxConcurrentUploads, maxPerTenant: config.maxConcurrentUploadsPerTenant },
-      (request) => earlyCallerOf(request)?.tenant ?? '',
-    ),
+    jsonBodySlots,
     // Read as bytes and checked without building objects: see parseJsonBody.
     raw({ type: JSON_MEDIA_TYPES, limit: config.maxRequestBytes }),
     translateBodyParserErrors,
-    parseJsonBody({
-      maxFieldDepth: config.maxInputDepth,
-      rawFields: ['input_data', 'adjustments'],
-    }),
+    parse,
+  ];
+  express.post(
+    BODY_ROUTES.filter((route) => route !== BATCH_ROUTE),
+    ...readJsonBody(
+      parseJsonBody({
+        maxFieldDepth: config.maxInputDepth,
+        rawFields: ['input_data', 'adjustments'],
+      }),
+    ),
+  );
+  // A batch's items are bodies of POST /execute: each one's input_data kept raw.
+  express.post(
+    BATCH_ROUTE,
+    ...readJsonBody(
+      parseJsonBody({
+        maxFieldDepth: config.maxInputDepth,
+        rawFields: [],
+        arrayFields: { inputs: ['input_data'], items: ['input_data'] },
+      }),
+    ),
   );
   // Uploads (POST /files) stream to the file store, never parsed here: the caller is
   // authenticated before the first byte is read, and bodies under way are bounded apart

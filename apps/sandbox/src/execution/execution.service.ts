@@ -15,7 +15,7 @@ import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import { errorMessage } from '../errors/error-message';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
-import { ExecutionAdmission } from './execution-admission';
+import { AdmittedBatch, ExecutionAdmission } from './execution-admission';
 import { ExecutionLifecycle } from './execution-lifecycle';
 import { fromQueue, fromStore } from './from-store';
 import { CANCEL_WAIT_MS, ShutdownCancellation, drainExecutions } from './graceful-shutdown';
@@ -71,6 +71,16 @@ export class ExecutionService {
     const admitted = await this.admission.submit(request, requestId, caller, idempotencyKey);
     const record = admitted.record ?? (await this.get(admitted.id, caller));
     return { record, replayed: admitted.replayed };
+  }
+
+  /** Queues a batch's executions, all or none (ExecutionAdmission.submitBatch). */
+  submitBatch(
+    requests: readonly ExecuteRequestDto[],
+    requestId: string,
+    caller: Caller,
+    idempotencyKey?: string,
+  ): Promise<AdmittedBatch> {
+    return this.admission.submitBatch(requests, requestId, caller, idempotencyKey);
   }
 
   /** The execution, if this caller may see it; another tenant's is as unknown as a missing one. */

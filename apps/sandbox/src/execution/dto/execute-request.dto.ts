@@ -19,7 +19,7 @@ import { RawJson } from '../../http/json-body';
 import { IsProcessorId } from '../../http/processor-id';
 
 /** input_data arrives as RawJson (see parseJsonBody): it must hold a JSON object. */
-function IsRawJsonObject(): PropertyDecorator {
+export function IsRawJsonObject(): PropertyDecorator {
   return ValidateBy({
     name: 'isRawJsonObject',
     validator: {

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsOptional, ValidateBy } from 'class-validator';
+import { IsIn, IsOptional, IsUUID, ValidateBy } from 'class-validator';
 import { EXECUTION_STATUSES, ExecutionFilter, ExecutionStatus } from '@brain-net/store';
 import { ListQueryDto } from '../../http/page.query.dto';
 import { IsProcessorId } from '../../http/processor-id';
@@ -101,6 +101,15 @@ export class ExecutionListQueryDto extends ListQueryDto {
   @IsOptional()
   @IsDateTime()
   since?: string;
+
+  /**
+   * Only the items of this batch (POST /executions/batch), in the batch's order.
+   * @example "0b5e9c1e-7a2d-4c1f-9e3b-2f6a8d4c1b7e"
+   */
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsUUID()
+  batch_id?: string;
 }
 
 /** What the store is asked to match for this query. */
@@ -109,5 +118,6 @@ export function executionFilterOf(query: ExecutionListQueryDto): ExecutionFilter
     ...(query.status && { statuses: [...new Set(query.status)] }),
     ...(query.processor_id !== undefined && { processorId: query.processor_id }),
     ...(query.since !== undefined && { since: parseDateTime(query.since) }),
+    ...(query.batch_id !== undefined && { batchId: query.batch_id }),
   };
 }

@@ -121,6 +121,12 @@ export class ExecutionResultDto {
   end_time!: string | null;
   /** Seconds from container start to end. @example 0.042 */
   execution_time!: number | null;
+  /** The batch it was submitted in; null for a single submit. */
+  @ApiProperty({ type: String, nullable: true })
+  batch_id!: string | null;
+  /** Its place in that batch, from 0. */
+  @ApiProperty({ type: 'integer', nullable: true })
+  batch_index!: number | null;
   /** The files the code wrote under `out/` (its working directory's), whole, in path order. */
   files!: OutputFileDto[];
   /** True when files under `out/` were left out (`files_omitted` names up to 100). */
@@ -193,6 +199,12 @@ export class ExecutionSummaryDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   end_time!: string | null;
   execution_time!: number | null;
+  /** The batch it was submitted in; null for a single submit. */
+  @ApiProperty({ type: String, nullable: true })
+  batch_id!: string | null;
+  /** Its place in that batch, from 0. */
+  @ApiProperty({ type: 'integer', nullable: true })
+  batch_index!: number | null;
 }
 
 export class ExecutionListDto {
@@ -221,6 +233,8 @@ export function toExecutionSummary(record: ExecutionSummary): ExecutionSummaryDt
       record.startedAt && record.endedAt
         ? (record.endedAt.getTime() - record.startedAt.getTime()) / 1000
         : null,
+    batch_id: record.batchId,
+    batch_index: record.batchIndex,
   };
 }
 
