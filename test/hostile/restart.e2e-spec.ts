@@ -47,6 +47,7 @@ function unfinished(index: number): ExecutionRecord {
     outputFiles: null,
     batchId: null,
     batchIndex: null,
+    sharedContainer: false,
     pruned: false,
   };
 }

@@ -121,6 +121,54 @@ describe('Batches over HTTP (scripted runner)', () => {
     await sandbox.http.get('/batches/0b5e9c1e-7a2d-4c1f-9e3b-2f6a8d4c1b7e').expect(404);
   });
 
+  it('runs a shared-container batch as one job in one container, each item recorded as its own execution', async () => {
+    sandbox.runner.batchScript = {
+      items: (item, index) =>
+        index === 1
+          ? { exit: { exit_code: null, signal: 9 } }
+          : { output: [{ stream: 'stdout', data: `${item.inputJson}\n` }] },
+    };
+    const response = await sandbox.http
+      .post('/executions/batch?wait=true')
+      .send({
+        code: 'print(input_data)',
+        inputs: [0, 1, 2].map((n) => ({ input_data: { n } })),
+        shared_container: true,
+        memory_mb: 64,
+      })
+      .expect(200);
+    const batch = response.body as BatchDto;
+    expect(batch).toMatchObject({ status: 'finished', counts: { completed: 2, failed: 1 } });
+    expect(batch.items.map((item) => [item.status, item.output])).toEqual([
+      ['completed', '{"n":0}\n'],
+      ['failed', ''],
+      ['completed', '{"n":2}\n'],
+    ]);
+    expect(batch.items[1]?.error).toMatch(/memory limit of 64 MiB/);
+    const job = sandbox.runner.batches.at(-1);
+    expect(job?.items.map((item) => item.inputJson)).toEqual(['{"n":0}', '{"n":1}', '{"n":2}']);
+    expect(job?.limits.memoryBytes).toBe(64 * 1024 * 1024);
+    sandbox.runner.batchScript = {};
+  });
+
+  it('cancels a waiting shared-container batch whole, through any of its executions', async () => {
+    const sleepers = await Promise.all([startSleeper(sandbox.http), startSleeper(sandbox.http)]);
+    const accepted = await submit({
+      code: 'print(1)',
+      inputs: [{}, {}, {}],
+      shared_container: true,
+    });
+    await sandbox.http.delete(`/execution/${accepted.execution_ids[1]}`).expect(200);
+    const batch = (await sandbox.http.get(`/batches/${accepted.batch_id}`).expect(200))
+      .body as BatchDto;
+    expect(batch).toMatchObject({ status: 'finished', counts: { cancelled: 3 } });
+    for (const id of sleepers) await sandbox.http.delete(`/execution/${id}`).expect(200);
+    await sandbox.http
+      .post('/executions/batch')
+      .send({ items: [{ code: 'print(1)' }], shared_container: true })
+      .expect(400);
+  });
+
   it('answers a repeat under the same Idempotency-Key with the first batch', async () => {
     const body = { code: 'print(1)', inputs: [{}, {}] };
     const first = await sandbox.http

@@ -194,17 +194,12 @@ export abstract class DockerRunner {
   /**
    * Runs the batch's items in one container (PROTOCOL.md, "Batches"), always removed
    * before this settles; answers once the harness reported the last item.
-   *
-   * Not abstract only so that a fake engine written before batches existed still
-   * compiles: such a runner rejects every batch. DockerodeRunner and ScriptedRunner run them.
    */
-  runBatch(
+  abstract runBatch(
     job: SandboxBatchJob,
-    _listener: BatchRunListener,
-    _signal: AbortSignal,
-  ): Promise<BatchRunOutcome> {
-    return Promise.reject(new Error(`this runner runs no batches (batch ${job.jobId})`));
-  }
+    listener: BatchRunListener,
+    signal: AbortSignal,
+  ): Promise<BatchRunOutcome>;
   /** Resolves when the engine answers. */
   abstract ping(): Promise<void>;
   /** Names of the container runtimes the engine knows (`runc`, `runsc`, ...). */

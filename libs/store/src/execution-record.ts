@@ -152,6 +152,11 @@ export interface ExecutionRecord extends ExecutionSummary {
   codeMs: number | null;
   usage: ResourceUsage | null;
   imageId: string | null;
+  /**
+   * True when its batch runs in one container (`shared_container`): it is queued, run
+   * and cancelled with the batch's other items.
+   */
+  readonly sharedContainer: boolean;
   /** The files the code left under `out/`; null when it ran without (or before files existed). */
   outputFiles: OutputFiles | null;
   /** Where the finished result is POSTed (the request's `callback_url`); null: nowhere. */
@@ -163,18 +168,19 @@ export interface ExecutionRecord extends ExecutionSummary {
   pruned: boolean;
 }
 
-/** The fields a record stored before they existed lacks: its files, its callback. */
-export type LaterFields = 'inputFiles' | 'outputFiles' | 'callbackUrl';
+/** The fields a record stored before they existed lacks: its files, callback, shared batch. */
+export type LaterFields = 'inputFiles' | 'outputFiles' | 'callbackUrl' | 'sharedContainer';
 
 /** A stored part of a record, which may lack the LaterFields. */
 export type MaybeOlder<T extends Partial<ExecutionRecord>> = Omit<T, LaterFields> &
   Partial<Pick<T, Extract<keyof T, LaterFields>>>;
 
-/** What the LaterFields are for a record stored before they existed: no files, no callback. */
+/** What the LaterFields are for a record stored before they existed: none of them. */
 export const LATER_FIELD_DEFAULTS = {
   inputFiles: [],
   outputFiles: null,
   callbackUrl: null,
+  sharedContainer: false,
 } as const satisfies Pick<ExecutionRecord, LaterFields>;
 
 /** What a newly accepted execution is made of: who asked, for what, and its settings. */
@@ -195,8 +201,8 @@ export interface NewExecution {
   readonly inputFiles?: readonly ExecutionInputFile[];
   /** None unless given. */
   readonly callbackUrl?: string | null;
-  /** Its batch and place there; none unless given. */
-  readonly batch?: { readonly id: string; readonly index: number };
+  /** Its batch and place there, and whether the batch runs in one container; none unless given. */
+  readonly batch?: { readonly id: string; readonly index: number; readonly shared: boolean };
 }
 
 /** The record of a newly accepted execution: queued, with nothing run or recorded yet. */
@@ -216,6 +222,7 @@ export function newExecutionRecord({
     callbackUrl,
     batchId: batch?.id ?? null,
     batchIndex: batch?.index ?? null,
+    sharedContainer: batch?.shared ?? false,
     status: 'queued',
     startedAt: null,
     endedAt: null,

@@ -50,6 +50,7 @@ const RECORD: ExecutionRecord = {
   callbackUrl: 'https://hooks.example.org/sandbox',
   batchId: null,
   batchIndex: null,
+  sharedContainer: false,
   pruned: false,
 };
 

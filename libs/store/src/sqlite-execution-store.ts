@@ -32,6 +32,7 @@ type State = Pick<
   | 'inputFiles'
   | 'outputFiles'
   | 'callbackUrl'
+  | 'sharedContainer'
 >;
 
 interface SummaryRow {
@@ -455,6 +456,7 @@ function stateColumn(record: ExecutionRecord): string {
     inputFiles: record.inputFiles,
     outputFiles: record.outputFiles,
     callbackUrl: record.callbackUrl,
+    sharedContainer: record.sharedContainer,
   };
   return JSON.stringify(state);
 }

@@ -114,6 +114,7 @@ function execution(id: string, tenant: string): ExecutionRecord {
     callbackUrl: null,
     batchId: null,
     batchIndex: null,
+    sharedContainer: false,
     pruned: false,
   };
 }

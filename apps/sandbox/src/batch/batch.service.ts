@@ -27,12 +27,10 @@ export class BatchService {
     caller: Caller,
     idempotencyKey?: string,
   ): Promise<{ batchId: string; executionIds: string[]; replayed: boolean }> {
-    const admitted = await this.executions.submitBatch(
-      batchItemsOf(body),
-      requestId,
-      caller,
-      idempotencyKey,
-    );
+    const admitted = await this.executions.submitBatch(batchItemsOf(body), requestId, caller, {
+      ...(idempotencyKey !== undefined && { idempotencyKey }),
+      sharedContainer: body.shared_container ?? false,
+    });
     const executionIds = admitted.replayed
       ? (await this.summaries(admitted.batchId, caller)).map((item) => item.id)
       : admitted.records.map((record) => record.id);

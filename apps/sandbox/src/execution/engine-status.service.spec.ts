@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import {
+  BatchRunOutcome,
   DockerRunner,
   EngineImage,
   EngineUnavailableError,
@@ -18,6 +19,9 @@ class FakeEngine extends DockerRunner {
   watchers: ((reason: string) => void)[] = [];
 
   run(): Promise<RunOutcome> {
+    return Promise.reject(new Error('not used'));
+  }
+  runBatch(): Promise<BatchRunOutcome> {
     return Promise.reject(new Error('not used'));
   }
   ping(): Promise<void> {

@@ -25,6 +25,7 @@ import { EngineStatusService } from './engine-status.service';
 import { ExecutionLifecycle } from './execution-lifecycle';
 import { fromQueue, fromStore } from './from-store';
 import { shuttingDownError } from './graceful-shutdown';
+import { sharedBatchJobId } from './shared-batch';
 
 /** An empty `input_data` when the request has none. */
 const NO_INPUT = '{}';
@@ -119,7 +120,7 @@ export class ExecutionAdmission {
     await this.requireRoom(caller.tenant, 1);
     const stored = await this.storeRecord(checked, requestId, caller, idempotency, null);
     if ('earlier' in stored) return replayOf(stored.earlier, idempotency as IdempotentRequest);
-    await this.enqueueAll([stored.record], caller.tenant);
+    await this.enqueueAll([stored.record], caller.tenant, null);
     return { id: stored.record.id, record: stored.record, replayed: false };
   }
 
@@ -132,8 +133,9 @@ export class ExecutionAdmission {
     requests: readonly ExecuteRequestDto[],
     requestId: string,
     caller: Caller,
-    idempotencyKey?: string,
+    options: { readonly idempotencyKey?: string; readonly sharedContainer?: boolean } = {},
   ): Promise<AdmittedBatch> {
+    const { idempotencyKey, sharedContainer = false } = options;
     const max = this.config.maxBatchSize;
     if (requests.length === 0 || requests.length > max) {
       throw new DomainError(
@@ -144,7 +146,10 @@ export class ExecutionAdmission {
     const idempotency =
       idempotencyKey === undefined
         ? null
-        : idempotentRequest(idempotencyKey, JSON.stringify(requests.map(askedOf)));
+        : idempotentRequest(
+            idempotencyKey,
+            JSON.stringify([...requests.map(askedOf), ...(sharedContainer ? ['shared'] : [])]),
+          );
     const earlier = idempotency && (await this.earlierSubmit(caller, idempotency));
     if (earlier) return this.replayedBatch(replayOf(earlier, idempotency));
     if (this.shuttingDown) throw shuttingDownError();
@@ -152,19 +157,25 @@ export class ExecutionAdmission {
     for (const [index, request] of requests.entries()) {
       checked.push(await inItem(index, () => this.check(request, caller)));
     }
-    await this.requireRoom(caller.tenant, checked.length);
+    // Shared, the batch is one job of the queue: one container, one slot.
+    await this.requireRoom(caller.tenant, sharedContainer ? 1 : checked.length);
     const batchId = randomUUID();
     const records: ExecutionRecord[] = [];
     for (const [index, item] of checked.entries()) {
       // The key is claimed with the first item: a repeat finds the batch through it.
       const key = index === 0 ? idempotency : null;
-      const stored = await this.storeRecord(item, requestId, caller, key, { id: batchId, index });
+      const batch = { id: batchId, index, shared: sharedContainer };
+      const stored = await this.storeRecord(item, requestId, caller, key, batch);
       if ('earlier' in stored) {
         return this.replayedBatch(replayOf(stored.earlier, idempotency as IdempotentRequest));
       }
       records.push(stored.record);
     }
-    await this.enqueueAll(records, caller.tenant);
+    await this.enqueueAll(
+      records,
+      caller.tenant,
+      sharedContainer ? sharedBatchJobId(batchId) : null,
+    );
     return { batchId, records, replayed: false };
   }
 
@@ -236,7 +247,7 @@ export class ExecutionAdmission {
     requestId: string,
     caller: Caller,
     idempotency: IdempotentRequest | null,
-    batch: { readonly id: string; readonly index: number } | null,
+    batch: { readonly id: string; readonly index: number; readonly shared: boolean } | null,
   ): Promise<{ readonly record: ExecutionRecord } | { readonly earlier: EarlierSubmit }> {
     const { request, callbackUrl, stdin } = checked;
     const id = randomUUID();
@@ -281,42 +292,44 @@ export class ExecutionAdmission {
   }
 
   /**
-   * Queues the stored records. Should the queue refuse one (another submit of this
-   * tenant took the last places since requireRoom) or fail, every record not yet taken
-   * by a worker is recorded cancelled (or failed) and the whole submit refused; one a
-   * worker already started runs to its end.
+   * Queues the stored records, one job each, or all as the one job `sharedJob` (a
+   * shared-container batch). Should the queue refuse one (another submit of this tenant
+   * took the last places since requireRoom) or fail, every record not yet taken by a
+   * worker is recorded cancelled (or failed) and the whole submit refused; one a worker
+   * already started runs to its end.
    */
-  private async enqueueAll(records: readonly ExecutionRecord[], tenant: string): Promise<void> {
+  private async enqueueAll(
+    records: readonly ExecutionRecord[],
+    tenant: string,
+    sharedJob: string | null,
+  ): Promise<void> {
     // The shutdown may have begun while this submit awaited: its drain would not see it.
     if (this.shuttingDown) {
       await this.closeAll(records, 'cancelled', 'The service shut down before it started.');
       throw shuttingDownError();
     }
-    for (const [index, record] of records.entries()) {
+    const jobs = sharedJob
+      ? [{ id: sharedJob, records }]
+      : records.map((record) => ({ id: record.id, records: [record] }));
+    for (const [index, job] of jobs.entries()) {
+      const queued = jobs.slice(0, index).flatMap((earlier) => earlier.records);
+      const rest = jobs.slice(index).flatMap((later) => later.records);
       let refused: QueueRefusal | null;
       try {
-        refused = await this.queue.enqueue(record.id, tenant);
+        refused = await this.queue.enqueue(job.id, tenant);
       } catch (error: unknown) {
         // Stored but not queued: record it as such rather than leave it waiting forever.
         const reason = errorMessage(error);
-        this.logger.error(`execution ${record.id} could not be queued: ${reason}`);
-        await this.withdrawAll(records.slice(0, index));
-        await this.closeAll(
-          records.slice(index),
-          'failed',
-          `The execution could not be queued: ${reason}`,
-        );
+        this.logger.error(`job ${job.id} could not be queued: ${reason}`);
+        await this.withdrawAll(queued);
+        await this.closeAll(rest, 'failed', `The execution could not be queued: ${reason}`);
         throw new DomainError('QUEUE_UNAVAILABLE', `The execution queue failed: ${reason}`, {
           retryAfterS: 5,
         });
       }
       if (refused) {
-        await this.withdrawAll(records.slice(0, index));
-        await this.closeAll(
-          records.slice(index),
-          'cancelled',
-          'The queue refused it: it was full.',
-        );
+        await this.withdrawAll(queued);
+        await this.closeAll(rest, 'cancelled', 'The queue refused it: it was full.');
         const load = await fromQueue(() => this.queue.load());
         throw queueRefusalError(refused, load, tenant, this.retryAfterS());
       }

@@ -3,9 +3,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import {
   DockerRunner,
   EngineUnavailableError,
+  ItemOutcome,
   JobInputFile,
   OutputStream,
   RunOutcome,
+  SandboxBatchItem,
   SandboxJob,
 } from '@brain-net/runner';
 import { ExecutionFeed, ExecutionQueue } from '@brain-net/messaging';
@@ -25,6 +27,7 @@ import { EngineStatusService } from './engine-status.service';
 import { ExecutionEvents } from './execution-events';
 import { judgeOutcome } from './execution-verdict';
 import { RecordKeeper } from './record-keeper';
+import { sharedBatchJobId, sharedBatchOf } from './shared-batch';
 import { ShutdownCancellation } from './graceful-shutdown';
 import { errorMessage, stackOf } from '../errors/error-message';
 
@@ -34,6 +37,8 @@ import { errorMessage, stackOf } from '../errors/error-message';
  * stopped answering: so a late timer here never turns a finished job into a timeout.
  */
 const KILL_BACKSTOP_GRACE_MS = 5_000;
+/** A shared batch's backstop allows this much per item besides its timeout: its worker's fork. */
+const BATCH_ITEM_GRACE_MS = 1_000;
 /** Reads of a starting job's record: a store that fails this long gives the job up. */
 const READ_ATTEMPTS = 10;
 const READ_RETRY_MS = 1000;
@@ -65,6 +70,8 @@ interface Flight {
   /** Output events so far (the feed's `seq`). */
   outputEvents: number;
   readonly written: Record<OutputStream, number>;
+  /** Its end is being recorded (an item of a shared batch): no other end is. */
+  ending: boolean;
 }
 
 /**
@@ -203,6 +210,8 @@ export class ExecutionLifecycle {
 
   /** Runs one job of the queue; resolves once its record is final. Never rejects for the job. */
   private async run(id: string): Promise<void> {
+    const batchId = sharedBatchOf(id);
+    if (batchId !== null) return this.runSharedBatch(batchId);
     const job = await this.readJob(id).catch((error: unknown) => {
       this.logger.error(`execution ${id}: cannot read it; giving it up: ${errorMessage(error)}`);
       this.unread.add(id);
@@ -297,17 +306,7 @@ export class ExecutionLifecycle {
     } catch (error: unknown) {
       status = this.applyError(record, error, dequeuedAt, { started, cancelled: signal.aborted });
     }
-    // Cancelled by the shutdown at its deadline (the runner may also report that as an
-    // outcome): say so, rather than that someone cancelled it.
-    const reason: unknown = signal.reason;
-    if (status === 'cancelled' && reason instanceof ShutdownCancellation)
-      record.error = reason.message;
-    // Stopped because the job was lost: recorded as the instance that noticed records it.
-    if (status === 'cancelled' && reason instanceof WorkerLost) {
-      status = 'failed';
-      record.error = reason.message;
-    }
-    await this.change(flight, status);
+    await this.change(flight, endingOf(record, status, signal));
   }
 
   /** Queues a status change behind the ones before it; settles when it is announced. */
@@ -377,6 +376,12 @@ export class ExecutionLifecycle {
 
   /** A job whose worker vanished: the store says how it ended, if anything does. */
   private async recordLost(id: string): Promise<void> {
+    const batchId = sharedBatchOf(id);
+    if (batchId !== null) {
+      const items = await this.readBatchJobs(batchId).catch(() => []);
+      for (const [record] of items) await this.recordLost(record.id);
+      return;
+    }
     // The worker lost is this one (it lost the job's lock: frozen, or cut off from Redis):
     // another instance may record the job failed at any moment; its container goes now.
     if (this.cancelHere(id, new WorkerLost())) {
@@ -399,7 +404,6 @@ export class ExecutionLifecycle {
     input: ExecutionInput,
     files: readonly JobInputFile[],
   ): SandboxJob {
-    const { maxOutputFiles, maxOutputBytes } = this.config.files;
     return {
       jobId: record.id,
       files,
@@ -407,17 +411,199 @@ export class ExecutionLifecycle {
       limits: record.limits,
       timeoutMs: record.timeoutS * 1000 + KILL_BACKSTOP_GRACE_MS,
       inputJson: input.inputJson,
-      payload: {
-        code: input.code,
-        debug_mode: record.debugMode,
-        max_output_bytes: this.maxOutputBytesOf(record),
-        time_limit_s: record.timeoutS,
-        filename: CODE_FILENAME,
-        // Only when given: without it the harness leaves stdin empty, as it always did.
-        ...(input.stdin !== undefined && { stdin: input.stdin }),
-        output_files: { max_count: maxOutputFiles, max_bytes: maxOutputBytes },
-      },
+      payload: this.payloadFor(record, input),
     };
+  }
+
+  private payloadFor(record: ExecutionRecord, input: ExecutionInput): SandboxJob['payload'] {
+    const { maxOutputFiles, maxOutputBytes } = this.config.files;
+    return {
+      code: input.code,
+      debug_mode: record.debugMode,
+      max_output_bytes: this.maxOutputBytesOf(record),
+      time_limit_s: record.timeoutS,
+      filename: CODE_FILENAME,
+      // Only when given: without it the harness leaves stdin empty, as it always did.
+      ...(input.stdin !== undefined && { stdin: input.stdin }),
+      output_files: { max_count: maxOutputFiles, max_bytes: maxOutputBytes },
+    };
+  }
+
+  /**
+   * Runs the items of a shared-container batch in one container (DockerRunner.runBatch):
+   * each item is a flight of its own (its status, output and end recorded as a single
+   * execution's), and all share one abort: cancelling one cancels what has not ended.
+   */
+  private async runSharedBatch(batchId: string): Promise<void> {
+    const dequeuedAt = Date.now();
+    const jobs = await this.readBatchJobs(batchId).catch((error: unknown) => {
+      this.logger.error(`batch ${batchId}: cannot read it; giving it up: ${errorMessage(error)}`);
+      return [];
+    });
+    const abort = new AbortController();
+    const flights = new Map(jobs.map(([record]) => [record.id, newFlight(record, abort)]));
+    for (const flight of flights.values()) this.flights.set(flight.record.id, flight);
+    const stopListening = await Promise.all(
+      [...flights.keys()].map((id) =>
+        this.feed
+          .subscribe(id, (event) => {
+            if (event.type === 'cancel') abort.abort();
+          })
+          .catch(() => () => undefined),
+      ),
+    );
+    const ended: Promise<void>[] = [];
+    try {
+      const items: SandboxBatchItem[] = [];
+      for (const [record, input] of jobs) {
+        const flight = flights.get(record.id) as Flight;
+        try {
+          const files = await this.inputFiles.forRun(record.tenant, record.inputFiles);
+          items.push({
+            itemId: record.id,
+            inputJson: input.inputJson,
+            files,
+            payload: this.payloadFor(record, input),
+          });
+        } catch (error: unknown) {
+          // An item whose files are gone fails alone.
+          ended.push(
+            this.endItem(
+              flight,
+              this.applyError(record, error, dequeuedAt, { started: false, cancelled: false }),
+            ),
+          );
+        }
+      }
+      if (items.length === 0) return;
+      const limits = jobs[0][0].limits;
+      const parallelism = Math.min(items.length, Math.max(1, Math.ceil(limits.cpus)));
+      const itemsTimeoutMs = jobs.reduce((sum, [record]) => sum + record.timeoutS * 1000, 0);
+      let started = false;
+      await runWhenEngineReady(
+        () =>
+          this.runner.runBatch(
+            {
+              jobId: sharedBatchJobId(batchId),
+              image: this.config.sandboxImage,
+              limits,
+              // The items' own limits, run `parallelism` at a time, and a grace for each start.
+              timeoutMs:
+                Math.ceil(itemsTimeoutMs / parallelism) +
+                items.length * BATCH_ITEM_GRACE_MS +
+                KILL_BACKSTOP_GRACE_MS,
+              parallelism,
+              items,
+            },
+            {
+              onStarted: () => {
+                started = true;
+              },
+              onItemStarted: (itemId, startedAt) => {
+                const flight = flights.get(itemId);
+                if (!flight) return;
+                flight.record.startedAt = startedAt;
+                void this.change(flight, 'running');
+              },
+              onItemOutput: (itemId, stream, data) => {
+                const flight = flights.get(itemId);
+                if (flight) this.appendOutput(flight, stream, data);
+              },
+              onItemFinished: (itemId, outcome) => {
+                const flight = flights.get(itemId);
+                if (flight)
+                  ended.push(
+                    this.endItem(flight, this.applyItemOutcome(flight.record, outcome, dequeuedAt)),
+                  );
+              },
+            },
+            abort.signal,
+          ),
+        {
+          gate: this.engine,
+          waitMs: this.config.engineOutageWaitMs,
+          signal: abort.signal,
+          hasStarted: () => started,
+        },
+      );
+    } catch (error: unknown) {
+      // The batch could not run to its end: what has not ended, ends with the error.
+      for (const flight of flights.values()) {
+        if (isFinished(flight.record.status) || flight.ending) continue;
+        const context = {
+          started: flight.record.startedAt !== null,
+          cancelled: abort.signal.aborted,
+        };
+        ended.push(
+          this.endItem(flight, this.applyError(flight.record, error, dequeuedAt, context)),
+        );
+      }
+    } finally {
+      await Promise.all(ended);
+      stopListening.forEach((stop) => stop());
+      for (const [id, flight] of flights) {
+        this.flights.delete(id);
+        flight.markDone();
+        this.feed.forget(id).catch(() => undefined);
+      }
+    }
+  }
+
+  /** The batch's unfinished items and their inputs, in order. */
+  private async readBatchJobs(batchId: string): Promise<[ExecutionRecord, ExecutionInput][]> {
+    const { items } = await this.store.list(0, this.config.maxBatchSize, null, { batchId });
+    const jobs: [ExecutionRecord, ExecutionInput][] = [];
+    for (const { id } of items) {
+      const [record, input] = await this.readJob(id);
+      if (record && input && !isFinished(record.status)) jobs.push([record, input]);
+    }
+    return jobs;
+  }
+
+  /** Records one item's end: its files kept, then its final status. */
+  private async endItem(
+    flight: Flight,
+    ending: Promise<ExecutionStatus> | ExecutionStatus,
+  ): Promise<void> {
+    flight.ending = true;
+    const status = await ending;
+    await this.change(flight, status);
+  }
+
+  /** An item's outcome as a run's, judged and recorded as a single execution's would be. */
+  private async applyItemOutcome(
+    record: ExecutionRecord,
+    item: ItemOutcome,
+    dequeuedAt: number,
+  ): Promise<ExecutionStatus> {
+    const startedAt = item.startedAt ?? item.endedAt;
+    const outcome: RunOutcome = {
+      containerId: sharedBatchJobId(record.batchId ?? ''),
+      imageId: null,
+      startedAt,
+      endedAt: item.endedAt,
+      stopReason:
+        item.ending === 'aborted' ? 'aborted' : item.ending === 'timeout' ? 'timeout' : 'exited',
+      containerExitCode: null,
+      oomKilled: item.oomKilled,
+      exit: item.exit,
+      truncated: item.truncated,
+      harnessError:
+        item.harnessError ??
+        (item.ending === 'lost' ? 'the batch container ended before this item' : null),
+      diagnostics: '',
+      timings: { containerStartMs: 0, runMs: item.endedAt.getTime() - startedAt.getTime() },
+      outputFiles: item.outputFiles,
+    };
+    const status = this.applyOutcome(record, outcome, dequeuedAt);
+    if (outcome.outputFiles) {
+      record.outputFiles = await this.outputFiles.keep(
+        outcome.outputFiles,
+        record.tenant,
+        record.id,
+      );
+    }
+    return status;
   }
 
   /**
@@ -526,12 +712,36 @@ export class ExecutionLifecycle {
   }
 }
 
-function newFlight(record: ExecutionRecord): Flight {
+/**
+ * The status a run ends with, given why it was stopped: cancelled by the shutdown at its
+ * deadline (the runner may also report that as an outcome) says so, rather than that
+ * someone cancelled it; stopped because its job was lost is recorded failed, as the
+ * instance that noticed records it.
+ */
+function endingOf(
+  record: ExecutionRecord,
+  status: ExecutionStatus,
+  signal: AbortSignal,
+): ExecutionStatus {
+  const reason: unknown = signal.reason;
+  if (status === 'cancelled' && reason instanceof ShutdownCancellation) {
+    record.error = reason.message;
+  }
+  if (status === 'cancelled' && reason instanceof WorkerLost) {
+    record.error = reason.message;
+    return 'failed';
+  }
+  return status;
+}
+
+/** A flight for the record; items of a shared-container batch share their batch's abort. */
+function newFlight(record: ExecutionRecord, abort = new AbortController()): Flight {
   let markDone!: () => void;
   const done = new Promise<void>((resolve) => (markDone = resolve));
   return {
     record,
-    abort: new AbortController(),
+    abort,
+    ending: false,
     done,
     markDone,
     changes: Promise.resolve(),

@@ -16,6 +16,7 @@ import { DomainError } from '../errors/domain-error';
 import { errorMessage } from '../errors/error-message';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { AdmittedBatch, ExecutionAdmission } from './execution-admission';
+import { sharedBatchJobId } from './shared-batch';
 import { ExecutionLifecycle } from './execution-lifecycle';
 import { fromQueue, fromStore } from './from-store';
 import { CANCEL_WAIT_MS, ShutdownCancellation, drainExecutions } from './graceful-shutdown';
@@ -78,9 +79,9 @@ export class ExecutionService {
     requests: readonly ExecuteRequestDto[],
     requestId: string,
     caller: Caller,
-    idempotencyKey?: string,
+    options: { readonly idempotencyKey?: string; readonly sharedContainer?: boolean } = {},
   ): Promise<AdmittedBatch> {
-    return this.admission.submitBatch(requests, requestId, caller, idempotencyKey);
+    return this.admission.submitBatch(requests, requestId, caller, options);
   }
 
   /** The execution, if this caller may see it; another tenant's is as unknown as a missing one. */
@@ -133,13 +134,18 @@ export class ExecutionService {
         `Execution ${id} already finished with status ${record.status}.`,
       );
     }
-    if (await fromQueue(() => this.queue.withdraw(id))) {
-      await this.lifecycle.close(
-        record,
-        'cancelled',
-        'The execution was cancelled before it started.',
-      );
-      return record;
+    // An item of a shared-container batch waits as its batch's one job.
+    const batchId = record.sharedContainer ? record.batchId : null;
+    if (await fromQueue(() => this.queue.withdraw(batchId ? sharedBatchJobId(batchId) : id))) {
+      const records = batchId ? await this.unfinishedOfBatch(batchId) : [record];
+      for (const withdrawn of records) {
+        await this.lifecycle.close(
+          withdrawn,
+          'cancelled',
+          'The execution was cancelled before it started.',
+        );
+      }
+      return this.get(id, caller);
     }
     if (this.lifecycle.cancelHere(id)) return this.settled(id, caller);
     // Running on another instance (or about to start anywhere): ask until it ends.
@@ -148,6 +154,19 @@ export class ExecutionService {
         this.logger.warn(`execution ${id}: cannot send its cancel: ${errorMessage(error)}`);
       });
     });
+  }
+
+  /** The records of a batch not finished yet, every tenant's (the caller was checked). */
+  private async unfinishedOfBatch(batchId: string): Promise<ExecutionRecord[]> {
+    const { items } = await fromStore(() =>
+      this.store.list(0, this.config.maxBatchSize, null, { batchId }),
+    );
+    const records = await Promise.all(
+      items
+        .filter((item) => !isFinished(item.status))
+        .map(({ id }) => fromStore(() => this.store.get(id))),
+    );
+    return records.filter((record): record is ExecutionRecord => record !== undefined);
   }
 
   /**

@@ -169,7 +169,8 @@ class JsonWalker {
     }
     if (depth === 0) this.rootKind = kind;
     // An element of a root array is a member named by its index.
-    if (depth === 1 && this.open[0] === false) this.memberKey = { key: String(this.members.length) };
+    if (depth === 1 && this.open[0] === false)
+      this.memberKey = { key: String(this.members.length) };
     if (depth === 1 && this.memberKey !== null) {
       this.memberStart = start;
       this.memberKind = kind;

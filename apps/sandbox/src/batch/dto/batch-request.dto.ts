@@ -105,6 +105,17 @@ export class BatchRequestDto {
   @IsBoolean()
   debug_mode?: boolean;
 
+  /**
+   * Run every input in ONE container (with `inputs` only), each in a fresh worker forked
+   * from the pristine harness, with its own working directory (wiped after it), time
+   * limit, output cap and result; one that crashes, runs out of memory or hangs fails
+   * alone. Much faster for many small inputs; the batch takes one queue slot, and
+   * cancelling one of its executions cancels those of the batch not yet finished.
+   */
+  @IsOptional()
+  @IsBoolean()
+  shared_container?: boolean;
+
   /** Called back once per run, when it ends (as on POST /execute). */
   @IsOptional()
   @IsString()
@@ -135,7 +146,9 @@ export function batchItemsOf(body: BatchRequestDto): ExecuteRequestDto[] {
     });
   }
   if (body.items) {
-    const shared = SHARED_FIELDS.filter((field) => body[field] !== undefined);
+    const shared = [...SHARED_FIELDS, 'shared_container' as const].filter(
+      (field) => body[field] !== undefined,
+    );
     if (shared.length > 0) {
       throw new DomainError(
         'VALIDATION_FAILED',
