@@ -34,6 +34,9 @@ export interface JsonBodyOptions {
   readonly arrayFields?: Readonly<Record<string, readonly string[]>>;
 }
 
+/** Bytes of an array field's items read between two returns to the event loop. */
+const ITEMS_BYTES_PER_TURN = 64 * 1024;
+
 /** How much deeper a raw field sits inside an array field's object than in the body. */
 const ARRAY_FIELD_LEVELS = 2;
 
@@ -106,7 +109,14 @@ async function arrayOf(bytes: Buffer, field: string, options: JsonBodyOptions): 
     options.maxFieldDepth + 1 + ARRAY_FIELD_LEVELS,
   );
   const items: unknown[] = [];
+  let sinceTurn = 0;
   for (const element of elements) {
+    // Many small items would each be walked within one turn: hand the loop back now and then.
+    sinceTurn += element.end - element.start;
+    if (sinceTurn > ITEMS_BYTES_PER_TURN) {
+      sinceTurn = 0;
+      await nextTurn();
+    }
     const path = `${field}[${element.key}]`;
     const text = bytes.subarray(element.start, element.end);
     if (element.kind !== 'object') {
