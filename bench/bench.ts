@@ -16,12 +16,17 @@
  * smoke run (BENCH_SMOKE=1, well under a minute):
  *
  *   BENCH_ONLY=throughput npm run bench
+ *
+ * and batches, uploaded files and callbacks (bench/pipelines.ts) alone, or its smoke run:
+ *
+ *   BENCH_ONLY=pipelines npm run bench
  */
 import { execFileSync } from 'node:child_process';
 import Docker from 'dockerode';
 import { startSandboxApp } from '../test/support/sandbox-app';
 import { median, percentile, row } from './figures';
 import { hostileCallers } from './hostile';
+import { pipelines } from './pipelines';
 import { runscMissing, throughputAndCost } from './throughput';
 
 const IMAGE = 'brain-net-sandbox-runtime:3.11';
@@ -140,6 +145,11 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'throughput') {
     console.log(`Brain_Net Sandbox bench, throughput and cost only (${new Date().toISOString()})`);
     await throughputAndCost();
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'pipelines') {
+    console.log(`Brain_Net Sandbox bench, pipelines only (${new Date().toISOString()})`);
+    await pipelines();
     return;
   }
   if (process.env.BENCH_ONLY === 'workload') {
@@ -261,6 +271,8 @@ async function main(): Promise<void> {
   await hostileCallers();
 
   await throughputAndCost();
+
+  await pipelines();
 }
 
 main().catch((error: unknown) => {

@@ -169,6 +169,29 @@ describe('Batches over HTTP (scripted runner)', () => {
       .expect(400);
   });
 
+  it('takes a megabyte file inline, in a single request and in a batch item, and refuses a parsed field of too many values with 413', async () => {
+    // Four times the 256 KiB a parsed field once was limited to.
+    const content = Buffer.alloc(1024 * 1024, 7).toString('base64');
+    const accepted = await sandbox.http
+      .post('/execute')
+      .send({ code: 'print(1)', files: [{ path: 'blob.bin', content, encoding: 'base64' }] })
+      .expect(202);
+    expect(accepted.body).toMatchObject({ status: expect.any(String) as string });
+    await submit({
+      code: 'print(1)',
+      inputs: [{ files: [{ path: 'b', content, encoding: 'base64' }] }],
+    });
+    const dense = await sandbox.http
+      .post('/execute')
+      .send({
+        code: 'print(1)',
+        files: Array.from({ length: 7000 }, (_, i) => ({ path: `f${i}` })),
+      })
+      .expect(413);
+    expect(dense.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect((dense.body as { detail: string }).detail).toMatch(/files holds 21001 JSON values/);
+  });
+
   it('answers a repeat under the same Idempotency-Key with the first batch', async () => {
     const body = { code: 'print(1)', inputs: [{}, {}] };
     const first = await sandbox.http

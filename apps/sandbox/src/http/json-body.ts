@@ -9,9 +9,11 @@ export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
 
 /**
  * An object or array field other than a raw one is parsed into objects on the event
- * loop, so it must be small: bulk data belongs in a raw field such as `input_data`.
+ * loop, so it must hold few values: bulk structured data belongs in a raw field such as
+ * `input_data`. Counted in values, not bytes: a long string (a file's content) is one
+ * value, cheap to parse; 20,000 small values are ~256 KiB of dense JSON, a few ms.
  */
-export const MAX_PARSED_MEMBER_BYTES = 256 * 1024;
+export const MAX_PARSED_MEMBER_VALUES = 20_000;
 
 /** A JSON value kept as the exact text it arrived as: checked, never expanded here. */
 export class RawJson {
@@ -160,13 +162,10 @@ function memberValue(
   }
   const text = bytes.toString('utf8', member.start, member.end);
   if (rawFields.includes(member.key)) return new RawJson(text, member.kind);
-  if (
-    (member.kind === 'object' || member.kind === 'array') &&
-    member.end - member.start > MAX_PARSED_MEMBER_BYTES
-  ) {
+  if (member.values > MAX_PARSED_MEMBER_VALUES) {
     throw new DomainError(
       'PAYLOAD_TOO_LARGE',
-      `${path} is ${member.end - member.start} bytes of JSON; the limit for this field is ${MAX_PARSED_MEMBER_BYTES}.`,
+      `${path} holds ${member.values} JSON values; the limit for this field is ${MAX_PARSED_MEMBER_VALUES}.`,
     );
   }
   return JSON.parse(text) as unknown;

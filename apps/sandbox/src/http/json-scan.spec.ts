@@ -134,6 +134,16 @@ describe('scanJson', () => {
     expect(scanJsonSync(bytes('[]'), 4).members).toEqual([]);
   });
 
+  it('counts the values in each member, keys included, whatever their length', () => {
+    const text = `{"s": "${'x'.repeat(100_000)}", "a": [1, [2, 3], {"k": null}], "o": {}}`;
+    const { members } = scanJsonSync(bytes(text), 64);
+    expect(members.map(({ key, values }) => [key, values])).toEqual([
+      ['s', 1],
+      ['a', 8],
+      ['o', 1],
+    ]);
+  });
+
   it('gives the same answer walking in slices as in one go', async () => {
     const items = new Array(200_000).fill('{"k": [1, 2]}').join(',');
     const text = bytes(`{"input_data": {"items": [${items}]}, "tail": true}`);

@@ -16,6 +16,11 @@ export interface JsonMember {
   readonly kind: JsonKind;
   readonly start: number;
   readonly end: number;
+  /**
+   * Values in it, itself included (each object key counts too): what parsing it costs in
+   * objects built, whatever its size in bytes (a long string is one value).
+   */
+  readonly values: number;
 }
 
 export interface ScannedJson {
@@ -100,6 +105,7 @@ class JsonWalker {
   private memberKey: { key: string } | null = null;
   private memberStart = 0;
   private memberKind: JsonKind = 'literal';
+  private memberValues = 0;
   private done = false;
 
   constructor(
@@ -171,9 +177,11 @@ class JsonWalker {
     // An element of a root array is a member named by its index.
     if (depth === 1 && this.open[0] === false)
       this.memberKey = { key: String(this.members.length) };
+    this.memberValues += 1;
     if (depth === 1 && this.memberKey !== null) {
       this.memberStart = start;
       this.memberKind = kind;
+      this.memberValues = 1;
       if (kind !== 'object' && kind !== 'array') this.endMember();
     }
   }
@@ -182,6 +190,8 @@ class JsonWalker {
     if (byte !== QUOTE) this.fail();
     const start = this.pos;
     this.string();
+    // A key is a string built like any value (top-level keys are not in a member).
+    this.memberValues += 1;
     if (this.open.length === 1) {
       const text = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, this.pos - start);
       this.memberKey = { key: JSON.parse(text.toString('utf8')) as string };
@@ -217,6 +227,7 @@ class JsonWalker {
       kind: this.memberKind,
       start: this.memberStart,
       end: this.pos,
+      values: this.memberValues,
     });
     this.memberKey = null;
   }
