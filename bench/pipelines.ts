@@ -476,7 +476,7 @@ export async function pipelines(): Promise<void> {
     MAX_CONCURRENT_EXECUTIONS: String(SLOTS),
     MAX_QUEUED_EXECUTIONS: '1000',
     RATE_LIMIT_PER_MINUTE: '0',
-    // The 10 MiB CSV in input_data, and inline (base64, 4/3 of it): above the 4 MiB default.
+    // The 10 MiB CSV inline (base64, 4/3 of it): above the 4 MiB default.
     MAX_REQUEST_BYTES: '20000000',
     CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
     CALLBACK_ALLOW_PRIVATE: '127.0.0.1',
