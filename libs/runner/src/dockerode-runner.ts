@@ -56,6 +56,9 @@ import { SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
 const STREAM_DRAIN_MS = 2_000;
 /** How long past a job's deadline the engine may take to report its exit before we stop waiting. */
 const GIVE_UP_AFTER_DEADLINE_MS = 30_000;
+/** Force-removes asked of the engine before a container is left for a later retry. */
+const REMOVE_ATTEMPTS = 3;
+const REMOVE_RETRY_MS = 250;
 
 /** The job label of a container prepared before its job was known. */
 const POOL_JOB_LABEL = 'warm-pool';
@@ -261,6 +264,8 @@ export class DockerodeRunner extends DockerRunner {
   async close(): Promise<void> {
     clearTimeout(this.refillTimer);
     await Promise.all(this.removals);
+    // Whatever the engine refused to remove so far gets one more try before we go.
+    await this.retryRemovals();
     await this.compiledHarness.settled();
     await this.pool?.close();
   }
@@ -379,20 +384,34 @@ export class DockerodeRunner extends DockerRunner {
     }
   }
 
-  /** Force-removes a container; if the engine cannot be reached, remembers it for later. */
+  /**
+   * Force-removes a container; if the engine cannot be reached, or keeps refusing,
+   * remembers it for later (retryRemovals: at probes, and at close).
+   */
   private async remove(containerId: string): Promise<void> {
-    try {
-      await this.docker.getContainer(containerId).remove({ force: true, v: true });
-      this.unremoved.delete(containerId);
-    } catch (error: unknown) {
-      if (statusCodeOf(error) === 404) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.docker.getContainer(containerId).remove({ force: true, v: true });
         this.unremoved.delete(containerId);
         return;
+      } catch (error: unknown) {
+        const status = statusCodeOf(error);
+        if (status === 404) {
+          this.unremoved.delete(containerId);
+          return;
+        }
+        // A force-remove that races the container's own exit is refused ("is not
+        // running") and leaves it "removal in progress": asked again, the engine removes it.
+        if (status !== undefined && attempt < REMOVE_ATTEMPTS) {
+          await delay(REMOVE_RETRY_MS);
+          continue;
+        }
+        this.unremoved.add(containerId);
+        this.logger.error(
+          `could not remove container ${containerId}, will retry: ${describe(error)}`,
+        );
+        return;
       }
-      this.unremoved.add(containerId);
-      this.logger.error(
-        `could not remove container ${containerId}, will retry: ${describe(error)}`,
-      );
     }
   }
 
