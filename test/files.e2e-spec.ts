@@ -114,6 +114,33 @@ describe('Files in and out of an execution (real Docker engine)', () => {
     await sandbox.http.get(`/execution/${result.execution_id}/files/missing.txt`).expect(404);
   });
 
+  it('has scipy, scikit-learn and matplotlib: a model fitted and a chart drawn to out/ come back', async () => {
+    const code = [
+      'import os',
+      'import numpy as np, scipy.stats, matplotlib.pyplot as plt',
+      'from sklearn.linear_model import LinearRegression',
+      'x = np.arange(20).reshape(-1, 1); y = 3 * x.ravel() + 1',
+      'model = LinearRegression().fit(x, y)',
+      'print(round(float(model.coef_[0]), 6), round(float(scipy.stats.pearsonr(x.ravel(), y)[0]), 6))',
+      'os.makedirs("out", exist_ok=True)',
+      'plt.plot(x, y); plt.title("fit"); plt.savefig("out/chart.png")',
+      'print(plt.get_backend())',
+    ].join('\n');
+    const result = await run(sandbox.http, { code, timeout: 60, debug_mode: false });
+    expect(result).toMatchObject({ status: 'completed', output: '3.0 1.0\nagg\n' });
+    expect(result.files).toEqual([
+      expect.objectContaining({ path: 'chart.png', media_type: 'image/png' }) as unknown,
+    ]);
+    const chart = await sandbox.http
+      .get(result.files[0]?.url ?? '')
+      .buffer(true)
+      .parse(asBytes)
+      .expect(200);
+    // A PNG, whole: its signature, and as many bytes as listed.
+    expect((chart.body as Buffer).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+    expect((chart.body as Buffer).length).toBe(result.files[0]?.size);
+  });
+
   it('never follows a link the code leaves in out/, and lists what did not fit as omitted', async () => {
     const code = [
       'import os',

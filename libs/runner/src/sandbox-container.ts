@@ -8,6 +8,8 @@ export const SANDBOX_ENV: readonly string[] = [
   'LANG=C.UTF-8',
   'OPENBLAS_NUM_THREADS=1',
   'MPLCONFIGDIR=/tmp',
+  // No display in a sandbox: figures render to files (and never try a GUI toolkit).
+  'MPLBACKEND=Agg',
 ];
 
 /**
