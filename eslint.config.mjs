@@ -13,7 +13,7 @@ const LAYERS = [
   ['errors', 'service-info'],
   ['http', 'config'],
   ['auth'],
-  ['quota', 'processor', 'files'],
+  ['quota', 'processor', 'files', 'runtimes'],
   ['execution'],
   ['cluster', 'metrics'],
   ['adjustment', 'debug', 'callbacks', 'batch'],

@@ -20,6 +20,11 @@
  * and batches, uploaded files and callbacks (bench/pipelines.ts) alone, or its smoke run:
  *
  *   BENCH_ONLY=pipelines npm run bench
+ *
+ * and plots, models, DataFrame previews and profiles against print(1), with the default
+ * preload and a richer one (bench/rich-results.ts), alone, or its smoke run:
+ *
+ *   BENCH_ONLY=results npm run bench
  */
 import { execFileSync } from 'node:child_process';
 import Docker from 'dockerode';
@@ -27,6 +32,7 @@ import { startSandboxApp } from '../test/support/sandbox-app';
 import { median, percentile, row } from './figures';
 import { hostileCallers } from './hostile';
 import { pipelines } from './pipelines';
+import { richResults } from './rich-results';
 import { runscMissing, throughputAndCost } from './throughput';
 
 const IMAGE = 'brain-net-sandbox-runtime:3.11';
@@ -152,6 +158,11 @@ async function main(): Promise<void> {
     await pipelines();
     return;
   }
+  if (process.env.BENCH_ONLY === 'results') {
+    console.log(`Brain_Net Sandbox bench, rich results only (${new Date().toISOString()})`);
+    await richResults();
+    return;
+  }
   if (process.env.BENCH_ONLY === 'workload') {
     console.log(`Brain_Net Sandbox bench, the real workload only (${new Date().toISOString()})`);
     await realWorkload();
@@ -273,6 +284,8 @@ async function main(): Promise<void> {
   await throughputAndCost();
 
   await pipelines();
+
+  await richResults();
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What `npm start`, `npm test` and `npm run bench` need before they run, and what CI
 # runs on a fresh machine: dependencies, a Docker engine, redis-server (--with-redis:
-# the cluster-mode specs start their own), the runtime image, the compiled service
-# (--build). Each is installed or built only where it is missing or out of date, with
+# the cluster-mode specs start their own), the runtime image, the minimal runtime image
+# (--with-minimal-runtime: the runtimes specs run in it), the compiled service (--build). Each is installed or built only where it is missing or out of date, with
 # one line per step and its duration. An engine that answers is never touched; where
 # none answers, a Debian machine run as root gets Debian's (scripts/provision-engine.sh),
 # and any other stops with the one command to run.
@@ -10,13 +10,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 with_redis=false
+with_minimal_runtime=false
 build=false
 for option in "$@"; do
   case "$option" in
     --with-redis) with_redis=true ;;
+    --with-minimal-runtime) with_minimal_runtime=true ;;
     --build) build=true ;;
     *)
-      echo "ensure-ready: unknown option $option (--with-redis, --build)" >&2
+      echo "ensure-ready: unknown option $option (--with-redis, --with-minimal-runtime, --build)" >&2
       exit 2
       ;;
   esac
@@ -67,6 +69,15 @@ fi
 image_state="$(bash scripts/build-runtime-image.sh --check)"
 if [ "$image_state" != "up to date" ]; then
   step "runtime image ($image_state; 2-3 min offline)" bash scripts/build-runtime-image.sh
+fi
+
+# Made from the runtime image, so checked after it: a rebuilt runtime image makes it stale.
+if $with_minimal_runtime; then
+  variant_state="$(bash scripts/build-runtime-variant.sh --check)"
+  if [ "$variant_state" != "up to date" ]; then
+    step "minimal runtime image ($variant_state; seconds, offline)" \
+      bash scripts/build-runtime-variant.sh
+  fi
 fi
 
 # The compiled service is stale when a source, setting or dependency is newer than its

@@ -140,6 +140,8 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
         'pids',
         'files',
         'callback_url',
+        'runtime',
+        'profile',
       ].sort(),
     );
     // Each limit documents its range and the setting that bounds it.
@@ -150,6 +152,7 @@ describe('OpenAPI documentation and Prometheus metrics', () => {
       pids: { type: 'integer', minimum: 8 },
       files: { type: 'array', description: expect.stringContaining('MAX_INPUT_FILES') as string },
       callback_url: { type: 'string', maxLength: 2048 },
+      runtime: { type: 'string', maxLength: 64 },
     });
     for (const [field, setting] of [
       ['memory_mb', 'MAX_MEMORY_MB'],

@@ -6,7 +6,13 @@ import type TestAgent from 'supertest/lib/agent';
 import { AppModule } from '../../apps/sandbox/src/app.module';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { DockerRunner, HARNESS_COMPILER_JOB, JOB_LABEL, SANDBOX_LABEL } from '@brain-net/runner';
+import {
+  DockerRunner,
+  HARNESS_COMPILER_JOB,
+  IMAGE_PROBE_JOB,
+  JOB_LABEL,
+  SANDBOX_LABEL,
+} from '@brain-net/runner';
 import { ScriptedRunner } from '@brain-net/runner/testing/scripted-runner';
 import { loadConfig } from '../../apps/sandbox/src/config/app-config';
 import { configureApp } from '../../apps/sandbox/src/bootstrap/configure-app';
@@ -202,8 +208,9 @@ const docker = new Docker();
 
 /**
  * The instance's containers: those of jobs and the warm pool, or `all`, which also counts
- * the container that compiles the harness for an image (it comes and goes with the
- * image's first job, and may be left, like any, while the engine is unreachable).
+ * the containers that compile the harness for an image and read what an image holds
+ * (they come and go with an image's first job, or GET /runtimes, and may be left, like
+ * any, while the engine is unreachable).
  */
 export async function containerCountOf(
   instanceId: string,
@@ -215,5 +222,7 @@ export async function containerCountOf(
   });
   return which === 'all'
     ? containers.length
-    : containers.filter((info) => info.Labels[JOB_LABEL] !== HARNESS_COMPILER_JOB).length;
+    : containers.filter(
+        (info) => ![HARNESS_COMPILER_JOB, IMAGE_PROBE_JOB].includes(info.Labels[JOB_LABEL]),
+      ).length;
 }

@@ -292,7 +292,7 @@ export class AdaptersModule {
           config.warmPoolSize > 0
             ? {
                 size: config.warmPoolSize,
-                image: config.sandboxImage,
+                images: config.runtimes.all.map((runtime) => runtime.image),
                 limits: config.limits,
                 preload: config.preload,
               }

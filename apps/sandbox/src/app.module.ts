@@ -23,6 +23,7 @@ import { FilesModule } from './files/files.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProcessorModule } from './processor/processor.module';
 import { QuotaModule } from './quota/quota.module';
+import { RuntimesModule } from './runtimes/runtimes.module';
 
 /** What every instance serves: the HTTP API, its door, and its probes. */
 const API_MODULES = [
@@ -37,6 +38,7 @@ const API_MODULES = [
   InfoModule,
   MetricsModule,
   ProcessorModule,
+  RuntimesModule,
 ];
 
 /** What makes an instance run executions (ROLE all or worker): its engine and the queue's jobs. */

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ItemRecord, itemOutcomeOf } from './batch-outcome';
 import { BatchRunListener, ItemEnding, ItemOutcome, SandboxBatchItem } from './docker-runner';
-import { StrayOutput, diagnosticsOf } from './harness-frame-collector';
+import { StrayOutput, diagnosticsOf, figuresOf } from './harness-frame-collector';
 import {
   BatchFrameDecoder,
   BatchMessage,
@@ -41,7 +41,10 @@ class ItemState implements ItemRecord {
     readonly index: number,
     item: SandboxBatchItem,
   ) {
-    this.files = new OutputFileAssembler(item.payload.output_files ?? null);
+    this.files = new OutputFileAssembler(
+      item.payload.output_files ?? null,
+      item.payload.figures ?? null,
+    );
   }
 }
 
@@ -91,7 +94,13 @@ export class BatchFrameCollector {
     return this.items.map(
       (item) =>
         item.outcome ??
-        this.end(item, { ending, exit: null, harnessError: null, outputFiles: null }),
+        this.end(item, {
+          ending,
+          exit: null,
+          harnessError: null,
+          outputFiles: null,
+          figures: null,
+        }),
     );
   }
 
@@ -160,6 +169,9 @@ export class BatchFrameCollector {
       case 'file':
         item.files.fileStarts(message.path, message.size);
         break;
+      case 'figure':
+        item.files.figureStarts(message.index, message.size);
+        break;
       case 'file_data':
         item.files.fileData(message.data);
         break;
@@ -171,6 +183,7 @@ export class BatchFrameCollector {
           exit,
           harnessError: null,
           outputFiles: item.files.outputFiles(exit.output_files),
+          figures: figuresOf(item.files, exit),
         });
         break;
       }
@@ -180,6 +193,7 @@ export class BatchFrameCollector {
           exit: null,
           harnessError: message.message,
           outputFiles: null,
+          figures: null,
         });
         break;
     }

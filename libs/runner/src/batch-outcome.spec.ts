@@ -40,6 +40,7 @@ describe('itemOutcomeOf', () => {
       ending: 'exited' as const,
       harnessError: null,
       outputFiles: null,
+      figures: null,
       endedAt: new Date(2_000),
     };
 

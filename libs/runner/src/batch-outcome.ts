@@ -6,7 +6,7 @@ import {
   StopReason,
 } from './docker-runner';
 import { HarnessExit } from './harness/harness-protocol';
-import { OutputFiles } from './output-files';
+import { CapturedFigures, OutputFiles } from './output-files';
 import { ContainerEnd, isFinal } from './run-outcome';
 
 /** What the runner knows of an item when it ends (BatchFrameCollector keeps it). */
@@ -23,6 +23,7 @@ export interface ItemEnd {
   readonly exit: HarnessExit | null;
   readonly harnessError: string | null;
   readonly outputFiles: OutputFiles | null;
+  readonly figures: CapturedFigures | null;
   readonly endedAt: Date;
 }
 
@@ -42,6 +43,7 @@ export function itemOutcomeOf(item: ItemRecord, end: ItemEnd): ItemOutcome {
     truncated: { ...item.truncated },
     harnessError: end.harnessError,
     outputFiles: end.outputFiles,
+    figures: end.figures,
     startedAt: item.startedAt,
     endedAt: end.endedAt,
   };
@@ -112,7 +114,14 @@ export function batchAbortedBeforeStartOutcome(
           startedAt: null,
           truncated: { stdout: false, stderr: false },
         },
-        { ending: 'aborted', exit: null, harnessError: null, outputFiles: null, endedAt: now },
+        {
+          ending: 'aborted',
+          exit: null,
+          harnessError: null,
+          outputFiles: null,
+          figures: null,
+          endedAt: now,
+        },
       ),
     ),
   });

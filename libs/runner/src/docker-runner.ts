@@ -1,7 +1,8 @@
 import { ContainerLimits } from './container-limits';
 import { HarnessExit, HarnessPayload, OutputStream } from './harness/harness-protocol';
+import type { ImageInventory } from './image-inventory';
 import type { JobInputFile } from './input-files';
-import type { OutputFiles } from './output-files';
+import type { CapturedFigures, OutputFiles } from './output-files';
 
 /** One job for one fresh container. */
 export interface SandboxJob {
@@ -59,6 +60,11 @@ export interface RunOutcome {
    * null when the job asked for none, or the harness sent no exit frame.
    */
   readonly outputFiles: OutputFiles | null;
+  /**
+   * The matplotlib figures the code showed or left open, within the job's `figures`
+   * budget; null when the job asked for none, drew none, or the harness sent no result.
+   */
+  readonly figures: CapturedFigures | null;
   /** Anything the container wrote outside the protocol (a Python crash, say). */
   readonly diagnostics: string;
   readonly timings: RunTimings;
@@ -130,6 +136,8 @@ export interface ItemOutcome {
   readonly harnessError: string | null;
   /** As RunOutcome.outputFiles, for this item; null without an exit frame or a request. */
   readonly outputFiles: OutputFiles | null;
+  /** As RunOutcome.figures, for this item. */
+  readonly figures: CapturedFigures | null;
   /** When its worker was forked (the item_start frame); null if it never started. */
   readonly startedAt: Date | null;
   /** When the runner learned of its end. */
@@ -208,6 +216,12 @@ export abstract class DockerRunner {
   abstract findImage(tag: string): Promise<EngineImage | null>;
   /** How the next container of this image tag gets the harness. */
   abstract harnessDelivery(tag: string): HarnessDelivery;
+  /**
+   * What the image under this tag holds (its Python, packages and importable modules), read
+   * by a one-off container of it, created with these limits like any job's and always
+   * removed before this settles. ImageMissingError when the engine lacks the tag.
+   */
+  abstract probeImage(tag: string, limits: ContainerLimits): Promise<ImageInventory>;
   /** Starts containers ahead of jobs, where the adapter keeps a warm pool. Call after removeLeftovers(). */
   abstract warmUp(): void;
   /** Removes every container of this instance (leftovers of a crashed process). */

@@ -31,6 +31,14 @@ import {
 } from './harness/harness-program';
 import { CompiledHarnessCache, HarnessCompilation } from './compiled-harness-cache';
 import { HarnessFrameCollector } from './harness-frame-collector';
+import {
+  IMAGE_PROBE_COMMAND,
+  IMAGE_PROBE_JOB,
+  IMAGE_PROBE_TIMEOUT_MS,
+  ImageInventory,
+  MAX_INVENTORY_BYTES,
+  parseImageInventory,
+} from './image-inventory';
 import { JobInputFile, writeInputFiles } from './input-files';
 import { batchPayloadText, jobPayloadText } from './job-payload';
 import {
@@ -49,7 +57,7 @@ import {
   runOutcomeOf,
 } from './run-outcome';
 import { RunStopper } from './run-stopper';
-import { WarmPool } from './warm-pool';
+import { WarmPools } from './warm-pools';
 import { SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
 
 /** After the container exits, how long the attach stream may take to deliver its tail. */
@@ -140,23 +148,26 @@ export class DockerodeRunner extends DockerRunner {
       ),
   );
 
-  private readonly pool: WarmPool<ReadyContainer> | null;
+  /** Image probes under way: shutdown waits for their containers. */
+  private readonly probes = new Set<Promise<unknown>>();
+
+  private readonly pool: WarmPools<ReadyContainer> | null;
 
   constructor(private readonly options: RunnerOptions) {
     super();
     this.docker = new Docker(engineAddress(options.dockerHost));
     const spec = options.warmPool;
     this.pool =
-      spec && spec.size > 0
-        ? new WarmPool<ReadyContainer>(spec.size, {
-            prepare: () => this.prepare(spec.image, spec.limits, POOL_JOB_LABEL, spec.preload),
+      spec && spec.size > 0 && spec.images.length > 0
+        ? new WarmPools<ReadyContainer>(spec.size, spec.images, {
+            prepare: (image) => this.prepare(image, spec.limits, POOL_JOB_LABEL, spec.preload),
             isUsable: (ready) => !ready.hasEnded,
             discard: async (ready) => {
               ready.stream.destroy();
               await this.remove(ready.container.id);
             },
-            onPrepareFailed: (error) =>
-              this.logger.warn(`cannot prepare warm containers: ${describe(error)}`),
+            onPrepareFailed: (image, error) =>
+              this.logger.warn(`cannot prepare warm containers of ${image}: ${describe(error)}`),
           })
         : null;
   }
@@ -198,7 +209,7 @@ export class DockerodeRunner extends DockerRunner {
     const acquiredAt = Date.now();
     this.activeJobs += 1;
     clearTimeout(this.refillTimer);
-    const warm = this.servesFromPool(job) ? this.pool?.take() : null;
+    const warm = this.servesFromPool(job) ? this.pool?.take(job.image) : null;
     let ready: ReadyContainer;
     try {
       ready = warm ?? (await this.prepare(job.image, job.limits, job.jobId));
@@ -267,17 +278,18 @@ export class DockerodeRunner extends DockerRunner {
     // Whatever the engine refused to remove so far gets one more try before we go.
     await this.retryRemovals();
     await this.compiledHarness.settled();
+    await Promise.all([...this.probes].map((probe) => probe.catch(() => undefined)));
     await this.pool?.close();
   }
 
   /**
    * A warm container serves a job only if it is exactly the container the job asks for:
-   * a job whose limits differ in anything (a request's own `memory_mb`, say) gets a
-   * container of its own limits.
+   * a job of another image, or whose limits differ in anything (a request's own
+   * `memory_mb`, say), gets a container of its own; nor does it count as demand for the pool.
    */
   private servesFromPool(job: Pick<SandboxJob, 'image' | 'limits'>): boolean {
     const spec = this.options.warmPool;
-    return spec !== null && spec.image === job.image && sameLimits(spec.limits, job.limits);
+    return spec !== null && spec.images.includes(job.image) && sameLimits(spec.limits, job.limits);
   }
 
   /**
@@ -357,28 +369,76 @@ export class DockerodeRunner extends DockerRunner {
     image: string,
     limits: ContainerLimits,
   ): Promise<HarnessCompilation> {
+    const { imageId, stdout } = await this.runOneOff({
+      image,
+      limits,
+      jobLabel: HARNESS_COMPILER_JOB,
+      command: HARNESS_COMPILER_COMMAND,
+      input: HARNESS_COMPILER_INPUT,
+      maxStdoutBytes: MAX_COMPILED_HARNESS_BYTES + 64,
+      timeoutMs: COMPILE_TIMEOUT_MS,
+      what: 'the compiler',
+    });
+    return { imageId, compiled: parseCompiledHarness(stdout) };
+  }
+
+  probeImage(tag: string, limits: ContainerLimits): Promise<ImageInventory> {
+    const probe = this.runOneOff({
+      image: tag,
+      limits,
+      jobLabel: IMAGE_PROBE_JOB,
+      command: IMAGE_PROBE_COMMAND,
+      input: null,
+      maxStdoutBytes: MAX_INVENTORY_BYTES,
+      timeoutMs: IMAGE_PROBE_TIMEOUT_MS,
+      what: 'the image probe',
+    }).then(({ imageId, stdout }) => parseImageInventory(stdout, imageId));
+    this.probes.add(probe);
+    void probe.catch(() => undefined).finally(() => this.probes.delete(probe));
+    return probe;
+  }
+
+  /**
+   * Runs `command` in a one-off container of the image, hardened and limited like a job's
+   * (containerSpec), writes `input` to its stdin, and answers its stdout (past
+   * `maxStdoutBytes`, one chunk more at most) and the id of the image it ran, once it
+   * exited 0 within `timeoutMs`. The container is removed before this settles.
+   */
+  private async runOneOff(spec: {
+    readonly image: string;
+    readonly limits: ContainerLimits;
+    readonly jobLabel: string;
+    readonly command: readonly string[];
+    readonly input: Buffer | null;
+    readonly maxStdoutBytes: number;
+    readonly timeoutMs: number;
+    /** Names the container in errors. */
+    readonly what: string;
+  }): Promise<{ readonly imageId: string; readonly stdout: Buffer }> {
+    const { what, timeoutMs } = spec;
     const ready = await this.startContainer(
-      this.containerSpec(image, limits, HARNESS_COMPILER_JOB, HARNESS_COMPILER_COMMAND),
+      this.containerSpec(spec.image, spec.limits, spec.jobLabel, spec.command),
     );
     try {
       const chunks: Buffer[] = [];
       let bytes = 0;
+      // The chunk that crosses the cap is kept: the caller sees that the output was too long.
       ready.stdout.on('data', (chunk: Buffer) => {
+        if (bytes <= spec.maxStdoutBytes) chunks.push(chunk);
         bytes += chunk.length;
-        if (bytes <= MAX_COMPILED_HARNESS_BYTES + 64) chunks.push(chunk);
       });
       ready.stderr.resume();
-      ready.stream.write(HARNESS_COMPILER_INPUT);
+      if (spec.input) ready.stream.write(spec.input);
       const ended = await Promise.race([
         ready.ended.then(() => true),
-        delay(COMPILE_TIMEOUT_MS).then(() => false),
+        delay(timeoutMs).then(() => false),
       ]);
-      if (!ended) throw new Error(`the compiler did not finish within ${COMPILE_TIMEOUT_MS} ms`);
-      const state = await this.engineCall('inspect the compiler', () => ready.container.inspect());
+      if (!ended) throw new Error(`${what} did not finish within ${timeoutMs} ms`);
+      const state = await this.engineCall(`inspect ${what}`, () => ready.container.inspect());
       if (state.State.ExitCode !== 0) {
-        throw new Error(`the compiler exited with code ${state.State.ExitCode}`);
+        throw new Error(`${what} exited with code ${state.State.ExitCode}`);
       }
-      return { imageId: state.Image, compiled: parseCompiledHarness(Buffer.concat(chunks)) };
+      return { imageId: state.Image, stdout: Buffer.concat(chunks) };
     } finally {
       await this.discard(ready);
     }
@@ -435,7 +495,7 @@ export class DockerodeRunner extends DockerRunner {
       ready.stdout,
       ready.stderr,
       (stream, data) => listener.onOutput(stream, data),
-      job.payload.output_files ?? null,
+      { outputFiles: job.payload.output_files ?? null, figures: job.payload.figures ?? null },
     );
     return this.drive(ready, {
       signal,

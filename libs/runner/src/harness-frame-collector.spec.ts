@@ -1,6 +1,11 @@
 import { PassThrough } from 'node:stream';
 import { HarnessFrameCollector, MAX_DIAGNOSTICS_BYTES } from './harness-frame-collector';
-import { HarnessExit, OutputFilesRequest, OutputStream } from './harness/harness-protocol';
+import {
+  FiguresRequest,
+  HarnessExit,
+  OutputFilesRequest,
+  OutputStream,
+} from './harness/harness-protocol';
 
 const EXIT: HarnessExit = {
   exit_code: 0,
@@ -24,7 +29,10 @@ const delivered = () => new Promise((resolve) => setImmediate(resolve));
  * A collector following two fed streams, as a container's demultiplexed stdout and stderr,
  * for a job that asked for `outputFiles` (none by default).
  */
-function collectorFed(outputFiles: OutputFilesRequest | null = null) {
+function collectorFed(
+  outputFiles: OutputFilesRequest | null = null,
+  figures: FiguresRequest | null = null,
+) {
   const harnessChannel = new PassThrough();
   const strayChannel = new PassThrough();
   const output: { stream: OutputStream; data: string }[] = [];
@@ -32,7 +40,7 @@ function collectorFed(outputFiles: OutputFilesRequest | null = null) {
     harnessChannel,
     strayChannel,
     (stream, data) => output.push({ stream, data }),
-    outputFiles,
+    { outputFiles, figures },
   );
   return { collector, harnessChannel, strayChannel, output };
 }
@@ -58,6 +66,7 @@ describe('HarnessFrameCollector', () => {
       truncated: { stdout: false, stderr: false },
       harnessError: null,
       outputFiles: null,
+      figures: null,
       diagnostics: '',
     });
   });
@@ -173,6 +182,47 @@ describe('HarnessFrameCollector', () => {
       diagnostics:
         '2 file frames were rejected:\nfile data without a file before it\n' +
         'a file ended after 0 of the 9 bytes announced\n',
+    });
+  });
+
+  it('collects a figure after the output files, and joins it to the result that describes it', async () => {
+    const budget = { max_count: 5, max_bytes: 1000 };
+    const { collector, harnessChannel } = collectorFed(budget, { ...budget, max_pixels: 100 });
+    const png = Buffer.concat([
+      Buffer.from('89504e470d0a1a0a0000000d49484452000000020000000300', 'hex'),
+      Buffer.alloc(8),
+    ]);
+    const result = {
+      duration_ms: 1,
+      exceptions: [],
+      variables_after: null,
+      variables_omitted: 0,
+      figures: [{ index: 0, title: 'sine', error: null }],
+      figures_omitted: 0,
+      profile: null,
+    };
+    harnessChannel.write(
+      frameLine({ type: 'file', path: 'a.txt', size: 1 }) +
+        frameLine({ type: 'file_data', data: Buffer.from('a').toString('base64') }) +
+        frameLine({ type: 'figure', index: 0, size: png.length }) +
+        frameLine({ type: 'file_data', data: png.toString('base64') }) +
+        frameLine({
+          type: 'exit',
+          ...EXIT,
+          result,
+          output_files: { sent: 1, omitted: [], omitted_count: 0 },
+        }),
+    );
+    await delivered();
+    expect(collector.collected()).toMatchObject({
+      outputFiles: { files: [{ path: 'a.txt', data: Buffer.from('a') }] },
+      figures: {
+        figures: [
+          { index: 0, title: 'sine', png: { data: png, width: 2, height: 3 }, error: null },
+        ],
+        omittedCount: 0,
+      },
+      diagnostics: '',
     });
   });
 });

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { RunListener } from './docker-runner';
 import {
+  FiguresRequest,
   HarnessExit,
   HarnessFrameDecoder,
   MAX_FRAME_BYTES,
@@ -8,7 +9,7 @@ import {
   OutputFilesRequest,
   OutputStream,
 } from './harness/harness-protocol';
-import { OutputFileAssembler, OutputFiles } from './output-files';
+import { CapturedFigures, OutputFileAssembler, OutputFiles } from './output-files';
 
 /** What we keep of output written outside the protocol, for diagnosis only. */
 export const MAX_DIAGNOSTICS_BYTES = 16 * 1024;
@@ -21,6 +22,8 @@ export interface CollectedFrames {
   readonly harnessError: string | null;
   /** The files sent back from out/: null while there is no exit frame, or when the job asked for none. */
   readonly outputFiles: OutputFiles | null;
+  /** The figures: null while there is no exit frame, or when the job asked for none or drew none. */
+  readonly figures: CapturedFigures | null;
   /** Output outside the protocol: stderr, and lines on the harness channel that were not frames. */
   readonly diagnostics: string;
 }
@@ -46,9 +49,12 @@ export class HarnessFrameCollector {
     harnessChannel: Readable,
     strayChannel: Readable,
     private readonly onOutput: RunListener['onOutput'],
-    outputFilesRequest: OutputFilesRequest | null,
+    requests: {
+      readonly outputFiles: OutputFilesRequest | null;
+      readonly figures: FiguresRequest | null;
+    },
   ) {
-    this.outputFileAssembler = new OutputFileAssembler(outputFilesRequest);
+    this.outputFileAssembler = new OutputFileAssembler(requests.outputFiles, requests.figures);
     this.exitArrived = new Promise<void>((resolve) => (this.announceExit = resolve));
     harnessChannel.on('data', (chunk: Buffer) => this.readFrames(chunk));
     strayChannel.on('data', (chunk: Buffer) => this.strayOutput.keep(chunk));
@@ -67,6 +73,7 @@ export class HarnessFrameCollector {
       harnessError: this.harnessError,
       outputFiles:
         this.exitFrame && this.outputFileAssembler.outputFiles(this.exitFrame.output_files),
+      figures: figuresOf(this.outputFileAssembler, this.exitFrame),
       diagnostics: diagnosticsOf(
         this.decoder,
         [{ what: 'file frames', by: [this.outputFileAssembler] }],
@@ -88,6 +95,9 @@ export class HarnessFrameCollector {
         case 'file':
           this.outputFileAssembler.fileStarts(message.path, message.size);
           break;
+        case 'figure':
+          this.outputFileAssembler.figureStarts(message.index, message.size);
+          break;
         case 'file_data':
           this.outputFileAssembler.fileData(message.data);
           break;
@@ -102,6 +112,15 @@ export class HarnessFrameCollector {
       }
     }
   }
+}
+
+/** The figures an exit frame's result describes, with their PNGs; null without either. */
+export function figuresOf(
+  assembler: OutputFileAssembler,
+  exit: HarnessExit | null,
+): CapturedFigures | null {
+  const result = exit?.result;
+  return result ? assembler.figures(result.figures, result.figures_omitted) : null;
 }
 
 /** Output written outside the protocol (the container's stderr), kept for diagnosis, bounded. */

@@ -168,3 +168,96 @@ describe('OutputFileAssembler', () => {
     expect(files.rejectionReasons).toHaveLength(MAX_REJECTION_REASONS);
   });
 });
+
+/** The first bytes of a PNG of `width` x `height`: its signature and IHDR chunk. */
+function pngHeader(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(8);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+    Buffer.from('IHDR', 'latin1'),
+    ihdr,
+    Buffer.alloc(9),
+  ]);
+}
+
+describe('OutputFileAssembler, figures', () => {
+  const figures = (max_count = 5, max_bytes = 1024) =>
+    new OutputFileAssembler(null, { max_count, max_bytes, max_pixels: 1_000_000 });
+
+  it('joins each figure to its description, with the size its PNG header gives', () => {
+    const png = pngHeader(640, 480);
+    const assembled = figures();
+    assembled.figureStarts(0, png.length);
+    assembled.fileData(png.subarray(0, 10).toString('base64'));
+    assembled.fileData(png.subarray(10).toString('base64'));
+    assembled.end();
+
+    expect(
+      assembled.figures(
+        [
+          { index: 0, title: 'Loss', error: null },
+          { index: 1, title: null, error: 'ValueError: bad artist' },
+        ],
+        2,
+      ),
+    ).toEqual({
+      figures: [
+        { index: 0, title: 'Loss', png: { data: png, width: 640, height: 480 }, error: null },
+        { index: 1, title: null, png: null, error: 'ValueError: bad artist' },
+      ],
+      omittedCount: 2,
+    });
+  });
+
+  it('says when a described figure did not arrive, or is not a PNG; drops an undescribed one', () => {
+    const assembled = figures();
+    assembled.figureStarts(0, 3);
+    assembled.fileData(base64('GIF'));
+    assembled.figureStarts(7, 3);
+    assembled.fileData(base64('xyz'));
+    assembled.end();
+
+    expect(
+      assembled.figures(
+        [
+          { index: 0, title: null, error: null },
+          { index: 1, title: null, error: null },
+        ],
+        0,
+      )?.figures,
+    ).toEqual([
+      { index: 0, title: null, png: null, error: 'its image is not a PNG' },
+      { index: 1, title: null, png: null, error: 'its image did not arrive' },
+    ]);
+  });
+
+  it('applies the figures budget again, apart from the output files one', () => {
+    const png = pngHeader(10, 10);
+    const assembled = figures(1, png.length);
+    for (const index of [0, 1]) {
+      assembled.figureStarts(index, png.length);
+      assembled.fileData(png.toString('base64'));
+    }
+    assembled.figureStarts(0, 0);
+    assembled.end();
+
+    const described = [0, 1].map((index) => ({ index, title: null, error: null }));
+    expect(assembled.figures(described, 0)?.figures.map((figure) => figure.error)).toEqual([
+      null,
+      'its image did not arrive',
+    ]);
+    expect(assembled.rejectionReasons).toEqual(['figure 0 sent twice']);
+  });
+
+  it('rejects figures of a job that asked for none, and answers null for them', () => {
+    const unasked = new OutputFileAssembler(null);
+    unasked.figureStarts(0, 1);
+    unasked.end();
+
+    expect(unasked.rejectionReasons).toEqual(['figures the job did not ask for']);
+    expect(unasked.figures([{ index: 0, title: null, error: null }], 0)).toBeNull();
+    expect(figures().figures(null, 0)).toBeNull();
+  });
+});

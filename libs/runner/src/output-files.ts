@@ -1,9 +1,12 @@
 import {
+  FiguresRequest,
+  HarnessFigure,
   HarnessOutputFiles,
   MAX_OMITTED_LISTED,
   MAX_REJECTION_REASONS,
   OutputFilesRequest,
 } from './harness/harness-protocol';
+import { pngDimensions } from './png-dimensions';
 
 /** A file the job's code left under `out/`, sent back whole. */
 export interface OutputFile {
@@ -28,8 +31,28 @@ export interface OutputFiles {
   readonly omittedCount: number;
 }
 
+/** A matplotlib figure the code showed or left open (PROTOCOL.md, "Figures"). */
+export interface CapturedFigure {
+  /** In the order the harness captured them, from 0. */
+  readonly index: number;
+  readonly title: string | null;
+  /** The image, with its size in pixels as its own header says; null when not rendered. */
+  readonly png: { readonly data: Buffer; readonly width: number; readonly height: number } | null;
+  /** Why there is no image: the harness's reason, or the runner's (not received, not a PNG). */
+  readonly error: string | null;
+}
+
+/** The figures of a run, and how many were neither rendered nor described (over the budget). */
+export interface CapturedFigures {
+  readonly figures: readonly CapturedFigure[];
+  readonly omittedCount: number;
+}
+
 interface IncomingFile {
+  /** An output file's path, or `figure <index>`. */
   readonly path: string;
+  /** Set for a figure. */
+  readonly figureIndex?: number;
   readonly size: number;
   /** False for a file over the budget: its bytes are read past, not kept. */
   readonly kept: boolean;
@@ -38,23 +61,32 @@ interface IncomingFile {
 }
 
 /**
- * Puts the harness's file and file_data frames back together into whole files, keeping
- * no more than the job asked for: the harness applies the budget, and it is applied here
- * again, so that a harness that sends more costs no memory (what is over is omitted). A
- * data frame without a file before it, more bytes than announced, or fewer by the time
- * the next file or the exit frame comes, is a rejected frame, and its file is dropped.
+ * Puts the harness's file (or figure) and file_data frames back together into whole
+ * files, keeping no more than the job asked for: the harness applies the budgets, and
+ * they are applied here again, so that a harness that sends more costs no memory (what
+ * is over is omitted). A data frame without a file before it, more bytes than announced,
+ * or fewer by the time the next file or the exit frame comes, is a rejected frame, and
+ * its file is dropped.
  */
 export class OutputFileAssembler {
   private readonly files: OutputFile[] = [];
   private readonly overBudget: OmittedOutputFile[] = [];
   private keptBytes = 0;
+  private readonly figurePngs = new Map<number, Buffer>();
+  private figureBytes = 0;
   private incoming: IncomingFile | null = null;
   private ended = false;
   private rejections = 0;
   private readonly reasons: string[] = [];
 
-  /** `request`: the job's output_files; null when it asked for none. */
-  constructor(private readonly request: OutputFilesRequest | null) {}
+  /**
+   * `request`: the job's output_files; `figuresRequest`: its figures. Null when it asked
+   * for none.
+   */
+  constructor(
+    private readonly request: OutputFilesRequest | null,
+    private readonly figuresRequest: FiguresRequest | null = null,
+  ) {}
 
   /** Frames rejected here: they decoded, but did not add up to files. */
   get rejectedFrames(): number {
@@ -80,7 +112,32 @@ export class OutputFileAssembler {
     if (size === 0) this.complete(this.incoming);
   }
 
-  /** A file_data frame: the next bytes of the current file, in base64. */
+  /** A figure frame: `size` bytes of the figure's PNG follow in file_data frames. */
+  figureStarts(index: number, size: number): void {
+    this.dropIncomplete();
+    const budget = this.figuresRequest;
+    if (this.ended || budget === null) {
+      this.reject(this.ended ? 'a figure after the exit frame' : 'figures the job did not ask for');
+      return;
+    }
+    if (this.figurePngs.has(index)) {
+      this.reject(`figure ${index} sent twice`);
+      return;
+    }
+    const kept =
+      this.figurePngs.size < budget.max_count && size <= budget.max_bytes - this.figureBytes;
+    this.incoming = {
+      path: `figure ${index}`,
+      figureIndex: index,
+      size,
+      kept,
+      chunks: [],
+      received: 0,
+    };
+    if (size === 0) this.complete(this.incoming);
+  }
+
+  /** A file_data frame: the next bytes of the current file or figure, in base64. */
   fileData(base64: string): void {
     const file = this.incoming;
     if (file === null) {
@@ -118,10 +175,38 @@ export class OutputFileAssembler {
     };
   }
 
+  /**
+   * The figures the result describes (`described`, null when it has none), each with the
+   * PNG that came for it; null when the job asked for none or the result has none. A
+   * figure described without an error whose PNG did not come, or is not a PNG, says so;
+   * a PNG no description names is dropped.
+   */
+  figures(
+    described: readonly HarnessFigure[] | null,
+    omittedCount: number,
+  ): CapturedFigures | null {
+    if (this.figuresRequest === null || described === null) return null;
+    const figures = described.map(({ index, title, error }): CapturedFigure => {
+      if (error !== null) return { index, title, png: null, error };
+      const data = this.figurePngs.get(index);
+      const dimensions = data && pngDimensions(data);
+      if (!data) return { index, title, png: null, error: 'its image did not arrive' };
+      if (!dimensions) return { index, title, png: null, error: 'its image is not a PNG' };
+      return { index, title, png: { data, ...dimensions }, error: null };
+    });
+    return { figures, omittedCount };
+  }
+
   private complete(file: IncomingFile): void {
     this.incoming = null;
     if (!file.kept) return;
-    this.files.push({ path: file.path, data: Buffer.concat(file.chunks, file.size) });
+    const data = Buffer.concat(file.chunks, file.size);
+    if (file.figureIndex !== undefined) {
+      this.figurePngs.set(file.figureIndex, data);
+      this.figureBytes += file.size;
+      return;
+    }
+    this.files.push({ path: file.path, data });
     this.keptBytes += file.size;
   }
 

@@ -28,6 +28,7 @@ const FRAMES: CollectedFrames = {
   truncated: { stdout: true, stderr: false },
   harnessError: null,
   outputFiles: null,
+  figures: null,
   diagnostics: 'a warning',
 };
 
@@ -88,6 +89,7 @@ describe('runOutcomeOf', () => {
       truncated: { stdout: true, stderr: false },
       harnessError: 'worker lost',
       outputFiles: null,
+      figures: null,
       diagnostics: 'a warning',
       timings: { containerStartMs: 250, runMs: 750 },
     });
@@ -146,6 +148,7 @@ describe('abortedBeforeStartOutcome', () => {
       truncated: { stdout: false, stderr: false },
       harnessError: null,
       outputFiles: null,
+      figures: null,
       diagnostics: '',
       timings: { containerStartMs: 400, runMs: 0 },
     });

@@ -57,7 +57,7 @@ export function containerAtExitFrame(imageId: string | null): ContainerEnd {
 
 /** The outcome as the harness reported it, with how the container ended. */
 export function runOutcomeOf(run: RunRecord): RunOutcome {
-  const { exit, truncated, harnessError, outputFiles, diagnostics } = run.frames;
+  const { exit, truncated, harnessError, outputFiles, figures, diagnostics } = run.frames;
   return {
     containerId: run.containerId,
     ...run.container,
@@ -68,6 +68,7 @@ export function runOutcomeOf(run: RunRecord): RunOutcome {
     truncated,
     harnessError,
     outputFiles,
+    figures,
     diagnostics,
     timings: {
       containerStartMs: run.startedAt.getTime() - run.acquiredAt,
@@ -94,6 +95,7 @@ export function abortedBeforeStartOutcome(
     truncated: { stdout: false, stderr: false },
     harnessError: null,
     outputFiles: null,
+    figures: null,
     diagnostics: '',
     timings: { containerStartMs: now.getTime() - acquiredAt, runMs: 0 },
   };

@@ -16,13 +16,18 @@ export abstract class RunnerOptions {
    * instances sharing one engine never remove each other's.
    */
   abstract readonly instanceId: string;
-  /** Containers to keep started ahead of jobs with this image and these limits; null for none. */
+  /** Containers to keep started ahead of jobs of these images and these limits; null for none. */
   abstract readonly warmPool: WarmPoolSpec | null;
 }
 
 export interface WarmPoolSpec {
+  /** Warm containers of all the images together. */
   readonly size: number;
-  readonly image: string;
+  /**
+   * The images a warm container may be of, the default runtime's first: it has the whole
+   * budget until jobs show demand for others, then each gets its share (splitWarmBudget).
+   */
+  readonly images: readonly string[];
   readonly limits: ContainerLimits;
   /**
    * Modules the harness of a warm container imports while it waits for its job, so that

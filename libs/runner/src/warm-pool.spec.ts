@@ -89,6 +89,23 @@ describe('WarmPool', () => {
     expect(pool.readyCount).toBe(3);
   });
 
+  it('discards the ready items a smaller size leaves over, and those prepared past it', async () => {
+    const { pool, discarded } = poolOf(3);
+    pool.fill();
+    await settle();
+    pool.resize(1);
+    expect(pool.readyCount).toBe(1);
+    expect(discarded).toEqual([0, 1]);
+    expect(pool.take()?.id).toBe(2);
+
+    pool.resize(2);
+    pool.fill(); // two on their way
+    pool.resize(1);
+    await settle();
+    expect(pool.readyCount).toBe(1);
+    expect(discarded).toEqual([0, 1, 4]);
+  });
+
   it('discards everything on close, including items still being prepared', async () => {
     const { pool, discarded } = poolOf(2);
     pool.fill();

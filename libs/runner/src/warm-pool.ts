@@ -10,7 +10,7 @@ export class WarmPool<T> {
   private failing = false;
 
   constructor(
-    private readonly size: number,
+    private size: number,
     private readonly lifecycle: {
       prepare(): Promise<T>;
       /** False when the item died while it waited (its container exited, say). */
@@ -35,13 +35,26 @@ export class WarmPool<T> {
     return null;
   }
 
+  /**
+   * Changes the pool's size (WarmPools moves a shared budget between pools): ready items
+   * beyond it are discarded at once, the oldest first; an item still being prepared is
+   * discarded once ready if there is no room for it then.
+   */
+  resize(size: number): void {
+    this.size = size;
+    const surplus = this.ready.length - size;
+    if (surplus <= 0) return;
+    for (const item of this.ready.splice(0, surplus)) void this.lifecycle.discard(item);
+  }
+
   /** Starts preparing items until ready and preparing ones make up the pool's size. */
   fill(): void {
     while (!this.closed && this.ready.length + this.preparing.size < this.size) {
       const preparation = this.lifecycle.prepare().then(
         async (item) => {
           this.failing = false;
-          if (this.closed) await this.lifecycle.discard(item);
+          // Shrunk meanwhile (resize), or closed: not wanted any more.
+          if (this.closed || this.ready.length >= this.size) await this.lifecycle.discard(item);
           else this.ready.push(item);
         },
         (error: unknown) => {

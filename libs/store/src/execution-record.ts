@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { ContainerLimits, HarnessException, HarnessVariable } from '@brain-net/runner';
+import type {
+  ContainerLimits,
+  HarnessException,
+  HarnessProfile,
+  HarnessVariable,
+} from '@brain-net/runner';
 
 export const EXECUTION_STATUSES = [
   'queued',
@@ -85,6 +90,28 @@ export interface OutputFiles {
   readonly omittedCount: number;
 }
 
+/** A matplotlib figure the code showed or left open; its PNG kept by the FileStore. */
+export interface ExecutionFigure {
+  /** In the order the harness captured them, from 0. */
+  readonly index: number;
+  readonly title: string | null;
+  /** Null when it was not rendered, or could not be kept (see `error`). */
+  readonly image: {
+    readonly width: number;
+    readonly height: number;
+    readonly size: number;
+    readonly sha256: string;
+    readonly fileId: string;
+  } | null;
+  readonly error: string | null;
+}
+
+/** The figures of a run, and how many were left out (over MAX_FIGURES or MAX_FIGURES_MB). */
+export interface ExecutionFigures {
+  readonly figures: readonly ExecutionFigure[];
+  readonly omittedCount: number;
+}
+
 /**
  * How the container was set up beyond `limits`, as the service applied it to this run.
  * Fixed when the execution is accepted, like its limits: a later change of the
@@ -97,6 +124,19 @@ export interface RunSettings {
   readonly network: string;
   /** Whether the container's root file system was mounted read-only. */
   readonly readOnlyRoot: boolean;
+}
+
+/**
+ * For a run that failed with ModuleNotFoundError: the runtimes (SANDBOX_RUNTIMES) whose
+ * images have that top-level module, as the worker found them when the run ended.
+ */
+export interface ModuleHint {
+  /** The top-level module: `sklearn` for "No module named 'sklearn.linear_model'". */
+  readonly module: string;
+  /** Runtimes that have it, in configuration order; empty: none does. */
+  readonly runtimes: readonly string[];
+  /** Runtimes whose images could not be read (missing, engine away): they may have it. */
+  readonly unchecked: readonly string[];
 }
 
 /** A submit's Idempotency-Key, and a fingerprint of what that submit asked for. */
@@ -153,12 +193,26 @@ export interface ExecutionRecord extends ExecutionSummary {
   usage: ResourceUsage | null;
   imageId: string | null;
   /**
+   * The runtime (SANDBOX_RUNTIMES) it runs in: the request's `runtime`, or the default of
+   * the instance that admitted it. Null on records from before runtimes existed: they ran
+   * on SANDBOX_IMAGE, the default runtime's image.
+   */
+  readonly runtime: string | null;
+  /** Set when the run failed with ModuleNotFoundError: which runtimes have the module. */
+  moduleHint: ModuleHint | null;
+  /**
    * True when its batch runs in one container (`shared_container`): it is queued, run
    * and cancelled with the batch's other items.
    */
   readonly sharedContainer: boolean;
   /** The files the code left under `out/`; null when it ran without (or before files existed). */
   outputFiles: OutputFiles | null;
+  /** Its figures; null when the code drew none (never imported matplotlib.pyplot). */
+  figures: ExecutionFigures | null;
+  /** The submit asked for `profile`. */
+  readonly profileRequested: boolean;
+  /** Where the time and memory went, when profileRequested and the harness reported. */
+  profile: HarnessProfile | null;
   /** Where the finished result is POSTed (the request's `callback_url`); null: nowhere. */
   readonly callbackUrl: string | null;
   /**
@@ -169,7 +223,16 @@ export interface ExecutionRecord extends ExecutionSummary {
 }
 
 /** The fields a record stored before they existed lacks: its files, callback, shared batch. */
-export type LaterFields = 'inputFiles' | 'outputFiles' | 'callbackUrl' | 'sharedContainer';
+export type LaterFields =
+  | 'inputFiles'
+  | 'outputFiles'
+  | 'callbackUrl'
+  | 'sharedContainer'
+  | 'figures'
+  | 'profileRequested'
+  | 'profile'
+  | 'runtime'
+  | 'moduleHint';
 
 /** A stored part of a record, which may lack the LaterFields. */
 export type MaybeOlder<T extends Partial<ExecutionRecord>> = Omit<T, LaterFields> &
@@ -181,6 +244,11 @@ export const LATER_FIELD_DEFAULTS = {
   outputFiles: null,
   callbackUrl: null,
   sharedContainer: false,
+  figures: null,
+  profileRequested: false,
+  profile: null,
+  runtime: null,
+  moduleHint: null,
 } as const satisfies Pick<ExecutionRecord, LaterFields>;
 
 /** What a newly accepted execution is made of: who asked, for what, and its settings. */
@@ -203,6 +271,10 @@ export interface NewExecution {
   readonly callbackUrl?: string | null;
   /** Its batch and place there, and whether the batch runs in one container; none unless given. */
   readonly batch?: { readonly id: string; readonly index: number; readonly shared: boolean };
+  /** Profile the run; no unless given. */
+  readonly profileRequested?: boolean;
+  /** The runtime it runs in; null (the default runtime) unless given. */
+  readonly runtime?: string | null;
 }
 
 /** The record of a newly accepted execution: queued, with nothing run or recorded yet. */
@@ -212,6 +284,8 @@ export function newExecutionRecord({
   inputFiles = [],
   callbackUrl = null,
   batch,
+  profileRequested = false,
+  runtime = null,
   ...execution
 }: NewExecution): ExecutionRecord {
   return {
@@ -220,6 +294,8 @@ export function newExecutionRecord({
     queuedAt,
     inputFiles,
     callbackUrl,
+    profileRequested,
+    runtime,
     batchId: batch?.id ?? null,
     batchIndex: batch?.index ?? null,
     sharedContainer: batch?.shared ?? false,
@@ -239,6 +315,9 @@ export function newExecutionRecord({
     usage: null,
     imageId: null,
     outputFiles: null,
+    figures: null,
+    profile: null,
+    moduleHint: null,
     pruned: false,
   };
 }

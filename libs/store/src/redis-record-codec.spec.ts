@@ -51,6 +51,21 @@ const RECORD: ExecutionRecord = {
   batchId: null,
   batchIndex: null,
   sharedContainer: false,
+  figures: {
+    figures: [
+      {
+        index: 0,
+        title: 'loss',
+        image: { width: 640, height: 480, size: 9, sha256: 'cd', fileId: 'file_c' },
+        error: null,
+      },
+    ],
+    omittedCount: 0,
+  },
+  profileRequested: true,
+  profile: null,
+  runtime: 'python-3.11-minimal',
+  moduleHint: { module: 'sklearn', runtimes: ['python-3.11'], unchecked: [] },
   pruned: false,
 };
 
@@ -125,12 +140,25 @@ describe('redis record codec', () => {
 
   it('reads details stored before files and callbacks as having none', () => {
     const older = JSON.parse(encodeDetails(RECORD)) as Record<string, unknown>;
-    for (const field of ['inputFiles', 'outputFiles', 'callbackUrl']) delete older[field];
+    const later = [
+      'inputFiles',
+      'outputFiles',
+      'callbackUrl',
+      'figures',
+      'profileRequested',
+      'runtime',
+      'moduleHint',
+    ];
+    for (const field of later) delete older[field];
     expect(decodeRecord(JSON.stringify(older), hmget(encodeSummary(RECORD)), 'exec:a')).toEqual({
       ...RECORD,
       inputFiles: [],
       outputFiles: null,
       callbackUrl: null,
+      figures: null,
+      profileRequested: false,
+      runtime: null,
+      moduleHint: null,
     });
   });
 

@@ -33,6 +33,11 @@ type State = Pick<
   | 'outputFiles'
   | 'callbackUrl'
   | 'sharedContainer'
+  | 'figures'
+  | 'profileRequested'
+  | 'profile'
+  | 'runtime'
+  | 'moduleHint'
 >;
 
 interface SummaryRow {
@@ -457,6 +462,11 @@ function stateColumn(record: ExecutionRecord): string {
     outputFiles: record.outputFiles,
     callbackUrl: record.callbackUrl,
     sharedContainer: record.sharedContainer,
+    figures: record.figures,
+    profileRequested: record.profileRequested,
+    profile: record.profile,
+    runtime: record.runtime,
+    moduleHint: record.moduleHint,
   };
   return JSON.stringify(state);
 }

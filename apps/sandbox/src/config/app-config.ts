@@ -4,6 +4,7 @@ import { ContainerLimits } from '@brain-net/runner';
 import { DestinationPolicy } from '@brain-net/webhooks';
 import { EnvironmentVariables, LogLevel, Role } from './environment-variables';
 import { AuthSettings, authSettingsOf } from './auth-settings';
+import { RuntimeSettings, runtimeProblems, runtimeSettingsOf } from './runtime-settings';
 
 /** Cluster mode's Redis (REDIS_URL and the settings that go with it). */
 export interface RedisSettings {
@@ -62,6 +63,9 @@ export interface FileSettings {
   /** Files returned from `out/`: count and bytes together. */
   readonly maxOutputFiles: number;
   readonly maxOutputBytes: number;
+  /** matplotlib figures returned per run: count and PNG bytes together. */
+  readonly maxFigures: number;
+  readonly maxFigureBytes: number;
 }
 
 /** Execution callbacks: where they may go, how they are signed and retried. */
@@ -107,6 +111,9 @@ export class AppConfig {
   readonly maxQueuedPerTenant: number;
   readonly rateLimitPerMinute: number;
   readonly executionHistoryLimit: number;
+  /** The runtimes a request may pick (SANDBOX_RUNTIMES), the default first. */
+  readonly runtimes: RuntimeSettings;
+  /** The default runtime's image. */
   readonly sandboxImage: string;
   readonly limits: ContainerLimits;
   /** The most a request may ask for in `memory_mb`, `cpus` and `pids`. */
@@ -178,7 +185,8 @@ export class AppConfig {
     this.maxQueuedPerTenant = env.MAX_QUEUED_PER_TENANT ?? env.MAX_QUEUED_EXECUTIONS;
     this.rateLimitPerMinute = env.RATE_LIMIT_PER_MINUTE;
     this.executionHistoryLimit = env.EXECUTION_HISTORY_LIMIT;
-    this.sandboxImage = env.SANDBOX_IMAGE;
+    this.runtimes = runtimeSettingsOf(env.SANDBOX_RUNTIMES, env.SANDBOX_IMAGE);
+    this.sandboxImage = this.runtimes.default.image;
     this.limits = {
       memoryBytes: env.SANDBOX_MEMORY_MB * 1024 * 1024,
       cpus: env.SANDBOX_CPUS,
@@ -208,6 +216,8 @@ export class AppConfig {
       retentionMs: env.FILE_RETENTION_HOURS * 3_600_000,
       maxOutputFiles: env.MAX_OUTPUT_FILES,
       maxOutputBytes: env.MAX_OUTPUT_FILES_MB * MIB,
+      maxFigures: env.MAX_FIGURES,
+      maxFigureBytes: env.MAX_FIGURES_MB * MIB,
     };
     this.maxInputDepth = env.MAX_INPUT_DEPTH;
     this.maxConcurrentUploads = env.MAX_CONCURRENT_UPLOADS;
@@ -312,6 +322,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     );
   }
   if (errors.length === 0) problems.push(...callbackProblems(variables));
+  if (errors.length === 0) {
+    problems.push(...runtimeProblems(variables.SANDBOX_RUNTIMES, known.SANDBOX_IMAGE));
+  }
   if (variables.ROLE !== 'all' && !variables.REDIS_URL) {
     problems.push(`ROLE=${variables.ROLE}: an api or worker instance needs REDIS_URL`);
   }

@@ -20,6 +20,7 @@ import {
   ValidateAuthSettings,
   toFlag,
 } from './auth-settings';
+import { IsRuntimeList } from './runtime-settings';
 import { IsSandboxUser } from './sandbox-user';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -161,10 +162,24 @@ export class EnvironmentVariables implements AuthEnvironment {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
   BACKEND_URL = 'http://backend:8000';
 
-  /** Runtime image tag (see [The runtime image](#the-runtime-image)). */
+  /**
+   * Runtime image tag (see [The runtime image](#the-runtime-image)): the default runtime's
+   * image. With `SANDBOX_RUNTIMES` set, it must name the same image as its first entry, or
+   * be left out.
+   */
   @IsString()
   @Matches(/^[\w./:@-]+$/, { message: 'SANDBOX_IMAGE must be an image reference' })
   SANDBOX_IMAGE = 'brain-net-sandbox-runtime:3.11';
+
+  /**
+   * The runtimes a request may pick with `runtime` (`GET /runtimes` lists them): `name=image`
+   * entries separated by commas, the default first, each name (lower case) and image once:
+   * `python-3.11=brain-net-sandbox-runtime:3.11,py-min=brain-net-sandbox-runtime-minimal:3.11`.
+   * Readiness checks every image. See [Runtimes](../README.md#runtimes).
+   * @default one runtime, `python-3.11` = `SANDBOX_IMAGE`
+   */
+  @IsRuntimeList()
+  SANDBOX_RUNTIMES = '';
 
   /** Memory limit per container, in MiB (swap equal to it: none extra). */
   @Type(() => Number)
@@ -233,7 +248,10 @@ export class EnvironmentVariables implements AuthEnvironment {
 
   /**
    * Containers kept started (harness waiting, never used) ahead of jobs, so a job skips
-   * create and start. Each serves one job only. `0` turns the pool off.
+   * create and start. Each serves one job only. `0` turns the pool off. One budget for all
+   * the runtimes: the default runtime has it all until jobs ask for others, then each
+   * runtime asked for in the last 10 minutes gets a share in proportion to its jobs (at
+   * least one while the budget lasts).
    */
   @Type(() => Number)
   @IsInt()
@@ -244,7 +262,8 @@ export class EnvironmentVariables implements AuthEnvironment {
   /**
    * Modules a warm container imports while it waits for its job (comma-separated), so
    * that the job's own `import pandas` costs nothing; empty: none. Cold containers
-   * import nothing ahead.
+   * import nothing ahead. The same list for every runtime: a module a runtime lacks is
+   * skipped there.
    */
   @Matches(/^([A-Za-z_][\w.]*(,[A-Za-z_][\w.]*)*)?$/, {
     message: 'SANDBOX_PRELOAD must be module names separated by commas',
@@ -363,6 +382,27 @@ export class EnvironmentVariables implements AuthEnvironment {
   @Min(0)
   @Max(1024)
   MAX_OUTPUT_FILES_MB = 16;
+
+  /**
+   * matplotlib figures returned per run as PNGs (those shown with `plt.show()` and those
+   * left open); the ones past it are counted in `figures_omitted`. 0: none are rendered.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(50)
+  MAX_FIGURES = 20;
+
+  /**
+   * Bytes of a run's figures together, in MiB; a figure whose PNG does not fit what is
+   * left comes back with an `error`, never cut. Each is also held to 4 megapixels: a
+   * larger one is rendered at a lower resolution.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(256)
+  MAX_FIGURES_MB = 8;
 
   /**
    * Items a batch (`POST /executions/batch`) may hold; beyond it

@@ -37,7 +37,10 @@ describe('settingsReference', () => {
     expect(setting('PORT').meaning).toBe('HTTP port.');
     expect(setting('SANDBOX_WARM_POOL').meaning).toBe(
       'Containers kept started (harness waiting, never used) ahead of jobs, so a job skips ' +
-        'create and start. Each serves one job only. `0` turns the pool off.',
+        'create and start. Each serves one job only. `0` turns the pool off. One budget for ' +
+        'all the runtimes: the default runtime has it all until jobs ask for others, then ' +
+        'each runtime asked for in the last 10 minutes gets a share in proportion to its ' +
+        'jobs (at least one while the budget lasts).',
     );
     // The @default tag is not part of the meaning.
     expect(setting('DOCKER_HOST').meaning).not.toContain('local socket');

@@ -25,6 +25,7 @@ export interface SettingReference {
  */
 const OWN_VALIDATORS: Readonly<Record<string, string>> = {
   isSandboxUser: 'numeric `uid` or `uid:gid`, neither 0',
+  isRuntimeList: '`name=image` entries, comma-separated',
   authSettings: 'consistent with the other authentication settings',
 };
 

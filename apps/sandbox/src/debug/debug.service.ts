@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Caller } from '../auth/caller';
 import { appendRawJsonMember } from '@brain-net/runner';
 import { ExecutionInput, ExecutionRecord } from '@brain-net/store';
+import { toFigure, toModuleHint } from '../execution/dto/execution-result.dto';
 import { ExecutionService } from '../execution/execution.service';
 import { DebugRecordDto } from './dto/debug-record.dto';
 
@@ -44,6 +45,9 @@ export class DebugService {
       truncated: { ...record.truncated },
       variables_after: record.variablesAfter,
       exceptions: record.exceptions,
+      profile: record.profile,
+      figures: (record.figures?.figures ?? []).map((figure) => toFigure(record.id, figure)),
+      figures_omitted: record.figures?.omittedCount ?? 0,
       limits: {
         memory_mb: limits.memoryBytes / MIB,
         cpus: limits.cpus,
@@ -70,6 +74,8 @@ export class DebugService {
         cpu_time_ms: usage.cpuTimeMs,
       },
       image_id: record.imageId,
+      runtime: record.runtime,
+      module_hint: toModuleHint(record.moduleHint),
       created_at: record.queuedAt.toISOString(),
       start_time: record.startedAt?.toISOString() ?? null,
       end_time: record.endedAt?.toISOString() ?? null,

@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   TIMEOUT_OUT_OF_RANGE: HttpStatus.BAD_REQUEST,
   /** `memory_mb`, `cpus` or `pids` above MAX_MEMORY_MB, MAX_CPUS or MAX_PIDS. */
   LIMIT_OUT_OF_RANGE: HttpStatus.BAD_REQUEST,
+  /** A `runtime` that is none of SANDBOX_RUNTIMES' names (the message lists them). */
+  UNKNOWN_RUNTIME: HttpStatus.BAD_REQUEST,
   CODE_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   /** `stdin` over MAX_STDIN_BYTES. */
   STDIN_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,

@@ -5,6 +5,7 @@ import {
   EngineImage,
   EngineUnavailableError,
   HarnessDelivery,
+  ImageInventory,
   RunOutcome,
 } from '@brain-net/runner';
 import { loadConfig } from '../config/app-config';
@@ -16,6 +17,8 @@ class FakeEngine extends DockerRunner {
   up = true;
   image: EngineImage | null = { id: 'sha256:1', tag: 'img' };
   runtimeNames = ['runc'];
+  /** Tags of other runtimes' images the engine lacks. */
+  readonly missingTags = new Set<string>();
   watchers: ((reason: string) => void)[] = [];
 
   run(): Promise<RunOutcome> {
@@ -34,13 +37,16 @@ class FakeEngine extends DockerRunner {
       ? Promise.resolve([...this.runtimeNames])
       : Promise.reject(new EngineUnavailableError('down'));
   }
-  findImage(): Promise<EngineImage | null> {
-    return this.up
-      ? Promise.resolve(this.image)
-      : Promise.reject(new EngineUnavailableError('down'));
+  findImage(tag: string): Promise<EngineImage | null> {
+    if (!this.up) return Promise.reject(new EngineUnavailableError('down'));
+    if (this.missingTags.has(tag)) return Promise.resolve(null);
+    return Promise.resolve(this.image && { ...this.image, tag });
   }
   harnessDelivery(): HarnessDelivery {
     return { form: 'source' };
+  }
+  probeImage(): Promise<ImageInventory> {
+    return Promise.reject(new Error('not used'));
   }
   warmUp(): void {}
   removeLeftovers(): Promise<number> {
@@ -216,5 +222,74 @@ describe('EngineStatusService with SANDBOX_RUNTIME', () => {
     await start('');
     expect(status.current.kind).toBe('ready');
     expect(runtimes).not.toHaveBeenCalled();
+  });
+});
+
+describe('EngineStatusService with several runtimes (SANDBOX_RUNTIMES)', () => {
+  const DEFAULT_IMAGE = 'runtime:3.11';
+  const MINIMAL_IMAGE = 'runtime-minimal:3.11';
+  let engine: FakeEngine;
+  let status: EngineStatusService;
+
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  beforeEach(() => {
+    engine = new FakeEngine();
+    status = new EngineStatusService(
+      engine,
+      loadConfig({
+        ENGINE_CHECK_INTERVAL_MS: '60000',
+        SANDBOX_RUNTIMES: `python-3.11=${DEFAULT_IMAGE},python-3.11-minimal=${MINIMAL_IMAGE}`,
+      }),
+    );
+  });
+  afterEach(() => status.stop());
+
+  it('checks every runtime’s image, and runs each runtime’s jobs once its image is there', async () => {
+    await status.watch();
+    expect(status.imageOf(MINIMAL_IMAGE)).toMatchObject({ tag: MINIMAL_IMAGE });
+    expect(status.isReadyFor(MINIMAL_IMAGE)).toBe(true);
+    expect(() => status.requireReady(MINIMAL_IMAGE)).not.toThrow();
+  });
+
+  it('refuses the jobs of a runtime whose image is missing, and only those', async () => {
+    engine.missingTags.add(MINIMAL_IMAGE);
+    await status.watch();
+    // The default runtime is as ready as ever.
+    expect(status.current.kind).toBe('ready');
+    expect(() => status.requireReady()).not.toThrow();
+    expect(status.imageOf(MINIMAL_IMAGE)).toBeNull();
+    try {
+      status.requireReady(MINIMAL_IMAGE);
+      throw new Error('not refused');
+    } catch (error: unknown) {
+      expect(error).toMatchObject({ code: 'RUNTIME_IMAGE_MISSING', details: { retryAfterS: 60 } });
+      expect((error as DomainError).message).toContain(
+        `${MINIMAL_IMAGE} is not on the Docker engine`,
+      );
+      expect((error as DomainError).message).toContain('SANDBOX_RUNTIMES');
+    }
+  });
+
+  it('holds a waiting job of that runtime until its image comes, leaving the others alone', async () => {
+    engine.missingTags.add(MINIMAL_IMAGE);
+    await status.watch();
+    const signal = new AbortController().signal;
+    await expect(status.gateFor(DEFAULT_IMAGE).waitUntilReady(10_000, signal)).resolves.toBe(true);
+    const waiting = status.gateFor(MINIMAL_IMAGE).waitUntilReady(10_000, signal);
+    await status.check(); // still missing: the job keeps waiting
+    engine.missingTags.delete(MINIMAL_IMAGE);
+    await status.check();
+    await expect(waiting).resolves.toBe(true);
+    await expect(status.waitUntilReady(20, signal, 'runtime-gone:1')).resolves.toBe(false);
+  });
+
+  it('runs no runtime’s jobs while the default image is missing', async () => {
+    engine.image = null;
+    await status.watch();
+    expect(status.isReadyFor(MINIMAL_IMAGE)).toBe(false);
+    expect(() => status.requireReady(MINIMAL_IMAGE)).toThrow(/npm run build:image/);
   });
 });

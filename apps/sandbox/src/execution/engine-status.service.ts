@@ -2,9 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DockerRunner, EngineImage, GVISOR_RUNTIME } from '@brain-net/runner';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../errors/domain-error';
+import { EngineGate } from './engine-hold';
 
 export const IMAGE_BUILD_HINT =
   'build it with `npm run build:image` (scripts/build-runtime-image.sh)';
+
+/** How to get the image of a runtime other than the default one. */
+export const RUNTIME_IMAGE_HINT =
+  'build or pull it (README, "Runtimes"; scripts/build-runtime-variant.sh builds the minimal one), or drop it from SANDBOX_RUNTIMES';
 
 /** What is missing when the engine lacks SANDBOX_RUNTIME, and how to add it. */
 export function runtimeMissingMessage(runtime: string, known: readonly string[]): string {
@@ -38,10 +43,11 @@ export type EngineState =
 
 /**
  * Knows whether executions can run right now: the engine answers, has the runtime
- * image, and knows the container runtime SANDBOX_RUNTIME names (when one is set). It
- * asks the engine every ENGINE_CHECK_INTERVAL_MS and at once when the engine's
- * event stream says an image changed or breaks (the engine stopping), or when a job's
- * engine call failed. Probes and submits read the last answer; jobs wait for a good one.
+ * image, and knows the container runtime SANDBOX_RUNTIME names (when one is set); and,
+ * for each other runtime of SANDBOX_RUNTIMES, whether its image is there (a job of it
+ * needs both). It asks the engine every ENGINE_CHECK_INTERVAL_MS and at once when the
+ * engine's event stream says an image changed or breaks (the engine stopping), or when a
+ * job's engine call failed. Probes and submits read the last answer; jobs wait for a good one.
  */
 @Injectable()
 export class EngineStatusService {
@@ -49,7 +55,10 @@ export class EngineStatusService {
   private state: EngineState = { kind: 'unknown' };
   private checking: Promise<EngineState> | null = null;
   private recheck = false;
-  private readonly waiters = new Set<() => void>();
+  /** What the last answer found under each configured image tag (the default's included). */
+  private readonly images = new Map<string, EngineImage | null>();
+  /** Jobs waiting for the engine, each settled once its image tag can run (or at stop()). */
+  private readonly waiters = new Map<() => void, string>();
   private timer: NodeJS.Timeout | null = null;
   private stopWatching: (() => void) | null = null;
 
@@ -58,8 +67,22 @@ export class EngineStatusService {
     private readonly config: AppConfig,
   ) {}
 
+  /** The default runtime's image tag: the one `current` is about. */
   get tag(): string {
     return this.config.sandboxImage;
+  }
+
+  /** What the last answer found under a configured tag: null when missing, undefined before any. */
+  imageOf(tag: string): EngineImage | null | undefined {
+    return this.images.get(tag);
+  }
+
+  /**
+   * Whether a job of this image tag can start now: the engine is ready (so the default
+   * image is there too, and SANDBOX_RUNTIME known) and the tag's image is present.
+   */
+  isReadyFor(tag: string = this.tag): boolean {
+    return this.state.kind === 'ready' && (tag === this.tag || Boolean(this.images.get(tag)));
   }
 
   get current(): EngineState {
@@ -86,7 +109,7 @@ export class EngineStatusService {
     this.timer = null;
     this.stopWatching?.();
     this.stopWatching = null;
-    this.wakeWaiters();
+    for (const settle of [...this.waiters.keys()]) settle();
   }
 
   /** Asks the engine now; concurrent callers share one round trip. */
@@ -110,13 +133,18 @@ export class EngineStatusService {
     void this.check();
   }
 
-  /** Throws the 503 a submit gets while executions cannot run. */
-  requireReady(): void {
+  /** Throws the 503 a submit gets while executions of this image tag cannot run. */
+  requireReady(tag: string = this.tag): void {
     const state = this.state;
     const retryAfterS = Math.max(1, Math.ceil(this.config.engineCheckIntervalMs / 1000));
     switch (state.kind) {
       case 'ready':
-        return;
+        if (this.isReadyFor(tag)) return;
+        throw new DomainError(
+          'RUNTIME_IMAGE_MISSING',
+          `The runtime image ${tag} is not on the Docker engine: ${RUNTIME_IMAGE_HINT}.`,
+          { retryAfterS },
+        );
       case 'runtime-missing':
         throw new DomainError('RUNTIME_UNAVAILABLE', `Executions cannot run: ${state.message}.`, {
           retryAfterS,
@@ -141,34 +169,45 @@ export class EngineStatusService {
   }
 
   /**
-   * Resolves true as soon as the engine is ready (at once if it is), false if it is
-   * still not after `timeoutMs` or when `signal` aborts.
+   * Resolves true as soon as a job of the image tag can start (at once if it can: see
+   * isReadyFor), false if it still cannot after `timeoutMs` or when `signal` aborts.
    */
-  waitUntilReady(timeoutMs: number, signal: AbortSignal): Promise<boolean> {
-    if (this.state.kind === 'ready') return Promise.resolve(true);
+  waitUntilReady(timeoutMs: number, signal: AbortSignal, tag: string = this.tag): Promise<boolean> {
+    if (this.isReadyFor(tag)) return Promise.resolve(true);
     if (signal.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       const settle = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', settle);
         this.waiters.delete(settle);
-        resolve(this.state.kind === 'ready' && !signal.aborted);
+        resolve(this.isReadyFor(tag) && !signal.aborted);
       };
       const timer = setTimeout(settle, timeoutMs);
       signal.addEventListener('abort', settle, { once: true });
-      this.waiters.add(settle);
+      this.waiters.set(settle, tag);
     });
+  }
+
+  /** What a job of this image tag waits on (runWhenEngineReady). */
+  gateFor(tag: string): EngineGate {
+    return {
+      waitUntilReady: (timeoutMs, signal) => this.waitUntilReady(timeoutMs, signal, tag),
+      check: () => this.check(),
+    };
   }
 
   private async ask(): Promise<EngineState> {
     let next: EngineState;
     try {
       await withDeadline(this.runner.ping(), ENGINE_ANSWER_MS, 'ping');
-      const image = await withDeadline(
-        this.runner.findImage(this.tag),
-        ENGINE_ANSWER_MS,
-        'image lookup',
+      const tags = this.config.runtimes.all.map((runtime) => runtime.image);
+      const found = await Promise.all(
+        tags.map((tag) =>
+          withDeadline(this.runner.findImage(tag), ENGINE_ANSWER_MS, 'image lookup'),
+        ),
       );
+      tags.forEach((tag, i) => this.noteImage(tag, found[i]));
+      const image = this.images.get(this.tag) ?? null;
       next = image ? await this.withRuntime(image) : { kind: 'image-missing' };
     } catch (error: unknown) {
       next = {
@@ -210,11 +249,21 @@ export class EngineStatusService {
         void this.check();
       });
     }
-    if (next.kind === 'ready') this.wakeWaiters();
+    for (const [settle, tag] of [...this.waiters]) if (this.isReadyFor(tag)) settle();
   }
 
-  private wakeWaiters(): void {
-    for (const wake of [...this.waiters]) wake();
+  /** Keeps what the engine has under a tag; logs an image of another runtime going or coming. */
+  private noteImage(tag: string, image: EngineImage | null): void {
+    const before = this.images.get(tag);
+    this.images.set(tag, image);
+    // The default image's changes are logged with the state (logChange).
+    if (tag === this.tag) return;
+    const changed = before === undefined ? image === null : Boolean(before) !== Boolean(image);
+    if (!changed) return;
+    const runtime = this.config.runtimes.all.find((candidate) => candidate.image === tag);
+    const name = runtime ? `runtime ${runtime.name}'s image ${tag}` : `image ${tag}`;
+    if (image) this.logger.log(`${name} is ${image.id}`);
+    else this.logger.error(`${name} is missing: ${RUNTIME_IMAGE_HINT}`);
   }
 
   private logChange(next: EngineState): void {

@@ -12,6 +12,7 @@ import { RawJson } from '../http/json-body';
 import { ProcessorDefinitionService } from '../processor/processor-definition.service';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { EngineStatusService } from './engine-status.service';
+import { RuntimeCatalog } from '../runtimes/runtime-catalog';
 import { ExecutionAdmission } from './execution-admission';
 import { ExecutionLifecycle } from './execution-lifecycle';
 import { InProcessExecutionQueue } from './in-process-execution-queue';
@@ -95,6 +96,7 @@ describe('ExecutionAdmission', () => {
       engine,
       files.inputFiles,
       files.outputFiles,
+      new RuntimeCatalog(config, runner),
     );
     lifecycle.start();
     await lifecycle.work();

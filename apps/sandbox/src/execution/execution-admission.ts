@@ -15,6 +15,7 @@ import {
 import { DestinationPolicy } from '@brain-net/webhooks';
 import { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
+import { Runtime, runtimeNamed } from '../config/runtime-settings';
 import { DomainError } from '../errors/domain-error';
 import { errorMessage } from '../errors/error-message';
 import { CheckedInputFile, InputFiles } from '../files/input-files';
@@ -55,6 +56,7 @@ interface CheckedSubmit {
   readonly code: string;
   readonly timeoutS: number;
   readonly limits: ContainerLimits;
+  readonly runtime: Runtime;
   readonly stdin: string | undefined;
   readonly callbackUrl: string | undefined;
   readonly files: CheckedInputFile[];
@@ -117,7 +119,7 @@ export class ExecutionAdmission {
     if (earlier) return replayOf(earlier, idempotency);
     if (this.shuttingDown) throw shuttingDownError();
     const checked = await this.check(request, caller);
-    await this.requireRoom(caller.tenant, 1);
+    await this.requireRoom(caller.tenant, 1, [checked.runtime]);
     const stored = await this.storeRecord(checked, requestId, caller, idempotency, null);
     if ('earlier' in stored) return replayOf(stored.earlier, idempotency as IdempotentRequest);
     await this.enqueueAll([stored.record], caller.tenant, null);
@@ -158,7 +160,11 @@ export class ExecutionAdmission {
       checked.push(await inItem(index, () => this.check(request, caller)));
     }
     // Shared, the batch is one job of the queue: one container, one slot.
-    await this.requireRoom(caller.tenant, sharedContainer ? 1 : checked.length);
+    await this.requireRoom(
+      caller.tenant,
+      sharedContainer ? 1 : checked.length,
+      checked.map((item) => item.runtime),
+    );
     const batchId = randomUUID();
     const records: ExecutionRecord[] = [];
     for (const [index, item] of checked.entries()) {
@@ -213,6 +219,7 @@ export class ExecutionAdmission {
       );
     }
     const limits = this.limitsOf(request);
+    const runtime = this.runtimeOf(request);
     // null is absent, as class-validator's IsOptional lets it through.
     const stdin = request.stdin ?? undefined;
     const callbackUrl = request.callback_url ?? undefined;
@@ -227,13 +234,24 @@ export class ExecutionAdmission {
         `code is ${codeBytes} bytes; the limit is ${this.config.maxCodeBytes} bytes.`,
       );
     }
-    return { request, code, timeoutS, limits, stdin, callbackUrl, files };
+    return { request, code, timeoutS, limits, runtime, stdin, callbackUrl, files };
   }
 
-  /** The engine (alone on its machine), and room in the queue for `count` jobs, or why not. */
-  private async requireRoom(tenant: string, count: number): Promise<void> {
+  /**
+   * The engine with the runtimes' images (alone on its machine), and room in the queue
+   * for `count` jobs, or why not.
+   */
+  private async requireRoom(
+    tenant: string,
+    count: number,
+    runtimes: readonly Runtime[],
+  ): Promise<void> {
     // Alone on its machine the service needs its own engine; in a cluster any worker's will do.
-    if (this.queue.runsJobsInThisProcess) this.engine.requireReady();
+    if (this.queue.runsJobsInThisProcess) {
+      for (const image of new Set(runtimes.map((runtime) => runtime.image))) {
+        this.engine.requireReady(image);
+      }
+    }
     const refusal = await fromQueue(() => this.queue.refusal(tenant, count));
     if (refusal) {
       const load = await fromQueue(() => this.queue.load());
@@ -270,8 +288,10 @@ export class ExecutionAdmission {
       requestId,
       processorId: request.processor_id ?? null,
       debugMode: request.debug_mode ?? true,
+      profileRequested: request.profile ?? false,
       timeoutS: checked.timeoutS,
       limits: checked.limits,
+      runtime: checked.runtime.name,
       runSettings: this.runSettings,
     });
     // Storing a large input is a synchronous write on SQLite: give it an event-loop turn
@@ -395,6 +415,25 @@ export class ExecutionAdmission {
   }
 
   /**
+   * The runtime the request names, or the default one; any other name is
+   * 400 UNKNOWN_RUNTIME, listing the names there are.
+   */
+  private runtimeOf(request: ExecuteRequestDto): Runtime {
+    const { runtimes } = this.config;
+    // null is absent, as class-validator's IsOptional lets it through.
+    const name = request.runtime ?? undefined;
+    if (name === undefined) return runtimes.default;
+    const runtime = runtimeNamed(runtimes, name);
+    if (runtime) return runtime;
+    const known = runtimes.all.map((candidate) => candidate.name).join(', ');
+    throw new DomainError(
+      'UNKNOWN_RUNTIME',
+      `runtime ${JSON.stringify(name)} is none of this service's runtimes: ${known} (GET /runtimes describes them).`,
+      { fieldProblems: [{ field: 'runtime', messages: [`runtime must be one of ${known}`] }] },
+    );
+  }
+
+  /**
    * 400 CALLBACK_URL_REFUSED unless callbacks are on and the URL passes the static
    * checks (scheme, no credentials, an allowed host); the addresses its host resolves
    * to are checked at each attempt, by the sender.
@@ -497,6 +536,8 @@ function askedOf(request: ExecuteRequestDto): string {
     ...(files ? [files] : []),
     // Tagged, so it cannot read as another field; absent from requests without it.
     ...(request.callback_url != null ? [{ callback_url: request.callback_url }] : []),
+    ...(request.runtime != null ? [{ runtime: request.runtime }] : []),
+    ...(request.profile ? [{ profile: true }] : []),
   ]);
 }
 

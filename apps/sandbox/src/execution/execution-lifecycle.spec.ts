@@ -8,6 +8,7 @@ import { InMemoryExecutionStore } from '@brain-net/store/testing/in-memory-execu
 import { queuedRecord as newQueuedRecord } from '@brain-net/store/testing/execution-records';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { EngineStatusService } from './engine-status.service';
+import { RuntimeCatalog } from '../runtimes/runtime-catalog';
 import { eventsRelayedTo } from './testing/events-relayed-to';
 import { inMemoryFiles } from './testing/in-memory-files';
 import { runSettingsOf } from './execution-admission';
@@ -89,6 +90,7 @@ describe('ExecutionLifecycle', () => {
       engine,
       files.inputFiles,
       files.outputFiles,
+      new RuntimeCatalog(config, runner),
     );
     lifecycle.start();
     await lifecycle.work();
@@ -212,6 +214,9 @@ describe('ExecutionLifecycle', () => {
         exit_code: 1,
         result: {
           duration_ms: 1,
+          figures: null,
+          figures_omitted: 0,
+          profile: null,
           exceptions: [
             {
               type: 'ZeroDivisionError',
@@ -296,6 +301,7 @@ describe('ExecutionLifecycle', () => {
       engine,
       files.inputFiles,
       files.outputFiles,
+      new RuntimeCatalog(config, runner),
     );
     lifecycle.start();
     await lifecycle.work();

@@ -19,9 +19,12 @@ import {
   isFinished,
 } from '@brain-net/store';
 import { AppConfig } from '../config/app-config';
+import { RuntimeSettings, runtimeNamed } from '../config/runtime-settings';
 import { CODE_FILENAME } from '../files/input-file-path';
 import { InputFileGoneError, InputFiles } from '../files/input-files';
 import { OutputFileKeeper } from '../files/output-files';
+import { missingModuleOf } from '../runtimes/module-hint';
+import { RuntimeCatalog } from '../runtimes/runtime-catalog';
 import { EngineOutageError, runWhenEngineReady } from './engine-hold';
 import { EngineStatusService } from './engine-status.service';
 import { ExecutionEvents } from './execution-events';
@@ -37,6 +40,14 @@ import { errorMessage, stackOf } from '../errors/error-message';
  * stopped answering: so a late timer here never turns a finished job into a timeout.
  */
 const KILL_BACKSTOP_GRACE_MS = 5_000;
+
+/** Width times height of one figure's PNG: a larger figure is rendered at a lower dpi. */
+const MAX_FIGURE_PIXELS = 4_000_000;
+/**
+ * How long a run that failed with ModuleNotFoundError may wait for the runtimes' module
+ * lists (read once per image: a probe container the first time).
+ */
+const MODULE_HINT_WITHIN_MS = 10_000;
 /** A shared batch's backstop allows this much per item besides its timeout: its worker's fork. */
 const BATCH_ITEM_GRACE_MS = 1_000;
 /** Reads of a starting job's record: a store that fails this long gives the job up. */
@@ -51,6 +62,16 @@ export const WORKER_LOST_ERROR =
   'The worker running this execution was lost (its instance stopped or lost Redis) before it finished; submit it again.';
 export const UNREAD_JOB_ERROR =
   'The execution could not start: the store did not answer when its turn came; submit it again.';
+
+/** The record's runtime is not among this instance's (SANDBOX_RUNTIMES differs from the admitting one's). */
+class RuntimeNotConfiguredError extends Error {
+  constructor(name: string, runtimes: RuntimeSettings) {
+    const known = runtimes.all.map((runtime) => runtime.name).join(', ');
+    super(
+      `The execution could not start: this worker has no runtime ${JSON.stringify(name)} (SANDBOX_RUNTIMES: ${known}).`,
+    );
+  }
+}
 
 /** Why a run is stopped when the queue reports its job lost by this very worker. */
 class WorkerLost extends Error {
@@ -105,6 +126,7 @@ export class ExecutionLifecycle {
     private readonly engine: EngineStatusService,
     private readonly inputFiles: InputFiles,
     private readonly outputFiles: OutputFileKeeper,
+    private readonly catalog: RuntimeCatalog,
   ) {
     this.records = new RecordKeeper(store, (error, record) =>
       this.logger.error(
@@ -289,20 +311,15 @@ export class ExecutionLifecycle {
             signal,
           ),
         {
-          gate: this.engine,
+          gate: this.engine.gateFor(job.image),
           waitMs: this.config.engineOutageWaitMs,
           signal,
           hasStarted: () => started,
         },
       );
       status = this.applyOutcome(record, outcome, dequeuedAt);
-      if (outcome.outputFiles) {
-        record.outputFiles = await this.outputFiles.keep(
-          outcome.outputFiles,
-          record.tenant,
-          record.id,
-        );
-      }
+      await this.keepArtifacts(record, outcome);
+      await this.hintModule(record);
     } catch (error: unknown) {
       status = this.applyError(record, error, dequeuedAt, { started, cancelled: signal.aborted });
     }
@@ -407,7 +424,7 @@ export class ExecutionLifecycle {
     return {
       jobId: record.id,
       files,
-      image: this.config.sandboxImage,
+      image: this.imageOf(record),
       limits: record.limits,
       timeoutMs: record.timeoutS * 1000 + KILL_BACKSTOP_GRACE_MS,
       inputJson: input.inputJson,
@@ -416,7 +433,7 @@ export class ExecutionLifecycle {
   }
 
   private payloadFor(record: ExecutionRecord, input: ExecutionInput): SandboxJob['payload'] {
-    const { maxOutputFiles, maxOutputBytes } = this.config.files;
+    const { maxOutputFiles, maxOutputBytes, maxFigures, maxFigureBytes } = this.config.files;
     return {
       code: input.code,
       debug_mode: record.debugMode,
@@ -426,6 +443,12 @@ export class ExecutionLifecycle {
       // Only when given: without it the harness leaves stdin empty, as it always did.
       ...(input.stdin !== undefined && { stdin: input.stdin }),
       output_files: { max_count: maxOutputFiles, max_bytes: maxOutputBytes },
+      figures:
+        maxFigures > 0
+          ? { max_count: maxFigures, max_bytes: maxFigureBytes, max_pixels: MAX_FIGURE_PIXELS }
+          : null,
+      // Only when asked: the harness imports nothing of the profilers otherwise.
+      ...(record.profileRequested && { profile: true }),
     };
   }
 
@@ -479,13 +502,15 @@ export class ExecutionLifecycle {
       const limits = jobs[0][0].limits;
       const parallelism = Math.min(items.length, Math.max(1, Math.ceil(limits.cpus)));
       const itemsTimeoutMs = jobs.reduce((sum, [record]) => sum + record.timeoutS * 1000, 0);
+      // One runtime per batch: a shared batch's items share the request's `runtime`.
+      const image = this.imageOf(jobs[0][0]);
       let started = false;
       await runWhenEngineReady(
         () =>
           this.runner.runBatch(
             {
               jobId: sharedBatchJobId(batchId),
-              image: this.config.sandboxImage,
+              image,
               limits,
               // The items' own limits, run `parallelism` at a time, and a grace for each start.
               timeoutMs:
@@ -520,7 +545,7 @@ export class ExecutionLifecycle {
             abort.signal,
           ),
         {
-          gate: this.engine,
+          gate: this.engine.gateFor(image),
           waitMs: this.config.engineOutageWaitMs,
           signal: abort.signal,
           hasStarted: () => started,
@@ -594,8 +619,37 @@ export class ExecutionLifecycle {
       diagnostics: '',
       timings: { containerStartMs: 0, runMs: item.endedAt.getTime() - startedAt.getTime() },
       outputFiles: item.outputFiles,
+      figures: item.figures,
     };
     const status = this.applyOutcome(record, outcome, dequeuedAt);
+    await this.keepArtifacts(record, outcome);
+    await this.hintModule(record);
+    return status;
+  }
+
+  /** The image of the record's runtime; a record from before runtimes ran in the default one. */
+  private imageOf(record: ExecutionRecord): string {
+    const { runtimes } = this.config;
+    if (record.runtime === null) return runtimes.default.image;
+    const runtime = runtimeNamed(runtimes, record.runtime);
+    if (!runtime) throw new RuntimeNotConfiguredError(record.runtime, runtimes);
+    return runtime.image;
+  }
+
+  /**
+   * For a run that failed with ModuleNotFoundError: which runtimes have the module. Read
+   * here, on the worker, which has the engine, and kept with the record: reading a
+   * result never waits on images, and it says what the runtimes were when it ran.
+   */
+  private async hintModule(record: ExecutionRecord): Promise<void> {
+    const module = missingModuleOf(record.exceptions);
+    if (module !== null) {
+      record.moduleHint = await this.catalog.moduleHint(module, MODULE_HINT_WITHIN_MS);
+    }
+  }
+
+  /** The files and figures a run brought back, kept as the execution's own. */
+  private async keepArtifacts(record: ExecutionRecord, outcome: RunOutcome): Promise<void> {
     if (outcome.outputFiles) {
       record.outputFiles = await this.outputFiles.keep(
         outcome.outputFiles,
@@ -603,7 +657,13 @@ export class ExecutionLifecycle {
         record.id,
       );
     }
-    return status;
+    if (outcome.figures) {
+      record.figures = await this.outputFiles.keepFigures(
+        outcome.figures,
+        record.tenant,
+        record.id,
+      );
+    }
   }
 
   /**
@@ -664,6 +724,7 @@ export class ExecutionLifecycle {
     record.variablesAfter = record.debugMode ? (result?.variables_after ?? null) : null;
     record.imageId = outcome.imageId;
     record.codeMs = result?.duration_ms ?? null;
+    record.profile = result?.profile ?? null;
     record.usage = outcome.exit
       ? { peakMemoryBytes: outcome.exit.max_rss_kb * 1024, cpuTimeMs: outcome.exit.cpu_time_ms }
       : null;
@@ -687,7 +748,7 @@ export class ExecutionLifecycle {
       record.error = context.started
         ? 'The execution was cancelled.'
         : 'The execution was cancelled before it started.';
-    } else if (error instanceof InputFileGoneError) {
+    } else if (error instanceof InputFileGoneError || error instanceof RuntimeNotConfiguredError) {
       record.error = error.message;
     } else if (error instanceof EngineOutageError) {
       record.error = `The execution could not start: ${error.message}.`;

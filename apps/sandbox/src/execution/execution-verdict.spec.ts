@@ -12,7 +12,15 @@ function exitFrame(overrides: Partial<HarnessExit> = {}): HarnessExit {
     cpu_time_ms: 12,
     stdout_bytes: 0,
     stderr_bytes: 0,
-    result: { duration_ms: 1, exceptions: [], variables_after: null, variables_omitted: 0 },
+    result: {
+      duration_ms: 1,
+      exceptions: [],
+      variables_after: null,
+      variables_omitted: 0,
+      figures: null,
+      figures_omitted: 0,
+      profile: null,
+    },
     result_error: null,
     output_files: null,
     ...overrides,
@@ -35,6 +43,7 @@ function outcome(overrides: Partial<RunOutcome> = {}): RunOutcome {
     diagnostics: '',
     timings: { containerStartMs: 100, runMs: 20 },
     outputFiles: null,
+    figures: null,
     ...overrides,
   };
 }
@@ -64,6 +73,9 @@ describe('judgeOutcome', () => {
         duration_ms: 1,
         variables_after: null,
         variables_omitted: 0,
+        figures: null,
+        figures_omitted: 0,
+        profile: null,
         exceptions: [
           {
             type: 'ZeroDivisionError',

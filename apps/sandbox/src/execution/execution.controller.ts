@@ -45,7 +45,7 @@ import { CurrentCaller } from '../auth/access.decorators';
 import { Caller } from '../auth/caller';
 import { TenantRateLimit } from '../quota/tenant-rate-limit.guard';
 import { downloadOf } from '../files/download';
-import { OutputFileKeeper } from '../files/output-files';
+import { FIGURE_MEDIA_TYPE, OutputFileKeeper } from '../files/output-files';
 import { ExecutionService } from './execution.service';
 import { fromStore } from './from-store';
 
@@ -187,6 +187,32 @@ export class ExecutionController {
       Array.isArray(path) ? path.join('/') : path,
     );
     return downloadOf(content, { name: file.path, size: file.size, mediaType: file.mediaType });
+  }
+
+  @Get('execution/:id/figures/:index')
+  @RequireScope('read')
+  @ApiOperation({
+    operationId: 'getExecutionFigure',
+    summary: 'A matplotlib figure the code drew, as a PNG, by its index in the result’s figures',
+  })
+  @ApiParam({ name: 'index', schema: { type: 'integer', minimum: 0, example: 0 } })
+  @ApiProduces(FIGURE_MEDIA_TYPE)
+  @Header('X-Content-Type-Options', 'nosniff')
+  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
+  @ApiProblem(404, 'No execution has this id, or no rendered figure this index (or it was pruned)')
+  @ApiProblem(503, 'STORE_UNAVAILABLE: the execution or file store failed; see Retry-After')
+  async figure(
+    @Param('id') id: string,
+    @Param('index') index: string,
+    @CurrentCaller() caller: Caller,
+  ): Promise<StreamableFile> {
+    const record = await this.executions.get(id, caller);
+    const [image, content] = await this.outputFiles.openFigure(record, index);
+    return downloadOf(content, {
+      name: `figure-${index}.png`,
+      size: image.size,
+      mediaType: FIGURE_MEDIA_TYPE,
+    });
   }
 
   // The same read under the collection's path, through get(): its scope is declared

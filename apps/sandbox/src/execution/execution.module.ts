@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { FilesModule } from '../files/files.module';
 import { ProcessorModule } from '../processor/processor.module';
+import { RuntimesModule } from '../runtimes/runtimes.module';
 import { ExecutionController } from './execution.controller';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionFeedRelay } from './execution-feed-relay';
@@ -11,7 +12,7 @@ import { ExecutionLifecycle } from './execution-lifecycle';
 import { EngineStatusService } from './engine-status.service';
 
 @Module({
-  imports: [ProcessorModule, FilesModule],
+  imports: [ProcessorModule, FilesModule, RuntimesModule],
   controllers: [ExecutionController],
   providers: [
     ExecutionService,

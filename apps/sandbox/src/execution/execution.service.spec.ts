@@ -13,6 +13,7 @@ import { DomainError } from '../errors/domain-error';
 import { ProcessorDefinitionService } from '../processor/processor-definition.service';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { EngineStatusService } from './engine-status.service';
+import { RuntimeCatalog } from '../runtimes/runtime-catalog';
 import { ExecutionAdmission } from './execution-admission';
 import { eventsRelayedTo } from './testing/events-relayed-to';
 import { inMemoryFiles } from './testing/in-memory-files';
@@ -94,6 +95,7 @@ describe('ExecutionService', () => {
       engine,
       files.inputFiles,
       files.outputFiles,
+      new RuntimeCatalog(config, runner),
     );
     const processors = {} as ProcessorDefinitionService;
     const admission = new ExecutionAdmission(

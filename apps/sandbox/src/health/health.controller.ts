@@ -73,7 +73,7 @@ export class HealthController {
   @ApiOperation({
     operationId: 'getReadiness',
     summary:
-      'Readiness: not shutting down; Redis answers (cluster mode); engine reachable and image present (instances that run executions); store writable; queue not saturated',
+      'Readiness: not shutting down; Redis answers (cluster mode); engine reachable and the image of every runtime present (instances that run executions); store writable; queue not saturated',
   })
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'Not ready for work' })

@@ -6,7 +6,11 @@ import { errorMessage } from '../errors/error-message';
 import { DockerRunner, HarnessDelivery } from '@brain-net/runner';
 import { AppConfig } from '../config/app-config';
 import { ExecutionService } from '../execution/execution.service';
-import { EngineStatusService, IMAGE_BUILD_HINT } from '../execution/engine-status.service';
+import {
+  EngineStatusService,
+  IMAGE_BUILD_HINT,
+  RUNTIME_IMAGE_HINT,
+} from '../execution/engine-status.service';
 
 /** The dependencies an execution needs, each as a terminus indicator. */
 @Injectable()
@@ -71,6 +75,39 @@ export class SandboxHealthIndicators {
     }
   }
 
+  /**
+   * Every runtime's image (SANDBOX_RUNTIMES, the default's included), from the engine
+   * watch's last answer: down while one is missing, as the configuration promises each
+   * (jobs of that runtime are refused, or wait, as for a missing default image).
+   */
+  runtimeImages() {
+    const indicator = this.health.check('runtime_images');
+    const { kind } = this.engine.current;
+    if (kind === 'engine-down' || kind === 'unknown') {
+      return indicator.down({ message: 'the engine cannot be asked' });
+    }
+    const { all, default: first } = this.config.runtimes;
+    const runtimes = Object.fromEntries(
+      all.map((runtime) => {
+        const image = this.engine.imageOf(runtime.image) ?? null;
+        const details = {
+          tag: runtime.image,
+          default: runtime === first,
+          id: image?.id ?? null,
+          harness: image ? harnessOf(this.runner.harnessDelivery(runtime.image)) : null,
+        };
+        return [runtime.name, details];
+      }),
+    );
+    const missing = all.filter((runtime) => !this.engine.imageOf(runtime.image));
+    if (missing.length === 0) return indicator.up({ runtimes });
+    const names = missing.map((runtime) => `${runtime.name} (${runtime.image})`).join(', ');
+    return indicator.down({
+      runtimes,
+      message: `missing: ${names}: ${missing.includes(first) ? IMAGE_BUILD_HINT : RUNTIME_IMAGE_HINT}`,
+    });
+  }
+
   /** Down from the moment shutdown begins, so that load balancers send no more work here. */
   acceptingExecutions() {
     const indicator = this.health.check('accepting_executions');
@@ -121,14 +158,19 @@ export class SandboxHealthIndicators {
 
   /**
    * What readiness asks: not shutting down, Redis (in cluster mode), the engine and the
-   * runtime image (on instances that run executions: those whose worker watches the
+   * runtime images (on instances that run executions: those whose worker watches the
    * engine), the store, the queue.
    */
   readinessChecks(): HealthIndicatorFunction[] {
+    const engineChecks = [
+      () => this.dockerEngine(),
+      () => this.runtimeImage(),
+      () => this.runtimeImages(),
+    ];
     return [
       () => this.acceptingExecutions(),
       () => this.redis(),
-      ...(this.engine.watching ? [() => this.dockerEngine(), () => this.runtimeImage()] : []),
+      ...(this.engine.watching ? engineChecks : []),
       () => this.store(),
       () => this.queue(),
     ];

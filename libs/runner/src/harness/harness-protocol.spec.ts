@@ -33,6 +33,9 @@ const EXCEPTION: HarnessException = {
 
 const RESULT: HarnessResult = {
   duration_ms: 1.25,
+  figures: null,
+  figures_omitted: 0,
+  profile: null,
   exceptions: [EXCEPTION],
   variables_after: {
     count: { type: 'int', value: 1, truncated: false },

@@ -24,6 +24,21 @@ export interface HarnessPayload {
   readonly files?: readonly HarnessInputFile[];
   /** Send back the files the code leaves under `out/`, within this budget. Absent or null: none. */
   readonly output_files?: OutputFilesRequest | null;
+  /**
+   * Render the matplotlib figures the code showed or left open, within this budget
+   * (PROTOCOL.md, "Figures"). Absent or null: none.
+   */
+  readonly figures?: FiguresRequest | null;
+  /** Profile the code: cProfile, tracemalloc and import times (PROTOCOL.md, "Profile"). Absent: no. */
+  readonly profile?: boolean;
+}
+
+/** How many figures, of how many pixels each and bytes in all, the harness may send back. */
+export interface FiguresRequest {
+  readonly max_count: number;
+  readonly max_bytes: number;
+  /** Width times height of one PNG: a larger figure is rendered at a lower dpi. */
+  readonly max_pixels: number;
 }
 
 /** An input file as the payload announces it; its bytes follow the payload. */
@@ -71,6 +86,19 @@ export const MAX_FILE_CHUNK_BYTES = 48 * 1024;
 /** Omitted output files an exit frame lists at most; the others are only counted. */
 export const MAX_OMITTED_LISTED = 100;
 
+/** Figures a result describes at most (MAX_FIGURES in sandbox_harness.py); the payload's max_count is within it. */
+export const MAX_FIGURES = 50;
+
+/** Functions, allocation sites and imports a profile lists at most (sandbox_harness.py). */
+export const MAX_PROFILED_FUNCTIONS = 30;
+export const MAX_ALLOCATION_SITES = 15;
+export const MAX_PROFILED_IMPORTS = 30;
+
+/** Rows of a DataFrame, values of a Series or array, and columns a preview shows at most. */
+export const MAX_PREVIEW_ROWS = 20;
+export const MAX_PREVIEW_COLUMNS = 50;
+export const MAX_PREVIEW_VALUES = 50;
+
 /** How many rejection reasons a decoder keeps; later rejections are only counted. */
 export const MAX_REJECTION_REASONS = 5;
 
@@ -102,16 +130,108 @@ const harnessExceptionSchema = z.object({
   cause_relation: z.enum(['cause', 'context']).nullable(),
 });
 
+/** A cell or value of a preview: JSON-safe (NaN and NaT null, timestamps ISO strings, others their str). */
+const previewValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+const dataFramePreviewSchema = z.object({
+  kind: z.literal('dataframe'),
+  /** [rows, columns] of the whole frame. */
+  shape: z.tuple([count, count]),
+  /** The first columns: name (its str), dtype, and null count (null when there was no time to count). */
+  columns: z
+    .array(z.object({ name: z.string(), dtype: z.string(), nulls: count.nullable() }))
+    .max(MAX_PREVIEW_COLUMNS),
+  columns_omitted: count,
+  /** The index labels of the rows shown. */
+  index: z.array(previewValue).max(MAX_PREVIEW_ROWS),
+  /** The first rows, each a list of the shown columns' cells. */
+  rows: z.array(z.array(previewValue).max(MAX_PREVIEW_COLUMNS)).max(MAX_PREVIEW_ROWS),
+  rows_omitted: count,
+});
+
+const seriesPreviewSchema = z.object({
+  kind: z.literal('series'),
+  shape: z.tuple([count]),
+  name: z.string().nullable(),
+  dtype: z.string(),
+  nulls: count.nullable(),
+  index: z.array(previewValue).max(MAX_PREVIEW_VALUES),
+  values: z.array(previewValue).max(MAX_PREVIEW_VALUES),
+  values_omitted: count,
+});
+
+const arrayPreviewSchema = z.object({
+  kind: z.literal('ndarray'),
+  shape: z.array(count).max(32),
+  dtype: z.string(),
+  /** The first values in C order, flattened. */
+  values: z.array(previewValue).max(MAX_PREVIEW_VALUES),
+  values_omitted: count,
+});
+
+const variablePreviewSchema = z.discriminatedUnion('kind', [
+  dataFramePreviewSchema,
+  seriesPreviewSchema,
+  arrayPreviewSchema,
+]);
+
 const harnessVariableSchema = z
   .object({
     type: z.string(),
     value: z.unknown().optional(),
     repr: z.string().optional(),
     truncated: z.boolean(),
+    /** A pandas DataFrame or Series, or a numpy array: its shape, types and first values. */
+    preview: variablePreviewSchema.optional(),
   })
   .refine((variable) => 'value' in variable !== 'repr' in variable, {
     message: 'needs one of value and repr',
   });
+
+/** A figure the code showed or left open, in the order they were captured. */
+const harnessFigureSchema = z.object({
+  index: count,
+  /** Its suptitle, else its first axes' title; null when it has none. */
+  title: z.string().nullable(),
+  /** Why it was not rendered (null: its PNG follows as a figure frame). */
+  error: z.string().nullable(),
+});
+
+const profiledFunctionSchema = z.object({
+  function: z.string(),
+  file: z.string(),
+  line: lineNumber,
+  calls: count,
+  /** Time in the function itself, and with what it called. */
+  self_ms: z.number().nonnegative(),
+  cumulative_ms: z.number().nonnegative(),
+  /** Defined in the user's file (listed first). */
+  user_code: z.boolean(),
+});
+
+const allocationSiteSchema = z.object({
+  file: z.string(),
+  line: lineNumber,
+  /** Bytes held by blocks allocated at this line, in the snapshot nearest the peak. */
+  bytes: count,
+  blocks: count,
+  source: z.string().nullable(),
+});
+
+const harnessProfileSchema = z.object({
+  functions: z.array(profiledFunctionSchema).max(MAX_PROFILED_FUNCTIONS),
+  functions_omitted: count,
+  allocations: z.array(allocationSiteSchema).max(MAX_ALLOCATION_SITES),
+  /** Peak of the memory tracemalloc traced while the code ran. */
+  peak_traced_bytes: count,
+  /** Each module the code imported at top level (not already loaded), with its wall time. */
+  imports: z
+    .array(z.object({ module: z.string(), ms: z.number().nonnegative() }))
+    .max(MAX_PROFILED_IMPORTS),
+  imports_omitted: count,
+  /** What kept part of the profile from being taken (null: all of it is there). */
+  error: z.string().nullable(),
+});
 
 const harnessResultSchema = z.object({
   duration_ms: z.number(),
@@ -119,6 +239,12 @@ const harnessResultSchema = z.object({
   variables_after: z.record(z.string(), harnessVariableSchema).nullable(),
   /** Variables left out: over the count, a name taken once cut, or no room left in the frame. */
   variables_omitted: count,
+  /** Null when the payload asked for none, or no figure was captured. */
+  figures: z.array(harnessFigureSchema).max(MAX_FIGURES).nullable(),
+  /** Figures past the payload's max_count: neither rendered nor described. */
+  figures_omitted: count,
+  /** Null unless the payload asked for a profile. */
+  profile: harnessProfileSchema.nullable(),
 });
 
 const omittedOutputFileSchema = z.object({ path: z.string(), size: count });
@@ -156,6 +282,8 @@ const harnessMessageSchema = z.discriminatedUnion('type', [
     path: z.string().refine(isPlainRelativePath, 'not a plain relative path'),
     size: count,
   }),
+  /** A figure's PNG: `size` bytes follow in file_data frames (PROTOCOL.md, "Figures"). */
+  z.object({ type: z.literal('figure'), index: count, size: count }),
   // Base64 of at most MAX_FILE_CHUNK_BYTES: 4 characters for every 3 bytes.
   z.object({ type: z.literal('file_data'), data: z.base64().max((MAX_FILE_CHUNK_BYTES / 3) * 4) }),
 ]);
@@ -177,6 +305,7 @@ const batchMessageSchema = z.discriminatedUnion('type', [
     size: count,
     item: itemIndex,
   }),
+  z.object({ type: z.literal('figure'), index: count, size: count, item: itemIndex }),
   z.object({
     type: z.literal('file_data'),
     data: z.base64().max((MAX_FILE_CHUNK_BYTES / 3) * 4),
@@ -190,6 +319,9 @@ export type OutputStream = z.infer<typeof outputStreamSchema>;
 export type HarnessFrame = z.infer<typeof harnessFrameSchema>;
 export type HarnessException = z.infer<typeof harnessExceptionSchema>;
 export type HarnessVariable = z.infer<typeof harnessVariableSchema>;
+export type VariablePreview = z.infer<typeof variablePreviewSchema>;
+export type HarnessFigure = z.infer<typeof harnessFigureSchema>;
+export type HarnessProfile = z.infer<typeof harnessProfileSchema>;
 export type HarnessResult = z.infer<typeof harnessResultSchema>;
 export type HarnessOutputFiles = z.infer<typeof harnessOutputFilesSchema>;
 export type HarnessExit = z.infer<typeof harnessExitSchema>;
@@ -216,6 +348,7 @@ const JOB_PROTOCOL: FrameProtocol<HarnessMessage> = {
     'exit',
     'harness_error',
     'file',
+    'figure',
     'file_data',
   ]),
   schema: harnessMessageSchema,
@@ -234,6 +367,7 @@ const BATCH_PROTOCOL: FrameProtocol<BatchMessage> = {
     'item_exit',
     'harness_error',
     'file',
+    'figure',
     'file_data',
     'batch_exit',
   ]),
@@ -255,7 +389,14 @@ const PROTOCOL_FIELDS: ReadonlySet<string> = new Set(
     harnessFrameSchema,
     harnessExceptionSchema,
     harnessVariableSchema,
+    dataFramePreviewSchema,
+    seriesPreviewSchema,
+    arrayPreviewSchema,
     harnessResultSchema,
+    harnessFigureSchema,
+    profiledFunctionSchema,
+    allocationSiteSchema,
+    harnessProfileSchema,
     omittedOutputFileSchema,
     harnessOutputFilesSchema,
     ...harnessMessageSchema.options,

@@ -11,9 +11,11 @@ import { join } from 'node:path';
 
 import type {
   BatchMessage,
+  FiguresRequest,
   HarnessException,
   HarnessMessage,
   HarnessPayload,
+  HarnessProfile,
   HarnessResult,
   HarnessVariable,
   OutputFilesRequest,
@@ -237,6 +239,32 @@ function forgeResult(data: string, ...then: string[]): string {
     'os._exit(0)',
   );
 }
+
+/** A forged result's JSON text: a well-formed, empty result, with `fields` instead of its own (undefined: left out). */
+function forged(fields: Record<string, unknown>): string {
+  return JSON.stringify({
+    duration_ms: 1,
+    exceptions: [],
+    variables_after: null,
+    variables_omitted: 0,
+    figures: null,
+    figures_omitted: 0,
+    profile: null,
+    ...fields,
+  });
+}
+
+const figure = (index: number) => ({ index, title: null, error: null });
+const PROFILE = {
+  functions: [],
+  functions_omitted: 0,
+  allocations: [],
+  peak_traced_bytes: 0,
+  imports: [],
+  imports_omitted: 0,
+  error: null,
+};
+const VARIABLE = { type: 't', repr: 'r', truncated: false };
 
 describe('sandbox harness', () => {
   describe('running code', () => {
@@ -1436,7 +1464,7 @@ describe('sandbox harness', () => {
       [
         'with a field the protocol does not have',
         '{"duration_ms":1,"exceptions":[],"variables_after":null,"variables_omitted":0,"x":1}',
-        'the result is not free of fields other than duration_ms, exceptions, variables_after, variables_omitted',
+        'the result is not free of fields other than duration_ms, exceptions, figures, figures_omitted, profile, variables_after, variables_omitted',
       ],
       [
         'with an infinite duration',
@@ -1449,6 +1477,72 @@ describe('sandbox harness', () => {
         'a variable in variables_after is not an object with one of value and repr',
       ],
       ['that is not JSON', '{"duration_ms":', 'the result is not JSON'],
+      ['without figures', forged({ figures: undefined }), 'figures is not null or a list'],
+      [
+        'with figure indexes that do not rise',
+        forged({ figures: [figure(1), figure(1)] }),
+        'figures[1].index is not a count above the previous one',
+      ],
+      [
+        'with a figure title that is not a string',
+        forged({ figures: [{ ...figure(0), title: 7 }] }),
+        'figures[0].title is not a string or null',
+      ],
+      [
+        'with more figures than any job may have',
+        forged({ figures: Array.from({ length: 51 }, (_, index) => figure(index)) }),
+        'figures is not a list of at most 50 figures',
+      ],
+      [
+        'with a profile without its error',
+        forged({ profile: { ...PROFILE, error: undefined } }),
+        'profile.error is not a string or null',
+      ],
+      [
+        'with a profiled function of negative time',
+        forged({
+          profile: {
+            ...PROFILE,
+            functions: [
+              {
+                function: 'f',
+                file: 'main.py',
+                line: 1,
+                calls: 1,
+                self_ms: -1,
+                cumulative_ms: 1,
+                user_code: true,
+              },
+            ],
+          },
+        }),
+        'profile.functions[].self_ms is not a finite number, not negative',
+      ],
+      [
+        'with a preview of an unknown kind',
+        forged({ variables_after: { x: { ...VARIABLE, preview: { kind: 'table' } } } }),
+        'a variable in variables_after: its preview is not a preview of a known kind',
+      ],
+      [
+        'with a preview cell that is infinite',
+        forged({
+          variables_after: {
+            x: {
+              ...VARIABLE,
+              preview: {
+                kind: 'dataframe',
+                shape: [1, 1],
+                columns: [{ name: 'a', dtype: 'float64', nulls: null }],
+                columns_omitted: 0,
+                index: [0],
+                rows: [[1.5e300]],
+                rows_omitted: 0,
+              },
+            },
+          },
+        }).replace('1.5e+300', '1e400'),
+        'a variable in variables_after: its preview.rows[] is not a list of strings, finite numbers, booleans and nulls',
+      ],
     ])('%s is dropped, saying why', async (_case, forged, problem) => {
       const run = await runHarness({ code: forgeResult(`${JSON.stringify(forged)}.encode()`) });
 
@@ -1474,7 +1568,8 @@ describe('sandbox harness', () => {
       const run = await runHarness({
         code: forgeResult(
           py(
-            'json.dumps({"duration_ms": 1, "variables_omitted": 0, "exceptions": [',
+            'json.dumps({"duration_ms": 1, "variables_omitted": 0, "figures_omitted": 0, "profile": None,',
+            '  "figures": [{"index": 0, "title": "t" * 1000, "error": "e" * 1000}], "exceptions": [',
             '    {"type": "E" * 1000, "message": "m" * 1_000_000, "line": None, "frames_omitted": 0,',
             '     "frames": [{"file": "f", "line": 1, "function": "g", "source": None}] * 5000,',
             '     "cause": None, "cause_relation": None}],',
@@ -1492,6 +1587,9 @@ describe('sandbox harness', () => {
       expect(variablesOf(run)).toEqual({
         ['x'.repeat(200)]: { type: 't', repr: 'r'.repeat(1000), truncated: true },
       });
+      expect(resultOf(run).figures).toEqual([
+        { index: 0, title: 't'.repeat(200), error: 'e'.repeat(500) },
+      ]);
     });
 
     it(
@@ -1784,5 +1882,677 @@ describe('sandbox harness batches', () => {
     const run = await runHarness(payload);
 
     expect(harnessErrorOf(run)).toBe("bad payload: item 1: field 'code' is missing or invalid");
+  });
+});
+
+/** Whether this machine's python3, run as the harness runs it, can import every module named. */
+function pythonHas(...modules: string[]): boolean {
+  return spawnSync('python3', ['-I', '-c', `import ${modules.join(', ')}`]).status === 0;
+}
+
+// Figures and previews need matplotlib, numpy and pandas, which the runtime image has and
+// a development machine or CI's host may not: where this machine's python3 lacks them,
+// their cases are skipped (jest lists them as skipped), and the real-engine e2e specs
+// cover them against the runtime image.
+const withMatplotlib = pythonHas('matplotlib', 'numpy') ? describe : describe.skip;
+const withPandas = pythonHas('pandas', 'numpy') ? describe : describe.skip;
+
+const FIGURES: FiguresRequest = {
+  max_count: 10,
+  max_bytes: 5 * 1024 * 1024,
+  max_pixels: 1_000_000,
+};
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * The PNGs the figure frames carried (of `item`, in a batch), by index: each figure frame
+ * is followed by file_data frames of exactly its size, and every PNG is one.
+ */
+function pngsOf(
+  frames: readonly (HarnessMessage | BatchMessage)[],
+  item?: number,
+): Map<number, Buffer> {
+  const pngs = new Map<number, Buffer>();
+  let current: { index: number; size: number; chunks: Buffer[] } | null = null;
+  const close = () => {
+    if (current === null) return;
+    const png = Buffer.concat(current.chunks);
+    expect(png).toHaveLength(current.size);
+    expect(png.subarray(0, 8)).toEqual(PNG_SIGNATURE);
+    pngs.set(current.index, png);
+    current = null;
+  };
+  for (const frame of frames) {
+    if ('item' in frame && frame.item !== item) continue;
+    if (frame.type === 'file_data') {
+      current?.chunks.push(Buffer.from(frame.data, 'base64'));
+      continue;
+    }
+    close();
+    if (frame.type === 'figure') current = { index: frame.index, size: frame.size, chunks: [] };
+  }
+  close();
+  return pngs;
+}
+
+/** [width, height] of a PNG, from its header. */
+function pngSize(png: Buffer): [number, number] {
+  return [png.readUInt32BE(16), png.readUInt32BE(20)];
+}
+
+// Runs everywhere: it needs no matplotlib, and says the harness imports none.
+describe('sandbox harness figures, for code that draws none', () => {
+  it('costs nothing to code that never imports matplotlib: no import, no directory', async () => {
+    const code = py(
+      'import os, sys',
+      "heavy = ['re', 'enum', 'json', 'signal', 'traceback', 'linecache', 'binascii', 'matplotlib', 'importlib.util']",
+      'print(sorted(name for name in heavy if name in sys.modules), os.listdir("."))',
+    );
+    const run = await runHarness({ code, debug_mode: false, figures: FIGURES });
+
+    const bare = spawnSync('python3', ['-I', '-c', code], { encoding: 'utf8' });
+    expect(run.stdout).toBe(bare.stdout.replace(/\[[^\]]*\]\n$/, "['main.py']\n"));
+    expect(resultOf(run)).toMatchObject({ figures: null, figures_omitted: 0 });
+    expect(run.frames).toHaveLength(2);
+  });
+});
+
+withMatplotlib('sandbox harness figures', () => {
+  it(
+    'renders what plt.show() shows, then what is left open, in that order, with their titles',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import matplotlib.pyplot as plt',
+          'plt.plot([1, 3, 2])',
+          'plt.title("first, shown")',
+          'plt.show()',
+          'print("after show:", plt.get_fignums())',
+          'plt.figure()',
+          'plt.plot([2, 1])',
+          'plt.suptitle("second, left open")',
+          'plt.figure()',
+          'plt.bar(["a", "b"], [1, 2])',
+        ),
+        figures: FIGURES,
+      });
+
+      // Shown figures are closed, as a notebook's inline backend closes them.
+      expect(run.stdout).toBe('after show: []\n');
+      const result = resultOf(run);
+      expect(result.figures).toEqual([
+        { index: 0, title: 'first, shown', error: null },
+        { index: 1, title: 'second, left open', error: null },
+        { index: 2, title: null, error: null },
+      ]);
+      expect(result.figures_omitted).toBe(0);
+      const pngs = pngsOf(run.frames);
+      expect([...pngs.keys()]).toEqual([0, 1, 2]);
+      // matplotlib's default figure: 6.4 x 4.8 inches at 100 dpi.
+      expect(pngSize(pngs.get(0)!)).toEqual([640, 480]);
+      // After the output, before the exit frame, which stays last.
+      expect(run.frames.map((frame) => frame.type).slice(0, 3)).toEqual([
+        'stdout',
+        'figure',
+        'file_data',
+      ]);
+      expect(run.frames.at(-1)?.type).toBe('exit');
+    },
+    SLOW,
+  );
+
+  it(
+    'gives one figure per plt.show() in a loop',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import matplotlib.pyplot as plt',
+          'for step in range(3):',
+          '    plt.plot([step, step + 1])',
+          '    plt.title(f"step {step}")',
+          '    plt.show()',
+        ),
+        figures: FIGURES,
+      });
+
+      expect(resultOf(run).figures?.map((figure) => figure.title)).toEqual([
+        'step 0',
+        'step 1',
+        'step 2',
+      ]);
+      expect(pngsOf(run.frames).size).toBe(3);
+    },
+    SLOW,
+  );
+
+  it(
+    'reports a figure that cannot be drawn, and still renders the others and reports the variables',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import matplotlib.pyplot as plt',
+          'from matplotlib.artist import Artist',
+          'class Broken(Artist):',
+          '    def draw(self, renderer):',
+          '        raise RuntimeError("cannot draw this")',
+          'good = plt.figure()',
+          'plt.plot([1, 2])',
+          'bad = plt.figure()',
+          'bad.gca().add_artist(Broken())',
+          'bad.gca().set_title("broken")',
+          'plt.figure()',
+          'plt.plot([3, 4])',
+          'answer = 42',
+        ),
+        figures: FIGURES,
+      });
+
+      expect(resultOf(run).figures).toEqual([
+        { index: 0, title: null, error: null },
+        { index: 1, title: 'broken', error: 'RuntimeError: cannot draw this' },
+        { index: 2, title: null, error: null },
+      ]);
+      expect([...pngsOf(run.frames).keys()]).toEqual([0, 2]);
+      expect(variablesOf(run).answer).toEqual({ type: 'int', value: 42, truncated: false });
+      expect(exitOf(run).exit_code).toBe(0);
+    },
+    SLOW,
+  );
+
+  it(
+    'renders a figure larger than max_pixels at a lower dpi',
+    async () => {
+      const run = await runHarness({
+        code: py('import matplotlib.pyplot as plt', 'plt.figure(figsize=(20, 10), dpi=100)'),
+        figures: { ...FIGURES, max_pixels: 200_000 },
+      });
+
+      const [width, height] = pngSize(pngsOf(run.frames).get(0)!);
+      expect(width * height).toBeLessThanOrEqual(200_000);
+      expect(width * height).toBeGreaterThan(190_000);
+      expect(Math.round(width / height)).toBe(2);
+    },
+    SLOW,
+  );
+
+  it(
+    'describes at most max_count figures, and counts the others',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import matplotlib.pyplot as plt',
+          'for n in range(5):',
+          '    plt.figure()',
+          '    plt.title(str(n))',
+        ),
+        figures: { ...FIGURES, max_count: 2 },
+      });
+
+      expect(resultOf(run).figures?.map((figure) => figure.title)).toEqual(['0', '1']);
+      expect(resultOf(run).figures_omitted).toBe(3);
+      expect(pngsOf(run.frames).size).toBe(2);
+    },
+    SLOW,
+  );
+
+  it(
+    'says a figure is larger than what is left of max_bytes, and sends a smaller one after it',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import matplotlib.pyplot as plt, numpy as np',
+          'rng = np.random.default_rng(0)',
+          'plt.figure(figsize=(8, 8))',
+          'plt.scatter(rng.random(5000), rng.random(5000), c=rng.random(5000), s=4)',
+          'plt.title("noisy")',
+          'plt.figure(figsize=(2, 2))',
+          'plt.title("small")',
+        ),
+        figures: { ...FIGURES, max_bytes: 40_000 },
+      });
+
+      expect(resultOf(run).figures).toEqual([
+        { index: 0, title: 'noisy', error: 'larger than the figures budget' },
+        { index: 1, title: 'small', error: null },
+      ]);
+      expect([...pngsOf(run.frames).keys()]).toEqual([1]);
+    },
+    SLOW,
+  );
+
+  it(
+    'stops rendering when the job’s time is nearly over, and still sends the result',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import time',
+          'started = time.monotonic()',
+          'import matplotlib.pyplot as plt',
+          'plt.figure()',
+          'time.sleep(max(0, 2.85 - (time.monotonic() - started)))',
+        ),
+        time_limit_s: 3,
+        debug_mode: false,
+        figures: FIGURES,
+      });
+
+      expect(exitOf(run)).toMatchObject({ harness_timeout: false, exit_code: 0 });
+      expect(resultOf(run).figures).toEqual([
+        { index: 0, title: null, error: 'no time left to render' },
+      ]);
+    },
+    SLOW,
+  );
+
+  it(
+    'sends only the figures the result lists, from regular files: not what the code put in their directory',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import glob, os',
+          'import matplotlib.pyplot as plt',
+          'plt.figure()',
+          'plt.show()',
+          'plt.figure()',
+          'plt.show()',
+          '[directory] = glob.glob(".figures-*")',
+          'os.unlink(f"{directory}/0.png")',
+          'os.symlink("/etc/passwd", f"{directory}/0.png")',
+          'open(f"{directory}/7.png", "wb").write(b"\\x89PNG\\r\\n\\x1a\\nforged")',
+        ),
+        figures: FIGURES,
+      });
+
+      expect(resultOf(run).figures).toEqual([
+        { index: 0, title: null, error: 'could not be sent' },
+        { index: 1, title: null, error: null },
+      ]);
+      expect([...pngsOf(run.frames).keys()]).toEqual([1]);
+    },
+    SLOW,
+  );
+
+  it(
+    'captures plt.show() when a warm container preloaded pyplot',
+    async () => {
+      const preload = { SANDBOX_PRELOAD: 'matplotlib.pyplot' };
+      const shown = await runHarness(
+        {
+          code: py(
+            'import matplotlib.pyplot as plt',
+            'for n in range(2):',
+            '    plt.plot([n])',
+            '    plt.show()',
+          ),
+          figures: FIGURES,
+        },
+        preload,
+      );
+      expect(resultOf(shown).figures).toHaveLength(2);
+
+      const none = await runHarness({ code: 'print(1)', figures: FIGURES }, preload);
+      expect(resultOf(none).figures).toBeNull();
+    },
+    SLOW,
+  );
+
+  it(
+    'sends each batch item’s figures tagged with the item',
+    async () => {
+      const code = py(
+        'import matplotlib.pyplot as plt',
+        'for n in range(input_data):',
+        '    plt.figure()',
+        '    plt.title(f"figure {n}")',
+      );
+      const run = await runBatchHarness(
+        [
+          { code, input_data: 2, figures: FIGURES },
+          { code: 'print("no figures")', figures: FIGURES },
+          { code, input_data: 1, figures: FIGURES },
+        ],
+        2,
+      );
+
+      expect(itemExitOf(run, 0).result?.figures?.map((figure) => figure.title)).toEqual([
+        'figure 0',
+        'figure 1',
+      ]);
+      expect(itemExitOf(run, 1).result?.figures).toBeNull();
+      expect(itemExitOf(run, 2).result?.figures).toHaveLength(1);
+      expect(pngsOf(run.frames, 0).size).toBe(2);
+      expect(pngsOf(run.frames, 2).size).toBe(1);
+      // Figure frames come before their item's exit frame.
+      const types = run.frames.filter((frame) => 'item' in frame && frame.item === 0);
+      expect(types.at(-1)?.type).toBe('item_exit');
+    },
+    SLOW,
+  );
+});
+
+withPandas('sandbox harness previews of pandas and numpy variables', () => {
+  it(
+    'previews a DataFrame: its shape, columns with dtypes and null counts, and its first rows, JSON-safe',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import numpy as np, pandas as pd',
+          'frame = pd.DataFrame({',
+          '    "x": [1.5, np.nan, float("inf")],',
+          '    "when": pd.to_datetime(["2024-01-02", None, "2024-03-01 12:30"]),',
+          '    "kind": pd.Categorical(["a", "b", "a"]),',
+          '    "big": [2**60, 1, -2],',
+          '    "raw": [b"bytes", None, {"k": 1}],',
+          '    "wait": pd.to_timedelta([1, None, 90], unit="m"),',
+          '}, index=["r0", "r1", "r2"])',
+        ),
+      });
+
+      const variable = variablesOf(run).frame;
+      expect(variable).toMatchObject({ type: 'DataFrame', truncated: false });
+      expect(variable.repr).toMatch(/^ +x +when +kind/);
+      expect(variable.preview).toEqual({
+        kind: 'dataframe',
+        shape: [3, 6],
+        columns: [
+          { name: 'x', dtype: 'float64', nulls: 1 },
+          { name: 'when', dtype: 'datetime64[ns]', nulls: 1 },
+          { name: 'kind', dtype: 'category', nulls: 0 },
+          { name: 'big', dtype: 'int64', nulls: 0 },
+          { name: 'raw', dtype: 'object', nulls: 1 },
+          { name: 'wait', dtype: 'timedelta64[ns]', nulls: 1 },
+        ],
+        columns_omitted: 0,
+        index: ['r0', 'r1', 'r2'],
+        rows: [
+          [1.5, '2024-01-02T00:00:00', 'a', '1152921504606846976', "b'bytes'", '0 days 00:01:00'],
+          [null, null, 'b', 1, null, null],
+          ['inf', '2024-03-01T12:30:00', 'a', -2, "{'k': 1}", '0 days 01:30:00'],
+        ],
+        rows_omitted: 0,
+      });
+    },
+    SLOW,
+  );
+
+  it(
+    'previews a Series and numpy arrays: the first values, flattened in C order',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import numpy as np, pandas as pd',
+          'series = pd.Series([1.0, None, 3.0] * 30, name="load", index=pd.date_range("2024-01-01", periods=90))',
+          'grid = np.arange(24).reshape(2, 3, 4).transpose()',
+          'times = np.array(["2024-01-01T10:00", "NaT"], dtype="datetime64[s]")',
+          'scalar = np.float32(0.5)',
+        ),
+      });
+
+      const variables = variablesOf(run);
+      expect(variables.series.preview).toMatchObject({
+        kind: 'series',
+        shape: [90],
+        name: 'load',
+        dtype: 'float64',
+        nulls: 30,
+        values_omitted: 40,
+      });
+      const series = variables.series.preview;
+      if (series?.kind !== 'series') throw new Error('no Series preview');
+      expect(series.values).toHaveLength(50);
+      expect(series.values.slice(0, 4)).toEqual([1, null, 3, 1]);
+      expect(series.index.slice(0, 2)).toEqual(['2024-01-01T00:00:00', '2024-01-02T00:00:00']);
+      // The transpose is not contiguous: the preview still reads it in its C order.
+      expect(variables.grid).toMatchObject({
+        type: 'ndarray',
+        preview: {
+          kind: 'ndarray',
+          shape: [4, 3, 2],
+          dtype: 'int64',
+          values: [
+            0, 12, 4, 16, 8, 20, 1, 13, 5, 17, 9, 21, 2, 14, 6, 18, 10, 22, 3, 15, 7, 19, 11, 23,
+          ],
+          values_omitted: 0,
+        },
+      });
+      expect(variables.times.preview).toMatchObject({
+        dtype: 'datetime64[s]',
+        values: ['2024-01-01T10:00:00', null],
+      });
+      // A numpy scalar is no array: no preview.
+      expect(variables.scalar).not.toHaveProperty('preview');
+    },
+    SLOW,
+  );
+
+  it(
+    'bounds the preview of a large frame: 20 rows, 50 columns, the rest counted, long strings cut',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import numpy as np, pandas as pd',
+          'wide = pd.DataFrame(np.zeros((1_000_000, 60)))',
+          'wide.iloc[::2, 5] = np.nan',
+          'for column in range(10, 20):',
+          '    wide[column] = "x" * 500',
+        ),
+      });
+
+      const preview = variablesOf(run).wide.preview;
+      if (preview?.kind !== 'dataframe') throw new Error('no DataFrame preview');
+      expect(preview.shape).toEqual([1_000_000, 60]);
+      expect(preview.columns).toHaveLength(50);
+      expect(preview.columns_omitted).toBe(10);
+      expect(preview.columns[5]).toEqual({ name: '5', dtype: 'float64', nulls: 500_000 });
+      // 20 rows of ten 200-character strings would exceed the variable's 20,000 characters:
+      // fewer rows are shown.
+      expect(preview.rows.length).toBeLessThan(20);
+      expect(preview.rows.length).toBeGreaterThan(5);
+      expect(preview.rows_omitted).toBe(1_000_000 - preview.rows.length);
+      expect(preview.rows[0][10]).toBe('x'.repeat(200));
+      expect(variablesOf(run).wide.truncated).toBe(true);
+    },
+    SLOW,
+  );
+
+  it(
+    'keeps a variable whose preview does not fit what is left of the exit frame, without it',
+    async () => {
+      // Each preview holds ~19,000 characters of control characters: ~115 KB in the frame,
+      // where its variable without it takes ~6 KB.
+      const run = await runHarness({
+        code: py(
+          'import pandas as pd',
+          'for n in range(20):',
+          '    globals()[f"frame{n}"] = pd.DataFrame([["\\x01" * 200] * 10] * 20)',
+          'del n',
+        ),
+      });
+
+      const frames = Object.values(variablesOf(run));
+      expect(frames).toHaveLength(20);
+      expect(resultOf(run).variables_omitted).toBe(0);
+      expect(frames[0].preview).toBeDefined();
+      expect(frames.at(-1)).toMatchObject({ type: 'DataFrame', truncated: true });
+      expect(frames.at(-1)).not.toHaveProperty('preview');
+      expect(run.lastLineBytes).toBeLessThanOrEqual(MAX_EXIT_FRAME_BYTES);
+    },
+    SLOW,
+  );
+
+  it('previews no subclass of DataFrame, and no variable outside debug mode', async () => {
+    const code = py(
+      'import pandas as pd',
+      'class Mine(pd.DataFrame):',
+      '    pass',
+      'mine = Mine({"a": [1]})',
+      'plain = pd.DataFrame({"a": [1]})',
+    );
+    const run = await runHarness({ code });
+    expect(variablesOf(run).mine).not.toHaveProperty('preview');
+    expect(variablesOf(run).plain).toHaveProperty('preview');
+
+    const quiet = await runHarness({ code, debug_mode: false });
+    expect(resultOf(quiet).variables_after).toBeNull();
+  });
+});
+
+describe('sandbox harness profile', () => {
+  /** The result's profile, which must be there. */
+  function profileOf(run: HarnessRun): HarnessProfile {
+    const { profile } = resultOf(run);
+    if (profile === null) throw new Error('the result has no profile');
+    return profile;
+  }
+
+  it(
+    'lists the user’s functions first, by cumulative time, with their calls, and no harness function',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'def slow():',
+          '    total = 0',
+          '    for n in range(200_000):',
+          '        total += n % 7',
+          '    return total',
+          'def quick():',
+          '    return 1',
+          'for _ in range(3):',
+          '    quick()',
+          'slow()',
+          'sorted(range(1000))',
+        ),
+        profile: true,
+        debug_mode: false,
+      });
+
+      const { functions, error } = profileOf(run);
+      expect(error).toBeNull();
+      expect(functions.slice(0, 3)).toMatchObject([
+        { function: '<module>', file: 'main.py', line: 1, calls: 1, user_code: true },
+        { function: 'slow', file: 'main.py', line: 1, calls: 1, user_code: true },
+        { function: 'quick', file: 'main.py', line: 6, calls: 3, user_code: true },
+      ]);
+      expect(functions[1].cumulative_ms).toBeGreaterThan(functions[2].cumulative_ms);
+      expect(functions[1].self_ms).toBeGreaterThan(0);
+      expect(functions).toContainEqual(
+        expect.objectContaining({
+          function: '<built-in method builtins.sorted>',
+          file: '<built-in>',
+          line: null,
+          user_code: false,
+        }),
+      );
+      // Nothing of the harness: its file is the bootstrap's <string>.
+      expect(functions.filter((entry) => entry.file === '<string>')).toEqual([]);
+      expect(functions.filter((entry) => /_lsprof|_tracemalloc/.test(entry.function))).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it('points at the line that allocated the most, at the peak, even when it was freed since', async () => {
+    const run = await runHarness({
+      code: py(
+        'import time',
+        'def build():',
+        '    return [str(n) * 10 for n in range(100_000)]',
+        'kept = [0] * 1000',
+        'big = build()',
+        'time.sleep(0)',
+        'del big',
+      ),
+      profile: true,
+      debug_mode: false,
+      time_limit_s: 60,
+    });
+
+    const { allocations, peak_traced_bytes: peak } = profileOf(run);
+    expect(allocations[0]).toMatchObject({
+      file: 'main.py',
+      line: 3,
+      source: 'return [str(n) * 10 for n in range(100_000)]',
+    });
+    // Within a fifth of the peak: 100,000 strings of ~70 bytes.
+    expect(allocations[0].blocks).toBeGreaterThan(75_000);
+    expect(allocations[0].bytes).toBeGreaterThan(5_000_000);
+    expect(peak).toBeGreaterThanOrEqual(allocations[0].bytes);
+  }, 60_000);
+
+  it(
+    'times the imports of modules not yet loaded, outermost only, the longest first',
+    async () => {
+      const run = await runHarness({
+        code: py('import json', 'import os', 'from decimal import Decimal', 'import json'),
+        profile: true,
+        debug_mode: false,
+      });
+
+      const { imports, imports_omitted: omitted } = profileOf(run);
+      // os was loaded at start-up; json's own imports (json.decoder, re...) are within it.
+      expect(imports.map(({ module }) => module).sort()).toEqual(['decimal', 'json']);
+      expect(imports[0].ms).toBeGreaterThanOrEqual(imports[1].ms);
+      expect(omitted).toBe(0);
+    },
+    SLOW,
+  );
+
+  it(
+    'says which part the code kept from being taken, and still reports the rest',
+    async () => {
+      const run = await runHarness({
+        code: py(
+          'import signal, tracemalloc',
+          'signal.signal(signal.SIGPROF, signal.SIG_IGN)',
+          'tracemalloc.stop()',
+          'def work():',
+          '    return sum(range(1000))',
+          'work()',
+        ),
+        profile: true,
+        debug_mode: false,
+      });
+
+      const profile = profileOf(run);
+      // Importing tracemalloc may have grown traced memory enough for a snapshot before.
+      expect(profile.error).toMatch(
+        /^the code replaced the SIGPROF handler: allocations are from the end only; the code stopped tracemalloc: (no allocations|allocations are from before)$/,
+      );
+      expect(profile.functions.map(({ function: name }) => name)).toContain('work');
+    },
+    SLOW,
+  );
+
+  it('imports nothing for a profile without one, and reports none', async () => {
+    const code = py(
+      'import sys',
+      "print(sorted(m for m in ('_lsprof', '_tracemalloc', 'cProfile', 'tracemalloc') if m in sys.modules))",
+    );
+    const run = await runHarness({ code, debug_mode: false });
+
+    expect(run.stdout).toBe('[]\n');
+    expect(resultOf(run).profile).toBeNull();
+  });
+
+  it('reports a missing module by its name, with or without a profile, and no harness frame on stderr', async () => {
+    for (const profile of [false, true]) {
+      const run = await runHarness({
+        code: py('import os', 'import no_such_module'),
+        profile,
+        figures: FIGURES,
+      });
+
+      expect(onlyExceptionOf(run)).toMatchObject({
+        type: 'ModuleNotFoundError',
+        message: "No module named 'no_such_module'",
+        line: 2,
+        frames: [{ file: 'main.py', line: 2, source: 'import no_such_module' }],
+      });
+      expect(run.stderr).toBe(
+        'Traceback (most recent call last):\n' +
+          '  File "main.py", line 2, in <module>\n' +
+          '    import no_such_module\n' +
+          "ModuleNotFoundError: No module named 'no_such_module'\n",
+      );
+    }
   });
 });

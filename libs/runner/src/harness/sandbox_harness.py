@@ -86,6 +86,40 @@ ITEMS_DIR = '.items'  # under the working directory: one directory per running i
 # What makes a worker the kernel's first choice when the container runs out of memory.
 OOM_SCORE_ADJ_PATH = '/proc/self/oom_score_adj'
 
+# Figures (PROTOCOL.md, "Figures")
+MAX_FIGURES = 50  # figures a result describes at most; harness-protocol.ts has the same constant
+FIGURES_DIR_PREFIX = '.figures-'  # + random hex: the worker's PNGs, one <index>.png each
+FIGURE_RENDER_TIMEOUT_S = 5.0  # one figure's title and PNG
+# Figures are no longer rendered when less than this is left of the job's time, so that
+# the variables and the result still reach the supervisor before its deadline kills the worker.
+FIGURES_TIME_MARGIN_S = 0.3
+PYPLOT = 'matplotlib.pyplot'
+PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+MAX_ERROR_CHARS = 500  # why a figure was not rendered; what kept part of a profile from being taken
+
+# Profile (PROTOCOL.md, "Profile")
+MAX_PROFILED_FUNCTIONS = 30
+MAX_ALLOCATION_SITES = 15
+MAX_PROFILED_IMPORTS = 30
+MAX_IMPORTS_KEPT = 1_000  # modules whose import time is kept; later ones are only counted
+# Frames tracemalloc keeps per allocation: enough to reach the user's line from inside
+# pandas or numpy most of the time. Each one costs every allocation (see PROTOCOL.md).
+TRACEMALLOC_FRAMES = 16
+PROFILE_SAMPLE_INTERVAL_S = 0.02  # of CPU time (ITIMER_PROF): how often traced memory is read
+# A snapshot is taken when traced memory has grown this much since the last one: the
+# sites come from within a fifth of the peak, and all snapshots cost about five times
+# the largest one.
+SNAPSHOT_GROWTH_RATIO = 1.25
+SNAPSHOT_GROWTH_MIN_BYTES = 1 << 20
+# Time the snapshots may take: SNAPSHOTS_BUDGET_S, plus this share of the time the code
+# has run (tracemalloc slows allocating code down far more); the sampled ones at most
+# half of it, the last one the rest.
+SNAPSHOTS_BUDGET_S = 1.0
+SNAPSHOTS_BUDGET_SHARE = 0.1
+# What a snapshot costs, per byte of tracemalloc's own memory (~60 per block traced),
+# until one has been measured: ~15 ns measured on the development machine.
+SNAPSHOT_SECONDS_PER_BYTE = 30e-9
+
 # Worker
 WORKER_CRASH_EXIT = 70  # EX_SOFTWARE: the harness itself failed in the worker
 STDERR_TIMEOUT_S = 2.0  # flushing and printing the traceback run user code (__str__, flush)
@@ -105,6 +139,17 @@ MAX_ARRAY_SIZE = 1_000
 MAX_SAFE_INT = 2**53  # beyond this, JavaScript numbers lose precision
 REPR_TIMEOUT_S = 0.5
 VARIABLES_TIME_BUDGET_S = 2.0  # for all reprs together, however many time out
+# The variables' capture ends this long before the job's deadline at the latest: the result
+# must still be encoded and written before the supervisor kills the worker.
+RESULT_TIME_MARGIN_S = 0.1
+# Previews of DataFrames, Series and numpy arrays; harness-protocol.ts has the same constants.
+MAX_PREVIEW_ROWS = 20
+MAX_PREVIEW_COLUMNS = 50
+MAX_PREVIEW_VALUES = 50
+MAX_PREVIEW_CELL_CHARS = 200  # a string cell; also column names and dtypes (MAX_NAME_CHARS)
+MAX_PREVIEW_DIMENSIONS = 32
+# Null counts read every row: they stop when less than this is left of the variables' time.
+NULL_COUNTS_RESERVE_S = 1.0
 
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 _TOLIST_RESULTS = (list, tuple, int, float, bool, str, type(None))
@@ -241,6 +286,10 @@ def _checked_job(payload):
         raise ValueError("field 'stdin' is invalid")
     payload['files'] = _checked_input_files(payload.get('files', []), payload['filename'])
     payload['output_files'] = _checked_output_files_request(payload.get('output_files'))
+    payload['figures'] = _checked_figures_request(payload.get('figures'))
+    if type(payload.get('profile', False)) is not bool:
+        raise ValueError("field 'profile' is invalid")
+    payload['profile'] = payload.get('profile', False)
     return payload
 
 
@@ -270,6 +319,17 @@ def _checked_output_files_request(request):
     if type(request) is not dict or not all(_is_count(request.get(key)) for key in ('max_count', 'max_bytes')):
         raise ValueError("field 'output_files' is invalid")
     return request
+
+
+def _checked_figures_request(request):
+    """The payload's figures: null, or the budget of the figures rendered and sent back;
+    its max_count within MAX_FIGURES."""
+    if request is None:
+        return None
+    fields = ('max_count', 'max_bytes', 'max_pixels')
+    if type(request) is not dict or not all(_is_count(request.get(key)) for key in fields):
+        raise ValueError("field 'figures' is invalid")
+    return dict(request, max_count=min(request['max_count'], MAX_FIGURES))
 
 
 class _InputFileError(Exception):
@@ -308,30 +368,42 @@ def _receive_input_file(path, size, stdin):
 
 def _supervise(payload):
     pipes = {name: os.pipe() for name in ('stdout', 'stderr', 'result')}
+    figures_dir = _figures_dir(os.getcwd(), payload)
+    deadline = time.monotonic() + payload['time_limit_s']
     pid = os.fork()
     if pid == 0:
-        _worker_main(payload, pipes)  # never returns
+        _worker_main(payload, pipes, deadline, figures_dir)  # never returns
     worker = _Worker(pid)
     try:
         for _, write_end in pipes.values():
             os.close(write_end)
         read_ends = {name: read_end for name, (read_end, _) in pipes.items()}
         reader = _Reader(read_ends, payload['max_output_bytes'])
-        timed_out = _forward_until_exit(worker, reader, payload['time_limit_s'])
+        timed_out = _forward_until_exit(worker, reader, deadline)
         worker.kill()  # whatever the worker started and left behind
         reader.drain(DRAIN_GRACE_S)
         status, rusage = worker.reap()
     finally:
         worker.kill()  # if the supervisor failed half-way; a no-op once reaped
+    received = _received_result(reader)
     request = payload['output_files']
     # Only now: the worker and its group are dead, so nothing writes to out/ any more.
     output_files = _send_output_files(request) if request is not None else None
-    _emit(_exit_frame(status, rusage, timed_out, reader, output_files))
+    if figures_dir is not None:
+        _send_figures(payload['figures'], figures_dir, received[0])
+    _emit(_exit_frame(status, rusage, timed_out, reader, received, output_files))
 
 
-def _forward_until_exit(worker, reader, time_limit_s):
+def _figures_dir(parent, payload):
+    """Where the worker writes the PNGs of its figures, under parent: a random name, so
+    that no code finds it before the worker makes it; None when the job asks for none."""
+    if payload['figures'] is None:
+        return None
+    return os.path.join(parent, FIGURES_DIR_PREFIX + os.urandom(8).hex())
+
+
+def _forward_until_exit(worker, reader, deadline):
     """Forward output until the worker exits; return True if the deadline killed it."""
-    deadline = time.monotonic() + time_limit_s
     timed_out = False
     while not worker.exited():
         if not timed_out and time.monotonic() >= deadline:
@@ -349,13 +421,14 @@ def _forward_until_exit(worker, reader, time_limit_s):
 class _BatchItem:
     """One item of a batch while it runs: its worker, its pipes, its directory, its clock."""
 
-    def __init__(self, index, payload, directory, worker, reader):
+    def __init__(self, index, payload, directory, worker, reader, deadline, figures_dir):
         self.index = index
         self.payload = payload
         self.directory = directory
         self.worker = worker
         self.reader = reader
-        self.deadline = time.monotonic() + payload['time_limit_s']
+        self.deadline = deadline
+        self.figures_dir = figures_dir
         self.timed_out = False
 
 
@@ -374,7 +447,7 @@ def _supervise_batch(payload, stdin):
     kept = set(os.listdir(workdir)) | {ITEMS_DIR}
     root = os.path.join(workdir, ITEMS_DIR)
     os.makedirs(root, mode=0o711, exist_ok=True)  # no listing: an item cannot find another
-    if any(item['output_files'] is not None for item in items):
+    if any(item['output_files'] is not None or item['figures'] is not None for item in items):
         import binascii  # noqa: F401 -- here, so that every item is forked with the same modules
     wakeup_read, wakeup_write = os.pipe()
     os.set_blocking(wakeup_read, False)
@@ -468,17 +541,20 @@ def _start_item(index, payload, root, workdir, stdin, foreign_fds):
         emit({'type': 'harness_error', 'message': problem[:MAX_MESSAGE_CHARS]})
         return None
     pipes = {name: os.pipe() for name in ('stdout', 'stderr', 'result')}
+    figures_dir = _figures_dir(directory, payload)
+    deadline = time.monotonic() + payload['time_limit_s']
     pid = os.fork()
     if pid == 0:
         enter = lambda: _enter_item(directory, workdir, foreign_fds)  # noqa: E731
-        _worker_main(payload, pipes, enter)  # never returns
+        _worker_main(payload, pipes, deadline, figures_dir, enter)  # never returns
     worker = _Worker(pid)
     try:
         for _, write_end in pipes.values():
             os.close(write_end)
         read_ends = {name: read_end for name, (read_end, _) in pipes.items()}
         emit({'type': 'item_start'})
-        return _BatchItem(index, payload, directory, worker, _Reader(read_ends, payload['max_output_bytes'], emit))
+        reader = _Reader(read_ends, payload['max_output_bytes'], emit)
+        return _BatchItem(index, payload, directory, worker, reader, deadline, figures_dir)
     except BaseException:
         worker.kill()
         raise
@@ -562,10 +638,13 @@ def _finish_item(item):
         status, rusage = item.worker.reap()
     finally:
         item.worker.kill()  # if the supervisor failed half-way; a no-op once reaped
+    received = _received_result(item.reader)
     request = item.payload['output_files']
     output_dir = os.path.join(item.directory, OUTPUT_DIR)
     output_files = _send_output_files(request, output_dir, emit) if request is not None else None
-    emit(_exit_frame(status, rusage, item.timed_out, item.reader, output_files, item=item.index))
+    if item.figures_dir is not None:
+        _send_figures(item.payload['figures'], item.figures_dir, received[0], emit)
+    emit(_exit_frame(status, rusage, item.timed_out, item.reader, received, output_files, item=item.index))
     _wipe(item.directory)
 
 
@@ -698,32 +777,78 @@ def _output_files_found(output_dir):
 
 
 def _send_output_file(output_dir, path, size, b2a_base64, emit):
-    """Send out/<path> whole, as its file frame and data frames, reading FILE_CHUNK_BYTES
-    at a time. False, having sent nothing, if it is no longer the regular file of `size`
-    bytes it was when listed, or its name is not UTF-8 (the runner could not name it).
-    False too if it shrank while being sent: the runner drops a file whose bytes end short.
+    """Send out/<path> whole, as its file frame and data frames. False, having sent
+    nothing, if it is no longer the regular file of `size` bytes it was when listed, or
+    its name is not UTF-8 (the runner could not name it). False too if it shrank while
+    being sent: the runner drops a file whose bytes end short.
     """
     try:
         path.encode('utf-8')  # a name that is not UTF-8 comes with surrogate escapes
-        # O_NONBLOCK: a fifo put in its place must not block the supervisor.
-        fd = os.open(f'{output_dir}/{path}', os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except (OSError, UnicodeEncodeError):
+    except UnicodeEncodeError:
         return False
+    header = {'type': 'file', 'path': path}
+    return _send_file(f'{output_dir}/{path}', header, lambda found: found == size, b2a_base64, emit) is not None
+
+
+def _send_file(path, header, accepts, b2a_base64, emit):
+    """Send the regular file at path whole: header with its size, then data frames,
+    reading FILE_CHUNK_BYTES at a time. Its size, or None, having sent nothing, when it is
+    no link, no regular file, or of a size accepts(size) refuses; None too if it shrank
+    while being sent."""
+    try:
+        # O_NONBLOCK: a fifo put in its place must not block the supervisor.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
     try:
         status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode) or status.st_size != size:
-            return False
-        emit({'type': 'file', 'path': path, 'size': size})
+        size = status.st_size
+        if not stat.S_ISREG(status.st_mode) or not accepts(size):
+            return None
+        emit(dict(header, size=size))
         remaining = size
         while remaining:
             chunk = _read_or_empty(fd, min(remaining, FILE_CHUNK_BYTES))
             if not chunk:
-                return False
+                return None
             emit({'type': 'file_data', 'data': b2a_base64(chunk, newline=False).decode('ascii')})
             remaining -= len(chunk)
-        return True
+        return size
     finally:
         os.close(fd)
+
+
+def _send_figures(request, directory, result, emit=None):
+    """Send the PNG of each figure the result lists without an error, as a figure frame
+    and data frames, within the request's count and bytes; then remove the directory.
+
+    The result was checked, but the code could have written it, and the files too: a
+    figure whose file is missing, no regular file, or over what is left of the budget is
+    not sent, and its entry in the result (which the exit frame carries) says so.
+    """
+    emit = emit or _emit
+    try:
+        if result is None or result['figures'] is None:
+            return
+        import binascii  # base64's C core; only jobs whose code drew figures pay for it
+
+        sent = 0
+        room = request['max_bytes']
+        for figure in result['figures']:
+            if figure['error'] is not None:
+                continue
+            size = None
+            if sent < request['max_count']:
+                path = os.path.join(directory, f'{figure["index"]}.png')
+                header = {'type': 'figure', 'index': figure['index']}
+                size = _send_file(path, header, lambda found: found <= room, binascii.b2a_base64, emit)
+            if size is None:
+                figure['error'] = 'could not be sent'  # short: the exit frame's reserve has room for 50
+                continue
+            sent += 1
+            room -= size
+    finally:
+        _wipe(directory)
 
 
 def _read_or_empty(fd, size):
@@ -734,9 +859,12 @@ def _read_or_empty(fd, size):
         return b''
 
 
-def _exit_frame(status, rusage, timed_out, reader, output_files, item=None):
-    """The exit frame; a batch item's `item_exit` frame, tagged with its index, when item is given."""
-    result, result_error = _received_result(reader)
+def _exit_frame(status, rusage, timed_out, reader, received, output_files, item=None):
+    """The exit frame; a batch item's `item_exit` frame, tagged with its index, when item is given.
+
+    received: (result, result_error), as _received_result gives them.
+    """
+    result, result_error = received
     frame = {
         'type': 'exit' if item is None else 'item_exit',
         'exit_code': os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
@@ -790,10 +918,37 @@ class _MalformedResult(Exception):
     """What is wrong with the result that arrived: its shape only, never data from it."""
 
 
-_RESULT_FIELDS = {'duration_ms', 'exceptions', 'variables_after', 'variables_omitted'}
+_RESULT_FIELDS = {
+    'duration_ms',
+    'exceptions',
+    'variables_after',
+    'variables_omitted',
+    'figures',
+    'figures_omitted',
+    'profile',
+}
 _EXCEPTION_FIELDS = {'type', 'message', 'line', 'frames', 'frames_omitted', 'cause', 'cause_relation'}
 _FRAME_FIELDS = {'file', 'line', 'function', 'source'}
-_VARIABLE_FIELDS = {'type', 'value', 'repr', 'truncated'}
+_VARIABLE_FIELDS = {'type', 'value', 'repr', 'truncated', 'preview'}
+_PREVIEW_FIELDS = {
+    'dataframe': {'kind', 'shape', 'columns', 'columns_omitted', 'index', 'rows', 'rows_omitted'},
+    'series': {'kind', 'shape', 'name', 'dtype', 'nulls', 'index', 'values', 'values_omitted'},
+    'ndarray': {'kind', 'shape', 'dtype', 'values', 'values_omitted'},
+}
+_PREVIEW_COLUMN_FIELDS = {'name', 'dtype', 'nulls'}
+_FIGURE_FIELDS = {'index', 'title', 'error'}
+_PROFILE_FIELDS = {
+    'functions',
+    'functions_omitted',
+    'allocations',
+    'peak_traced_bytes',
+    'imports',
+    'imports_omitted',
+    'error',
+}
+_FUNCTION_FIELDS = {'function', 'file', 'line', 'calls', 'self_ms', 'cumulative_ms', 'user_code'}
+_ALLOCATION_FIELDS = {'file', 'line', 'bytes', 'blocks', 'source'}
+_IMPORT_FIELDS = {'module', 'ms'}
 
 
 def _check_result(result):
@@ -814,6 +969,16 @@ def _check_result(result):
     for variable in (variables or {}).values():
         _check_variable(variable)
     _require(_is_count(result.get('variables_omitted')), 'variables_omitted', 'a count')
+    # get(..., False): a missing field that may be null is malformed too.
+    figures = result.get('figures', False)
+    _require(figures is None or type(figures) is list, 'figures', 'null or a list')
+    _require(len(figures or ()) <= MAX_FIGURES, 'figures', f'a list of at most {MAX_FIGURES} figures')
+    for position, figure in enumerate(figures or ()):
+        _check_figure(figure, f'figures[{position}]', figures[position - 1]['index'] if position else -1)
+    _require(_is_count(result.get('figures_omitted')), 'figures_omitted', 'a count')
+    profile = result.get('profile', False)
+    if profile is not None:
+        _check_profile(profile)
 
 
 def _check_exception(exception, path, depth):
@@ -857,6 +1022,128 @@ def _check_variable(variable):
         _require(type(variable['repr']) is str, f'{path}: its repr', 'a string')
     else:
         _check_value(variable['value'], 0)
+    if 'preview' in variable:
+        _check_preview(variable['preview'], f'{path}: its preview')
+
+
+def _check_preview(preview, path):
+    """A variable's preview, as _VariableEncoder makes it: a DataFrame's, a Series' or an array's."""
+    kind = preview.get('kind') if type(preview) is dict else None
+    _require(type(kind) is str and kind in _PREVIEW_FIELDS, path, 'a preview of a known kind')
+    _check_object(preview, _PREVIEW_FIELDS[kind], path)
+    shape = preview.get('shape')
+    dimensions = {'dataframe': 2, 'series': 1}.get(kind)
+    _require(
+        type(shape) is list
+        and len(shape) <= MAX_PREVIEW_DIMENSIONS
+        and len(shape) == (dimensions if dimensions is not None else len(shape))
+        and all(map(_is_size, shape)),
+        f'{path}.shape',
+        'a list of sizes, as many as the kind has dimensions',
+    )
+    if kind == 'dataframe':
+        columns = preview.get('columns')
+        _require(
+            type(columns) is list and len(columns) <= MAX_PREVIEW_COLUMNS,
+            f'{path}.columns',
+            f'a list of at most {MAX_PREVIEW_COLUMNS} columns',
+        )
+        for column in columns:
+            _check_object(column, _PREVIEW_COLUMN_FIELDS, f'{path}.columns[]')
+            _require(type(column.get('name')) is str, f'{path}.columns[].name', 'a string')
+            _require(type(column.get('dtype')) is str, f'{path}.columns[].dtype', 'a string')
+            _require(_is_size_or_null(column.get('nulls', False)), f'{path}.columns[].nulls', 'a count or null')
+        _check_preview_values(preview.get('index'), MAX_PREVIEW_ROWS, f'{path}.index')
+        rows = preview.get('rows')
+        _require(
+            type(rows) is list and len(rows) <= MAX_PREVIEW_ROWS,
+            f'{path}.rows',
+            f'a list of at most {MAX_PREVIEW_ROWS} rows',
+        )
+        for row in rows:
+            _check_preview_values(row, MAX_PREVIEW_COLUMNS, f'{path}.rows[]')
+        omitted = ('columns_omitted', 'rows_omitted')
+    else:
+        _require(type(preview.get('dtype')) is str, f'{path}.dtype', 'a string')
+        _check_preview_values(preview.get('values'), MAX_PREVIEW_VALUES, f'{path}.values')
+        if kind == 'series':
+            name = preview.get('name', False)
+            _require(name is None or type(name) is str, f'{path}.name', 'a string or null')
+            _require(_is_size_or_null(preview.get('nulls', False)), f'{path}.nulls', 'a count or null')
+            _check_preview_values(preview.get('index'), MAX_PREVIEW_VALUES, f'{path}.index')
+        omitted = ('values_omitted',)
+    for field in omitted:
+        _require(_is_size(preview.get(field)), f'{path}.{field}', 'a count')
+
+
+def _check_preview_values(values, limit, path):
+    _require(type(values) is list and len(values) <= limit, path, f'a list of at most {limit} values')
+    for value in values:
+        kind = type(value)
+        _require(
+            value is None or kind is bool or kind is str or _is_safe_int(value) or _is_finite_float(value),
+            path,
+            'a list of strings, finite numbers, booleans and nulls',
+        )
+
+
+def _check_figure(figure, path, previous_index):
+    _check_object(figure, _FIGURE_FIELDS, path)
+    index = figure.get('index')
+    _require(_is_count(index) and index > previous_index, f'{path}.index', 'a count above the previous one')
+    title = figure.get('title', False)
+    _require(title is None or type(title) is str, f'{path}.title', 'a string or null')
+    error = figure.get('error', False)
+    _require(error is None or type(error) is str, f'{path}.error', 'a string or null')
+
+
+def _check_profile(profile):
+    _check_object(profile, _PROFILE_FIELDS, 'profile')
+    functions = profile.get('functions')
+    _require(
+        type(functions) is list and len(functions) <= MAX_PROFILED_FUNCTIONS,
+        'profile.functions',
+        f'a list of at most {MAX_PROFILED_FUNCTIONS} functions',
+    )
+    for function in functions:
+        path = 'profile.functions[]'
+        _check_object(function, _FUNCTION_FIELDS, path)
+        _require(type(function.get('function')) is str, f'{path}.function', 'a string')
+        _require(type(function.get('file')) is str, f'{path}.file', 'a string')
+        _require(_is_line(function.get('line', False)), f'{path}.line', 'an integer or null')
+        _require(_is_size(function.get('calls')), f'{path}.calls', 'a count')
+        for field in ('self_ms', 'cumulative_ms'):
+            _require(_is_duration(function.get(field)), f'{path}.{field}', 'a finite number, not negative')
+        _require(type(function.get('user_code')) is bool, f'{path}.user_code', 'a boolean')
+    allocations = profile.get('allocations')
+    _require(
+        type(allocations) is list and len(allocations) <= MAX_ALLOCATION_SITES,
+        'profile.allocations',
+        f'a list of at most {MAX_ALLOCATION_SITES} sites',
+    )
+    for allocation in allocations:
+        path = 'profile.allocations[]'
+        _check_object(allocation, _ALLOCATION_FIELDS, path)
+        _require(type(allocation.get('file')) is str, f'{path}.file', 'a string')
+        _require(_is_line(allocation.get('line', False)), f'{path}.line', 'an integer or null')
+        _require(_is_size(allocation.get('bytes')), f'{path}.bytes', 'a count')
+        _require(_is_size(allocation.get('blocks')), f'{path}.blocks', 'a count')
+        source = allocation.get('source', False)
+        _require(source is None or type(source) is str, f'{path}.source', 'a string or null')
+    imports = profile.get('imports')
+    _require(
+        type(imports) is list and len(imports) <= MAX_PROFILED_IMPORTS,
+        'profile.imports',
+        f'a list of at most {MAX_PROFILED_IMPORTS} imports',
+    )
+    for module in imports:
+        _check_object(module, _IMPORT_FIELDS, 'profile.imports[]')
+        _require(type(module.get('module')) is str, 'profile.imports[].module', 'a string')
+        _require(_is_duration(module.get('ms')), 'profile.imports[].ms', 'a finite number, not negative')
+    for field in ('functions_omitted', 'peak_traced_bytes', 'imports_omitted'):
+        _require(_is_size(profile.get(field)), f'profile.{field}', 'a count')
+    error = profile.get('error', False)
+    _require(error is None or type(error) is str, 'profile.error', 'a string or null')
 
 
 def _check_value(value, depth):
@@ -901,13 +1188,31 @@ def _is_count(value):
     return type(value) is int and 0 <= value <= MAX_COUNT
 
 
+def _is_size(value):
+    """A count that can exceed MAX_COUNT (bytes, shapes, calls), within JavaScript's safe integers."""
+    return type(value) is int and 0 <= value < MAX_SAFE_INT
+
+
+def _is_size_or_null(value):
+    return value is None or _is_size(value)
+
+
+def _is_duration(value):
+    return (_is_safe_int(value) or _is_finite_float(value)) and value >= 0
+
+
 def _bounded_result(result):
     """A well-formed result cut to the bounds the worker applies, so that a forged one fits too."""
+    figures = result['figures']
+    profile = result['profile']
     bounded = {
         'duration_ms': result['duration_ms'],
         'exceptions': [_bounded_exception(exception) for exception in result['exceptions']],
         'variables_after': None,
         'variables_omitted': result['variables_omitted'],
+        'figures': [_bounded_figure(figure) for figure in figures] if figures is not None else None,
+        'figures_omitted': result['figures_omitted'],
+        'profile': _bounded_profile(profile) if profile is not None else None,
     }
     if result['variables_after'] is not None:
         variables, omitted = _fit_variables(
@@ -931,6 +1236,44 @@ def _bounded_exception(record):
         'cause': _bounded_exception(cause) if cause is not None else None,
         'cause_relation': record['cause_relation'],
     }
+
+
+def _bounded_figure(figure):
+    title, error = figure['title'], figure['error']
+    return {
+        'index': figure['index'],
+        'title': title[:MAX_NAME_CHARS] if title is not None else None,
+        'error': error[:MAX_ERROR_CHARS] if error is not None else None,
+    }
+
+
+def _bounded_profile(profile):
+    error = profile['error']
+    return {
+        'functions': [
+            dict(
+                function,
+                function=function['function'][:MAX_FRAME_TEXT_CHARS],
+                file=function['file'][:MAX_FRAME_TEXT_CHARS],
+            )
+            for function in profile['functions']
+        ],
+        'functions_omitted': profile['functions_omitted'],
+        'allocations': [_bounded_allocation(allocation) for allocation in profile['allocations']],
+        'peak_traced_bytes': profile['peak_traced_bytes'],
+        'imports': [dict(module, module=module['module'][:MAX_NAME_CHARS]) for module in profile['imports']],
+        'imports_omitted': profile['imports_omitted'],
+        'error': error[:MAX_ERROR_CHARS] if error is not None else None,
+    }
+
+
+def _bounded_allocation(allocation):
+    source = allocation['source']
+    return dict(
+        allocation,
+        file=allocation['file'][:MAX_FRAME_TEXT_CHARS],
+        source=source[:MAX_FRAME_TEXT_CHARS] if source is not None else None,
+    )
 
 
 def _bounded_frame(frame):
@@ -974,7 +1317,7 @@ def _fit_variables(candidates, room, encode):
 
     Names are cut to MAX_NAME_CHARS. At most MAX_VARIABLES values are encoded; one
     is left out when its cut name is already taken or it does not fit what is left
-    of room, and the next ones are still tried.
+    of room (without its preview, if it has one), and the next ones are still tried.
     """
     variables = {}
     omitted = 0
@@ -988,6 +1331,11 @@ def _fit_variables(candidates, room, encode):
         variable = encode(value)
         # '"name": variable, ' in the variables object
         size = len(_json_bytes(name)) + len(_json_bytes(variable)) + len(': , ')
+        if size > room and 'preview' in variable:
+            # The variable without its preview may still fit.
+            variable = {key: item for key, item in variable.items() if key != 'preview'}
+            variable['truncated'] = True
+            size = len(_json_bytes(name)) + len(_json_bytes(variable)) + len(': , ')
         if size > room:
             omitted += 1
             continue
@@ -1193,16 +1541,18 @@ def _write_all(fd, data):
 # --------------------------------------------------------------------------
 
 
-def _worker_main(payload, pipes, enter=None):
+def _worker_main(payload, pipes, deadline, figures_dir, enter=None):
     """Body of the forked worker. Never returns into the supervisor's code.
 
-    `enter`, for a batch item: called first, to give the worker the item's own place.
+    deadline: when the supervisor kills it (time.monotonic()); figures_dir: where it writes
+    the PNGs of its figures, or None. `enter`, for a batch item: called first, to give the
+    worker the item's own place.
     """
     exit_code = WORKER_CRASH_EXIT
     try:
         if enter is not None:
             enter()
-        exit_code = _run_worker(payload, pipes)
+        exit_code = _run_worker(payload, pipes, deadline, figures_dir)
     except BaseException:
         # A harness bug: leave a trace on stderr; the supervisor will report result null.
         _quietly(_print_harness_bug)
@@ -1216,7 +1566,7 @@ def _print_harness_bug():
     traceback.print_exc(file=_text_stream(2))
 
 
-def _run_worker(payload, pipes):
+def _run_worker(payload, pipes, deadline, figures_dir):
     """Run the user's code, send the result, and return the exit status."""
     # The supervisor ignores SIGINT; the user's code gets it as under `python main.py`.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -1227,14 +1577,20 @@ def _run_worker(payload, pipes):
     namespace = _main_namespace(filename, payload['input_data'])
     if not _write_source(filename, code):
         _register_source(filename, code)
+    figures = _Figures(payload['figures'], figures_dir, deadline) if figures_dir is not None else None
+    profile = _Profile(filename, deadline) if payload['profile'] else None
     import_path = list(sys.path)
     free_fds = _keep_free_fds()
     recursion_limit = sys.getrecursionlimit()
+    if figures is not None:
+        figures.watch()
 
-    error, duration_ms = _run_user_code(code, filename, namespace)
+    error, duration_ms = _run_user_code(code, filename, namespace, profile)
 
+    if figures is not None:
+        figures.stop_watching()
     _reclaim_process_state(recursion_limit, import_path, free_fds)
-    if error is not None:
+    if error is not None or profile is not None:
         # What the report shows is the code that ran, whatever became of its file.
         _register_source(filename, code)
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
@@ -1250,9 +1606,18 @@ def _run_worker(payload, pipes):
         'exceptions': _exceptions_report(error, filename),
         'variables_after': None,
         'variables_omitted': 0,
+        'figures': None,
+        'figures_omitted': 0,
+        'profile': profile.report() if profile is not None else None,
     }
+    if figures is not None:
+        # The figures the code left open, after those it showed.
+        result['figures'], result['figures_omitted'] = figures.finish()
     if payload['debug_mode']:
-        variables, omitted = _capture_variables(namespace, payload['input_data'], _variables_room(result))
+        variables_deadline = min(time.monotonic() + VARIABLES_TIME_BUDGET_S, deadline - RESULT_TIME_MARGIN_S)
+        variables, omitted = _capture_variables(
+            namespace, payload['input_data'], _variables_room(result), variables_deadline
+        )
         result.update(variables_after=variables, variables_omitted=omitted)
     _write_all(result_fd, _json_bytes(result))
     return exit_code
@@ -1356,19 +1721,39 @@ def _keep_free_fds():
     return [(fd, _fd_identity(fd)) for fd in fds]
 
 
-def _run_user_code(code, filename, namespace):
-    """Compile and run the code; return (the exception that ended it or None, exec ms)."""
+def _run_user_code(code, filename, namespace, profile):
+    """Compile and run the code, under the profile if there is one; return (the exception
+    that ended it or None, run time in ms)."""
     try:
         compiled = compile(code, filename, 'exec', dont_inherit=True)
     except Exception as exc:  # SyntaxError, or ValueError for a NUL byte in the source
         return exc, 0.0
+    # Module code called as a function runs as exec(compiled, namespace) would (code that
+    # is not a function's takes its globals for locals), and the profile, enabled just
+    # before the call, sees the module's own frame rather than a call of builtin exec.
+    module_code = types.FunctionType(compiled, namespace)
     started = time.perf_counter()
+    if profile is not None:
+        profile.start()
     try:
-        exec(compiled, namespace)
+        if profile is None:
+            module_code()
+        else:
+            # tracemalloc records the innermost TRACEMALLOC_FRAMES frames of every allocation,
+            # and finds each one's line by reading its code's line table up to where it is:
+            # the harness's module-level frame alone has a table of ~3 KB. Below this many
+            # tiny frames, it never reaches the harness's: allocating code ran ~10x faster.
+            _called_deep(TRACEMALLOC_FRAMES, module_code)
         error = None
     except BaseException as exc:  # SystemExit and KeyboardInterrupt end the program too
         error = exc
-    return error, (time.perf_counter() - started) * 1000
+    ended = profile.stop() if profile is not None else time.perf_counter()
+    return error, (ended - started) * 1000
+
+
+def _called_deep(depth, func):
+    """func(), called depth frames further down the stack."""
+    return func() if depth == 0 else _called_deep(depth - 1, func)
 
 
 def _reclaim_process_state(recursion_limit, import_path, free_fds):
@@ -1401,7 +1786,7 @@ def _print_ending(error):
         return
     import traceback
 
-    tb = _without_leading_harness_frames(error.__traceback__)
+    tb = _without_harness_frames(error.__traceback__)
     traceback.print_exception(type(error), error, tb, file=stream)
 
 
@@ -1445,6 +1830,492 @@ def _call_with_timeout(seconds, func, *args):
         return func(*args)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _call_keeping_alarm(seconds, func, *args):
+    """_call_with_timeout from inside the user's code (plt.show()): the code's own SIGALRM
+    handler and timer are put back afterwards, the timer less the time spent here. Outside
+    the main thread no handler can be set: func runs unbounded, as the code's own calls do."""
+    try:
+        handler = signal.signal(signal.SIGALRM, _on_alarm)
+    except ValueError:
+        return func(*args)
+    delay, interval = signal.setitimer(signal.ITIMER_REAL, 0)
+    started = time.monotonic()
+    try:
+        return _call_with_timeout(seconds, func, *args)
+    finally:
+        if handler is not None:  # None: set from C, so it cannot be put back
+            signal.signal(signal.SIGALRM, handler)
+        if delay:
+            signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - started), 0.001), interval)
+
+
+# --------------------------------------------------------------------------
+# Figures (PROTOCOL.md, "Figures")
+# --------------------------------------------------------------------------
+
+
+class _Figures:
+    """The matplotlib figures of one job: those plt.show() shows, then those left open.
+
+    The harness never imports matplotlib: until the code imports pyplot, a finder at the
+    head of sys.meta_path waits for it, and wraps its show() once it is loaded (at once,
+    when a warm container preloaded it). Each figure is described in capture order: its
+    title and the error that kept it from being rendered, if any; its PNG goes to
+    `<directory>/<index>.png`, which the supervisor sends once the worker has ended.
+    """
+
+    def __init__(self, request, directory, deadline):
+        self.max_count = request['max_count']
+        self.room = request['max_bytes']
+        self.max_pixels = request['max_pixels']
+        self.directory = directory
+        self.deadline = deadline
+        self.described = []
+        self.omitted = 0
+        self.finder = None
+
+    def watch(self):
+        """Before the code runs: have plt.show() capture the figures, now or once pyplot is imported."""
+        pyplot = sys.modules.get(PYPLOT)
+        if pyplot is not None:
+            self._wrap_show(pyplot)
+        else:
+            self.finder = _PyplotFinder(self._wrap_show)
+            sys.meta_path.insert(0, self.finder)
+
+    def stop_watching(self):
+        """Once the code is over: the finder leaves sys.meta_path (if the code left it there)."""
+        try:
+            sys.meta_path.remove(self.finder)
+        except Exception:  # not there, or sys.meta_path is no longer a list
+            pass
+
+    def finish(self):
+        """(figures, how many were omitted) once the code is over: the figures left open are
+        captured after those shown. figures is None when no figure was captured at all: the
+        same whether the code imported pyplot or a warm container had preloaded it."""
+        if sys.modules.get(PYPLOT) is not None:
+            self._capture_open_figures()
+        if not self.described and not self.omitted:
+            return None, 0
+        return self.described, self.omitted
+
+    def _wrap_show(self, pyplot):
+        original = pyplot.__dict__.get('show')
+
+        def show(*args, **kwargs):
+            """Capture every open figure, then close them all, as a notebook's inline backend does."""
+            self._capture_open_figures()
+            try:
+                _call_keeping_alarm(FIGURE_RENDER_TIMEOUT_S, pyplot.close, 'all')
+            except BaseException:
+                pass
+
+        show.__doc__ = getattr(original, '__doc__', None)
+        show.__wrapped__ = original
+        pyplot.show = show
+
+    def _capture_open_figures(self):
+        try:
+            figures = _call_keeping_alarm(FIGURE_RENDER_TIMEOUT_S, _open_figures)
+        except BaseException:
+            return
+        for figure in figures:
+            self._capture(figure)
+
+    def _capture(self, figure):
+        index = len(self.described)
+        if index >= self.max_count:
+            self.omitted += 1
+            return
+        entry = {'index': index, 'title': None, 'error': None}
+        self.described.append(entry)
+        remaining = self.deadline - FIGURES_TIME_MARGIN_S - time.monotonic()
+        if remaining <= 0:
+            entry['error'] = 'no time left to render'
+            return
+        try:
+            entry['title'] = _call_keeping_alarm(min(FIGURE_RENDER_TIMEOUT_S, remaining), _figure_title, figure)
+            remaining = self.deadline - FIGURES_TIME_MARGIN_S - time.monotonic()
+            png = _call_keeping_alarm(min(FIGURE_RENDER_TIMEOUT_S, remaining), _render_png, figure, self.max_pixels)
+        except _Timeout:
+            entry['error'] = 'rendering took too long'
+            return
+        except BaseException as exc:  # a figure that cannot be drawn must not sink the others
+            entry['error'] = _error_text(exc)
+            return
+        if len(png) > self.room:
+            entry['error'] = 'larger than the figures budget'
+            return
+        try:
+            self._write(index, png)
+        except OSError as exc:  # the tmpfs full, a file over the fsize limit...
+            entry['error'] = _error_text(exc)
+            return
+        self.room -= len(png)
+
+    def _write(self, index, png):
+        try:
+            os.mkdir(self.directory, 0o700)  # at the first PNG: until then no code sees it
+        except FileExistsError:
+            pass
+        path = os.path.join(self.directory, f'{index}.png')
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            _write_all(fd, png)
+        finally:
+            os.close(fd)
+
+
+class _PyplotFinder:
+    """A meta path finder that only answers for matplotlib.pyplot: it finds it as the
+    other finders do, and has its loader call on_pyplot(module) once the module is loaded.
+    Every other import goes on as if it were not there, and nothing is imported ahead."""
+
+    def __init__(self, on_pyplot):
+        self.on_pyplot = on_pyplot
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != PYPLOT:
+            return None
+        for finder in list(sys.meta_path):
+            find_spec = getattr(finder, 'find_spec', None) if finder is not self else None
+            spec = find_spec(fullname, path, target) if find_spec is not None else None
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        exec_module = getattr(loader, 'exec_module', None)
+        if exec_module is None:
+            return spec
+
+        def exec_and_watch(module):
+            try:
+                exec_module(module)
+            finally:
+                del loader.exec_module  # the loader is as it was: a reload finds pyplot again
+            self.on_pyplot(module)
+
+        try:
+            loader.exec_module = exec_and_watch
+        except Exception:  # a loader with __slots__: the figures left open are still captured
+            pass
+        return spec
+
+
+def _open_figures():
+    """The figures pyplot holds open, by number."""
+    helpers = sys.modules.get('matplotlib._pylab_helpers')
+    if helpers is None:
+        return []
+    managers = sorted(helpers.Gcf.get_all_fig_managers(), key=lambda manager: manager.num)
+    return [manager.canvas.figure for manager in managers]
+
+
+def _figure_title(figure):
+    """Its suptitle, else its first axes' title, else None."""
+    suptitle = getattr(figure, '_suptitle', None)
+    texts = [suptitle.get_text()] if suptitle is not None else []
+    if figure.axes:
+        texts += [figure.axes[0].get_title(loc) for loc in ('center', 'left', 'right')]
+    title = next((text for text in texts if type(text) is str and text), None)
+    return title[:MAX_NAME_CHARS] if title is not None else None
+
+
+def _render_png(figure, max_pixels):
+    """The figure as a PNG of at most max_pixels: at its own dpi, or lower."""
+    width, height = figure.get_size_inches()
+    dpi = figure.dpi
+    if width * height * dpi * dpi > max_pixels:
+        dpi = math.sqrt(max_pixels / (width * height))
+    png = _savefig_png(figure, dpi)
+    pixels = _png_pixels(png)
+    if pixels > max_pixels:
+        # The rcParams' savefig.bbox 'tight' can make it larger than the figure: once more, smaller.
+        png = _savefig_png(figure, dpi * math.sqrt(max_pixels / pixels) * 0.99)
+        pixels = _png_pixels(png)
+        if pixels > max_pixels:
+            raise ValueError(f'{pixels} pixels, over the {max_pixels} allowed')
+    return png
+
+
+def _savefig_png(figure, dpi):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format='png', dpi=dpi)
+    return buffer.getvalue()
+
+
+def _png_pixels(png):
+    """Width times height, from the PNG's header (its IHDR chunk comes first)."""
+    if type(png) is not bytes or png[:8] != PNG_SIGNATURE or len(png) < 24:
+        raise ValueError('savefig wrote no PNG')
+    return int.from_bytes(png[16:20], 'big') * int.from_bytes(png[20:24], 'big')
+
+
+def _error_text(exc):
+    """'Type: message' of an exception, bounded; its str() is the code's, so it is bounded in time too."""
+    try:
+        message = _call_keeping_alarm(REPR_TIMEOUT_S, str, exc)
+    except BaseException:
+        message = '<exception str() failed>'
+    return f'{_qualified_name(type(exc))}: {message}'[:MAX_ERROR_CHARS]
+
+
+# --------------------------------------------------------------------------
+# Profile (PROTOCOL.md, "Profile")
+# --------------------------------------------------------------------------
+
+
+class _Profile:
+    """What the code spent its time and memory on: cProfile's C core around the code's
+    call, tracemalloc, and the time of each import the code made of a module not yet loaded.
+
+    tracemalloc cannot tell which blocks were held at the peak, so the allocation sites
+    come from snapshots: every PROFILE_SAMPLE_INTERVAL_S of CPU time, SIGPROF reads how
+    much is traced (O(1)), and takes a snapshot once that has grown by SNAPSHOT_GROWTH_RATIO
+    and SNAPSHOT_GROWTH_MIN_BYTES since the last one; one more when the code ends, if
+    more is traced then. The largest snapshot gives the sites. A snapshot costs time in
+    proportion to the blocks traced, so they stop within SNAPSHOTS_BUDGET_S.
+    """
+
+    def __init__(self, filename, deadline):
+        import _lsprof  # the C cores: cProfile and tracemalloc import a dozen modules each
+        import _operator
+        import _tracemalloc
+
+        self.filename = filename
+        self.deadline = deadline
+        self.profiler = _lsprof.Profiler()
+        self.tracemalloc = _tracemalloc
+        # _get_traces() gives (domain, size, traceback, total frames) tuples.
+        self.size_of = _operator.itemgetter(1)
+        self.traceback_of = _operator.itemgetter(2)
+        self.harness_file = _Profile.__init__.__code__.co_filename
+        self.problems = []
+        self.original_import = None
+        self.importing = False
+        self.import_times = {}  # module: seconds, for the first MAX_IMPORTS_KEPT modules
+        self.imports_uncounted = 0
+        self.sampling = False
+        self.sites = None  # the largest snapshot's: {(file, line): [bytes, blocks]}
+        self.sites_total = -1  # the bytes traced in it
+        self.next_snapshot_at = SNAPSHOT_GROWTH_MIN_BYTES
+        self.snapshots_s = 0.0
+        self.seconds_per_byte = SNAPSHOT_SECONDS_PER_BYTE
+        self.peak = 0
+        self.started = None
+
+    def start(self):
+        """Right before the code."""
+        self.original_import = builtins.__import__
+        builtins.__import__ = self._timed_import
+        self.tracemalloc.start(TRACEMALLOC_FRAMES)
+        signal.signal(signal.SIGPROF, self._on_sample)
+        signal.siginterrupt(signal.SIGPROF, False)  # SA_RESTART: a sample interrupts no system call
+        signal.setitimer(signal.ITIMER_PROF, PROFILE_SAMPLE_INTERVAL_S, PROFILE_SAMPLE_INTERVAL_S)
+        self.started = time.perf_counter()
+        self.profiler.enable()  # last: what runs from here on is the code
+
+    def stop(self):
+        """Right after the code: stop it all, take the last snapshot; the time the code ended."""
+        profiled = sys.getprofile() is self.profiler
+        self.profiler.disable()
+        ended = time.perf_counter()
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        sampled = signal.getsignal(signal.SIGPROF) == self._on_sample
+        # Not SIG_DFL: a SIGPROF the code arranged for would end the worker.
+        signal.signal(signal.SIGPROF, signal.SIG_IGN)
+        builtins.__import__ = self.original_import
+        if not profiled:
+            self.problems.append('the code replaced the profiler (sys.setprofile): functions are missing')
+        if not sampled:
+            self.problems.append('the code replaced the SIGPROF handler: allocations are from the end only')
+        if self.tracemalloc.is_tracing():
+            self._last_snapshot()
+        else:
+            since = 'allocations are from before' if self.sites is not None else 'no allocations'
+            self.problems.append(f'the code stopped tracemalloc: {since}')
+        self.tracemalloc.stop()  # a no-op after the last snapshot's
+        return ended
+
+    def report(self):
+        """The result's profile, once the code is over."""
+        functions, functions_omitted = self._functions()
+        imports = sorted(((seconds, module) for module, seconds in self.import_times.items()), reverse=True)
+        return {
+            'functions': functions,
+            'functions_omitted': functions_omitted,
+            'allocations': self._allocations(),
+            'peak_traced_bytes': self.peak,
+            'imports': [
+                {'module': module[:MAX_NAME_CHARS], 'ms': round(seconds * 1000, 3)}
+                for seconds, module in imports[:MAX_PROFILED_IMPORTS]
+            ],
+            'imports_omitted': max(len(imports) - MAX_PROFILED_IMPORTS, 0) + self.imports_uncounted,
+            'error': '; '.join(self.problems)[:MAX_ERROR_CHARS] or None,
+        }
+
+    def _timed_import(self, name, globals=None, locals=None, fromlist=(), level=0):
+        """builtins.__import__, timing the outermost import of a module not yet loaded."""
+        if self.importing or level != 0 or type(name) is not str or name in sys.modules:
+            return self.original_import(name, globals, locals, fromlist, level)
+        self.importing = True
+        started = time.perf_counter()
+        try:
+            return self.original_import(name, globals, locals, fromlist, level)
+        finally:
+            self.importing = False
+            seconds = time.perf_counter() - started
+            if name in self.import_times or len(self.import_times) < MAX_IMPORTS_KEPT:
+                self.import_times[name] = self.import_times.get(name, 0.0) + seconds
+            else:
+                self.imports_uncounted += 1
+
+    def _on_sample(self, signum, frame):
+        """SIGPROF: a snapshot when traced memory has grown enough and the budget allows."""
+        if self.sampling or self.tracemalloc.get_traced_memory()[0] < self.next_snapshot_at:
+            return
+        predicted = self.tracemalloc.get_tracemalloc_memory() * self.seconds_per_byte
+        if self.snapshots_s + predicted > self._snapshots_budget() / 2:
+            return
+        self.sampling = True  # a signal handler can be entered again from within itself
+        try:
+            self._snapshot(last=False)
+        finally:
+            self.sampling = False
+
+    def _last_snapshot(self):
+        current, peak = self.tracemalloc.get_traced_memory()
+        self.peak = max(self.peak, peak)
+        if current <= self.sites_total:
+            return  # an earlier snapshot held more
+        predicted = self.tracemalloc.get_tracemalloc_memory() * self.seconds_per_byte
+        allowed = min(
+            self._snapshots_budget() - self.snapshots_s, self.deadline - FIGURES_TIME_MARGIN_S - time.monotonic()
+        )
+        if predicted <= allowed:
+            self._snapshot(last=True)
+        elif self.sites is None:
+            self.problems.append('too many blocks were traced to take a snapshot in time: no allocations')
+        else:
+            self.problems.append('too many blocks were traced at the end: allocations are from an earlier snapshot')
+
+    def _snapshots_budget(self):
+        return SNAPSHOTS_BUDGET_S + SNAPSHOTS_BUDGET_SHARE * (time.perf_counter() - self.started)
+
+    def _snapshot(self, last):
+        started = time.perf_counter()
+        tracemalloc = self.tracemalloc
+        cost_basis = tracemalloc.get_tracemalloc_memory()
+        self.peak = max(self.peak, tracemalloc.get_traced_memory()[1])
+        traces = tracemalloc._get_traces()  # [(domain, size, traceback, total frames)]
+        if last:
+            tracemalloc.stop()  # what follows is no longer traced, and runs faster
+        # Grouped by sorting, with sum() and len() per traceback: no object is made per
+        # block, and each object made while tracing costs a traceback (~100x faster than
+        # a dict of running totals).
+        traces.sort(key=self.traceback_of)
+        sites = {}
+        total = 0
+        for traceback, group in itertools.groupby(traces, self.traceback_of):
+            blocks = list(group)
+            size = sum(map(self.size_of, blocks))
+            total += size
+            site = self._site(traceback)
+            if site is not None:
+                held = sites.setdefault(site, [0, 0])
+                held[0] += size
+                held[1] += len(blocks)
+        del traces
+        if total > self.sites_total:
+            self.sites, self.sites_total = sites, total
+        self.next_snapshot_at = max(total * SNAPSHOT_GROWTH_RATIO, total + SNAPSHOT_GROWTH_MIN_BYTES)
+        if not last:
+            tracemalloc.reset_peak()  # the snapshot's own blocks, now freed, are no peak of the code's
+        elapsed = time.perf_counter() - started
+        self.snapshots_s += elapsed
+        if cost_basis:
+            self.seconds_per_byte = elapsed / cost_basis
+
+    def _site(self, traceback):
+        """Where a block was allocated: the innermost frame in the user's file, else the
+        innermost frame; None for the harness's own blocks (a snapshot's, say)."""
+        if not traceback:
+            return None
+        innermost = traceback[0]  # _get_traces lists the most recent frame first
+        if innermost[0] == self.harness_file != self.filename:
+            return None
+        return next((frame for frame in traceback if frame[0] == self.filename), innermost)
+
+    def _functions(self):
+        """(the functions to list, how many more there were): the user's first, each group by
+        cumulative time. Left out: the harness's, and builtins only the harness called."""
+        harness = _harness_code_objects()
+        entries = self.profiler.getstats()
+        called_by_harness = {}
+        for entry in entries:
+            if entry.code in harness:
+                for call in entry.calls or ():
+                    called_by_harness[call.code] = called_by_harness.get(call.code, 0) + call.callcount
+        user, other = [], []
+        for entry in entries:
+            code = entry.code
+            builtin = type(code) is str  # '<built-in method time.sleep>'
+            if code in harness or builtin and called_by_harness.get(code, 0) >= entry.callcount:
+                continue
+            user_code = not builtin and code.co_filename == self.filename
+            (user if user_code else other).append(
+                {
+                    'function': (code if builtin else code.co_qualname)[:MAX_FRAME_TEXT_CHARS],
+                    'file': '<built-in>' if builtin else code.co_filename[:MAX_FRAME_TEXT_CHARS],
+                    'line': None if builtin else code.co_firstlineno,
+                    'calls': entry.callcount,
+                    'self_ms': round(max(entry.inlinetime, 0.0) * 1000, 3),
+                    'cumulative_ms': round(max(entry.totaltime, 0.0) * 1000, 3),
+                    'user_code': user_code,
+                }
+            )
+        listed = []
+        for group in (user, other):
+            listed += sorted(group, key=lambda function: function['cumulative_ms'], reverse=True)
+        return listed[:MAX_PROFILED_FUNCTIONS], max(len(listed) - MAX_PROFILED_FUNCTIONS, 0)
+
+    def _allocations(self):
+        if not self.sites:
+            return []
+        import linecache
+
+        largest = sorted(self.sites.items(), key=lambda site: site[1][0], reverse=True)
+        return [
+            {
+                'file': file[:MAX_FRAME_TEXT_CHARS],
+                'line': line,
+                'bytes': size,
+                'blocks': blocks,
+                'source': linecache.getline(file, line).strip()[:MAX_FRAME_TEXT_CHARS] or None,
+            }
+            for (file, line), (size, blocks) in largest[:MAX_ALLOCATION_SITES]
+        ]
+
+
+def _harness_code_objects():
+    """The code of the harness's functions and methods, the functions nested in them included."""
+    harness = globals()
+    pending = []
+    for value in list(harness.values()):
+        functions = [value] if type(value) is types.FunctionType else []
+        if type(value) is type:
+            functions = [item for item in vars(value).values() if type(item) is types.FunctionType]
+        pending += [function.__code__ for function in functions if function.__globals__ is harness]
+    codes = set()
+    while pending:
+        code = pending.pop()
+        codes.add(code)
+        pending += [const for const in code.co_consts if type(const) is types.CodeType]
+    return codes
 
 
 # --------------------------------------------------------------------------
@@ -1523,11 +2394,18 @@ def _frame_records(entries):
     ]
 
 
-def _without_leading_harness_frames(tb):
-    # The harness only ever appears at the outer end: the frame that called exec().
-    while tb is not None and _is_harness_frame(tb.tb_frame):
+def _without_harness_frames(tb):
+    """The traceback without the harness's frames: the one that called the code, and
+    those the code went through when it imported (a profile's) or showed a figure."""
+    entries = []
+    while tb is not None:
+        if not _is_harness_frame(tb.tb_frame):
+            entries.append(tb)
         tb = tb.tb_next
-    return tb
+    kept = None
+    for entry in reversed(entries):
+        kept = types.TracebackType(kept, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return kept
 
 
 def _is_harness_frame(frame):
@@ -1569,14 +2447,13 @@ def _message(exc):
 # --------------------------------------------------------------------------
 
 
-def _capture_variables(namespace, input_data, room):
+def _capture_variables(namespace, input_data, room, deadline):
     """(variables, how many were left out): the user's globals after the run,
-    bounded in number, size (room bytes in all) and time.
+    bounded in number, size (room bytes in all) and time (until deadline).
 
     ``input_data`` is left out while it is still the object we bound: the caller
     sent it, so echoing it back would only cost bytes.
     """
-    deadline = time.monotonic() + VARIABLES_TIME_BUDGET_S
     candidates = (
         (name, value)
         for name, value in list(namespace.items())  # a snapshot: user threads may still run
@@ -1618,14 +2495,23 @@ class _VariableEncoder:
         self.deadline = deadline
         self.budget = MAX_VARIABLE_CHARS
         self.truncated = False
+        self.null_counts_over = False
 
     def encode(self, value):
         kind = _type_name(value)
         encoded = self._json(value, 0)
+        variable = {'type': kind}
         if encoded is _NOT_JSON:
-            text = self._bounded_repr(value)  # before reading self.truncated: it may set it
-            return {'type': kind, 'repr': text, 'truncated': self.truncated}
-        return {'type': kind, 'value': encoded, 'truncated': self.truncated}
+            variable['repr'] = self._bounded_repr(value)
+        else:
+            variable['value'] = encoded
+        # After the value or repr, which come first in the budget; before reading
+        # self.truncated, which both may set.
+        preview = self._preview(value)
+        variable['truncated'] = self.truncated
+        if preview is not None:
+            variable['preview'] = preview
+        return variable
 
     def _json(self, value, depth):
         """value as JSON data, or _NOT_JSON when JSON has no faithful form for it."""
@@ -1707,12 +2593,253 @@ class _VariableEncoder:
         self.budget -= len(text)
         return text
 
-    def _call(self, func, value):
-        """func(value) within REPR_TIMEOUT_S and what is left of the shared time budget."""
-        remaining = self.deadline - time.monotonic()
+    def _call(self, func, value, deadline=None):
+        """func(value) within REPR_TIMEOUT_S and what is left of the shared time budget
+        (or until deadline, when given)."""
+        remaining = (deadline if deadline is not None else self.deadline) - time.monotonic()
         if remaining <= 0:
             raise _Timeout()
         return _call_with_timeout(min(REPR_TIMEOUT_S, remaining), func, value)
+
+    # Previews of pandas DataFrames and Series and numpy arrays (PROTOCOL.md, "Previews")
+
+    def _preview(self, value):
+        """The preview of a DataFrame, Series or numpy array; None for other values, and for
+        one that could not be read in time (then the variable says it was truncated)."""
+        make = {
+            'dataframe': self._dataframe_preview,
+            'series': self._series_preview,
+            'ndarray': self._ndarray_preview,
+        }.get(_preview_kind(value))
+        if make is None:
+            return None
+        try:
+            return make(value)
+        except BaseException:  # a timeout, a frame that cannot be read...: no preview
+            self.truncated = True
+            return None
+
+    def _dataframe_preview(self, frame):
+        rows, columns = _sizes(self._call(_shape, frame), 2)
+        names, dtypes, cells, labels = self._call(_frame_parts, self._call(_frame_head, frame))
+        _require_preview(
+            len(names) == len(dtypes) == len(cells) <= MAX_PREVIEW_COLUMNS
+            and len(labels) <= MAX_PREVIEW_ROWS
+            and all(len(column) == len(labels) for column in cells)
+        )
+        shown_columns = [
+            {'name': self._text(name, MAX_NAME_CHARS), 'dtype': self._cut(dtype, MAX_NAME_CHARS), 'nulls': None}
+            for name, dtype in zip(names, dtypes)
+        ]
+        index, shown_rows = [], []
+        for position, label in enumerate(labels):
+            if self.budget <= 0:
+                break  # fewer rows, counted in rows_omitted
+            index.append(self._cell(label))
+            shown_rows.append([self._cell(column[position]) for column in cells])
+        for position, column in enumerate(shown_columns):
+            column['nulls'] = self._nulls(lambda frame, at=position: int(frame.iloc[:, at].isna().sum()), frame)
+        return {
+            'kind': 'dataframe',
+            'shape': [rows, columns],
+            'columns': shown_columns,
+            'columns_omitted': columns - len(shown_columns),
+            'index': index,
+            'rows': shown_rows,
+            'rows_omitted': rows - len(shown_rows),
+        }
+
+    def _series_preview(self, series):
+        (length,) = _sizes(self._call(_shape, series), 1)
+        name, dtype, values, labels = self._call(_series_parts, self._call(_series_head, series))
+        _require_preview(len(values) == len(labels) <= MAX_PREVIEW_VALUES)
+        index, shown = [], []
+        for value, label in zip(values, labels):
+            if self.budget <= 0:
+                break
+            index.append(self._cell(label))
+            shown.append(self._cell(value))
+        return {
+            'kind': 'series',
+            'shape': [length],
+            'name': self._text(name, MAX_NAME_CHARS) if name is not None else None,
+            'dtype': self._cut(dtype, MAX_NAME_CHARS),
+            'nulls': self._nulls(lambda series: int(series.isna().sum()), series),
+            'index': index,
+            'values': shown,
+            'values_omitted': length - len(shown),
+        }
+
+    def _ndarray_preview(self, array):
+        shape = _sizes(self._call(_shape, array), None)
+        dtype, size, values = self._call(_array_parts, array)
+        _require_preview(_is_size(size) and len(values) <= MAX_PREVIEW_VALUES)
+        shown = []
+        for value in values:
+            if self.budget <= 0:
+                break
+            shown.append(self._cell(value))
+        return {
+            'kind': 'ndarray',
+            'shape': shape,
+            'dtype': self._cut(dtype, MAX_NAME_CHARS),
+            'values': shown,
+            'values_omitted': size - len(shown),
+        }
+
+    def _nulls(self, count_nulls, value):
+        """count_nulls(value), a count that reads every row, while the time for null counts
+        lasts; None once it is over (the first count that ran out of time ends it)."""
+        if self.null_counts_over:
+            return None
+        try:
+            count = self._call(count_nulls, value, self.deadline - NULL_COUNTS_RESERVE_S)
+        except _Timeout:
+            self.null_counts_over = True
+            return None
+        except BaseException:  # a column whose dtype cannot say what is null
+            return None
+        return count if _is_size(count) else None
+
+    def _cell(self, value):
+        """A value of a preview, JSON-safe: NaN, NaT and NA null, infinities 'inf' and
+        '-inf', integers past 2**53 and other objects their str; strings cut."""
+        self.budget -= 1
+        kind = type(value)
+        if value is None or kind is bool:
+            return value
+        if kind is int:
+            return value if abs(value) <= MAX_SAFE_INT else self._text(value, MAX_PREVIEW_CELL_CHARS)
+        if kind is float:
+            if math.isfinite(value):
+                return value
+            return None if math.isnan(value) else ('inf' if value > 0 else '-inf')
+        if kind is str:
+            return self._cut(value, MAX_PREVIEW_CELL_CHARS)
+        try:
+            plain = self._call(_plain_cell, value)
+        except BaseException:
+            plain = self._text(value, MAX_PREVIEW_CELL_CHARS)
+        return self._cell(plain) if type(plain) in _PLAIN_CELL_TYPES else self._text(plain, MAX_PREVIEW_CELL_CHARS)
+
+    def _text(self, value, limit):
+        """str(value), cut to limit: a column's or a series' name, a cell that is no plain value."""
+        if type(value) is not str:
+            try:
+                value = self._call(str, value)
+            except _Timeout:
+                value = '<str timed out>'
+            except BaseException as exc:
+                value = _unrepresentable(value, exc)
+        return self._cut(value, limit)
+
+
+_PLAIN_CELL_TYPES = (type(None), bool, int, float, str)
+# (module, ((class name, preview kind)...)): the values that get a preview.
+_PREVIEW_KINDS = (
+    ('numpy', (('ndarray', 'ndarray'),)),
+    ('pandas', (('DataFrame', 'dataframe'), ('Series', 'series'))),
+)
+
+
+def _preview_kind(value):
+    """'dataframe', 'series' or 'ndarray' for a pandas DataFrame or Series or a numpy array,
+    of exactly that type (a subclass's methods are the user's); else None. Imports nothing:
+    such a value exists only once its module was imported."""
+    cls = type(value)
+    for module_name, kinds in _PREVIEW_KINDS:
+        module = _loaded_module(module_name)
+        if module is not None:
+            for name, kind in kinds:
+                if cls is module.__dict__.get(name):
+                    return kind
+    return None
+
+
+def _loaded_module(name):
+    """The module sys.modules holds under name, if it is a module; None otherwise."""
+    module = sys.modules.get(name)
+    return module if type(module) is types.ModuleType else None
+
+
+def _require_preview(condition):
+    if not condition:
+        raise ValueError('not the shape of a preview')
+
+
+def _sizes(shape, dimensions):
+    """A shape as a list of sizes: as many as dimensions (any number up to MAX_PREVIEW_DIMENSIONS when None)."""
+    _require_preview(
+        type(shape) is tuple
+        and len(shape) <= MAX_PREVIEW_DIMENSIONS
+        and len(shape) == (dimensions if dimensions is not None else len(shape))
+        and all(map(_is_size, shape))
+    )
+    return list(shape)
+
+
+# Each of these runs under _VariableEncoder._call, with one pandas or numpy value.
+
+
+def _shape(value):
+    return tuple(value.shape)
+
+
+def _frame_head(frame):
+    return frame.iloc[:MAX_PREVIEW_ROWS, :MAX_PREVIEW_COLUMNS]
+
+
+def _frame_parts(head):
+    """(column labels, dtypes as text, each column's cells, row labels) of a DataFrame's head."""
+    return (
+        list(head.columns),
+        [str(dtype) for dtype in head.dtypes.tolist()],
+        [head.iloc[:, position].tolist() for position in range(head.shape[1])],
+        head.index.tolist(),
+    )
+
+
+def _series_head(series):
+    return series.iloc[:MAX_PREVIEW_VALUES]
+
+
+def _series_parts(head):
+    return head.name, str(head.dtype), head.tolist(), head.index.tolist()
+
+
+def _array_parts(array):
+    """(dtype as text, size, the first values in C order) of a numpy array."""
+    first = array.flat[:MAX_PREVIEW_VALUES]  # a copy of those values alone, whatever the strides
+    # tolist() would turn datetime64 and timedelta64 values into ints or datetimes: their
+    # numpy scalars keep their unit, and show as ISO text.
+    values = list(first) if array.dtype.kind in 'mM' else first.tolist()
+    return str(array.dtype), array.size, values
+
+
+def _plain_cell(value):
+    """A cell that is no plain Python value as one: None for NaT and NA, numpy's scalars
+    as Python's, dates and times as ISO text, durations as their str, else its str."""
+    pandas = _loaded_module('pandas')
+    if pandas is not None and any(value is pandas.__dict__.get(name) for name in ('NaT', 'NA')):
+        return None
+    numpy = _loaded_module('numpy')
+    if numpy is not None and isinstance(value, numpy.generic):
+        if isinstance(value, (numpy.datetime64, numpy.timedelta64)):
+            return None if numpy.isnat(value) else str(value)
+        value = value.item()
+    datetime = _loaded_module('datetime')
+    if datetime is not None:
+        if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+            return value.isoformat()
+        if isinstance(value, datetime.timedelta):
+            return str(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int):
+        return int(value)
+    return str(value)
 
 
 def _small_array_tolist(value):

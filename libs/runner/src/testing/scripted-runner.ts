@@ -5,6 +5,7 @@ import {
   DockerRunner,
   EngineImage,
   HarnessDelivery,
+  ImageMissingError,
   ItemOutcome,
   RunListener,
   RunOutcome,
@@ -13,7 +14,9 @@ import {
   SandboxJob,
   StopReason,
 } from '../docker-runner';
+import type { ContainerLimits } from '../container-limits';
 import { HarnessExit, OutputStream } from '../harness/harness-protocol';
+import type { ImageInventory } from '../image-inventory';
 
 /** A promise the spec settles itself: what a held script waits for. */
 export class Deferred<T = void> {
@@ -134,6 +137,16 @@ interface Rule {
 export const SCRIPTED_IMAGE_ID = 'sha256:scripted';
 export const SCRIPTED_CONTAINER_PREFIX = 'scripted-';
 
+/** What probeImage() finds in an image the spec gave no inventory of. */
+export const SCRIPTED_INVENTORY: Omit<ImageInventory, 'imageId'> = {
+  pythonVersion: '3.11.2',
+  packages: [
+    { name: 'numpy', version: '1.24.2' },
+    { name: 'pandas', version: '1.5.3' },
+  ],
+  modules: ['json', 'numpy', 'os', 'pandas', 'sys'],
+};
+
 /** The exit frame of a harness whose code ran cleanly. */
 export function harnessExit(overrides: Partial<HarnessExit> = {}): HarnessExit {
   return {
@@ -144,7 +157,15 @@ export function harnessExit(overrides: Partial<HarnessExit> = {}): HarnessExit {
     cpu_time_ms: 42,
     stdout_bytes: 0,
     stderr_bytes: 0,
-    result: { duration_ms: 12.5, exceptions: [], variables_after: {}, variables_omitted: 0 },
+    result: {
+      duration_ms: 12.5,
+      exceptions: [],
+      variables_after: {},
+      variables_omitted: 0,
+      figures: null,
+      figures_omitted: 0,
+      profile: null,
+    },
     result_error: null,
     output_files: null,
     ...overrides,
@@ -166,6 +187,12 @@ export class ScriptedRunner extends DockerRunner {
   /** Containers the next removeLeftovers() reports. */
   leftovers = 0;
   warmUps = 0;
+  /** Image ids by tag; a tag not listed is there as SCRIPTED_IMAGE_ID, one listed as null is missing. */
+  readonly images = new Map<string, string | null>();
+  /** What probeImage() reads, by image id; an id not listed holds SCRIPTED_INVENTORY. */
+  readonly inventories = new Map<string, Omit<ImageInventory, 'imageId'>>();
+  /** Every probeImage() call: its tag and limits, in order. */
+  readonly probes: { readonly tag: string; readonly limits: ContainerLimits }[] = [];
   readonly runs: ScriptedRun[] = [];
   private readonly rules: Rule[] = [];
   private active = 0;
@@ -247,7 +274,15 @@ export class ScriptedRunner extends DockerRunner {
   }
 
   findImage(tag: string): Promise<EngineImage | null> {
-    return Promise.resolve({ id: SCRIPTED_IMAGE_ID, tag });
+    const id = this.images.has(tag) ? this.images.get(tag) : SCRIPTED_IMAGE_ID;
+    return Promise.resolve(id ? { id, tag } : null);
+  }
+
+  async probeImage(tag: string, limits: ContainerLimits): Promise<ImageInventory> {
+    this.probes.push({ tag, limits });
+    const image = await this.findImage(tag);
+    if (!image) throw new ImageMissingError(tag);
+    return { imageId: image.id, ...(this.inventories.get(image.id) ?? SCRIPTED_INVENTORY) };
   }
 
   harnessDelivery(): HarnessDelivery {
@@ -363,6 +398,7 @@ export class ScriptedRunner extends DockerRunner {
             omittedCount: exit.output_files.omitted_count,
           }
         : null,
+      figures: null,
       diagnostics: '',
       timings: {
         containerStartMs: Math.max(0, startedAt.getTime() - acquiredAt),
@@ -413,6 +449,7 @@ export class ScriptedRunner extends DockerRunner {
           exit: null,
           harnessError: null,
           outputFiles: null,
+          figures: null,
           endedAt: new Date(),
         });
       } else if (itemScript.harnessError !== undefined) {
@@ -421,6 +458,7 @@ export class ScriptedRunner extends DockerRunner {
           exit: null,
           harnessError: itemScript.harnessError,
           outputFiles: null,
+          figures: null,
           endedAt: new Date(),
         });
       } else {
@@ -453,6 +491,7 @@ export class ScriptedRunner extends DockerRunner {
                 omittedCount: exit.output_files.omitted_count,
               }
             : null,
+          figures: null,
           endedAt: new Date(),
         });
       }

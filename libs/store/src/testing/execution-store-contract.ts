@@ -67,6 +67,18 @@ export function behavesAsAnExecutionStore(store: () => ExecutionStore): void {
       expect(read).not.toHaveProperty('runSettings');
     });
 
+    it('keeps the runtime a record was created with, and the module hint it ended with', async () => {
+      const runtime = 'python-3.11-minimal';
+      await store().create({ ...record('a', 'running'), runtime }, INPUT);
+      const ended: ExecutionRecord = {
+        ...record('a', 'failed'),
+        runtime,
+        moduleHint: { module: 'sklearn', runtimes: ['python-3.11'], unchecked: ['other'] },
+      };
+      expect(await store().save(ended)).toBe(true);
+      expect(await store().get('a')).toEqual(ended);
+    });
+
     it('keeps the stdin of an input as given, across saves, and none for an input without', async () => {
       // Lines, no final newline, a NUL, characters of 2 to 4 UTF-8 bytes.
       const stdin = 'line 1\nline 2\r\n\u0000é€😀 end';

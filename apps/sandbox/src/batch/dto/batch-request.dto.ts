@@ -105,6 +105,11 @@ export class BatchRequestDto {
   @IsBoolean()
   debug_mode?: boolean;
 
+  /** Profile each run (as on POST /execute). */
+  @IsOptional()
+  @IsBoolean()
+  profile?: boolean;
+
   /**
    * Run every input in ONE container (with `inputs` only), each in a fresh worker forked
    * from the pristine harness, with its own working directory (wiped after it), time
@@ -121,6 +126,15 @@ export class BatchRequestDto {
   @IsString()
   @MaxLength(2048)
   callback_url?: string;
+
+  /**
+   * The runtime every input runs in (as on POST /execute); a shared-container batch runs
+   * in one runtime, this one.
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  runtime?: string;
 }
 
 /** The shared fields of a one-code batch, given to each of its inputs. */
@@ -132,7 +146,9 @@ const SHARED_FIELDS = [
   'cpus',
   'pids',
   'debug_mode',
+  'profile',
   'callback_url',
+  'runtime',
 ] as const;
 
 /**

@@ -1,6 +1,12 @@
 import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
 import { EXECUTION_STATUSES, ExecutionStatus } from '@brain-net/store';
-import { ExceptionInfoDto, VariableDto } from '../../execution/dto/execution-result.dto';
+import {
+  ExceptionInfoDto,
+  FigureDto,
+  ModuleHintDto,
+  ProfileDto,
+  VariableDto,
+} from '../../execution/dto/execution-result.dto';
 
 /**
  * The limits and settings this execution ran with, as recorded when it was accepted,
@@ -119,6 +125,13 @@ export class DebugRecordDto {
   })
   variables_after!: Record<string, VariableDto> | null;
   exceptions!: ExceptionInfoDto[];
+  /** Where the time and memory went; null unless the request asked for `profile`. */
+  @ApiProperty({ type: () => ProfileDto, nullable: true })
+  profile!: ProfileDto | null;
+  /** matplotlib figures, as in the result. */
+  figures!: FigureDto[];
+  @ApiProperty({ type: 'integer' })
+  figures_omitted!: number;
   limits!: AppliedLimitsDto;
   /** Null until the execution has finished. */
   timings_ms!: TimingsDto | null;
@@ -126,6 +139,16 @@ export class DebugRecordDto {
   resource_usage!: ResourceUsageDto | null;
   /** The runtime image the container ran. @example "sha256:fc91b6..." */
   image_id!: string | null;
+  /**
+   * The runtime it ran in (the request's `runtime`, or the default one), whose image is
+   * `image_id`; `limits.runtime` is the engine's container runtime, another thing. Null for
+   * executions recorded before runtimes existed. @example "python-3.11"
+   */
+  @ApiProperty({ type: String, nullable: true })
+  runtime!: string | null;
+  /** Set when the code failed with ModuleNotFoundError: which runtimes have that module. */
+  @ApiProperty({ type: () => ModuleHintDto, nullable: true })
+  module_hint!: ModuleHintDto | null;
   @ApiProperty({ type: String, format: 'date-time' })
   created_at!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true })

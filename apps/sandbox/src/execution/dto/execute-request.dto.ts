@@ -138,6 +138,17 @@ export class ExecuteRequestDto {
   debug_mode?: boolean;
 
   /**
+   * Profile the run: the debug info's `profile` names the functions that took the time
+   * (cProfile, the submitted code's first), the lines that held the most memory near its
+   * peak (tracemalloc) and the imports' wall times. Off by default: it slows
+   * pure-Python code.
+   * @example false
+   */
+  @IsOptional()
+  @IsBoolean()
+  profile?: boolean;
+
+  /**
    * Where the finished result is POSTed once (signed with Standard Webhooks, retried
    * while the receiver fails): its host must be in CALLBACK_ALLOWED_HOSTS, else
    * `400 CALLBACK_URL_REFUSED`. See the API guide's Callbacks section.
@@ -147,6 +158,17 @@ export class ExecuteRequestDto {
   @IsString()
   @MaxLength(2048)
   callback_url?: string;
+
+  /**
+   * The runtime to run in: an image with its own Python and packages (`GET /runtimes`
+   * lists them). Default: the service's default runtime. A name the service does not
+   * know is `400 UNKNOWN_RUNTIME`, which lists the known ones.
+   * @example "python-3.11"
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  runtime?: string;
 }
 
 /** Query of POST /execute. */

@@ -4,9 +4,11 @@ import {
   CallbackState,
   CallbackStatus,
   EXECUTION_STATUSES,
+  ExecutionFigure,
   ExecutionRecord,
   ExecutionStatus,
   ExecutionSummary,
+  ModuleHint,
 } from '@brain-net/store';
 
 export class TracebackFrameDto {
@@ -41,6 +43,55 @@ export class ExceptionInfoDto {
   cause_relation!: 'cause' | 'context' | null;
 }
 
+/** A column of a DataFrame preview. */
+export class PreviewColumnDto {
+  /** @example "price" */
+  name!: string;
+  /** @example "float64" */
+  dtype!: string;
+  /** Missing values in the whole column; null when there was no time to count them. @example 2 */
+  @ApiProperty({ type: 'integer', nullable: true })
+  nulls!: number | null;
+}
+
+/**
+ * A pandas DataFrame or Series, or a numpy array, as data: its shape, types and first
+ * values. Values are JSON-safe: NaN, NaT and None are null, timestamps ISO 8601 strings,
+ * categories their value, other objects their str (bounded).
+ */
+export class VariablePreviewDto {
+  @ApiProperty({ enum: ['dataframe', 'series', 'ndarray'] })
+  kind!: 'dataframe' | 'series' | 'ndarray';
+  /** Of the whole value: [rows, columns] for a DataFrame. @example [1000, 3] */
+  @ApiProperty({ type: 'array', items: { type: 'integer' } })
+  shape!: number[];
+  /** DataFrame: its first columns. */
+  columns?: PreviewColumnDto[];
+  @ApiProperty({ type: 'integer', required: false })
+  columns_omitted?: number;
+  /** DataFrame: its first rows, each the shown columns' cells. @example [[1.5, "a", null]] */
+  @ApiProperty({ required: false, type: 'array', items: { type: 'array', items: {} } })
+  rows?: unknown[][];
+  @ApiProperty({ type: 'integer', required: false })
+  rows_omitted?: number;
+  /** DataFrame and Series: the index labels of the rows or values shown. */
+  @ApiProperty({ required: false, type: 'array', items: {} })
+  index?: unknown[];
+  /** Series and ndarray: the element type. @example "float64" */
+  dtype?: string;
+  /** Series: its name. */
+  @ApiProperty({ type: String, nullable: true, required: false })
+  name?: string | null;
+  /** Series: missing values in the whole series (null: not counted in time). */
+  @ApiProperty({ type: 'integer', nullable: true, required: false })
+  nulls?: number | null;
+  /** Series: its first values; ndarray: its first values in C order, flattened. */
+  @ApiProperty({ required: false, type: 'array', items: {} })
+  values?: unknown[];
+  @ApiProperty({ type: 'integer', required: false })
+  values_omitted?: number;
+}
+
 export class VariableDto {
   /** Python type name. @example "int" */
   type!: string;
@@ -51,6 +102,90 @@ export class VariableDto {
   repr?: string;
   /** True when the value or repr was cut to its bounds. */
   truncated!: boolean;
+  /** A DataFrame, Series or numpy array as data, beside its repr. */
+  preview?: VariablePreviewDto;
+}
+
+/** A function the profiler timed. */
+export class ProfiledFunctionDto {
+  /** @example "slow_sum" */
+  function!: string;
+  /** @example "main.py" */
+  file!: string;
+  @ApiProperty({ type: 'integer', nullable: true })
+  line!: number | null;
+  @ApiProperty({ type: 'integer' })
+  calls!: number;
+  /** In the function itself. @example 812.4 */
+  self_ms!: number;
+  /** With what it called. @example 930.1 */
+  cumulative_ms!: number;
+  /** Defined in the submitted code (these come first). */
+  user_code!: boolean;
+}
+
+/** Where memory was allocated: bytes still held at the sample nearest the peak. */
+export class AllocationSiteDto {
+  /** @example "main.py" */
+  file!: string;
+  /** @example 7 */
+  @ApiProperty({ type: 'integer', nullable: true })
+  line!: number | null;
+  @ApiProperty({ type: 'integer' })
+  bytes!: number;
+  @ApiProperty({ type: 'integer' })
+  blocks!: number;
+  /** @example "rows = [list(range(100)) for _ in range(10000)]" */
+  source!: string | null;
+}
+
+export class ImportTimeDto {
+  /** @example "pandas" */
+  module!: string;
+  /** Wall time of the import. @example 310.5 */
+  ms!: number;
+}
+
+/** Where the time and memory went (`profile: true`). */
+export class ProfileDto {
+  /** By cumulative time, the submitted code's functions first. */
+  functions!: ProfiledFunctionDto[];
+  @ApiProperty({ type: 'integer' })
+  functions_omitted!: number;
+  /** By size, attributed to the submitted code's lines where they are on the stack. */
+  allocations!: AllocationSiteDto[];
+  /** Peak of the memory Python allocated while the code ran (tracemalloc). */
+  @ApiProperty({ type: 'integer' })
+  peak_traced_bytes!: number;
+  /** Modules the code imported that were not loaded yet, slowest first. */
+  imports!: ImportTimeDto[];
+  @ApiProperty({ type: 'integer' })
+  imports_omitted!: number;
+  /** What kept part of the profile from being taken; null when all of it is there. */
+  error!: string | null;
+}
+
+/** A matplotlib figure the code showed (`plt.show()`) or left open. */
+export class FigureDto {
+  /** Its place among the run's figures, from 0. @example 0 */
+  @ApiProperty({ type: 'integer' })
+  index!: number;
+  /** Its suptitle, else its first axes' title. @example "Loss by epoch" */
+  title!: string | null;
+  /** In pixels; null when it has no image (see `error`). @example 640 */
+  @ApiProperty({ type: 'integer', nullable: true })
+  width!: number | null;
+  @ApiProperty({ type: 'integer', nullable: true })
+  height!: number | null;
+  /** Bytes of its PNG. @example 23145 */
+  @ApiProperty({ type: 'integer', nullable: true })
+  size!: number | null;
+  /** @example "image/png" */
+  media_type!: string;
+  /** Where its PNG is: GET /execution/{id}/figures/{index}; null without an image. */
+  url!: string | null;
+  /** Why it has no image (it raised while rendering, say); null when it has one. */
+  error!: string | null;
 }
 
 export class DebugInfoDto {
@@ -63,6 +198,9 @@ export class DebugInfoDto {
   })
   variables_after!: Record<string, VariableDto> | null;
   exceptions!: ExceptionInfoDto[];
+  /** Where the time and memory went; null unless the request asked for `profile`. */
+  @ApiProperty({ type: () => ProfileDto, nullable: true })
+  profile!: ProfileDto | null;
 }
 
 /** A file the code wrote under `out/`, kept with the execution. */
@@ -86,6 +224,19 @@ export class OmittedFileDto {
   path!: string;
   @ApiProperty({ type: 'integer' })
   size!: number;
+}
+
+/** For code that failed with ModuleNotFoundError: which runtimes have the module. */
+export class ModuleHintDto {
+  /** The top-level module that was not found. @example "sklearn" */
+  module!: string;
+  /**
+   * The runtimes whose images have it, as they were when the run ended: submit again with
+   * one of them as `runtime`. Empty: none has it. @example ["python-3.11"]
+   */
+  runtimes!: string[];
+  /** Runtimes whose images could not be checked then (missing, say): they may have it. @example [] */
+  unchecked!: string[];
 }
 
 /** An execution as the API shows it. */
@@ -132,6 +283,21 @@ export class ExecutionResultDto {
   /** True when files under `out/` were left out (`files_omitted` names up to 100). */
   files_truncated!: boolean;
   files_omitted!: OmittedFileDto[];
+  /** matplotlib figures, in the order they were shown or left open; empty when none. */
+  figures!: FigureDto[];
+  /** Figures past MAX_FIGURES or MAX_FIGURES_MB: neither rendered nor listed. @example 0 */
+  @ApiProperty({ type: 'integer' })
+  figures_omitted!: number;
+  /**
+   * The runtime it runs in: the request's `runtime`, or the default one. Null for
+   * executions recorded before runtimes existed (they ran on SANDBOX_IMAGE).
+   * @example "python-3.11"
+   */
+  @ApiProperty({ type: String, nullable: true })
+  runtime!: string | null;
+  /** Set when the code failed with ModuleNotFoundError: which runtimes have that module. */
+  @ApiProperty({ type: () => ModuleHintDto, nullable: true })
+  module_hint!: ModuleHintDto | null;
 }
 
 /** Where the callback of an execution stands. */
@@ -247,6 +413,7 @@ export function toExecutionResult(record: ExecutionRecord): ExecutionResultDto {
     debug_info: {
       variables_after: record.variablesAfter,
       exceptions: record.exceptions,
+      profile: record.profile,
     },
     files: (record.outputFiles?.files ?? []).map((file) => ({
       path: file.path,
@@ -257,7 +424,31 @@ export function toExecutionResult(record: ExecutionRecord): ExecutionResultDto {
     })),
     files_truncated: (record.outputFiles?.omittedCount ?? 0) > 0,
     files_omitted: (record.outputFiles?.omitted ?? []).map(({ path, size }) => ({ path, size })),
+    figures: (record.figures?.figures ?? []).map((figure) => toFigure(record.id, figure)),
+    figures_omitted: record.figures?.omittedCount ?? 0,
+    runtime: record.runtime,
+    module_hint: toModuleHint(record.moduleHint),
   };
+}
+
+export function toFigure(executionId: string, figure: ExecutionFigure): FigureDto {
+  const { index, title, image, error } = figure;
+  return {
+    index,
+    title,
+    width: image?.width ?? null,
+    height: image?.height ?? null,
+    size: image?.size ?? null,
+    media_type: 'image/png',
+    url: image ? `${executionLocation(executionId)}/figures/${index}` : null,
+    error,
+  };
+}
+
+export function toModuleHint(hint: ModuleHint | null): ModuleHintDto | null {
+  return (
+    hint && { module: hint.module, runtimes: [...hint.runtimes], unchecked: [...hint.unchecked] }
+  );
 }
 
 /** Where an execution is read: the seed's path (GET /executions/{id} is its alias). */
