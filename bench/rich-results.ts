@@ -17,12 +17,15 @@
  *   the DataFrame's preview among them) against `debug_mode: false`; the capture happens
  *   after the code, so (run_ms on) − (run_ms off) is its cost, code_ms the code's own.
  * - A pure-Python loop of about 1 s with `profile: true` against without; code_ms of each
- *   from GET /debug/{id}.
+ *   from GET /debug/{id}. A profiled run may reach its timeout: it is counted, and no
+ *   profiled run follows it (the ratio is then a lower bound).
  *
  * Prints a table and writes every figure to bench/results/rich-results-<date>.json.
  *
  *   BENCH_ONLY=results npm run bench
- *   BENCH_ONLY=results BENCH_SMOKE=1 npm run bench   (2 runs each, 100,000 rows, a 0.05 s loop)
+ *   BENCH_ONLY=results BENCH_SMOKE=1 npm run bench
+ *
+ * The smoke run: 2 runs each, 0.5 s pauses, 100,000 rows, a loop of 0.05 s.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -79,7 +82,7 @@ const SMOKE: Plan = {
   warmUp: false,
   runs: 2,
   frameRows: 100_000,
-  // About 0.05 s: profiled, tracemalloc's 16 frames per allocation make it 30-50 times that.
+  // About 0.05 s: profiled, about 30 times that (tracemalloc follows every allocation).
   loopCalls: 500_000,
   profileTimeoutS: 5,
   settleMs: 1000,

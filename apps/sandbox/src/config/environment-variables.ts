@@ -263,7 +263,10 @@ export class EnvironmentVariables implements AuthEnvironment {
    * Modules a warm container imports while it waits for its job (comma-separated), so
    * that the job's own `import pandas` costs nothing; empty: none. Cold containers
    * import nothing ahead. The same list for every runtime: a module a runtime lacks is
-   * skipped there.
+   * skipped there. For plotting and model fitting add `matplotlib.pyplot` and
+   * `sklearn.linear_model`: their jobs then take 3× and 1.4× a `print(1)` instead of 6×,
+   * but each warm container holds 107 MiB instead of 48 (of the job's memory limit), and
+   * needs a few seconds of CPU to get ready (docs/benchmarks.md).
    */
   @Matches(/^([A-Za-z_][\w.]*(,[A-Za-z_][\w.]*)*)?$/, {
     message: 'SANDBOX_PRELOAD must be module names separated by commas',
