@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # What `npm start`, `npm test` and `npm run bench` need before they run, and what CI
 # runs on a fresh machine: dependencies, a Docker engine, redis-server (--with-redis:
-# the cluster-mode specs start their own), the runtime image, the minimal runtime image
-# (--with-minimal-runtime: the runtimes specs run in it), the compiled service (--build). Each is installed or built only where it is missing or out of date, with
-# one line per step and its duration. An engine that answers is never touched; where
+# the cluster-mode specs start their own), Debian's numpy, pandas and matplotlib for its
+# python3 (--with-harness-libraries: the harness specs' figures and previews), the
+# runtime image, the minimal runtime image (--with-minimal-runtime: the runtimes specs
+# run in it), the compiled service (--build). Each is installed or built only where it
+# is missing or out of date, with one line per step and its duration. An engine that answers is never touched; where
 # none answers, a Debian machine run as root gets Debian's (scripts/provision-engine.sh),
 # and any other stops with the one command to run.
 set -euo pipefail
@@ -11,14 +13,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 with_redis=false
 with_minimal_runtime=false
+with_harness_libraries=false
 build=false
 for option in "$@"; do
   case "$option" in
     --with-redis) with_redis=true ;;
     --with-minimal-runtime) with_minimal_runtime=true ;;
+    --with-harness-libraries) with_harness_libraries=true ;;
     --build) build=true ;;
     *)
-      echo "ensure-ready: unknown option $option (--with-redis, --with-minimal-runtime, --build)" >&2
+      echo "ensure-ready: unknown option $option (--with-redis, --with-minimal-runtime, --with-harness-libraries, --build)" >&2
       exit 2
       ;;
   esac
@@ -64,6 +68,16 @@ if $with_redis && ! command -v redis-server >/dev/null 2>&1; then
     exit 1
   fi
   step "redis-server (Debian's package)" bash scripts/provision-redis.sh --install-only
+fi
+
+# The harness's own specs run it under Debian's python3 with the libraries whose figures
+# and previews they check, as the runtime image has them; without them those cases skip.
+harness_libraries="python3-numpy python3-pandas python3-matplotlib"
+if $with_harness_libraries && can_provision &&
+  ! dpkg-query -W -f='${Status}\n' $harness_libraries 2>/dev/null |
+  awk '$3 != "installed" { missing = 1 } END { exit !(NR == 3 && !missing) }'; then
+  step "numpy, pandas and matplotlib for Debian's python3 (the harness specs)" \
+    bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends $harness_libraries >/dev/null"
 fi
 
 image_state="$(bash scripts/build-runtime-image.sh --check)"

@@ -87,6 +87,20 @@ function runHarness(
   });
 }
 
+function canImport(python: string, modules: readonly string[]): boolean {
+  return spawnSync(python, ['-I', '-c', `import ${modules.join(', ')}`]).status === 0;
+}
+
+/**
+ * The python3 the harness runs under here: the first with the libraries the figures and
+ * previews cases need (Debian's is the runtime image's own Python, and `npm test` gives
+ * it them), else the one on PATH.
+ */
+const HARNESS_PYTHON =
+  ['python3', '/usr/bin/python3'].find((python) =>
+    canImport(python, ['numpy', 'pandas', 'matplotlib']),
+  ) ?? 'python3';
+
 /**
  * Starts the harness's bootstrap with `input` after the harness, in a fresh working
  * directory, and decodes its stdout with `decode`. Fails unless the harness exits 0 with
@@ -97,10 +111,10 @@ function spawnHarness<T>(
   env: Record<string, string>,
   decode: (output: Buffer) => { run: T; rejections: readonly string[] },
 ): Promise<T> {
-  const [python, ...args] = HARNESS_COMMAND;
+  const [, ...args] = HARNESS_COMMAND;
   // A fresh working directory, as a container's /tmp is: the worker writes main.py there.
   const workdir = mkdtempSync(join(tmpdir(), 'harness-'));
-  const child = spawn(python, args, { cwd: workdir, env: { ...process.env, ...env } });
+  const child = spawn(HARNESS_PYTHON, args, { cwd: workdir, env: { ...process.env, ...env } });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -687,7 +701,7 @@ describe('sandbox harness', () => {
       const run = await runHarness({ code, debug_mode: false });
 
       // What this machine's Python imports at start-up anyway (site may import re).
-      const bare = spawnSync('python3', ['-I', '-c', code], { encoding: 'utf8' });
+      const bare = spawnSync(HARNESS_PYTHON, ['-I', '-c', code], { encoding: 'utf8' });
       expect(run.stdout).toBe(bare.stdout);
     });
 
@@ -1885,15 +1899,15 @@ describe('sandbox harness batches', () => {
   });
 });
 
-/** Whether this machine's python3, run as the harness runs it, can import every module named. */
+/** Whether the harness's python3 here, run as the harness runs it, imports every module named. */
 function pythonHas(...modules: string[]): boolean {
-  return spawnSync('python3', ['-I', '-c', `import ${modules.join(', ')}`]).status === 0;
+  return canImport(HARNESS_PYTHON, modules);
 }
 
 // Figures and previews need matplotlib, numpy and pandas, which the runtime image has and
-// a development machine or CI's host may not: where this machine's python3 lacks them,
-// their cases are skipped (jest lists them as skipped), and the real-engine e2e specs
-// cover them against the runtime image.
+// `npm test` installs for Debian's python3 (scripts/ensure-ready.sh): where no python3 here
+// has them, their cases are skipped (jest lists them as skipped), and the real-engine e2e
+// specs still cover them against the runtime image.
 const withMatplotlib = pythonHas('matplotlib', 'numpy') ? describe : describe.skip;
 const withPandas = pythonHas('pandas', 'numpy') ? describe : describe.skip;
 
@@ -1950,7 +1964,7 @@ describe('sandbox harness figures, for code that draws none', () => {
     );
     const run = await runHarness({ code, debug_mode: false, figures: FIGURES });
 
-    const bare = spawnSync('python3', ['-I', '-c', code], { encoding: 'utf8' });
+    const bare = spawnSync(HARNESS_PYTHON, ['-I', '-c', code], { encoding: 'utf8' });
     expect(run.stdout).toBe(bare.stdout.replace(/\[[^\]]*\]\n$/, "['main.py']\n"));
     expect(resultOf(run)).toMatchObject({ figures: null, figures_omitted: 0 });
     expect(run.frames).toHaveLength(2);
