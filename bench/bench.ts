@@ -25,6 +25,13 @@
  * preload and a richer one (bench/rich-results.ts), alone, or its smoke run:
  *
  *   BENCH_ONLY=results npm run bench
+ *
+ * and the rhythm of the calls (bench/rhythm.ts, issue 17): one client at think times from
+ * 0 to 3 s, print(1) alternating with import numpy, pandas, how many jobs found a warm
+ * container, 2 and 4 agent clients, against the cold path in the same run; alone, or its
+ * smoke run, or with gVisor's table too (BENCH_RUNSC=1):
+ *
+ *   BENCH_ONLY=rhythm npm run bench
  */
 import { execFileSync } from 'node:child_process';
 import Docker from 'dockerode';
@@ -32,6 +39,7 @@ import { startSandboxApp } from '../test/support/sandbox-app';
 import { median, percentile, row } from './figures';
 import { hostileCallers } from './hostile';
 import { pipelines } from './pipelines';
+import { rhythm } from './rhythm';
 import { richResults } from './rich-results';
 import { runscMissing, throughputAndCost } from './throughput';
 
@@ -163,6 +171,11 @@ async function main(): Promise<void> {
     await richResults();
     return;
   }
+  if (process.env.BENCH_ONLY === 'rhythm') {
+    console.log(`Brain_Net Sandbox bench, rhythm only (${new Date().toISOString()})`);
+    await rhythm();
+    return;
+  }
   if (process.env.BENCH_ONLY === 'workload') {
     console.log(`Brain_Net Sandbox bench, the real workload only (${new Date().toISOString()})`);
     await realWorkload();
@@ -286,6 +299,8 @@ async function main(): Promise<void> {
   await pipelines();
 
   await richResults();
+
+  await rhythm();
 }
 
 main().catch((error: unknown) => {
