@@ -163,7 +163,8 @@ describe('Files in and out of an execution (real Docker engine)', () => {
   });
 
   it('refuses paths that leave the working directory, naming each entry, and starts nothing', async () => {
-    const before = await sandbox.containerCount();
+    // The previous case's container is removed just after its answer: wait for it.
+    await sandbox.containersSettle();
     const response = await sandbox.http
       .post('/execute')
       .send({
@@ -180,7 +181,7 @@ describe('Files in and out of an execution (real Docker engine)', () => {
     expect(response.body).toMatchObject({ code: 'INVALID_FILE' });
     const fields = (response.body as { errors: { field: string }[] }).errors.map((e) => e.field);
     expect(fields).toEqual(['files[0].path', 'files[1].path', 'files[3].path', 'files[4].path']);
-    expect(await sandbox.containerCount()).toBe(before);
+    expect(await sandbox.containerCount()).toBe(0);
     const unknown = await sandbox.http
       .post('/execute')
       .send({ code: 'print(1)', files: [{ path: 'a.csv', file_id: 'file_nothere' }] })
