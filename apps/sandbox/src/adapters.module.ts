@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
 import { ThrottlerStorageService } from '@nestjs/throttler';
@@ -295,6 +295,7 @@ export class AdaptersModule {
                 images: config.runtimes.all.map((runtime) => runtime.image),
                 limits: config.limits,
                 preload: config.preload,
+                cores: availableParallelism(),
               }
             : null,
         isGlobal: false,

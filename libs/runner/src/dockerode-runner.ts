@@ -57,6 +57,7 @@ import {
   runOutcomeOf,
 } from './run-outcome';
 import { RunStopper } from './run-stopper';
+import { ImportDemand } from './import-demand';
 import { WarmPools } from './warm-pools';
 import { SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
 
@@ -72,8 +73,6 @@ const REMOVE_RETRY_MS = 250;
 const POOL_JOB_LABEL = 'warm-pool';
 /** How long compiling the harness may take before the runner gives up on it. */
 const COMPILE_TIMEOUT_MS = 30_000;
-/** How long the runner must be idle before the warm pool refills. */
-const REFILL_IDLE_MS = 150;
 
 /** What a run answers with, and whether it answered at the harness's final frame. */
 interface Answer<T> {
@@ -125,7 +124,7 @@ interface ReadyContainer {
 
 /**
  * Runs each job in a fresh container through dockerode, taken from a warm pool of
- * started, never-used containers when one is ready. Engine I/O only.
+ * started, never-used containers when one is ready or on its way. Engine I/O only.
  */
 @Injectable()
 export class DockerodeRunner extends DockerRunner {
@@ -135,9 +134,12 @@ export class DockerodeRunner extends DockerRunner {
   private readonly unremoved = new Set<string>();
   /** Removals of containers whose jobs were already answered. */
   private readonly removals = new Set<Promise<void>>();
-  /** Jobs in run() now; the pool refills only once there are none (jobEnded). */
+  /** Jobs in run() or runBatch() now, their containers' removal included (refill). */
   private activeJobs = 0;
-  private refillTimer: NodeJS.Timeout | undefined;
+  /** The host's cores: the pool refills only while fewer jobs run (refill). */
+  private readonly cores: number;
+  /** What recent jobs imported: warm containers preload only that of SANDBOX_PRELOAD. */
+  private readonly imports = new ImportDemand();
   /** The id of each image tag, as the engine watch last found it (findImage). */
   private readonly imageIds = new Map<string, string>();
   private readonly compiledHarness = new CompiledHarnessCache<ContainerLimits>(
@@ -157,10 +159,17 @@ export class DockerodeRunner extends DockerRunner {
     super();
     this.docker = new Docker(engineAddress(options.dockerHost));
     const spec = options.warmPool;
+    this.cores = spec?.cores ?? 0;
     this.pool =
       spec && spec.size > 0 && spec.images.length > 0
         ? new WarmPools<ReadyContainer>(spec.size, spec.images, {
-            prepare: (image) => this.prepare(image, spec.limits, POOL_JOB_LABEL, spec.preload),
+            prepare: (image) =>
+              this.prepare(
+                image,
+                spec.limits,
+                POOL_JOB_LABEL,
+                this.imports.preloadFor(spec.preload),
+              ),
             isUsable: (ready) => !ready.hasEnded,
             discard: async (ready) => {
               ready.stream.destroy();
@@ -173,7 +182,7 @@ export class DockerodeRunner extends DockerRunner {
   }
 
   async run(job: SandboxJob, listener: RunListener, signal: AbortSignal): Promise<RunOutcome> {
-    return this.inContainer(job, (ready, acquiredAt) =>
+    return this.inContainer(job, [job.payload.code], (ready, acquiredAt) =>
       this.runReady(ready, job, listener, signal, acquiredAt),
     );
   }
@@ -191,28 +200,28 @@ export class DockerodeRunner extends DockerRunner {
     if (job.parallelism > MAX_BATCH_PARALLELISM) {
       throw new RangeError(`a batch runs at most ${MAX_BATCH_PARALLELISM} items at once`);
     }
-    return this.inContainer(job, (ready, acquiredAt) =>
+    const codes = job.items.map((item) => item.payload.code);
+    return this.inContainer(job, codes, (ready, acquiredAt) =>
       this.runBatchReady(ready, job, listener, signal, acquiredAt),
     );
   }
 
   /**
-   * Runs `body` in a container for the job (a warm one when it fits, else one prepared
-   * for it), and removes the container: after the answer when `body` answered at the
-   * harness's final frame, else before this settles.
+   * Runs `body` in a container for the job (acquire), and removes the container: after
+   * the answer when `body` answered at the harness's final frame, else before this settles.
+   * `codes`: the job's Python code (a batch's, of each item).
    */
   private async inContainer<T>(
     job: Pick<SandboxJob, 'jobId' | 'image' | 'limits'>,
+    codes: readonly string[],
     body: (ready: ReadyContainer, acquiredAt: number) => Promise<Answer<T>>,
   ): Promise<T> {
     if (this.unremoved.size > 0) await this.retryRemovals();
     const acquiredAt = Date.now();
     this.activeJobs += 1;
-    clearTimeout(this.refillTimer);
-    const warm = this.servesFromPool(job) ? this.pool?.take(job.image) : null;
     let ready: ReadyContainer;
     try {
-      ready = warm ?? (await this.prepare(job.image, job.limits, job.jobId));
+      ready = await this.acquire(job, codes);
     } catch (error: unknown) {
       this.jobEnded();
       throw error;
@@ -231,8 +240,8 @@ export class DockerodeRunner extends DockerRunner {
   /**
    * Removes a container whose job was answered at its exit frame, off the answer's path:
    * on the next turn of the event loop, after the caller has stored and sent the result;
-   * then refills the pool, so that the refill never competes with the job it replaces.
-   * Tracked, so that shutdown waits for it; a removal the engine refuses is retried.
+   * only then does the job end (jobEnded), so that it holds its core until its container
+   * is gone. Tracked, so that shutdown waits for it; a removal the engine refuses is retried.
    */
   private removeAfterAnswer(ready: ReadyContainer): void {
     const removal = new Promise<void>((resolve) => setImmediate(resolve))
@@ -242,22 +251,40 @@ export class DockerodeRunner extends DockerRunner {
     void removal.finally(() => this.removals.delete(removal));
   }
 
+  /**
+   * The job's container: from the pool when it serves the job (the one that will be ready
+   * first), else prepared for it; also when the pool's preparation it claimed fails, so
+   * that a job never fails for the pool's sake. The pool refills behind it.
+   */
+  private acquire(
+    job: Pick<SandboxJob, 'jobId' | 'image' | 'limits'>,
+    codes: readonly string[],
+  ): Promise<ReadyContainer> {
+    const own = () => this.prepare(job.image, job.limits, job.jobId);
+    if (!this.pool || !this.servesFromPool(job)) return own();
+    this.imports.record(codes);
+    const warm = this.pool.take(job.image);
+    this.refill();
+    return warm ? warm.catch(own) : own();
+  }
+
   private async discard(ready: ReadyContainer): Promise<void> {
     ready.stream.destroy();
     await this.remove(ready.container.id);
   }
 
-  /**
-   * Refills the pool once no job has run for REFILL_IDLE_MS. Under sustained load the
-   * pool would only add work (a warm container's preload costs CPU that a cold one does
-   * not spend): jobs then get cold containers, and the pool comes back when the load
-   * pauses, as an agent loop does between its requests.
-   */
   private jobEnded(): void {
     this.activeJobs -= 1;
-    if (this.activeJobs > 0 || !this.pool) return;
-    clearTimeout(this.refillTimer);
-    this.refillTimer = setTimeout(() => this.pool?.fill(), REFILL_IDLE_MS).unref();
+    this.refill();
+  }
+
+  /**
+   * Refills the pool, unless the jobs running already take every core: preparing a warm
+   * container (and its preload) then only slows them down, so jobs get cold containers
+   * until some end.
+   */
+  private refill(): void {
+    if (this.activeJobs < this.cores) this.pool?.fill();
   }
 
   harnessDelivery(tag: string): HarnessDelivery {
@@ -273,7 +300,6 @@ export class DockerodeRunner extends DockerRunner {
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.refillTimer);
     await Promise.all(this.removals);
     // Whatever the engine refused to remove so far gets one more try before we go.
     await this.retryRemovals();

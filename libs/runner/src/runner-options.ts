@@ -21,7 +21,10 @@ export abstract class RunnerOptions {
 }
 
 export interface WarmPoolSpec {
-  /** Warm containers of all the images together. */
+  /**
+   * The budget: warm containers, ready or being prepared, of all the images together. The
+   * pool keeps fewer when jobs arrive slowly (WarmTarget).
+   */
   readonly size: number;
   /**
    * The images a warm container may be of, the default runtime's first: it has the whole
@@ -30,11 +33,16 @@ export interface WarmPoolSpec {
   readonly images: readonly string[];
   readonly limits: ContainerLimits;
   /**
-   * Modules the harness of a warm container imports while it waits for its job, so that
-   * the job's own import finds them loaded (SANDBOX_PRELOAD). Cold containers import
-   * nothing ahead.
+   * Modules the harness of a warm container may import while it waits for its job, so
+   * that the job's own import finds them loaded (SANDBOX_PRELOAD): those recent jobs
+   * imported (ImportDemand). Cold containers import nothing ahead.
    */
   readonly preload: readonly string[];
+  /**
+   * The cores the jobs share: the pool refills only while fewer jobs than this run, so
+   * that preparing warm containers never slows a saturated host further.
+   */
+  readonly cores: number;
 }
 
 export interface EngineAddress {

@@ -8,19 +8,20 @@ interface Item {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Pools whose preparations settle when the spec says so, on a clock the spec moves. */
 function poolsOf(budget: number, images: string[], failing: Set<string> = new Set()) {
   let next = 0;
   let now = 0;
+  const pending: { image: string; resolve(item: Item): void; reject(error: Error): void }[] = [];
   const discarded: Item[] = [];
   const failures: string[] = [];
+  const clock = () => now;
   const pools = new WarmPools<Item>(
     budget,
     images,
     {
       prepare: (image) =>
-        failing.has(image)
-          ? Promise.reject(new Error(`no image ${image}`))
-          : Promise.resolve({ image, id: next++ }),
+        new Promise<Item>((resolve, reject) => pending.push({ image, resolve, reject })),
       isUsable: () => true,
       discard: (item) => {
         discarded.push(item);
@@ -28,75 +29,140 @@ function poolsOf(budget: number, images: string[], failing: Set<string> = new Se
       },
       onPrepareFailed: (image) => failures.push(image),
     },
-    new DemandWindow(60_000, () => now),
+    clock,
+    new DemandWindow(60_000, clock),
   );
-  return { pools, discarded, failures, advance: (ms: number) => (now += ms) };
+  /** Every preparation under way takes `ms`, then succeeds (fails, for a failing image). */
+  async function prepared(ms = 500): Promise<void> {
+    now += ms;
+    for (const preparation of pending.splice(0)) {
+      if (failing.has(preparation.image)) preparation.reject(new Error('no image'));
+      else preparation.resolve({ image: preparation.image, id: next++ });
+    }
+    await settle();
+  }
+  const pendingImages = () => pending.map((preparation) => preparation.image);
+  return {
+    pools,
+    discarded,
+    failures,
+    pendingImages,
+    prepared,
+    advance: (ms: number) => (now += ms),
+  };
+}
+
+function takeTimes(pools: WarmPools<Item>, image: string, times: number): void {
+  for (let i = 0; i < times; i += 1) void pools.take(image);
 }
 
 describe('WarmPools', () => {
-  it('warms the first image with the whole budget until jobs ask for others', async () => {
-    const { pools } = poolsOf(3, ['default', 'minimal']);
+  it('warms the first image with the whole budget until a job comes', async () => {
+    const { pools, prepared } = poolsOf(3, ['default', 'minimal']);
     pools.fill();
-    await settle();
+    await prepared();
     expect(pools.readyCount('default')).toBe(3);
     expect(pools.readyCount('minimal')).toBe(0);
   });
 
-  it('moves the budget to the images jobs ask for, discarding what the smaller share leaves over', async () => {
-    const { pools, discarded } = poolsOf(3, ['default', 'minimal']);
+  it('keeps as many as the arrival rate calls for, and one ready once jobs are rare', async () => {
+    const { pools, discarded, pendingImages, prepared, advance } = poolsOf(6, ['default']);
     pools.fill();
-    await settle();
-    expect(pools.take('minimal')).toBeNull(); // none warm yet: the job goes cold, and counts
-    expect(pools.take('default')?.image).toBe('default');
-    expect(pools.take('minimal')).toBeNull();
+    await prepared(500);
+    // 60 jobs in 10 s, 500 ms to prepare one: 3 under way, plus one ready.
+    takeTimes(pools, 'default', 60);
     pools.fill();
-    await settle();
-    // Demand 1 : 2 over a budget of 3: one each, the rest to the more demanded.
-    expect(pools.readyCount('default')).toBe(1);
-    expect(pools.readyCount('minimal')).toBe(2);
-    expect(pools.readyCount()).toBe(3);
-    expect(discarded.map((item) => item.image)).toEqual(['default']);
-    expect(pools.take('minimal')?.image).toBe('minimal');
+    expect(pendingImages()).toHaveLength(4);
+    await prepared(500);
+    expect(pools.readyCount()).toBe(4);
+    advance(10_001);
+    pools.fill();
+    expect(pools.readyCount()).toBe(1);
+    expect(discarded).toHaveLength(3);
+    expect(pendingImages()).toEqual([]);
+  });
+
+  it('shares the target among the images jobs ask for, in proportion to their jobs', async () => {
+    const { pools, pendingImages, prepared } = poolsOf(4, ['default', 'minimal']);
+    pools.fill();
+    await prepared(1000);
+    takeTimes(pools, 'default', 5);
+    takeTimes(pools, 'minimal', 10);
+    // 1.5 jobs a second, 1 s to prepare: a target of 3, shared 1 : 2.
+    pools.fill();
+    expect(pendingImages().sort()).toEqual(['default', 'minimal', 'minimal']);
+    await prepared(1000);
+    expect([pools.readyCount('default'), pools.readyCount('minimal')]).toEqual([1, 2]);
+    expect((await pools.take('minimal'))?.image).toBe('minimal');
+  });
+
+  it('hands a job the preparation under way when nothing is ready', async () => {
+    const { pools, prepared } = poolsOf(2, ['default']);
+    pools.fill();
+    const claimed = pools.take('default');
+    expect(claimed).not.toBeNull();
+    await prepared();
+    expect((await claimed)?.image).toBe('default');
+    expect(pools.readyCount()).toBe(1);
   });
 
   it('goes back to the first image once the demand has aged out of the window', async () => {
-    const { pools, advance } = poolsOf(2, ['default', 'minimal']);
-    pools.take('minimal');
+    const { pools, discarded, prepared, advance } = poolsOf(2, ['default', 'minimal']);
+    takeTimes(pools, 'minimal', 20);
     pools.fill();
-    await settle();
+    await prepared();
     expect(pools.readyCount('minimal')).toBe(2);
     advance(60_001);
     pools.fill();
-    await settle();
-    expect([pools.readyCount('default'), pools.readyCount('minimal')]).toEqual([2, 0]);
+    await prepared();
+    // No job for a while: one ready, of the first image.
+    expect([pools.readyCount('default'), pools.readyCount('minimal')]).toEqual([1, 0]);
+    expect(discarded.map((item) => item.image)).toEqual(['minimal', 'minimal']);
+  });
+
+  it('lets preparations of a smaller share finish, discards them once ready, and never holds more than the budget', async () => {
+    const { pools, discarded, pendingImages, prepared } = poolsOf(2, ['default', 'minimal']);
+    pools.fill();
+    takeTimes(pools, 'minimal', 20);
+    pools.fill();
+    // The whole target moved to minimal, but default's two are still on their way: the
+    // budget has no room for minimal's yet.
+    expect(pendingImages()).toEqual(['default', 'default']);
+    await prepared();
+    expect(discarded.map((item) => item.image)).toEqual(['default', 'default']);
+    expect(pools.readyCount('default')).toBe(0);
+    pools.fill();
+    expect(pendingImages()).toEqual(['minimal', 'minimal']);
   });
 
   it('counts no demand for an image it has no pool for', async () => {
-    const { pools } = poolsOf(2, ['default']);
+    const { pools, prepared } = poolsOf(2, ['default']);
     expect(pools.take('elsewhere')).toBeNull();
     pools.fill();
-    await settle();
+    await prepared();
     expect(pools.readyCount('default')).toBe(2);
   });
 
   it('reports an image whose containers cannot be prepared, once per run of failures', async () => {
-    const { pools, failures } = poolsOf(2, ['default', 'minimal'], new Set(['minimal']));
-    pools.take('minimal');
-    pools.take('default');
+    const { pools, failures, prepared } = poolsOf(2, ['default', 'minimal'], new Set(['minimal']));
+    takeTimes(pools, 'minimal', 10);
+    takeTimes(pools, 'default', 10);
     pools.fill();
-    await settle();
+    await prepared();
     pools.fill();
-    await settle();
+    await prepared();
     expect(failures).toEqual(['minimal']);
     expect(pools.readyCount('default')).toBe(1);
   });
 
-  it('discards every item on close', async () => {
-    const { pools, discarded } = poolsOf(2, ['default', 'minimal']);
-    pools.take('default');
-    pools.take('minimal');
+  it('discards every item on close, including those still being prepared', async () => {
+    const { pools, discarded, prepared } = poolsOf(2, ['default', 'minimal']);
+    takeTimes(pools, 'default', 10);
+    takeTimes(pools, 'minimal', 10);
     pools.fill();
-    await pools.close();
+    const closed = pools.close();
+    await prepared();
+    await closed;
     expect(pools.readyCount()).toBe(0);
     expect(discarded.map((item) => item.image).sort()).toEqual(['default', 'minimal']);
   });

@@ -1,5 +1,6 @@
-import { DemandWindow, splitWarmBudget } from './warm-budget';
+import { DEMAND_WINDOW_MS, DemandWindow, splitWarmBudget } from './warm-budget';
 import { WarmPool } from './warm-pool';
+import { WarmTarget } from './warm-target';
 
 /** How WarmPools prepares, checks and discards an item of an image. */
 export interface WarmPoolsLifecycle<T> {
@@ -12,25 +13,35 @@ export interface WarmPoolsLifecycle<T> {
 }
 
 /**
- * One warm pool per image within one budget of items in all: each fill sizes the pools by
- * the images' recent demand (splitWarmBudget), so the runtimes jobs ask for are the ones
- * kept warm. Knows nothing of Docker.
+ * One warm pool per image within one budget of items in all (ready or being prepared).
+ * Each fill keeps as many as the arrival of jobs calls for (WarmTarget) and shares them
+ * among the images by their recent demand (splitWarmBudget), so the runtimes jobs ask for
+ * are the ones kept warm. Knows nothing of Docker.
  */
 export class WarmPools<T> {
   private readonly pools: Map<string, WarmPool<T>>;
+  private readonly target: WarmTarget;
 
-  /** `images`: the default runtime's first, which has the whole budget until demand shows. */
+  /** `images`: the default runtime's first, which has the whole target until demand shows. */
   constructor(
     private readonly budget: number,
     private readonly images: readonly string[],
     lifecycle: WarmPoolsLifecycle<T>,
-    private readonly demand = new DemandWindow(),
+    now: () => number = Date.now,
+    private readonly demand = new DemandWindow(DEMAND_WINDOW_MS, now),
   ) {
+    this.target = new WarmTarget(now);
+    const timedPrepare = async (image: string): Promise<T> => {
+      const startedAt = now();
+      const item = await lifecycle.prepare(image);
+      this.target.recordPrepare(now() - startedAt);
+      return item;
+    };
     this.pools = new Map(
       images.map((image) => [
         image,
         new WarmPool<T>(0, {
-          prepare: () => lifecycle.prepare(image),
+          prepare: () => timedPrepare(image),
           isUsable: (item) => lifecycle.isUsable(item),
           discard: (item) => lifecycle.discard(item),
           onPrepareFailed: (error) => lifecycle.onPrepareFailed(image, error),
@@ -46,21 +57,30 @@ export class WarmPools<T> {
   }
 
   /**
-   * A ready item of the image, or null (the caller then prepares one itself); either way
-   * the job counts as demand for the image. An image without a pool is not counted.
+   * The image's item that will be ready first, as WarmPool.take; null when there is none
+   * (the caller then prepares one itself). Either way the job counts as an arrival and as
+   * demand for the image. An image without a pool is not counted.
    */
-  take(image: string): T | null {
+  take(image: string): Promise<T> | null {
     const pool = this.pools.get(image);
     if (!pool) return null;
     this.demand.record(image);
+    this.target.recordArrival();
     return pool.take();
   }
 
-  /** Sizes every pool by recent demand (discarding what a smaller share leaves over), then fills them. */
+  /**
+   * Sizes every pool by the target and recent demand (discarding the ready items a smaller
+   * share leaves over), then fills them, never past the budget in all.
+   */
   fill(): void {
-    const shares = splitWarmBudget(this.budget, this.images, this.demand.counts());
+    const target = this.target.of(this.budget);
+    const shares = splitWarmBudget(target, this.images, this.demand.counts());
     for (const [image, pool] of this.pools) pool.resize(shares.get(image) ?? 0);
-    for (const pool of this.pools.values()) pool.fill();
+    // Preparations a pool started under a larger share still count against the budget.
+    let room =
+      this.budget - [...this.pools.values()].reduce((sum, pool) => sum + pool.heldCount, 0);
+    for (const pool of this.pools.values()) room -= pool.fill(room);
   }
 
   /** Stops filling and discards every item, including those still being prepared. */

@@ -36,11 +36,14 @@ describe('settingsReference', () => {
     expect(settings.filter((s) => s.meaning === '').map((s) => s.name)).toEqual([]);
     expect(setting('PORT').meaning).toBe('HTTP port.');
     expect(setting('SANDBOX_WARM_POOL').meaning).toBe(
-      'Containers kept started (harness waiting, never used) ahead of jobs, so a job skips ' +
-        'create and start. Each serves one job only. `0` turns the pool off. One budget for ' +
-        'all the runtimes: the default runtime has it all until jobs ask for others, then ' +
-        'each runtime asked for in the last 10 minutes gets a share in proportion to its ' +
-        'jobs (at least one while the budget lasts).',
+      'Budget of warm containers: started ahead of jobs (harness waiting, never used), ready ' +
+        'or being prepared; a job takes the one that will be ready first. Each serves one job ' +
+        'only. `0` turns the pool off. Within it the pool keeps one ready plus as many under ' +
+        'way as jobs arrive while one is prepared (over the last 10 s), the whole budget until ' +
+        'a job comes; it refills as soon as a job takes one, unless as many jobs run as the ' +
+        'host has cores. The default runtime has them all until jobs ask for others, then each ' +
+        'runtime asked for in the last 10 minutes gets a share in proportion to its jobs. A ' +
+        'warm container holds 48 MiB, ~107 MiB with numpy and pandas preloaded.',
     );
     // The @default tag is not part of the meaning.
     expect(setting('DOCKER_HOST').meaning).not.toContain('local socket');

@@ -66,12 +66,13 @@ interface HarnessRun {
 function runHarness(
   payload: (Partial<HarnessPayload> & Pick<HarnessPayload, 'code'>) | string | Buffer,
   env: Record<string, string> = {},
+  payloadDelayMs = 0,
 ): Promise<HarnessRun> {
   const input = Buffer.isBuffer(payload)
     ? payload
     : encodePayload(typeof payload === 'string' ? payload : { ...DEFAULT_PAYLOAD, ...payload });
   const started = Date.now();
-  return spawnHarness(input, env, (output) => {
+  return spawnHarness(input, env, payloadDelayMs, (output) => {
     const decoder = new HarnessFrameDecoder(MAX_FRAME_BYTES);
     const frames = decoder.push(output);
     return {
@@ -102,13 +103,15 @@ const HARNESS_PYTHON =
   ) ?? 'python3';
 
 /**
- * Starts the harness's bootstrap with `input` after the harness, in a fresh working
- * directory, and decodes its stdout with `decode`. Fails unless the harness exits 0 with
- * nothing on its own stderr and only valid frames on stdout, newline-terminated.
+ * Starts the harness's bootstrap with `input` after the harness (`payloadDelayMs` later, as
+ * a warm container gets its job), in a fresh working directory, and decodes its stdout with
+ * `decode`. Fails unless the harness exits 0 with nothing on its own stderr and only valid
+ * frames on stdout, newline-terminated.
  */
 function spawnHarness<T>(
   input: Buffer,
   env: Record<string, string>,
+  payloadDelayMs: number,
   decode: (output: Buffer) => { run: T; rejections: readonly string[] },
 ): Promise<T> {
   const [, ...args] = HARNESS_COMMAND;
@@ -121,7 +124,11 @@ function spawnHarness<T>(
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   // A harness that dies before reading its stdin is reported by 'close' below.
   child.stdin.on('error', () => undefined);
-  child.stdin.end(Buffer.concat([harnessFrame(null), input]));
+  if (payloadDelayMs === 0) child.stdin.end(Buffer.concat([harnessFrame(null), input]));
+  else {
+    child.stdin.write(harnessFrame(null));
+    setTimeout(() => child.stdin.end(input), payloadDelayMs);
+  }
 
   return new Promise((resolve, reject) => {
     child.on('error', reject);
@@ -771,9 +778,11 @@ describe('sandbox harness', () => {
     );
 
     it('has the named modules imported before the code runs, and shows nothing else of it', async () => {
+      // The job comes once the waiting worker is ready, as in a warm container.
       const run = await runHarness(
         { code: probe },
         { SANDBOX_PRELOAD: 'decimal,fractions,no_such_module,not a name,,os.path' },
+        1_000,
       );
       expect(run.stdout).toBe("['decimal', 'fractions']\nNone\n");
       expect(Object.keys(variablesOf(run))).toEqual(['x']);
@@ -1708,6 +1717,7 @@ function runBatchHarness(
   items: readonly BatchItemPayload[],
   parallelism: number,
   files: readonly (readonly (readonly [string, string])[])[] = [],
+  env: Record<string, string> = {},
 ): Promise<BatchRun> {
   const payload = {
     batch: { parallelism },
@@ -1720,7 +1730,8 @@ function runBatchHarness(
   const contents = files.flatMap((itemFiles) => itemFiles.map(([, data]) => Buffer.from(data)));
   return spawnHarness(
     Buffer.concat([encodePayload(JSON.stringify(payload)), ...contents]),
-    {},
+    env,
+    0,
     (output) => {
       const decoder = new BatchFrameDecoder(MAX_FRAME_BYTES);
       return { run: { frames: decoder.push(output) }, rejections: decoder.rejectionReasons };
@@ -2568,5 +2579,42 @@ describe('sandbox harness profile', () => {
           "ModuleNotFoundError: No module named 'no_such_module'\n",
       );
     }
+  });
+});
+
+withPandas('sandbox harness: a job that arrives while the preload is under way', () => {
+  // pandas takes a few hundred ms to import: the job below arrives long before that.
+  const preload = { SANDBOX_PRELOAD: 'pandas' };
+
+  it('runs at once when it does not import the modules still on their way', async () => {
+    const run = await runHarness({ code: "import sys\nprint('pandas' in sys.modules)" }, preload);
+    expect(run.stdout).toBe('False\n');
+    expect(exitOf(run).exit_code).toBe(0);
+  });
+
+  it('waits for the waiting worker when it imports one of them, and finds it imported', async () => {
+    const run = await runHarness(
+      { code: "import sys\nfirst = 'pandas' in sys.modules\nimport pandas\nprint(first)" },
+      preload,
+    );
+    expect(run.stdout).toBe('True\n');
+  });
+
+  it("leaves the preload's CPU time out of the job's", async () => {
+    const importing = await runHarness({ code: 'import pandas' });
+    const warm = await runHarness({ code: 'print(1)' }, preload, 3_000);
+    expect(warm.stdout).toBe('1\n');
+    expect(exitOf(warm).cpu_time_ms).toBeLessThan(exitOf(importing).cpu_time_ms / 2);
+  });
+
+  it('preloads for a batch only what its items import, before forking them', async () => {
+    const probe = "import sys\nprint('pandas' in sys.modules, 'colorsys' in sys.modules)";
+    const run = await runBatchHarness(
+      [{ code: `${probe}\nimport pandas` }, { code: probe }],
+      2,
+      [],
+      { SANDBOX_PRELOAD: 'pandas,colorsys' },
+    );
+    expect([itemOutputOf(run, 0), itemOutputOf(run, 1)]).toEqual(['True False\n', 'True False\n']);
   });
 });

@@ -43,6 +43,10 @@ import types
 PR_SET_DUMPABLE = 4
 # Modules a warm container imports while it waits for its job (runner's SANDBOX_PRELOAD).
 PRELOAD_ENV = 'SANDBOX_PRELOAD'
+# What of the code is scanned for its imports (a waiting worker's, a batch's preload).
+MAX_IMPORT_SCAN_CHARS = 1_000_000
+# What the supervisor reads of the waiting worker's status at most: a line per module, and its CPU time.
+MAX_STATUS_BYTES = 65_536
 
 # Frames. The exit frame is the only one whose size depends on what the user's code
 # left behind: every part of it is bounded so that its line, as written (UTF-8,
@@ -173,46 +177,224 @@ def main():
     # the kernel never applies to PID 1 for a sender inside the container.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _make_undumpable()
-    _preload()
+    preload = _module_names(os.environ.pop(PRELOAD_ENV, ''))
+    waiting = _WaitingWorker(preload)
     try:
-        payload = _read_payload()
+        payload, payload_bytes = _read_payload()
     except Exception as exc:  # whatever is wrong with stdin, it is a bad payload
+        waiting.dismiss()
         _emit_harness_error(f'bad payload: {exc}')
     else:
         try:
             if 'batch' in payload:
+                # Items are forked from here: only the modules they import are loaded first.
+                waiting.dismiss()
+                codes = [item['code'] for item in payload['items']]
+                _preload([name for name in preload if _top_level(name) in _imported_names(*codes)])
                 _supervise_batch(payload, sys.stdin.buffer)
             else:
                 _receive_input_files(payload['files'], sys.stdin.buffer)
-                _supervise(payload)
+                _supervise(payload, payload_bytes, waiting)
         except _InputFileError as exc:
             _emit_harness_error(str(exc))
         except BaseException as exc:
             _emit_harness_error(f'supervisor failed: {type(exc).__name__}: {exc}')
+        finally:
+            waiting.dismiss()
     os._exit(0)
 
 
-def _preload():
-    """Import the modules SANDBOX_PRELOAD names, before the job arrives.
+def _module_names(text):
+    """The module names of a comma-separated list, without the entries that are not names."""
+    return [name for name in text.split(',') if name and all(part.isidentifier() for part in name.split('.'))]
 
-    A warm container does this while it waits on stdin, so that the job's own
-    `import pandas` finds pandas loaded (the worker is forked from here). Nothing else
-    shows it: the variable leaves the environment, the user's globals are a fresh
-    module, and a module that fails to import is simply imported (or not) by the job
-    as it would be without a preload.
-    """
-    names = os.environ.pop(PRELOAD_ENV, '')
-    frames, sys.stdout = sys.stdout, io.StringIO()  # what a module prints is no frame
+
+def _top_level(name):
+    return name.partition('.')[0]
+
+
+def _imported_names(*codes):
+    """The top-level packages the code's import statements name, found without a parser:
+    a line (or a `;`-separated part of one) that starts with `import` or `from`, wherever
+    it is indented. An import the scan misses (importlib, exec) is imported when it runs."""
+    names = set()
+    for code in codes:
+        for line in code[:MAX_IMPORT_SCAN_CHARS].splitlines():
+            for statement in line.split(';'):
+                words = statement.split()
+                if len(words) < 2:
+                    continue
+                if words[0] == 'import':
+                    for part in statement.split(None, 1)[1].split(','):
+                        names.add(_top_level(part.strip().partition(' ')[0]))
+                elif words[0] == 'from' and not words[1].startswith('.'):
+                    names.add(_top_level(words[1]))
+    return names
+
+
+def _preload(names):
+    """Import the modules named, in this process: a module that fails to import is simply
+    imported (or not) by the job as it would be without a preload; what it prints is no frame."""
+    frames, sys.stdout = sys.stdout, io.StringIO()
     try:
-        for name in names.split(','):
-            if not all(part.isidentifier() for part in name.split('.')):
-                continue
-            try:
-                __import__(name)
-            except BaseException:  # SystemExit too: a module is no reason to lose the job
-                pass
+        for name in names:
+            _import_quietly(name)
     finally:
         sys.stdout = frames
+
+
+def _import_quietly(name):
+    try:
+        __import__(name)
+    except BaseException:  # SystemExit too: a module is no reason to lose the job
+        pass
+
+
+class _WaitingWorker:
+    """A worker forked before its job is known (PROTOCOL.md, "The waiting worker").
+
+    It imports the modules of SANDBOX_PRELOAD, if any, in a process of its own, then waits
+    for its job: a job that finds it ready pays neither the fork nor the imports. The
+    supervisor is never busy with it, so a job that arrives while it is still importing
+    is never held up by modules it does not import: the supervisor then dismisses it and
+    forks a worker of its own, as a cold container would. A job that imports a module
+    still on its way waits for it instead, since the waiting worker is ahead.
+    """
+
+    def __init__(self, preload):
+        self.preload = preload
+        self.pipes = {name: os.pipe() for name in ('stdout', 'stderr', 'result')}
+        job_read, self.job_write = os.pipe()
+        self.status_read, status_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(self.job_write)
+            os.close(self.status_read)
+            _wait_for_job(preload, self.pipes, job_read, status_write)  # never returns
+        os.close(job_read)
+        os.close(status_write)
+        self.worker = _Worker(pid)
+        self.status = b''  # what the worker said so far: a line per module imported, then one empty
+        self.status_ended = False
+        self.dismissed = False
+
+    def hand_over(self, payload, payload_bytes, deadline, figures_dir):
+        """The worker running the job, or None when it was dismissed (the caller forks one)."""
+        self._read_status(0)
+        pending = [] if self._ready() else self.preload[self.status.count(b'\n') :]
+        if self.status_ended and not self._ready():
+            self.dismiss()  # it died importing
+            return None
+        if pending:
+            if not _imported_names(payload['code']).intersection(map(_top_level, pending)):
+                self.dismiss()
+                return None
+            # Blocks until the worker is ready or gone (a module that never finishes importing
+            # waits until the job's deadline, which the fallback worker then meets at once).
+            while not self._ready() and not self.status_ended and time.monotonic() < deadline:
+                self._read_status(deadline - time.monotonic())
+            if not self._ready():
+                self.dismiss()
+                return None
+        header = _json_bytes({'deadline': deadline, 'figures_dir': figures_dir})
+        try:
+            _write_all(self.job_write, b'%d %d\n' % (len(header), len(payload_bytes)) + header + payload_bytes)
+        except OSError:  # it died while waiting
+            self.dismiss()
+            return None
+        os.close(self.job_write)
+        self.dismissed = True  # handed over: nothing left to dismiss
+        return self.worker
+
+    def preload_cpu_s(self):
+        """CPU time the worker spent before its job (its imports): not the job's to pay."""
+        self._read_status(0)
+        for line in reversed(self.status.split(b'\n')):
+            if line.startswith(b'cpu '):
+                try:
+                    return max(0.0, float(line[4:]))
+                except ValueError:
+                    break
+        return 0.0
+
+    def dismiss(self):
+        """Kill the worker if its job was not handed over; close what it was given."""
+        if self.dismissed:
+            return
+        self.dismissed = True
+        self.worker.kill()
+        self.worker.reap()
+        os.close(self.job_write)
+        os.close(self.status_read)
+        for read_end, write_end in self.pipes.values():
+            os.close(read_end)
+            os.close(write_end)
+
+    def _ready(self):
+        return b'\n\n' in b'\n' + self.status
+
+    def _read_status(self, timeout):
+        if self.status_ended or len(self.status) > MAX_STATUS_BYTES:
+            return
+        ready, _, _ = select.select([self.status_read], [], [], max(timeout, 0))
+        if not ready:
+            return
+        chunk = os.read(self.status_read, READ_CHUNK_BYTES)
+        if chunk:
+            self.status += chunk
+        else:
+            self.status_ended = True
+
+
+def _wait_for_job(preload, pipes, job_read, status_write):
+    """Body of the waiting worker: import the preload, say so, and run the job it is given.
+
+    Its fds 1 and 2 are /dev/null until the job's pipes replace them: what a module prints
+    while it is imported reaches neither the frames nor the job's output.
+    """
+    exit_code = WORKER_CRASH_EXIT
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+        for name in preload:
+            _import_quietly(name)
+            _write_all(status_write, name.encode() + b'\n')
+        _write_all(status_write, b'\n')
+        job = _read_job(job_read)
+        if job is None:
+            os._exit(0)  # dismissed
+        header, payload_bytes = job
+        os.close(job_read)
+        times = os.times()
+        _write_all(status_write, b'cpu %r\n' % (times.user + times.system))
+        os.close(status_write)
+        payload = _checked_job(_json_loads(payload_bytes.decode('utf-8'), parse_constant=float))
+        exit_code = WORKER_CRASH_EXIT  # from here on, as any worker
+    except BaseException:
+        _quietly(_print_harness_bug)
+        os._exit(exit_code)
+    _worker_main(payload, pipes, header['deadline'], header['figures_dir'])
+
+
+def _read_job(fd):
+    """(header, payload bytes) as the supervisor sent them, or None when it closed the pipe."""
+    first = b''
+    while not first.endswith(b'\n'):
+        byte = os.read(fd, 1)
+        if not byte:
+            return None
+        first += byte
+    header_size, payload_size = (int(part) for part in first.split())
+    data = bytearray()
+    while len(data) < header_size + payload_size:
+        chunk = os.read(fd, min(READ_CHUNK_BYTES, header_size + payload_size - len(data)))
+        if not chunk:
+            return None
+        data += chunk
+    header = _json_loads(bytes(data[:header_size]).decode('utf-8'), parse_constant=_reject_constant)
+    return header, bytes(data[header_size:])
 
 
 def _make_undumpable():
@@ -226,7 +408,8 @@ def _make_undumpable():
 
 
 def _read_payload():
-    """The job (or the batch of items) on stdin; raises ValueError saying what is wrong with it.
+    """The job (or the batch of items) on stdin, and its JSON's bytes; raises ValueError
+    saying what is wrong with it.
 
     A line with the JSON's length in bytes, then the JSON: framed rather than read to
     EOF, so the runner never has to half-close its connection to the engine (a proxy in
@@ -244,8 +427,8 @@ def _read_payload():
     if not isinstance(payload, dict):
         raise ValueError('not a JSON object')
     if 'batch' in payload:
-        return _checked_batch(payload)
-    return _checked_job(payload)
+        return _checked_batch(payload), data
+    return _checked_job(payload), data
 
 
 def _checked_batch(payload):
@@ -366,14 +549,17 @@ def _receive_input_file(path, size, stdin):
         os.close(fd)
 
 
-def _supervise(payload):
-    pipes = {name: os.pipe() for name in ('stdout', 'stderr', 'result')}
+def _supervise(payload, payload_bytes, waiting):
     figures_dir = _figures_dir(os.getcwd(), payload)
     deadline = time.monotonic() + payload['time_limit_s']
-    pid = os.fork()
-    if pid == 0:
-        _worker_main(payload, pipes, deadline, figures_dir)  # never returns
-    worker = _Worker(pid)
+    pipes = waiting.pipes
+    worker = waiting.hand_over(payload, payload_bytes, deadline, figures_dir)
+    if worker is None:
+        pipes = {name: os.pipe() for name in ('stdout', 'stderr', 'result')}
+        pid = os.fork()
+        if pid == 0:
+            _worker_main(payload, pipes, deadline, figures_dir)  # never returns
+        worker = _Worker(pid)
     try:
         for _, write_end in pipes.values():
             os.close(write_end)
@@ -391,7 +577,8 @@ def _supervise(payload):
     output_files = _send_output_files(request) if request is not None else None
     if figures_dir is not None:
         _send_figures(payload['figures'], figures_dir, received[0])
-    _emit(_exit_frame(status, rusage, timed_out, reader, received, output_files))
+    cpu_before_s = waiting.preload_cpu_s() if worker is waiting.worker else 0.0
+    _emit(_exit_frame(status, rusage, timed_out, reader, received, output_files, cpu_before_s=cpu_before_s))
 
 
 def _figures_dir(parent, payload):
@@ -859,10 +1046,11 @@ def _read_or_empty(fd, size):
         return b''
 
 
-def _exit_frame(status, rusage, timed_out, reader, received, output_files, item=None):
+def _exit_frame(status, rusage, timed_out, reader, received, output_files, item=None, cpu_before_s=0.0):
     """The exit frame; a batch item's `item_exit` frame, tagged with its index, when item is given.
 
-    received: (result, result_error), as _received_result gives them.
+    received: (result, result_error), as _received_result gives them; cpu_before_s: what the
+    worker spent before its job (a waiting worker's imports), left out of its CPU time.
     """
     result, result_error = received
     frame = {
@@ -871,7 +1059,7 @@ def _exit_frame(status, rusage, timed_out, reader, received, output_files, item=
         'signal': os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
         'harness_timeout': timed_out,
         'max_rss_kb': rusage.ru_maxrss,
-        'cpu_time_ms': round((rusage.ru_utime + rusage.ru_stime) * 1000, 3),
+        'cpu_time_ms': round(max(0.0, rusage.ru_utime + rusage.ru_stime - cpu_before_s) * 1000, 3),
         'stdout_bytes': reader.outputs['stdout'].bytes_seen,
         'stderr_bytes': reader.outputs['stderr'].bytes_seen,
         'result': result,
