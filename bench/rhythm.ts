@@ -1,6 +1,6 @@
 /**
  * The bench's "Rhythm" section (issue 17): how fast a job is answered at the pace its
- * client calls, with the warm pool as it is by default (2 containers, SANDBOX_PRELOAD
+ * client calls, with the warm pool as it is by default (4 containers, SANDBOX_PRELOAD
  * numpy,pandas), against the cold path in the same run. The service is the compiled one,
  * in a process of its own (as deployed, see test/support/separate-service.ts), on the
  * real engine, with `RATE_LIMIT_PER_MINUTE=0` and its other settings at their defaults:
@@ -96,8 +96,9 @@ const SMOKE: Plan = {
   settleMs: 1000,
 };
 
-const WARM_POOL = 2;
-const PRELOAD = 'numpy,pandas';
+/** The service's defaults: the pool's budget and what it may preload. */
+const { warmPoolSize: WARM_POOL, preload: DEFAULT_PRELOAD } = loadConfig({});
+const PRELOAD = DEFAULT_PRELOAD.join(',');
 /** A job whose container_start_ms is below this had a container from the warm pool. */
 const WARM_START_MS = 50;
 

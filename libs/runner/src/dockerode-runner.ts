@@ -59,7 +59,8 @@ import {
 import { RunStopper } from './run-stopper';
 import { ImportDemand } from './import-demand';
 import { WarmPools } from './warm-pools';
-import { SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
+import { JOB_CPU_SHARES, SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
+import { engineLimits } from './engine-limits';
 
 /** After the container exits, how long the attach stream may take to deliver its tail. */
 const STREAM_DRAIN_MS = 2_000;
@@ -134,10 +135,12 @@ export class DockerodeRunner extends DockerRunner {
   private readonly unremoved = new Set<string>();
   /** Removals of containers whose jobs were already answered. */
   private readonly removals = new Set<Promise<void>>();
-  /** Jobs in run() or runBatch() now, their containers' removal included (refill). */
-  private activeJobs = 0;
+  /** Jobs whose code runs now, from their container's acquisition to their answer (refill). */
+  private runningJobs = 0;
   /** The host's cores: the pool refills only while fewer jobs run (refill). */
   private readonly cores: number;
+  /** Whether warm containers wait at WARM_CPU_SHARES, raised when a job takes one (atJobWeight). */
+  private readonly warmWeightRaisable: boolean;
   /** What recent jobs imported: warm containers preload only that of SANDBOX_PRELOAD. */
   private readonly imports = new ImportDemand();
   /** The id of each image tag, as the engine watch last found it (findImage). */
@@ -154,22 +157,24 @@ export class DockerodeRunner extends DockerRunner {
   private readonly probes = new Set<Promise<unknown>>();
 
   private readonly pool: WarmPools<ReadyContainer> | null;
+  /** The pool's containers: a job run in one tells the pool how long its preload took. */
+  private readonly warmContainers = new WeakSet<ReadyContainer>();
 
   constructor(private readonly options: RunnerOptions) {
     super();
     this.docker = new Docker(engineAddress(options.dockerHost));
     const spec = options.warmPool;
     this.cores = spec?.cores ?? 0;
+    this.warmWeightRaisable = spec ? engineLimits(spec.limits).cpuWeightUpdatable : false;
     this.pool =
       spec && spec.size > 0 && spec.images.length > 0
         ? new WarmPools<ReadyContainer>(spec.size, spec.images, {
-            prepare: (image) =>
-              this.prepare(
-                image,
-                spec.limits,
-                POOL_JOB_LABEL,
-                this.imports.preloadFor(spec.preload),
-              ),
+            prepare: async (image) => {
+              const preload = this.imports.preloadFor(spec.preload);
+              const ready = await this.prepare(image, spec.limits, POOL_JOB_LABEL, preload);
+              this.warmContainers.add(ready);
+              return ready;
+            },
             isUsable: (ready) => !ready.hasEnded,
             discard: async (ready) => {
               ready.stream.destroy();
@@ -218,35 +223,30 @@ export class DockerodeRunner extends DockerRunner {
   ): Promise<T> {
     if (this.unremoved.size > 0) await this.retryRemovals();
     const acquiredAt = Date.now();
-    this.activeJobs += 1;
-    let ready: ReadyContainer;
-    try {
-      ready = await this.acquire(job, codes);
-    } catch (error: unknown) {
-      this.jobEnded();
-      throw error;
-    }
+    const ready = await this.acquire(job, codes);
+    this.runningJobs += 1;
     let answeredAtFrame = false;
     try {
       const { outcome, atFrame } = await body(ready, acquiredAt);
       answeredAtFrame = atFrame;
       return outcome;
     } finally {
+      this.runningJobs -= 1;
+      this.refill();
       if (answeredAtFrame) this.removeAfterAnswer(ready);
-      else await this.discard(ready).finally(() => this.jobEnded());
+      else await this.discard(ready);
     }
   }
 
   /**
    * Removes a container whose job was answered at its exit frame, off the answer's path:
-   * on the next turn of the event loop, after the caller has stored and sent the result;
-   * only then does the job end (jobEnded), so that it holds its core until its container
-   * is gone. Tracked, so that shutdown waits for it; a removal the engine refuses is retried.
+   * on the next turn of the event loop, after the caller has stored and sent the result.
+   * Tracked, so that shutdown waits for it; a removal the engine refuses is retried.
    */
   private removeAfterAnswer(ready: ReadyContainer): void {
-    const removal = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.discard(ready))
-      .finally(() => this.jobEnded());
+    const removal = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.discard(ready),
+    );
     this.removals.add(removal);
     void removal.finally(() => this.removals.delete(removal));
   }
@@ -265,7 +265,22 @@ export class DockerodeRunner extends DockerRunner {
     this.imports.record(codes);
     const warm = this.pool.take(job.image);
     this.refill();
-    return warm ? warm.catch(own) : own();
+    return warm ? warm.then((ready) => this.atJobWeight(ready), own) : own();
+  }
+
+  /**
+   * Gives a warm container a job's CPU weight (it waited at WARM_CPU_SHARES, where the
+   * runtime allows), without holding the job up: the engine applies it within a few ms.
+   */
+  private atJobWeight(ready: ReadyContainer): ReadyContainer {
+    if (this.warmWeightRaisable) {
+      ready.container
+        .update({ CpuShares: JOB_CPU_SHARES })
+        .catch((error: unknown) =>
+          this.logger.warn(`could not raise a warm container's CPU weight: ${describe(error)}`),
+        );
+    }
+    return ready;
   }
 
   private async discard(ready: ReadyContainer): Promise<void> {
@@ -273,18 +288,14 @@ export class DockerodeRunner extends DockerRunner {
     await this.remove(ready.container.id);
   }
 
-  private jobEnded(): void {
-    this.activeJobs -= 1;
-    this.refill();
-  }
-
   /**
-   * Refills the pool, unless the jobs running already take every core: preparing a warm
-   * container (and its preload) then only slows them down, so jobs get cold containers
-   * until some end.
+   * Refills the pool, unless the jobs running their code already take every core: preparing
+   * a warm container (and its preload) then only slows them down, so jobs get cold
+   * containers until some end. Jobs still waiting for a container do not count: they claim
+   * the preparations the refill starts.
    */
   private refill(): void {
-    if (this.activeJobs < this.cores) this.pool?.fill();
+    if (this.runningJobs < this.cores) this.pool?.fill();
   }
 
   harnessDelivery(tag: string): HarnessDelivery {
@@ -535,8 +546,15 @@ export class DockerodeRunner extends DockerRunner {
       answersAtFrame: (endSign, stopReason) => answersAtExitFrame(endSign, frames.exit, stopReason),
       onStarted: (event) => listener.onStarted(event),
       abortedBeforeStart: (now) => abortedBeforeStartOutcome(ready.container.id, acquiredAt, now),
-      outcome: (run) =>
-        runOutcomeOf({ ...run, containerId: ready.container.id, frames: frames.collected() }),
+      outcome: (run) => {
+        const preload = frames.exit?.preload;
+        if (preload && this.warmContainers.has(ready)) this.pool?.recordPreload(preload);
+        return runOutcomeOf({
+          ...run,
+          containerId: ready.container.id,
+          frames: frames.collected(),
+        });
+      },
     });
   }
 
@@ -716,7 +734,7 @@ export class DockerodeRunner extends DockerRunner {
         ...(preload.length > 0 ? [`SANDBOX_PRELOAD=${preload.join(',')}`] : []),
       ],
       Labels: { [SANDBOX_LABEL]: this.options.instanceId, [JOB_LABEL]: jobLabel },
-      ...sandboxContainerOptions(limits),
+      ...sandboxContainerOptions(limits, jobLabel === POOL_JOB_LABEL),
     };
   }
 

@@ -70,6 +70,14 @@ export class WarmPools<T> {
   }
 
   /**
+   * What a job in a warm container found of its preload (the exit frame's `preload`): how
+   * long it took to be ready, or how long it had been going when the job came.
+   */
+  recordPreload(preload: { readonly ready: boolean; readonly ms: number }): void {
+    this.target.recordPreload(preload.ms, preload.ready);
+  }
+
+  /**
    * Sizes every pool by the target and recent demand (discarding the ready items a smaller
    * share leaves over), then fills them, never past the budget in all.
    */

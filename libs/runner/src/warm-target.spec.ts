@@ -74,4 +74,19 @@ describe('WarmTarget', () => {
     target.recordPrepare(0); // 0.3 × 0 + 0.7 × 1000 = 700 ms: 1.75 under way
     expect(target.of(10)).toBe(3);
   });
+
+  it('counts a container as prepared once its preload is over, and never lowers that on a job that came first', () => {
+    const target = new WarmTarget(() => 0);
+    for (let i = 0; i < 20; i += 1) target.recordArrival();
+    target.recordPrepare(300);
+    // 2 jobs a second, 0.3 s to start: 0.6 under way.
+    expect(target.of(10)).toBe(2);
+    target.recordPreload(1_200, true); // 1.5 s to be ready: 3 under way
+    expect(target.of(10)).toBe(4);
+    // A job that came 200 ms into a preload says only that it takes longer than that.
+    target.recordPreload(200, false);
+    expect(target.of(10)).toBe(4);
+    target.recordPreload(2_200, false); // 0.3 × 2200 + 0.7 × 1200 = 1500: 3.6 under way
+    expect(target.of(10)).toBe(5);
+  });
 });

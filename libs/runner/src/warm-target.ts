@@ -57,6 +57,9 @@ export class WarmTarget {
   private anyArrived = false;
   private prepareMs = INITIAL_PREPARE_MS;
   private prepareMeasured = false;
+  /** How long a warm container's preload takes after its start; 0 until one is reported. */
+  private preloadMs = 0;
+  private preloadMeasured = false;
 
   constructor(now: () => number = Date.now) {
     this.arrivals = new ArrivalRate(ARRIVAL_WINDOW_MS, now);
@@ -70,18 +73,31 @@ export class WarmTarget {
 
   /** A warm container took this long to prepare. */
   recordPrepare(ms: number): void {
-    this.prepareMs = this.prepareMeasured
-      ? PREPARE_MS_WEIGHT * ms + (1 - PREPARE_MS_WEIGHT) * this.prepareMs
-      : ms;
+    this.prepareMs = this.prepareMeasured ? movingAverage(this.prepareMs, ms) : ms;
     this.prepareMeasured = true;
   }
 
+  /**
+   * A warm container's preload took `ms` after its start, or (`ready` false) had not ended
+   * after `ms` when its job came: a lower bound, which only ever raises the estimate.
+   */
+  recordPreload(ms: number, ready: boolean): void {
+    const sample = ready ? ms : Math.max(ms, this.preloadMs);
+    this.preloadMs = this.preloadMeasured ? movingAverage(this.preloadMs, sample) : sample;
+    this.preloadMeasured = true;
+  }
+
+  /** The target within `budget`: a container counts as prepared once its preload is over too. */
   of(budget: number): number {
     if (!this.anyArrived) return budget;
     return warmTarget({
       budget,
       arrivalsPerSecond: this.arrivals.perSecond(),
-      prepareMs: this.prepareMs,
+      prepareMs: this.prepareMs + this.preloadMs,
     });
   }
+}
+
+function movingAverage(average: number, sample: number): number {
+  return PREPARE_MS_WEIGHT * sample + (1 - PREPARE_MS_WEIGHT) * average;
 }

@@ -270,6 +270,11 @@ const harnessExitSchema = z.object({
   result_error: z.string().nullable(),
   /** What became of the files under out/; null when the job asked for none. */
   output_files: harnessOutputFilesSchema.nullable(),
+  /**
+   * A job's waiting worker (PROTOCOL.md): how long it took to be ready, or (`ready` false)
+   * how long it had been importing when the job came and it was dismissed. Absent in batches.
+   */
+  preload: z.object({ ready: z.boolean(), ms: z.number().nonnegative() }).nullable().optional(),
 });
 
 const harnessMessageSchema = z.discriminatedUnion('type', [

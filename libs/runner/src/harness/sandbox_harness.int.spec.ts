@@ -787,6 +787,9 @@ describe('sandbox harness', () => {
       expect(run.stdout).toBe("['decimal', 'fractions']\nNone\n");
       expect(Object.keys(variablesOf(run))).toEqual(['x']);
       expect(exitOf(run).exit_code).toBe(0);
+      // The time it took to be ready, well before the job came a second in.
+      expect(exitOf(run).preload?.ready).toBe(true);
+      expect(exitOf(run).preload?.ms).toBeLessThan(1_000);
     });
 
     it('imports nothing without it', async () => {
@@ -2590,6 +2593,9 @@ withPandas('sandbox harness: a job that arrives while the preload is under way',
     const run = await runHarness({ code: "import sys\nprint('pandas' in sys.modules)" }, preload);
     expect(run.stdout).toBe('False\n');
     expect(exitOf(run).exit_code).toBe(0);
+    // Dismissed: how long it had been importing when the job came.
+    expect(exitOf(run).preload?.ready).toBe(false);
+    expect(exitOf(run).preload?.ms).toBeGreaterThanOrEqual(0);
   });
 
   it('waits for the waiting worker when it imports one of them, and finds it imported', async () => {

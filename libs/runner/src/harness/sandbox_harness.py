@@ -266,6 +266,7 @@ class _WaitingWorker:
         self.pipes = {name: os.pipe() for name in ('stdout', 'stderr', 'result')}
         job_read, self.job_write = os.pipe()
         self.status_read, status_write = os.pipe()
+        self.forked_at = self.dismissed_at = time.monotonic()
         pid = os.fork()
         if pid == 0:
             os.close(self.job_write)
@@ -306,22 +307,33 @@ class _WaitingWorker:
         self.dismissed = True  # handed over: nothing left to dismiss
         return self.worker
 
-    def preload_cpu_s(self):
-        """CPU time the worker spent before its job (its imports): not the job's to pay."""
+    def before_job(self):
+        """(CPU time it spent before its job, the time it took to be ready), in seconds, as it
+        reported them when it took the job: its imports' cost, not the job's to pay."""
         self._read_status(0)
         for line in reversed(self.status.split(b'\n')):
             if line.startswith(b'cpu '):
                 try:
-                    return max(0.0, float(line[4:]))
+                    cpu_s, ready_s = (max(0.0, float(part)) for part in line[4:].split())
+                    return cpu_s, ready_s
                 except ValueError:
                     break
-        return 0.0
+        return 0.0, None
+
+    def preload_report(self, handed_over):
+        """The exit frame's `preload`: how long the waiting worker took to be ready, or
+        (not ready) how long it had been importing when the job came instead."""
+        if handed_over:
+            ready_s = self.before_job()[1]
+            return None if ready_s is None else {'ready': True, 'ms': round(ready_s * 1000, 3)}
+        return {'ready': False, 'ms': round((self.dismissed_at - self.forked_at) * 1000, 3)}
 
     def dismiss(self):
         """Kill the worker if its job was not handed over; close what it was given."""
         if self.dismissed:
             return
         self.dismissed = True
+        self.dismissed_at = time.monotonic()
         self.worker.kill()
         self.worker.reap()
         os.close(self.job_write)
@@ -353,6 +365,7 @@ def _wait_for_job(preload, pipes, job_read, status_write):
     while it is imported reaches neither the frames nor the job's output.
     """
     exit_code = WORKER_CRASH_EXIT
+    forked_at = time.monotonic()
     try:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
@@ -362,13 +375,14 @@ def _wait_for_job(preload, pipes, job_read, status_write):
             _import_quietly(name)
             _write_all(status_write, name.encode() + b'\n')
         _write_all(status_write, b'\n')
+        ready_s = time.monotonic() - forked_at
         job = _read_job(job_read)
         if job is None:
             os._exit(0)  # dismissed
         header, payload_bytes = job
         os.close(job_read)
         times = os.times()
-        _write_all(status_write, b'cpu %r\n' % (times.user + times.system))
+        _write_all(status_write, b'cpu %r %r\n' % (times.user + times.system, ready_s))
         os.close(status_write)
         payload = _checked_job(_json_loads(payload_bytes.decode('utf-8'), parse_constant=float))
         exit_code = WORKER_CRASH_EXIT  # from here on, as any worker
@@ -577,8 +591,10 @@ def _supervise(payload, payload_bytes, waiting):
     output_files = _send_output_files(request) if request is not None else None
     if figures_dir is not None:
         _send_figures(payload['figures'], figures_dir, received[0])
-    cpu_before_s = waiting.preload_cpu_s() if worker is waiting.worker else 0.0
-    _emit(_exit_frame(status, rusage, timed_out, reader, received, output_files, cpu_before_s=cpu_before_s))
+    handed_over = worker is waiting.worker
+    cpu_before_s = waiting.before_job()[0] if handed_over else 0.0
+    preload = waiting.preload_report(handed_over)
+    _emit(_exit_frame(status, rusage, timed_out, reader, received, output_files, cpu_before_s=cpu_before_s, preload=preload))
 
 
 def _figures_dir(parent, payload):
@@ -1046,11 +1062,12 @@ def _read_or_empty(fd, size):
         return b''
 
 
-def _exit_frame(status, rusage, timed_out, reader, received, output_files, item=None, cpu_before_s=0.0):
+def _exit_frame(status, rusage, timed_out, reader, received, output_files, item=None, cpu_before_s=0.0, preload=None):
     """The exit frame; a batch item's `item_exit` frame, tagged with its index, when item is given.
 
     received: (result, result_error), as _received_result gives them; cpu_before_s: what the
-    worker spent before its job (a waiting worker's imports), left out of its CPU time.
+    worker spent before its job (a waiting worker's imports), left out of its CPU time;
+    preload: a job's `preload` (PROTOCOL.md, "The waiting worker, and preloading").
     """
     result, result_error = received
     frame = {
@@ -1068,6 +1085,8 @@ def _exit_frame(status, rusage, timed_out, reader, received, output_files, item=
     }
     if item is not None:
         frame['item'] = item
+    else:
+        frame['preload'] = preload
     if len(_frame_line(frame)) > MAX_EXIT_FRAME_BYTES:
         # The bounds above make this impossible; the runner's line limit must not depend on that arithmetic.
         frame.update(result=None, result_error='the result does not fit in the exit frame')
