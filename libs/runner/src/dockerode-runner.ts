@@ -57,10 +57,9 @@ import {
   runOutcomeOf,
 } from './run-outcome';
 import { RunStopper } from './run-stopper';
-import { ImportDemand } from './import-demand';
+import { importedByJob } from './imported-modules';
 import { WarmPools } from './warm-pools';
-import { JOB_CPU_SHARES, SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
-import { engineLimits } from './engine-limits';
+import { SANDBOX_ENV, sandboxContainerOptions } from './sandbox-container';
 
 /** After the container exits, how long the attach stream may take to deliver its tail. */
 const STREAM_DRAIN_MS = 2_000;
@@ -139,10 +138,6 @@ export class DockerodeRunner extends DockerRunner {
   private runningJobs = 0;
   /** The host's cores: the pool refills only while fewer jobs run (refill). */
   private readonly cores: number;
-  /** Whether warm containers wait at WARM_CPU_SHARES, raised when a job takes one (atJobWeight). */
-  private readonly warmWeightRaisable: boolean;
-  /** What recent jobs imported: warm containers preload only that of SANDBOX_PRELOAD. */
-  private readonly imports = new ImportDemand();
   /** The id of each image tag, as the engine watch last found it (findImage). */
   private readonly imageIds = new Map<string, string>();
   private readonly compiledHarness = new CompiledHarnessCache<ContainerLimits>(
@@ -165,13 +160,16 @@ export class DockerodeRunner extends DockerRunner {
     this.docker = new Docker(engineAddress(options.dockerHost));
     const spec = options.warmPool;
     this.cores = spec?.cores ?? 0;
-    this.warmWeightRaisable = spec ? engineLimits(spec.limits).cpuWeightUpdatable : false;
     this.pool =
       spec && spec.size > 0 && spec.images.length > 0
-        ? new WarmPools<ReadyContainer>(spec.size, spec.images, {
-            prepare: async (image) => {
-              const preload = this.imports.preloadFor(spec.preload);
-              const ready = await this.prepare(image, spec.limits, POOL_JOB_LABEL, preload);
+        ? new WarmPools<ReadyContainer>(spec.size, spec.images, spec.preload, {
+            prepare: async (kind) => {
+              const ready = await this.prepare(
+                kind.image,
+                spec.limits,
+                POOL_JOB_LABEL,
+                kind.preload,
+              );
               this.warmContainers.add(ready);
               return ready;
             },
@@ -262,25 +260,9 @@ export class DockerodeRunner extends DockerRunner {
   ): Promise<ReadyContainer> {
     const own = () => this.prepare(job.image, job.limits, job.jobId);
     if (!this.pool || !this.servesFromPool(job)) return own();
-    this.imports.record(codes);
-    const warm = this.pool.take(job.image);
+    const warm = this.pool.take(job.image, importedByJob(codes));
     this.refill();
-    return warm ? warm.then((ready) => this.atJobWeight(ready), own) : own();
-  }
-
-  /**
-   * Gives a warm container a job's CPU weight (it waited at WARM_CPU_SHARES, where the
-   * runtime allows), without holding the job up: the engine applies it within a few ms.
-   */
-  private atJobWeight(ready: ReadyContainer): ReadyContainer {
-    if (this.warmWeightRaisable) {
-      ready.container
-        .update({ CpuShares: JOB_CPU_SHARES })
-        .catch((error: unknown) =>
-          this.logger.warn(`could not raise a warm container's CPU weight: ${describe(error)}`),
-        );
-    }
-    return ready;
+    return warm ? warm.catch(own) : own();
   }
 
   private async discard(ready: ReadyContainer): Promise<void> {
@@ -734,7 +716,7 @@ export class DockerodeRunner extends DockerRunner {
         ...(preload.length > 0 ? [`SANDBOX_PRELOAD=${preload.join(',')}`] : []),
       ],
       Labels: { [SANDBOX_LABEL]: this.options.instanceId, [JOB_LABEL]: jobLabel },
-      ...sandboxContainerOptions(limits, jobLabel === POOL_JOB_LABEL),
+      ...sandboxContainerOptions(limits),
     };
   }
 

@@ -21,7 +21,6 @@ describe('engineLimits', () => {
       extraUlimits: [],
       securityOpt: sandboxSecurityOpt(),
       maskedPaths: sandboxMaskedPaths(),
-      cpuWeightUpdatable: true,
     });
   });
 
@@ -51,9 +50,5 @@ describe('engineLimits', () => {
     const engine = engineLimits({ ...limits, runtime: 'runsc' });
     expect(engine.securityOpt).toEqual(['no-new-privileges']);
     expect(engine.maskedPaths).toBeUndefined();
-  });
-
-  it('under runsc cannot change a running container’s CPU weight (runsc has no update)', () => {
-    expect(engineLimits({ ...limits, runtime: 'runsc' }).cpuWeightUpdatable).toBe(false);
   });
 });

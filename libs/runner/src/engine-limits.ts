@@ -30,11 +30,6 @@ export interface EngineLimits {
   readonly securityOpt: readonly string[];
   /** `HostConfig.MaskedPaths`; undefined: not sent. */
   readonly maskedPaths: readonly string[] | undefined;
-  /**
-   * Whether the engine can change a running container's CPU weight (`docker update`):
-   * runc can; runsc has no `update` command.
-   */
-  readonly cpuWeightUpdatable: boolean;
 }
 
 /**
@@ -61,7 +56,6 @@ export function engineLimits(limits: ContainerLimits): EngineLimits {
       extraUlimits: [{ Name: 'nproc', Soft: limits.pids, Hard: limits.pids }],
       securityOpt: sandboxSecurityOpt().filter((option) => !option.startsWith('seccomp=')),
       maskedPaths: undefined,
-      cpuWeightUpdatable: false,
     };
   }
   return {
@@ -70,6 +64,5 @@ export function engineLimits(limits: ContainerLimits): EngineLimits {
     extraUlimits: [],
     securityOpt: sandboxSecurityOpt(),
     maskedPaths: sandboxMaskedPaths(),
-    cpuWeightUpdatable: true,
   };
 }

@@ -34,8 +34,8 @@ export interface WarmPoolSpec {
   readonly limits: ContainerLimits;
   /**
    * Modules the harness of a warm container may import while it waits for its job, so
-   * that the job's own import finds them loaded (SANDBOX_PRELOAD): those recent jobs
-   * imported (ImportDemand). Cold containers import nothing ahead.
+   * that the job's own import finds them loaded (SANDBOX_PRELOAD): each kind of warm
+   * container preloads those its jobs import (WarmPools). Cold containers import nothing ahead.
    */
   readonly preload: readonly string[];
   /**

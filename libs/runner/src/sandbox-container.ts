@@ -12,24 +12,13 @@ export const SANDBOX_ENV: readonly string[] = [
   'MPLBACKEND=Agg',
 ];
 
-/** The engine's default CPU weight (`cpu.shares`): a job's. */
-export const JOB_CPU_SHARES = 1024;
-/**
- * The CPU weight of a warm container while it waits (and preloads): next to a job's 1024,
- * it gets the CPU only when the jobs leave some. Raised to JOB_CPU_SHARES when a job takes it.
- */
-export const WARM_CPU_SHARES = 2;
-
 /**
  * How every sandbox container is created, whatever it runs: user, attach, no network,
  * and the HostConfig that enforces the limits and the hardening. One place, so that the
- * bench's bare baseline gets exactly what a job gets. `warm`: started ahead of its job,
- * at WARM_CPU_SHARES where the runtime can raise it later (runc; under gVisor a warm
- * container keeps a job's weight).
+ * bench's bare baseline gets exactly what a job gets.
  */
 export function sandboxContainerOptions(
   limits: ContainerLimits,
-  warm = false,
 ): Omit<Docker.ContainerCreateOptions, 'Image' | 'Cmd' | 'Env' | 'Labels'> {
   // What differs between runtimes (runc, gVisor's runsc) is decided in engineLimits().
   const engine = engineLimits(limits);
@@ -51,7 +40,6 @@ export function sandboxContainerOptions(
       Memory: limits.memoryBytes,
       MemorySwap: limits.memoryBytes,
       NanoCpus: Math.round(limits.cpus * 1e9),
-      CpuShares: warm && engine.cpuWeightUpdatable ? WARM_CPU_SHARES : JOB_CPU_SHARES,
       PidsLimit: engine.pidsLimit,
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsBytes}` },

@@ -55,11 +55,22 @@ export class WarmPool<T> {
    * dead, and the caller prepares one itself); null when there is neither.
    */
   take(): Promise<T> | null {
+    const ready = this.takeReady();
+    return ready === null ? this.claim() : Promise.resolve(ready);
+  }
+
+  /** A ready item that is still usable, or null. */
+  takeReady(): T | null {
     while (this.ready.length > 0) {
       const item = this.ready.shift() as T;
-      if (this.lifecycle.isUsable(item)) return Promise.resolve(item);
+      if (this.lifecycle.isUsable(item)) return item;
       void this.lifecycle.discard(item);
     }
+    return null;
+  }
+
+  /** The oldest preparation no one claimed yet, as take() hands it out; null when none is under way. */
+  claim(): Promise<T> | null {
     const unclaimed = this.preparing.find((preparation) => preparation.taker === null);
     if (!unclaimed) return null;
     return new Promise<T>((resolve, reject) => {

@@ -1,27 +1,38 @@
 import { DemandWindow } from './warm-budget';
-import { WarmPools } from './warm-pools';
+import { WarmKind, WarmPools } from './warm-pools';
 
 interface Item {
   readonly image: string;
+  /** The kind's preload, comma-separated. */
+  readonly preload: string;
   readonly id: number;
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-/** Pools whose preparations settle when the spec says so, on a clock the spec moves. */
-function poolsOf(budget: number, images: string[], failing: Set<string> = new Set()) {
+/**
+ * Pools whose preparations settle when the spec says so, on a clock the spec moves;
+ * warm containers may preload `preload`.
+ */
+function poolsOf(
+  budget: number,
+  images: string[],
+  failing: Set<string> = new Set(),
+  preload: string[] = [],
+) {
   let next = 0;
   let now = 0;
-  const pending: { image: string; resolve(item: Item): void; reject(error: Error): void }[] = [];
+  const pending: { kind: WarmKind; resolve(item: Item): void; reject(error: Error): void }[] = [];
   const discarded: Item[] = [];
   const failures: string[] = [];
   const clock = () => now;
   const pools = new WarmPools<Item>(
     budget,
     images,
+    preload,
     {
-      prepare: (image) =>
-        new Promise<Item>((resolve, reject) => pending.push({ image, resolve, reject })),
+      prepare: (kind) =>
+        new Promise<Item>((resolve, reject) => pending.push({ kind, resolve, reject })),
       isUsable: () => true,
       discard: (item) => {
         discarded.push(item);
@@ -35,25 +46,32 @@ function poolsOf(budget: number, images: string[], failing: Set<string> = new Se
   /** Every preparation under way takes `ms`, then succeeds (fails, for a failing image). */
   async function prepared(ms = 500): Promise<void> {
     now += ms;
-    for (const preparation of pending.splice(0)) {
-      if (failing.has(preparation.image)) preparation.reject(new Error('no image'));
-      else preparation.resolve({ image: preparation.image, id: next++ });
+    for (const { kind, resolve, reject } of pending.splice(0)) {
+      if (failing.has(kind.image)) reject(new Error('no image'));
+      else resolve({ image: kind.image, preload: kind.preload.join(','), id: next++ });
     }
     await settle();
   }
-  const pendingImages = () => pending.map((preparation) => preparation.image);
+  const pendingImages = () => pending.map((preparation) => preparation.kind.image);
+  const pendingPreloads = () => pending.map((preparation) => preparation.kind.preload.join(','));
   return {
     pools,
     discarded,
     failures,
     pendingImages,
+    pendingPreloads,
     prepared,
     advance: (ms: number) => (now += ms),
   };
 }
 
-function takeTimes(pools: WarmPools<Item>, image: string, times: number): void {
-  for (let i = 0; i < times; i += 1) void pools.take(image);
+function takeTimes(
+  pools: WarmPools<Item>,
+  image: string,
+  times: number,
+  imports: ReadonlySet<string> = new Set(),
+): void {
+  for (let i = 0; i < times; i += 1) void pools.take(image, imports);
 }
 
 describe('WarmPools', () => {
@@ -165,5 +183,52 @@ describe('WarmPools', () => {
     await closed;
     expect(pools.readyCount()).toBe(0);
     expect(discarded.map((item) => item.image).sort()).toEqual(['default', 'minimal']);
+  });
+
+  describe('kinds: what a warm container preloads follows what its jobs import', () => {
+    const PRELOAD = ['numpy', 'pandas'];
+
+    it('warms the first image with the whole preload until a job comes', () => {
+      const { pools, pendingPreloads } = poolsOf(2, ['default'], new Set(), PRELOAD);
+      pools.fill();
+      expect(pendingPreloads()).toEqual(['numpy,pandas', 'numpy,pandas']);
+    });
+
+    it('shares the target between the kinds jobs need, each preloading what its jobs import', async () => {
+      const { pools, pendingPreloads, prepared } = poolsOf(4, ['default'], new Set(), PRELOAD);
+      pools.fill();
+      await prepared(1000);
+      takeTimes(pools, 'default', 5, new Set(['pandas', 'os']));
+      takeTimes(pools, 'default', 5, new Set(['os']));
+      // 1 job a second, 1 s to prepare: a target of 2, one of each kind.
+      pools.fill();
+      expect(pendingPreloads().sort()).toEqual(['', 'pandas']);
+    });
+
+    it('gives a job its own kind first, then a ready one of another kind, then a preparation', async () => {
+      const { pools, prepared } = poolsOf(4, ['default'], new Set(), PRELOAD);
+      pools.fill();
+      await prepared(1000);
+      // 2 jobs a second, 1 s to prepare: a target of 3, 2 of pandas and 1 bare.
+      takeTimes(pools, 'default', 10, new Set(['pandas']));
+      takeTimes(pools, 'default', 10, new Set());
+      pools.fill();
+      await prepared(1000);
+      expect((await pools.take('default', new Set(['pandas'])))?.preload).toBe('pandas');
+      expect((await pools.take('default', new Set()))?.preload).toBe('');
+      // Its own kind has none ready: a ready one of another kind will do.
+      expect((await pools.take('default', new Set()))?.preload).toBe('pandas');
+    });
+
+    it('claims a preparation of its own kind before one of another', async () => {
+      const { pools, pendingPreloads, prepared } = poolsOf(2, ['default'], new Set(), PRELOAD);
+      takeTimes(pools, 'default', 10, new Set(['pandas']));
+      takeTimes(pools, 'default', 10, new Set());
+      pools.fill();
+      expect(pendingPreloads().sort()).toEqual(['', 'pandas']);
+      const claimed = pools.take('default', new Set(['pandas']));
+      await prepared();
+      expect((await claimed)?.preload).toBe('pandas');
+    });
   });
 });

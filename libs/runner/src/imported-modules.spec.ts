@@ -1,4 +1,4 @@
-import { ImportDemand, MAX_SCANNED_CHARS, REMEMBERED_JOBS, importedModules } from './import-demand';
+import { MAX_SCANNED_CHARS, importedByJob, importedModules } from './imported-modules';
 
 const imported = (code: string) => [...importedModules(code)].sort();
 
@@ -55,52 +55,15 @@ describe('importedModules', () => {
   });
 });
 
-describe('ImportDemand', () => {
-  const configured = ['numpy', 'pandas', 'matplotlib.pyplot', 'sklearn.linear_model'];
-
-  it('preloads the whole configured list until a job is recorded', () => {
-    expect(new ImportDemand().preloadFor(configured)).toEqual(configured);
-  });
-
-  it('preloads, in the configured order, only what recent jobs imported', () => {
-    const demand = new ImportDemand();
-    demand.record(['import matplotlib.pyplot as plt\nimport numpy as np']);
-    expect(demand.preloadFor(configured)).toEqual(['numpy', 'matplotlib.pyplot']);
-    demand.record(['print(1)']);
-    expect(demand.preloadFor(configured)).toEqual(['numpy', 'matplotlib.pyplot']);
-    demand.record(['from sklearn.datasets import load_iris']);
-    expect(demand.preloadFor(configured)).toEqual([
-      'numpy',
-      'matplotlib.pyplot',
-      'sklearn.linear_model',
-    ]);
-  });
-
-  it('preloads nothing when recent jobs import none of the list', () => {
-    const demand = new ImportDemand();
-    demand.record(['import os\nprint(os.getcwd())']);
-    expect(demand.preloadFor(configured)).toEqual([]);
-  });
-
-  it('takes a batch as one job importing what any of its items does', () => {
-    const demand = new ImportDemand();
-    demand.record(['import pandas', 'import numpy', 'print(1)']);
-    expect(demand.preloadFor(configured)).toEqual(['numpy', 'pandas']);
-  });
-
-  it('forgets the jobs before the last REMEMBERED_JOBS', () => {
-    const demand = new ImportDemand();
-    demand.record(['import pandas']);
-    for (let i = 1; i < REMEMBERED_JOBS; i += 1) demand.record(['import numpy']);
-    expect(demand.preloadFor(configured)).toEqual(['numpy', 'pandas']);
-    demand.record(['print(1)']);
-    expect(demand.preloadFor(configured)).toEqual(['numpy']);
+describe('importedByJob', () => {
+  it('takes the union over a batch’s codes', () => {
+    expect(
+      [...importedByJob(['import numpy', 'print(1)', 'from pandas import DataFrame'])].sort(),
+    ).toEqual(['numpy', 'pandas']);
   });
 
   it('reads a batch only up to MAX_SCANNED_CHARS in all', () => {
-    const demand = new ImportDemand();
     const long = `x = 1\n${' '.repeat(MAX_SCANNED_CHARS)}`;
-    demand.record([long, 'import pandas']);
-    expect(demand.preloadFor(configured)).toEqual([]);
+    expect([...importedByJob([long, 'import pandas'])]).toEqual([]);
   });
 });
