@@ -261,7 +261,7 @@ export class DockerodeRunner extends DockerRunner {
     const own = () => this.prepare(job.image, job.limits, job.jobId);
     if (!this.pool || !this.servesFromPool(job)) return own();
     const warm = this.pool.take(job.image, importedByJob(codes));
-    this.refill();
+    this.refill(1); // this job is about to run
     return warm ? warm.catch(own) : own();
   }
 
@@ -271,13 +271,15 @@ export class DockerodeRunner extends DockerRunner {
   }
 
   /**
-   * Refills the pool, unless the jobs running their code already take every core: preparing
-   * a warm container (and its preload) then only slows them down, so jobs get cold
-   * containers until some end. Jobs still waiting for a container do not count: they claim
-   * the preparations the refill starts.
+   * Refills the pool with as many preparations under way at once as cores the jobs running
+   * their code leave free: a preparation (the engine's work, and a preload) on a core a job
+   * needs slows the job down; with every core taken the pool spends nothing, and jobs get
+   * cold containers until some end. Jobs still waiting for a container do not count: they
+   * claim the preparations the refill starts. `starting`: jobs about to run, not counted yet.
    */
-  private refill(): void {
-    if (this.runningJobs < this.cores) this.pool?.fill();
+  private refill(starting = 0): void {
+    const freeCores = this.cores - this.runningJobs - starting;
+    if (freeCores > 0) this.pool?.fill(freeCores);
   }
 
   harnessDelivery(tag: string): HarnessDelivery {

@@ -44,6 +44,11 @@ export class WarmPool<T> {
     return this.ready.length;
   }
 
+  /** Preparations under way, claimed or not. */
+  get preparingCount(): number {
+    return this.preparing.length;
+  }
+
   /** Ready items and unclaimed preparations: what the pool holds against its size. */
   get heldCount(): number {
     return this.ready.length + this.unclaimedCount();

@@ -231,4 +231,28 @@ describe('WarmPools', () => {
       expect((await claimed)?.preload).toBe('pandas');
     });
   });
+
+  it('keeps no more preparations under way at once than it is told, claimed ones included', async () => {
+    const { pools, pendingImages, prepared } = poolsOf(4, ['default']);
+    pools.fill(1);
+    expect(pendingImages()).toHaveLength(1);
+    const claimed = pools.take('default');
+    pools.fill(1);
+    expect(pendingImages()).toHaveLength(1);
+    // Room for three: the claimed one, and one for the target (one job in ten seconds).
+    pools.fill(3);
+    expect(pendingImages()).toHaveLength(2);
+    await prepared();
+    expect((await claimed)?.image).toBe('default');
+  });
+
+  it('keeps one of every kind jobs asked for lately, while the budget lasts', () => {
+    const { pools, pendingPreloads } = poolsOf(3, ['default'], new Set(), ['pandas', 'scipy']);
+    // One job of each kind in ten minutes: a target of one, but three kinds in demand.
+    void pools.take('default', new Set(['pandas']));
+    void pools.take('default', new Set(['scipy']));
+    void pools.take('default', new Set());
+    pools.fill();
+    expect(pendingPreloads().sort()).toEqual(['', 'pandas', 'scipy']);
+  });
 });

@@ -97,19 +97,25 @@ export class WarmPools<T> {
 
   /**
    * Sizes every pool by the target and recent demand (discarding the ready items a smaller
-   * share leaves over), then fills them, never past the budget in all.
+   * share leaves over), then fills them, never past the budget in all, nor past
+   * `maxPreparing` preparations under way at once (claimed ones included): each costs the
+   * engine CPU that the jobs running would otherwise have.
    */
-  fill(): void {
-    const shares = splitWarmBudget(
-      this.target.of(this.budget),
-      [...this.pools.keys()],
-      this.demand.counts(),
-    );
+  fill(maxPreparing = Number.POSITIVE_INFINITY): void {
+    const demand = this.demand.counts();
+    // Every kind jobs asked for lately keeps one, while the budget lasts.
+    const target = Math.min(this.budget, Math.max(this.target.of(this.budget), demand.size));
+    const shares = splitWarmBudget(target, [...this.pools.keys()], demand);
     for (const [key, { pool }] of this.pools) pool.resize(shares.get(key) ?? 0);
     // Preparations a pool started under a larger share still count against the budget.
     let room = this.budget;
-    for (const { pool } of this.pools.values()) room -= pool.heldCount;
-    for (const { pool } of this.pools.values()) room -= pool.fill(room);
+    let preparing = 0;
+    for (const { pool } of this.pools.values()) {
+      room -= pool.heldCount;
+      preparing += pool.preparingCount;
+    }
+    room = Math.min(room, maxPreparing - preparing);
+    for (const { pool } of this.pools.values()) room -= pool.fill(Math.max(0, room));
   }
 
   /** Stops filling and discards every item, including those still being prepared. */
