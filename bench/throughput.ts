@@ -48,9 +48,12 @@ const MIB = 2 ** 20;
 /** Labels the bare path's containers, so that its leftovers can be counted apart. */
 const BARE_LABEL = 'brain-net.bench-bare';
 
+/** The service's default warm pool (SANDBOX_WARM_POOL), as deployed. */
+const WARM_POOL = loadConfig({}).warmPoolSize;
+
 const SERVICE_ENV = {
   SANDBOX_IMAGE: IMAGE,
-  SANDBOX_WARM_POOL: '2',
+  SANDBOX_WARM_POOL: String(WARM_POOL),
   MAX_CONCURRENT_EXECUTIONS: '16',
   MAX_QUEUED_EXECUTIONS: '1000',
   RATE_LIMIT_PER_MINUTE: '0',
@@ -634,7 +637,7 @@ export async function throughputAndCost(): Promise<void> {
   const startedAt = performance.now();
   const date = new Date().toISOString();
   console.log(
-    `\nThroughput and cost (${plan.name} run): service over HTTP, own process, warm pool 2, ` +
+    `\nThroughput and cost (${plan.name} run): service over HTTP, own process, warm pool ${WARM_POOL}, ` +
       '16 slots, against the bare cold path through dockerode, same limits; then under gVisor',
   );
   const runId = randomUUID().slice(0, 8);

@@ -136,7 +136,7 @@ export class DockerodeRunner extends DockerRunner {
   private readonly removals = new Set<Promise<void>>();
   /** Jobs whose code runs now, from their container's acquisition to their answer (refill). */
   private runningJobs = 0;
-  /** The host's cores: the pool refills only while fewer jobs run (refill). */
+  /** The host's cores: what jobs running leave of them bounds the pool's preparations (refill). */
   private readonly cores: number;
   /** The id of each image tag, as the engine watch last found it (findImage). */
   private readonly imageIds = new Map<string, string>();

@@ -39,8 +39,8 @@ export interface WarmPoolSpec {
    */
   readonly preload: readonly string[];
   /**
-   * The cores the jobs share: the pool refills only while fewer jobs than this run, so
-   * that preparing warm containers never slows a saturated host further.
+   * The cores the jobs share: the pool keeps as many preparations under way as cores the
+   * jobs running leave free, so that preparing warm containers never slows them down.
    */
   readonly cores: number;
 }
