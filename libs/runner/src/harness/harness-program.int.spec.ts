@@ -69,6 +69,7 @@ describe('the harness program', () => {
           ...frame,
           cpu_time_ms: 0,
           max_rss_kb: 0,
+          preload: frame.preload && { ...frame.preload, ms: 0 },
           result: frame.result && { ...frame.result, duration_ms: 0 },
         })),
     });

@@ -797,9 +797,12 @@ describe('sandbox harness', () => {
       expect(run.stdout).toBe('[]\nNone\n');
     });
 
-    it('keeps the frames clean when a preloaded module prints as it is imported', async () => {
-      const run = await runHarness({ code: 'print("job")' }, { SANDBOX_PRELOAD: 'this' });
+    it("keeps the frames and the job's output clean when a preloaded module prints as it is imported", async () => {
+      // The job comes once the waiting worker has imported it, and runs there.
+      const run = await runHarness({ code: 'print("job")' }, { SANDBOX_PRELOAD: 'this' }, 1_000);
+      expect(exitOf(run).preload?.ready).toBe(true);
       expect(run.stdout).toBe('job\n');
+      expect(run.stderr).toBe('');
     });
   });
 

@@ -233,15 +233,20 @@ def _imported_names(*codes):
     return names
 
 
-def _preload(names):
-    """Import the modules named, in this process: a module that fails to import is simply
-    imported (or not) by the job as it would be without a preload; what it prints is no frame."""
-    frames, sys.stdout = sys.stdout, io.StringIO()
+def _preload(names, imported=None):
+    """Import the modules named, in this process, calling imported(name) after each: a module
+    that fails to import is simply imported (or not) by the job as it would be without a
+    preload. What they print is discarded, never left in a buffer that a later flush would
+    send as a frame or as the job's own output."""
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
     try:
         for name in names:
             _import_quietly(name)
+            if imported is not None:
+                imported(name)
     finally:
-        sys.stdout = frames
+        sys.stdout, sys.stderr = streams
 
 
 def _import_quietly(name):
@@ -372,9 +377,7 @@ def _wait_for_job(preload, pipes, job_read, status_write):
         os.dup2(null, 1)
         os.dup2(null, 2)
         os.close(null)
-        for name in preload:
-            _import_quietly(name)
-            _write_all(status_write, name.encode() + b'\n')
+        _preload(preload, lambda name: _write_all(status_write, name.encode() + b'\n'))
         # A full collection writes to every tracked object, so the pages the worker shares
         # with the supervisor since the fork are copied now, not while the job runs (~10 ms).
         gc.collect()
