@@ -188,4 +188,16 @@ describe('Warm containers of the kind their jobs need', () => {
       output: "['numpy', 'pandas']\n",
     });
   });
+
+  it('replaces a ready container a job took only once the job is answered, never beside it', async () => {
+    await sandbox.containersSettle(1);
+    const id = await startSleeper(sandbox.http);
+    // While the job runs, its container is the instance's only one: no preparation competes.
+    for (let i = 0; i < 10; i += 1) {
+      expect(await sandbox.containerCount()).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await sandbox.http.delete(`/execution/${id}`).expect(200);
+    await sandbox.containersSettle(1);
+  });
 });

@@ -230,21 +230,25 @@ export class DockerodeRunner extends DockerRunner {
       return outcome;
     } finally {
       this.runningJobs -= 1;
-      this.refill();
-      if (answeredAtFrame) this.removeAfterAnswer(ready);
-      else await this.discard(ready);
+      if (answeredAtFrame) this.afterAnswer(ready);
+      else {
+        this.refill();
+        await this.discard(ready);
+      }
     }
   }
 
   /**
-   * Removes a container whose job was answered at its exit frame, off the answer's path:
-   * on the next turn of the event loop, after the caller has stored and sent the result.
-   * Tracked, so that shutdown waits for it; a removal the engine refuses is retried.
+   * Refills the pool and removes the container of a job answered at its exit frame, off
+   * the answer's path: on the next turn of the event loop, once the caller has stored and
+   * sent the result. The removal is tracked, so that shutdown waits for it; one the engine
+   * refuses is retried.
    */
-  private removeAfterAnswer(ready: ReadyContainer): void {
-    const removal = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      this.discard(ready),
-    );
+  private afterAnswer(ready: ReadyContainer): void {
+    const removal = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.refill();
+      return this.discard(ready);
+    });
     this.removals.add(removal);
     void removal.finally(() => this.removals.delete(removal));
   }
@@ -252,7 +256,12 @@ export class DockerodeRunner extends DockerRunner {
   /**
    * The job's container: from the pool when it serves the job (the one that will be ready
    * first), else prepared for it; also when the pool's preparation it claimed fails, so
-   * that a job never fails for the pool's sake. The pool refills behind it.
+   * that a job never fails for the pool's sake.
+   *
+   * A ready container taken is replaced once its job is answered (inContainer), so that
+   * the preparation never competes with the job for the CPU; at a pace where that is too
+   * late the pool keeps more than one (WarmTarget). A job that found none ready refills at
+   * once: the jobs behind it would find none either.
    */
   private acquire(
     job: Pick<SandboxJob, 'jobId' | 'image' | 'limits'>,
@@ -260,8 +269,9 @@ export class DockerodeRunner extends DockerRunner {
   ): Promise<ReadyContainer> {
     const own = () => this.prepare(job.image, job.limits, job.jobId);
     if (!this.pool || !this.servesFromPool(job)) return own();
+    const readyBefore = this.pool.readyCount(job.image);
     const warm = this.pool.take(job.image, importedByJob(codes));
-    this.refill(1); // this job is about to run
+    if (this.pool.readyCount(job.image) === readyBefore) this.refill(1); // this job is about to run
     return warm ? warm.catch(own) : own();
   }
 

@@ -180,6 +180,9 @@ def main():
     _make_undumpable()
     preload = _module_names(os.environ.pop(PRELOAD_ENV, ''))
     waiting = _WaitingWorker(preload)
+    # os.wait4 imports it to build the worker's rusage: loaded while the payload is awaited
+    # (~2 ms), not between the job's end and its exit frame.
+    import resource  # noqa: F401
     try:
         payload, payload_bytes = _read_payload()
     except Exception as exc:  # whatever is wrong with stdin, it is a bad payload
@@ -613,13 +616,32 @@ def _figures_dir(parent, payload):
 
 
 def _forward_until_exit(worker, reader, deadline):
-    """Forward output until the worker exits; return True if the deadline killed it."""
+    """Forward output until the worker exits; return True if the deadline killed it.
+
+    Its end wakes the wait at once (SIGCHLD, through a wakeup fd): the worker's pipes close
+    a moment before it can be reaped, so a wait on them alone would then sleep a whole
+    poll interval. A worker that ended before the handler was set is seen by exited().
+    """
+    wakeup_read, wakeup_write = os.pipe()
+    os.set_blocking(wakeup_read, False)
+    os.set_blocking(wakeup_write, False)
+    signal.set_wakeup_fd(wakeup_write, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, _on_child)
+    reader.poller.register(wakeup_read, select.POLLIN)
     timed_out = False
-    while not worker.exited():
-        if not timed_out and time.monotonic() >= deadline:
-            worker.kill()
-            timed_out = True
-        reader.pump(POLL_INTERVAL_S)
+    try:
+        while not worker.exited():
+            if not timed_out and time.monotonic() >= deadline:
+                worker.kill()
+                timed_out = True
+            reader.pump(POLL_INTERVAL_S)
+            _read_or_empty(wakeup_read, 4096)
+    finally:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        reader.poller.unregister(wakeup_read)
+        os.close(wakeup_read)
+        os.close(wakeup_write)
     return timed_out
 
 
@@ -1608,9 +1630,11 @@ class _Reader:
             self.open_pipes[fd] = name
 
     def pump(self, timeout):
-        """Wait up to timeout for data, then take one chunk from each ready pipe."""
+        """Wait up to timeout for data, then take one chunk from each ready pipe (another fd
+        registered by the caller only wakes the wait)."""
         for fd, _ in self.poller.poll(timeout * 1000):
-            self.read(fd)
+            if fd in self.open_pipes:
+                self.read(fd)
 
     def read(self, fd):
         """Take one chunk from the pipe fd, ready to be read; closes it at its end."""
