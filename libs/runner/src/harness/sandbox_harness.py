@@ -403,15 +403,20 @@ def _wait_for_job(preload, pipes, job_read, status_write):
 
 
 def _read_job(fd):
-    """(header, payload bytes) as the supervisor sent them, or None when it closed the pipe."""
-    first = b''
-    while not first.endswith(b'\n'):
-        byte = os.read(fd, 1)
-        if not byte:
-            return None
-        first += byte
-    header_size, payload_size = (int(part) for part in first.split())
+    """(header, payload bytes) as the supervisor sent them, or None when it closed the pipe.
+
+    Read in chunks, the sizes line with them: nothing but the job ever comes down this
+    pipe, and every syscall counts under gVisor.
+    """
     data = bytearray()
+    while b'\n' not in data:
+        chunk = os.read(fd, READ_CHUNK_BYTES)
+        if not chunk:
+            return None
+        data += chunk
+    first, _, rest = bytes(data).partition(b'\n')
+    header_size, payload_size = (int(part) for part in first.split())
+    data = bytearray(rest)
     while len(data) < header_size + payload_size:
         chunk = os.read(fd, min(READ_CHUNK_BYTES, header_size + payload_size - len(data)))
         if not chunk:
