@@ -16,7 +16,7 @@ const LAYERS = [
   ['quota', 'processor', 'files', 'runtimes'],
   ['execution'],
   ['cluster', 'metrics'],
-  ['adjustment', 'debug', 'callbacks', 'batch'],
+  ['adjustment', 'debug', 'callbacks', 'batch', 'mcp'],
   ['health', 'info'],
   ['bootstrap'],
 ];

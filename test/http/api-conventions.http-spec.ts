@@ -371,6 +371,7 @@ describe('CORS (CORS_ORIGINS)', () => {
           'Content-Type',
           'Idempotency-Key',
           'X-Request-Id',
+          'Mcp-Protocol-Version',
         ]),
       );
       // A preflight of a route that reads a body, and of one with an id: neither asks for a key.

@@ -18,6 +18,7 @@ import { HealthModule } from './health/health.module';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { createValidationPipe } from './http/validation';
 import { InfoModule } from './info/info.module';
+import { McpModule } from './mcp/mcp.module';
 import { BatchModule } from './batch/batch.module';
 import { FilesModule } from './files/files.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -39,6 +40,7 @@ const API_MODULES = [
   MetricsModule,
   ProcessorModule,
   RuntimesModule,
+  McpModule,
 ];
 
 /** What makes an instance run executions (ROLE all or worker): its engine and the queue's jobs. */

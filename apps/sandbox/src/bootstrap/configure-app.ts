@@ -21,6 +21,9 @@ import { assignRequestId } from '../http/request-id';
 export const BODY_ROUTES = ['/execute', '/adjust-processor', '/executions/batch'];
 /** Of those, the one whose body holds items of the others' kind (see arrayFields). */
 const BATCH_ROUTE = '/executions/batch';
+/** MCP's JSON-RPC route, and how far below its body's fields a tool's arguments sit. */
+const MCP_ROUTE = '/mcp';
+const MCP_ARGUMENT_LEVELS = 2;
 
 /** The request headers of the API a browser page may send (CORS). */
 export const CORS_REQUEST_HEADERS = [
@@ -29,6 +32,7 @@ export const CORS_REQUEST_HEADERS = [
   'Content-Type',
   'Idempotency-Key',
   'X-Request-Id',
+  'Mcp-Protocol-Version',
 ];
 
 /** The response headers of the API a browser page may read (CORS). */
@@ -113,6 +117,15 @@ export function configureApp(app: NestExpressApplication): void {
         rawFields: [],
         arrayFields: { inputs: ['input_data'], items: ['input_data'] },
       }),
+    ),
+  );
+  // MCP's JSON-RPC (POST /mcp): the same door, slots and bounded walk. A tool's input_data
+  // sits in params.arguments, two levels below a body field; it is parsed, so it holds at
+  // most MAX_PARSED_MEMBER_VALUES values (bulk data goes as a file).
+  express.post(
+    MCP_ROUTE,
+    ...readJsonBody(
+      parseJsonBody({ maxFieldDepth: config.maxInputDepth + MCP_ARGUMENT_LEVELS, rawFields: [] }),
     ),
   );
   // Uploads (POST /files) stream to the file store, never parsed here: the caller is
