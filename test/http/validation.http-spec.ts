@@ -60,6 +60,22 @@ describe('Input validation', () => {
     expect(problem.errors?.map((e) => e.field)).toContain(field);
   });
 
+  it.each([
+    ['an array', '[{"code": "pass"}]'],
+    ['a string', '"print(1)"'],
+    ['null', 'null'],
+  ])('rejects a body that is %s, not an object, with 400, unparsed', async (_name, body) => {
+    const response = await sandbox.http
+      .post('/execute')
+      .set('Content-Type', 'application/json')
+      .send(body)
+      .expect(400);
+    expect(response.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ field: 'body', messages: ['must be a JSON object'] }],
+    });
+  });
+
   it('rejects malformed JSON with 400', async () => {
     const response = await sandbox.http
       .post('/execute')

@@ -85,9 +85,15 @@ async function toJsonBody(bytes: Buffer, options: JsonBodyOptions): Promise<unkn
   } catch (error: unknown) {
     throw toDomainError(error, options.maxFieldDepth);
   }
+  // Every body route takes an object. Anything else is refused unparsed: a 4 MiB array of
+  // small objects took the event loop ~1 s to parse and validate, and 300 MiB of heap.
+  if (scanned.kind !== 'object') {
+    throw new DomainError('VALIDATION_FAILED', 'The request body must be a JSON object.', {
+      fieldProblems: [{ field: 'body', messages: ['must be a JSON object'] }],
+    });
+  }
   // Decoding the fields is a few ms for a large body: not in the same turn as a slice.
   await nextTurn();
-  if (scanned.kind !== 'object') return JSON.parse(bytes.toString('utf8')) as unknown;
   const body: Record<string, unknown> = {};
   for (const member of scanned.members) {
     const rawFieldsOfItems = arrayFields[member.key];
