@@ -40,8 +40,9 @@ describe('settingsReference', () => {
         'or being prepared; a job takes the one that will be ready first. Each serves one job ' +
         'only. `0` turns the pool off. Within it the pool keeps one ready plus as many under ' +
         'way as jobs arrive while one is prepared (over the last 10 s), the whole budget until ' +
-        'a job comes; it refills as soon as a job takes one, unless as many jobs run as the ' +
-        'host has cores. The default runtime has them all until jobs ask for others, then each ' +
+        'a job comes. A ready container a job takes is replaced once that job is answered (one ' +
+        'a job finds still being prepared, at once), unless as many jobs run as the host has ' +
+        'cores. The default runtime has them all until jobs ask for others, then each ' +
         'runtime asked for in the last 10 minutes gets a share in proportion to its jobs. A ' +
         'warm container holds 48 MiB, ~107 MiB with numpy and pandas preloaded.',
     );
