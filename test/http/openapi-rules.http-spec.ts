@@ -140,6 +140,20 @@ describe('OpenAPI document rules (for client generators)', () => {
     expect(document.components.schemas).toHaveProperty('ProblemDetailsDto');
   });
 
+  it('defines every schema a $ref names: a generator refuses a dangling one', () => {
+    const refs = new Set<string>();
+    JSON.stringify(document, (key, value: unknown) => {
+      if (key === '$ref' && typeof value === 'string') refs.add(value);
+      return value;
+    });
+    const dangling = [...refs].filter(
+      (ref) =>
+        !ref.startsWith(SCHEMAS) || !(ref.slice(SCHEMAS.length) in document.components.schemas),
+    );
+    expect(refs.size).toBeGreaterThan(10);
+    expect(dangling).toEqual([]);
+  });
+
   it('names every operation with a unique camelCase operationId', () => {
     const ids = operations.map(({ operation }) => operation.operationId ?? '');
     expect(ids.filter((id) => !/^[a-z][A-Za-z0-9]+$/.test(id))).toEqual([]);

@@ -1,4 +1,4 @@
-import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
 import {
   CALLBACK_STATUSES,
   CallbackState,
@@ -188,6 +188,8 @@ export class FigureDto {
   error!: string | null;
 }
 
+// VariableDto is named only through additionalProperties, which the document does not follow.
+@ApiExtraModels(VariableDto)
 export class DebugInfoDto {
   @ApiProperty({
     type: 'object',
