@@ -1,0 +1,14 @@
+export { SandboxError, type Problem, type ProblemCode } from './errors';
+export {
+  Sandbox,
+  type Batch,
+  type BatchRequest,
+  type ExecuteRequest,
+  type Execution,
+  type Runtimes,
+  type SandboxOptions,
+  type StreamEvent,
+  type Submission,
+  type UploadedFile,
+} from './sandbox';
+export type { components, paths } from './generated/api';

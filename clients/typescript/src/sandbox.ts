@@ -1,0 +1,197 @@
+import createClient, { type Client } from 'openapi-fetch';
+import { SandboxError } from './errors';
+import type { components, paths } from './generated/api';
+import { sseMessages } from './sse';
+
+export type ExecuteRequest = components['schemas']['ExecuteRequestDto'];
+export type Execution = components['schemas']['ExecutionResultDto'];
+export type Submission = components['schemas']['ExecutionAcceptedDto'];
+export type BatchRequest = components['schemas']['BatchRequestDto'];
+export type Batch = components['schemas']['BatchDto'];
+export type UploadedFile = components['schemas']['StoredFileDto'];
+export type Runtimes = components['schemas']['RuntimeListDto'];
+
+/** A live event of GET /execution/{id}/stream; `id` is the number of the last output chunk. */
+export type StreamEvent =
+  | {
+      readonly type: 'output';
+      readonly id: number | null;
+      readonly stream: 'stdout' | 'stderr';
+      readonly data: string;
+    }
+  | { readonly type: 'status'; readonly id: number | null; readonly status: Execution['status'] }
+  | { readonly type: 'result'; readonly id: number | null; readonly result: Execution };
+
+export interface SandboxOptions {
+  /** Where the service listens, e.g. http://localhost:8001. */
+  readonly baseUrl: string;
+  /** Sent as `Authorization: Bearer <key>`: the same header carries a JWT (AUTH_MODE=jwt). */
+  readonly apiKey?: string;
+  /** The first pause between two polls of an unfinished execution or batch; it doubles, up to 2 s. */
+  readonly pollIntervalMs?: number;
+}
+
+const UNFINISHED: readonly Execution['status'][] = ['queued', 'running'];
+const MAX_POLL_INTERVAL_MS = 2000;
+// The largest page GET /batches/{id} serves.
+const BATCH_PAGE = 100;
+
+/** A client of one Brain_Net Sandbox service. Every error answer throws a `SandboxError`. */
+export class Sandbox {
+  private readonly client: Client<paths>;
+  private readonly baseUrl: string;
+  private readonly headers: Record<string, string>;
+  private readonly pollIntervalMs: number;
+
+  constructor(options: SandboxOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.headers = options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {};
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.client = createClient<paths>({ baseUrl: this.baseUrl, headers: this.headers });
+  }
+
+  /** Runs the code and returns the finished execution (POST /execute?wait=true). */
+  async execute(request: ExecuteRequest): Promise<Execution> {
+    const answer = await this.client.POST('/execute', {
+      params: { query: { wait: true } },
+      body: request,
+    });
+    const execution = this.data(answer);
+    if ('output' in execution && !UNFINISHED.includes(execution.status)) return execution;
+    // A 202 (the service cut its wait short) carries only the id: poll for the end.
+    return this.pollUntilFinished(execution.execution_id);
+  }
+
+  /** Queues the code and returns its id at once (POST /execute, 202). */
+  async submit(request: ExecuteRequest): Promise<Submission> {
+    return this.data(await this.client.POST('/execute', { body: request }));
+  }
+
+  /** The execution as it stands (GET /execution/{id}). */
+  async get(executionId: string): Promise<Execution> {
+    return this.data(
+      await this.client.GET('/execution/{id}', { params: { path: { id: executionId } } }),
+    );
+  }
+
+  /** Cancels a queued or running execution (DELETE /execution/{id}). */
+  async cancel(executionId: string): Promise<Execution> {
+    return this.data(
+      await this.client.DELETE('/execution/{id}', { params: { path: { id: executionId } } }),
+    );
+  }
+
+  /**
+   * The execution's live events (GET /execution/{id}/stream): what it already printed, then
+   * each chunk as it comes, status changes, and last its result.
+   */
+  async *stream(executionId: string): AsyncGenerator<StreamEvent> {
+    const response = await fetch(
+      `${this.baseUrl}/execution/${encodeURIComponent(executionId)}/stream`,
+      { headers: { ...this.headers, Accept: 'text/event-stream' } },
+    );
+    if (!response.ok || !response.body) throw await errorOf(response);
+    for await (const message of sseMessages(response.body)) {
+      const id = /^\d+$/.test(message.id ?? '') ? Number(message.id) : null;
+      if (message.event === 'error') {
+        throw new SandboxError(null, null, message.data, response.headers.get('x-request-id'));
+      }
+      if (message.event === 'output') {
+        const chunk = JSON.parse(message.data) as Pick<
+          Extract<StreamEvent, { type: 'output' }>,
+          'stream' | 'data'
+        >;
+        yield { type: 'output', id, stream: chunk.stream, data: chunk.data };
+      } else if (message.event === 'status') {
+        const { status } = JSON.parse(message.data) as Pick<Execution, 'status'>;
+        yield { type: 'status', id, status };
+      } else if (message.event === 'result') {
+        yield { type: 'result', id, result: JSON.parse(message.data) as Execution };
+        return;
+      }
+    }
+  }
+
+  /**
+   * Runs a batch and returns it finished, every result in order, all pages joined
+   * (POST /executions/batch?wait=true).
+   */
+  async batch(request: BatchRequest): Promise<Batch> {
+    const answer = await this.client.POST('/executions/batch', {
+      params: { query: { wait: true } },
+      body: request,
+    });
+    const accepted = this.data(answer);
+    const firstPage =
+      'status' in accepted && accepted.status === 'finished'
+        ? accepted
+        : await this.poll(
+            () => this.batchPage(accepted.batch_id, 1),
+            (page) => page.status === 'finished',
+          );
+    const items = [...firstPage.items];
+    for (let page = firstPage.page + 1; items.length < firstPage.total; page++) {
+      const more = (await this.batchPage(firstPage.batch_id, page)).items;
+      if (more.length === 0) break; // executions pruned since the count: the batch is what is left
+      items.push(...more);
+    }
+    return { ...firstPage, items };
+  }
+
+  /** Uploads a file once, to name it in many requests by its `file_id` (POST /files). */
+  async upload(data: Uint8Array | string, name: string): Promise<UploadedFile> {
+    const response = await fetch(`${this.baseUrl}/files?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { ...this.headers, 'Content-Type': 'application/octet-stream' },
+      // A copy of the bytes in an ArrayBuffer of its own, which fetch's body type asks for.
+      body: typeof data === 'string' ? data : new Uint8Array(data),
+    });
+    if (!response.ok) throw await errorOf(response);
+    return (await response.json()) as UploadedFile;
+  }
+
+  /** The runtimes a request may name, with their Python and packages (GET /runtimes). */
+  async runtimes(): Promise<Runtimes> {
+    return this.data(await this.client.GET('/runtimes'));
+  }
+
+  private async batchPage(batchId: string, page: number): Promise<Batch> {
+    const params = { path: { id: batchId }, query: { page, limit: BATCH_PAGE } };
+    return this.data(await this.client.GET('/batches/{id}', { params }));
+  }
+
+  private async pollUntilFinished(executionId: string): Promise<Execution> {
+    return this.poll(
+      () => this.get(executionId),
+      (execution) => !UNFINISHED.includes(execution.status),
+    );
+  }
+
+  /** `read()` again and again, each pause twice the one before, until `done`. */
+  private async poll<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+    let pause = this.pollIntervalMs;
+    for (;;) {
+      const value = await read();
+      if (done(value)) return value;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, MAX_POLL_INTERVAL_MS);
+    }
+  }
+
+  /** The answer's body, or the SandboxError its error answer carries. */
+  private data<T>(answer: { data?: T; error?: unknown; response: Response }): T {
+    if (answer.data === undefined) throw SandboxError.fromAnswer(answer.response, answer.error);
+    return answer.data;
+  }
+}
+
+async function errorOf(response: Response): Promise<SandboxError> {
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: a proxy's page, kept as text
+  }
+  return SandboxError.fromAnswer(response, body);
+}
