@@ -79,6 +79,42 @@ describe('TypeScript client (clients/typescript) against the real service', () =
     expect(result.exit_code).toBe(1);
   });
 
+  it('polls the same execution when its wait is cut short, never running the code twice', async () => {
+    const impatient = new Sandbox({ baseUrl: service.url, waitTimeoutMs: 300 });
+    const total = async (): Promise<number> =>
+      ((await service.http.get('/executions').expect(200)).body as { total: number }).total;
+    const before = await total();
+
+    const result = await impatient.execute({
+      code: 'import time\ntime.sleep(1.5)\nprint("done")',
+    });
+
+    expect(result).toMatchObject({ status: 'completed', output: 'done\n' });
+    expect(await total()).toBe(before + 1);
+  });
+
+  it('downloads the files the code wrote under out/ and its figures', async () => {
+    const result = await sandbox.execute({
+      code: [
+        'import os',
+        'import matplotlib.pyplot as plt',
+        "os.makedirs('out/tables', exist_ok=True)",
+        "open('out/tables/summary.csv', 'w').write('n,total\\n3,6\\n')",
+        'plt.plot([1, 2, 3])',
+      ].join('\n'),
+    });
+    expect(result.status).toBe('completed');
+
+    const csv = await sandbox.outputFile(result.execution_id, 'tables/summary.csv');
+    expect(Buffer.from(csv).toString('utf8')).toBe('n,total\n3,6\n');
+    const png = await sandbox.figure(result.execution_id, 0);
+    expect(Buffer.from(png.subarray(0, 8))).toEqual(
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    );
+    const missing = await caught(sandbox.outputFile(result.execution_id, 'nothing.txt'));
+    expect(missing.status).toBe(404);
+  });
+
   it('throws a SandboxError carrying the problem code for a refused request', async () => {
     const unknownRuntime = await caught(
       sandbox.execute({ code: 'print(1)', runtime: 'no-such-runtime' }),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import createClient, { type Client } from 'openapi-fetch';
 import { SandboxError } from './errors';
 import type { components, paths } from './generated/api';
@@ -29,10 +30,17 @@ export interface SandboxOptions {
   readonly apiKey?: string;
   /** The first pause between two polls of an unfinished execution or batch; it doubles, up to 2 s. */
   readonly pollIntervalMs?: number;
+  /**
+   * How long `execute()` and `batch()` wait in one answer before they poll instead (60 s by
+   * default): `?wait=true` holds the connection until the run ends, and a proxy may not.
+   */
+  readonly waitTimeoutMs?: number;
 }
 
 const UNFINISHED: readonly Execution['status'][] = ['queued', 'running'];
 const MAX_POLL_INTERVAL_MS = 2000;
+// What a gateway in front of the service answers when it gives up waiting on it.
+const GATEWAY_GAVE_UP = [502, 504];
 // The largest page GET /batches/{id} serves.
 const BATCH_PAGE = 100;
 
@@ -42,23 +50,36 @@ export class Sandbox {
   private readonly baseUrl: string;
   private readonly headers: Record<string, string>;
   private readonly pollIntervalMs: number;
+  private readonly waitTimeoutMs: number;
 
   constructor(options: SandboxOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.headers = options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {};
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
     this.client = createClient<paths>({ baseUrl: this.baseUrl, headers: this.headers });
   }
 
-  /** Runs the code and returns the finished execution (POST /execute?wait=true). */
+  /**
+   * Runs the code and returns the finished execution (POST /execute?wait=true). Sent with an
+   * Idempotency-Key: when the wait is cut (waitTimeoutMs, a dropped connection, a gateway's
+   * 502 or 504), the same request again without `wait` names the same execution, polled.
+   */
   async execute(request: ExecuteRequest): Promise<Execution> {
-    const answer = await this.client.POST('/execute', {
-      params: { query: { wait: true } },
-      body: request,
-    });
-    const execution = this.data(answer);
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const answer = await this.waited(() =>
+      this.client.POST('/execute', {
+        params: { query: { wait: true } },
+        body: request,
+        headers,
+        signal: AbortSignal.timeout(this.waitTimeoutMs),
+      }),
+    );
+    const execution = this.data(
+      answer ?? (await this.client.POST('/execute', { body: request, headers })),
+    );
     if ('output' in execution && !UNFINISHED.includes(execution.status)) return execution;
-    // A 202 (the service cut its wait short) carries only the id: poll for the end.
+    // Accepted without its end (a 202): poll for it.
     return this.pollUntilFinished(execution.execution_id);
   }
 
@@ -117,11 +138,18 @@ export class Sandbox {
    * (POST /executions/batch?wait=true).
    */
   async batch(request: BatchRequest): Promise<Batch> {
-    const answer = await this.client.POST('/executions/batch', {
-      params: { query: { wait: true } },
-      body: request,
-    });
-    const accepted = this.data(answer);
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const answer = await this.waited(() =>
+      this.client.POST('/executions/batch', {
+        params: { query: { wait: true } },
+        body: request,
+        headers,
+        signal: AbortSignal.timeout(this.waitTimeoutMs),
+      }),
+    );
+    const accepted = this.data(
+      answer ?? (await this.client.POST('/executions/batch', { body: request, headers })),
+    );
     const firstPage =
       'status' in accepted && accepted.status === 'finished'
         ? accepted
@@ -150,9 +178,47 @@ export class Sandbox {
     return (await response.json()) as UploadedFile;
   }
 
+  /** A file the code wrote under out/ (GET /execution/{id}/files/{path}). */
+  async outputFile(executionId: string, path: string): Promise<Uint8Array> {
+    const segments = path.split('/').map(encodeURIComponent).join('/');
+    return this.download(`/execution/${encodeURIComponent(executionId)}/files/${segments}`);
+  }
+
+  /** A figure's PNG (GET /execution/{id}/figures/{index}). */
+  async figure(executionId: string, index: number): Promise<Uint8Array> {
+    return this.download(`/execution/${encodeURIComponent(executionId)}/figures/${index}`);
+  }
+
   /** The runtimes a request may name, with their Python and packages (GET /runtimes). */
   async runtimes(): Promise<Runtimes> {
     return this.data(await this.client.GET('/runtimes'));
+  }
+
+  /**
+   * The answer of a waiting request, or undefined when its wait was cut before the service
+   * answered: the caller then asks again without waiting. A refused connection sent
+   * nothing, so it is thrown as it is.
+   */
+  private async waited<T extends { response: Response }>(
+    send: () => Promise<T>,
+  ): Promise<T | undefined> {
+    let answer: T;
+    try {
+      answer = await send();
+    } catch (error: unknown) {
+      if (connectionRefused(error)) throw error;
+      return undefined;
+    }
+    const fromGateway =
+      GATEWAY_GAVE_UP.includes(answer.response.status) &&
+      !answer.response.headers.get('content-type')?.includes('application/problem+json');
+    return fromGateway ? undefined : answer;
+  }
+
+  private async download(path: string): Promise<Uint8Array> {
+    const response = await fetch(`${this.baseUrl}${path}`, { headers: this.headers });
+    if (!response.ok) throw await errorOf(response);
+    return new Uint8Array(await response.arrayBuffer());
   }
 
   private async batchPage(batchId: string, page: number): Promise<Batch> {
@@ -194,4 +260,10 @@ async function errorOf(response: Response): Promise<SandboxError> {
     // not JSON: a proxy's page, kept as text
   }
   return SandboxError.fromAnswer(response, body);
+}
+
+/** fetch's error when nothing could be sent: the service is not there. */
+function connectionRefused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return cause?.code === 'ECONNREFUSED';
 }
