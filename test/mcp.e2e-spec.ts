@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResult, CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { keyEntry } from './support/api-keys';
+import { keyEntry, writeKeysFile } from './support/api-keys';
 import { SandboxApp, startSandboxApp } from './support/sandbox-app';
 import { MAX_PARSED_MEMBER_VALUES } from '../apps/sandbox/src/http/json-body';
 
@@ -59,15 +59,11 @@ describe('MCP at /mcp (AUTH_MODE=api-key, real Docker engine)', () => {
 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'sandbox-mcp-'));
-    const keysFile = join(directory, 'keys.json');
-    writeFileSync(
-      keysFile,
-      JSON.stringify([
-        keyEntry('alice', KEYS.alice, 'tenant-a'),
-        keyEntry('bob', KEYS.bob, 'tenant-b'),
-        keyEntry('reader', KEYS.reader, 'tenant-a', ['read']),
-      ]),
-    );
+    const keysFile = writeKeysFile(directory, [
+      keyEntry('alice', KEYS.alice, 'tenant-a'),
+      keyEntry('bob', KEYS.bob, 'tenant-b'),
+      keyEntry('reader', KEYS.reader, 'tenant-a', ['read']),
+    ]);
     sandbox = await startSandboxApp({ AUTH_MODE: 'api-key', API_KEYS_FILE: keysFile });
     alice = await connect(sandbox.url, KEYS.alice);
   });

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { keyEntry } from '../support/api-keys';
+import { keyEntry, writeKeysFile } from '../support/api-keys';
 import { ServiceProcess } from '../support/separate-service';
 
 const CLIENT_DIR = resolve(__dirname, '..', '..', 'clients', 'python');
@@ -108,11 +108,9 @@ describe('Python client (clients/python) against the compiled service', () => {
     'passes its whole suite with an API key, whose absence is refused',
     async () => {
       const key = randomBytes(32).toString('hex');
-      const keyFile = join(dir, 'keys.json');
-      writeFileSync(
-        keyFile,
-        JSON.stringify([keyEntry('python-client', key, 'python-client', ['execute', 'read'])]),
-      );
+      const keyFile = writeKeysFile(dir, [
+        keyEntry('python-client', key, 'python-client', ['execute', 'read']),
+      ]);
       const service = await startService('keys', {
         AUTH_MODE: 'api-key',
         API_KEYS_FILE: keyFile,

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { ClientRequest, OutgoingHttpHeaders, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { sendRaw } from '../support/liveness-probe';
 import { SandboxApp, startSandboxApp } from '../support/sandbox-app';
-import { keyEntry } from '../support/api-keys';
+import { keyEntry, writeKeysFile } from '../support/api-keys';
 
 const KEYS = { alice: 'alice-key-0123456789', bob: 'bob-key-0123456789' };
 
@@ -37,14 +37,10 @@ describe('The door: hostile request shapes (AUTH_MODE=api-key)', () => {
 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'sandbox-door-'));
-    const keysFile = join(directory, 'keys.json');
-    writeFileSync(
-      keysFile,
-      JSON.stringify([
-        keyEntry('alice', KEYS.alice, 'tenant-a'),
-        keyEntry('bob', KEYS.bob, 'tenant-b'),
-      ]),
-    );
+    const keysFile = writeKeysFile(directory, [
+      keyEntry('alice', KEYS.alice, 'tenant-a'),
+      keyEntry('bob', KEYS.bob, 'tenant-b'),
+    ]);
     sandbox = await startSandboxApp({
       AUTH_MODE: 'api-key',
       API_KEYS_FILE: keysFile,
