@@ -17,7 +17,7 @@ const LAYERS = [
   ['execution'],
   ['cluster', 'metrics'],
   ['adjustment', 'debug', 'callbacks', 'batch', 'mcp'],
-  ['health', 'info'],
+  ['health', 'info', 'playground'],
   ['bootstrap'],
 ];
 

@@ -4,7 +4,8 @@
 # the cluster-mode specs start their own), Debian's numpy, pandas and matplotlib for its
 # python3 (--with-harness-libraries: the harness specs' figures and previews), the
 # runtime image, the minimal runtime image (--with-minimal-runtime: the runtimes specs
-# run in it), the compiled service (--build). Each is installed or built only where it
+# run in it), Debian's chromium (--with-browser: the playground's browser spec drives
+# it), the compiled service and its playground page (--build). Each is installed or built only where it
 # is missing or out of date, with one line per step and its duration. An engine that answers is never touched; where
 # none answers, a Debian machine run as root gets Debian's (scripts/provision-engine.sh),
 # and any other stops with the one command to run.
@@ -14,15 +15,17 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 with_redis=false
 with_minimal_runtime=false
 with_harness_libraries=false
+with_browser=false
 build=false
 for option in "$@"; do
   case "$option" in
     --with-redis) with_redis=true ;;
     --with-minimal-runtime) with_minimal_runtime=true ;;
     --with-harness-libraries) with_harness_libraries=true ;;
+    --with-browser) with_browser=true ;;
     --build) build=true ;;
     *)
-      echo "ensure-ready: unknown option $option (--with-redis, --with-minimal-runtime, --with-harness-libraries, --build)" >&2
+      echo "ensure-ready: unknown option $option (--with-redis, --with-minimal-runtime, --with-harness-libraries, --with-browser, --build)" >&2
       exit 2
       ;;
   esac
@@ -80,6 +83,15 @@ if $with_harness_libraries && can_provision &&
     bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends $harness_libraries >/dev/null"
 fi
 
+if $with_browser && ! command -v chromium >/dev/null 2>&1; then
+  if ! can_provision; then
+    echo "ensure-ready: the playground's browser spec drives Debian's chromium; install it with: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+  step "chromium (Debian's package: the playground's browser spec)" \
+    bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends chromium >/dev/null"
+fi
+
 image_state="$(bash scripts/build-runtime-image.sh --check)"
 if [ "$image_state" != "up to date" ]; then
   step "runtime image ($image_state; 2-3 min offline)" bash scripts/build-runtime-image.sh
@@ -95,12 +107,14 @@ if $with_minimal_runtime; then
 fi
 
 # The compiled service is stale when a source, setting or dependency is newer than its
-# last build (an incremental build may leave main.js as it was: the mark is touched).
+# last build (an incremental build may leave main.js as it was: the mark is touched). The
+# playground page (apps/playground, with the TypeScript client it bundles) is built with it.
 build_mark=dist/apps/sandbox/src/main.js
-if $build && { [ ! -f "$build_mark" ] || [ -n "$(find apps libs tsconfig.json nest-cli.json \
+if $build && { [ ! -f "$build_mark" ] || [ ! -f dist/playground/playground.js ] ||
+  [ -n "$(find apps libs clients/typescript/src tsconfig.json nest-cli.json \
   node_modules/.package-lock.json -newer "$build_mark" -type f -not -name '*.spec.ts' \
   -print -quit)" ]; }; then
-  step "build (nest build sandbox)" npx nest build sandbox
+  step "build (npm run build: nest build sandbox, the playground page)" npm run --silent build
   touch "$build_mark"
 fi
 

@@ -19,6 +19,7 @@ import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { createValidationPipe } from './http/validation';
 import { InfoModule } from './info/info.module';
 import { McpModule } from './mcp/mcp.module';
+import { PlaygroundModule } from './playground/playground.module';
 import { BatchModule } from './batch/batch.module';
 import { FilesModule } from './files/files.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -41,6 +42,7 @@ const API_MODULES = [
   ProcessorModule,
   RuntimesModule,
   McpModule,
+  PlaygroundModule,
 ];
 
 /** What makes an instance run executions (ROLE all or worker): its engine and the queue's jobs. */

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import createClient, { type Client } from 'openapi-fetch';
 import { SandboxError } from './errors';
 import type { components, paths } from './generated/api';
-import { sseMessages } from './sse';
+import { sseMessages, type SseMessage } from './sse';
 
 export type ExecuteRequest = components['schemas']['ExecuteRequestDto'];
 export type Execution = components['schemas']['ExecutionResultDto'];
@@ -11,6 +10,9 @@ export type BatchRequest = components['schemas']['BatchRequestDto'];
 export type Batch = components['schemas']['BatchDto'];
 export type UploadedFile = components['schemas']['StoredFileDto'];
 export type Runtimes = components['schemas']['RuntimeListDto'];
+export type ExecutionList = components['schemas']['ExecutionListDto'];
+export type ExecutionListQuery = NonNullable<paths['/executions']['get']['parameters']['query']>;
+export type DebugRecord = components['schemas']['DebugRecordDto'];
 
 /** A live event of GET /execution/{id}/stream; `id` is the number of the last output chunk. */
 export type StreamEvent =
@@ -43,6 +45,8 @@ const MAX_POLL_INTERVAL_MS = 2000;
 const GATEWAY_GAVE_UP = [502, 504];
 // The largest page GET /batches/{id} serves.
 const BATCH_PAGE = 100;
+// Connections in a row that may end before the result without bringing an event.
+const STREAM_RECONNECTS = 3;
 
 /** A client of one Brain_Net Sandbox service. Every error answer throws a `SandboxError`. */
 export class Sandbox {
@@ -66,7 +70,7 @@ export class Sandbox {
    * 502 or 504), the same request again without `wait` names the same execution, polled.
    */
   async execute(request: ExecuteRequest): Promise<Execution> {
-    const headers = { 'Idempotency-Key': randomUUID() };
+    const headers = { 'Idempotency-Key': globalThis.crypto.randomUUID() };
     const answer = await this.waited(() =>
       this.client.POST('/execute', {
         params: { query: { wait: true } },
@@ -104,33 +108,58 @@ export class Sandbox {
 
   /**
    * The execution's live events (GET /execution/{id}/stream): what it already printed, then
-   * each chunk as it comes, status changes, and last its result.
+   * each chunk as it comes, status changes, and last its result. A connection lost before
+   * the result is reopened with the last event's id (`Last-Event-ID`), so nothing comes
+   * twice; `lastEventId` resumes from an id seen before.
    */
-  async *stream(executionId: string): AsyncGenerator<StreamEvent> {
-    const response = await fetch(
-      `${this.baseUrl}/execution/${encodeURIComponent(executionId)}/stream`,
-      { headers: { ...this.headers, Accept: 'text/event-stream' } },
-    );
-    if (!response.ok || !response.body) throw await errorOf(response);
-    for await (const message of sseMessages(response.body)) {
-      const id = /^\d+$/.test(message.id ?? '') ? Number(message.id) : null;
-      if (message.event === 'error') {
-        throw new SandboxError(null, null, message.data, response.headers.get('x-request-id'));
+  async *stream(
+    executionId: string,
+    options: { readonly lastEventId?: number; readonly signal?: AbortSignal } = {},
+  ): AsyncGenerator<StreamEvent> {
+    const url = `${this.baseUrl}/execution/${encodeURIComponent(executionId)}/stream`;
+    let resumeFrom = options.lastEventId ?? null;
+    let fruitless = 0; // connections in a row that brought no event
+    let lastFailure: unknown;
+    for (;;) {
+      fruitless++;
+      const headers: Record<string, string> = { ...this.headers, Accept: 'text/event-stream' };
+      if (resumeFrom !== null) headers['Last-Event-ID'] = String(resumeFrom);
+      try {
+        const response = await fetch(url, { headers, signal: options.signal });
+        if (!response.ok || !response.body) throw await errorOf(response);
+        for await (const message of sseMessages(response.body)) {
+          const event = streamEventOf(message, response);
+          if (!event) continue;
+          fruitless = 0;
+          resumeFrom = event.id ?? resumeFrom;
+          yield event;
+          if (event.type === 'result') return;
+        }
+      } catch (error: unknown) {
+        // The service's answers and the caller's abort end the stream; a cut connection does not.
+        if (error instanceof SandboxError || options.signal?.aborted) throw error;
+        lastFailure = error;
       }
-      if (message.event === 'output') {
-        const chunk = JSON.parse(message.data) as Pick<
-          Extract<StreamEvent, { type: 'output' }>,
-          'stream' | 'data'
-        >;
-        yield { type: 'output', id, stream: chunk.stream, data: chunk.data };
-      } else if (message.event === 'status') {
-        const { status } = JSON.parse(message.data) as Pick<Execution, 'status'>;
-        yield { type: 'status', id, status };
-      } else if (message.event === 'result') {
-        yield { type: 'result', id, result: JSON.parse(message.data) as Execution };
-        return;
+      if (fruitless > STREAM_RECONNECTS) {
+        throw new Error(
+          `the stream of execution ${executionId} ended ${fruitless} times in a row before its result`,
+          { cause: lastFailure },
+        );
       }
+      await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs));
     }
+  }
+
+  /** The executions this caller's tenant has, newest first, one page (GET /executions). */
+  async executions(query: ExecutionListQuery = {}): Promise<ExecutionList> {
+    return this.data(await this.client.GET('/executions', { params: { query } }));
+  }
+
+  /** What the run was given and how it went: code, stdin, input_data, limits, timings (GET /debug/{id}). */
+  async debug(executionId: string): Promise<DebugRecord> {
+    return this.data(
+      await this.client.GET('/debug/{id}', { params: { path: { id: executionId } } }),
+    );
   }
 
   /**
@@ -138,7 +167,7 @@ export class Sandbox {
    * (POST /executions/batch?wait=true).
    */
   async batch(request: BatchRequest): Promise<Batch> {
-    const headers = { 'Idempotency-Key': randomUUID() };
+    const headers = { 'Idempotency-Key': globalThis.crypto.randomUUID() };
     const answer = await this.waited(() =>
       this.client.POST('/executions/batch', {
         params: { query: { wait: true } },
@@ -166,13 +195,16 @@ export class Sandbox {
     return { ...firstPage, items };
   }
 
-  /** Uploads a file once, to name it in many requests by its `file_id` (POST /files). */
-  async upload(data: Uint8Array | string, name: string): Promise<UploadedFile> {
+  /**
+   * Uploads a file once, to name it in many requests by its `file_id` (POST /files). A
+   * `Blob` is sent as it is read: a browser's `File`, or in Node `await fs.openAsBlob(path)`.
+   */
+  async upload(data: Uint8Array | string | Blob, name: string): Promise<UploadedFile> {
     const response = await fetch(`${this.baseUrl}/files?name=${encodeURIComponent(name)}`, {
       method: 'POST',
       headers: { ...this.headers, 'Content-Type': 'application/octet-stream' },
       // A copy of the bytes in an ArrayBuffer of its own, which fetch's body type asks for.
-      body: typeof data === 'string' ? data : new Uint8Array(data),
+      body: typeof data === 'string' || data instanceof Blob ? data : new Uint8Array(data),
     });
     if (!response.ok) throw await errorOf(response);
     return (await response.json()) as UploadedFile;
@@ -260,6 +292,30 @@ async function errorOf(response: Response): Promise<SandboxError> {
     // not JSON: a proxy's page, kept as text
   }
   return SandboxError.fromAnswer(response, body);
+}
+
+/** A stream message as an event; null for one this client does not know. */
+function streamEventOf(message: SseMessage, response: Response): StreamEvent | null {
+  const id = /^\d+$/.test(message.id ?? '') ? Number(message.id) : null;
+  switch (message.event) {
+    case 'error':
+      throw new SandboxError(null, null, message.data, response.headers.get('x-request-id'));
+    case 'output': {
+      const chunk = JSON.parse(message.data) as Pick<
+        Extract<StreamEvent, { type: 'output' }>,
+        'stream' | 'data'
+      >;
+      return { type: 'output', id, stream: chunk.stream, data: chunk.data };
+    }
+    case 'status': {
+      const { status } = JSON.parse(message.data) as Pick<Execution, 'status'>;
+      return { type: 'status', id, status };
+    }
+    case 'result':
+      return { type: 'result', id, result: JSON.parse(message.data) as Execution };
+    default:
+      return null;
+  }
 }
 
 /** fetch's error when nothing could be sent: the service is not there. */

@@ -61,6 +61,8 @@ export const ERROR_STATUS = {
   TOO_MANY_UPLOADS: HttpStatus.SERVICE_UNAVAILABLE,
   /** One tenant already sends as many bodies at once as MAX_CONCURRENT_UPLOADS_PER_TENANT. */
   TENANT_TOO_MANY_UPLOADS: HttpStatus.TOO_MANY_REQUESTS,
+  /** GET /playground on a service whose page was not bundled (`npm run build` does it). */
+  PLAYGROUND_NOT_BUILT: HttpStatus.SERVICE_UNAVAILABLE,
   INTERNAL: HttpStatus.INTERNAL_SERVER_ERROR,
 } as const satisfies Record<string, HttpStatus>;
 

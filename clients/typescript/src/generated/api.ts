@@ -923,6 +923,7 @@ export interface components {
         | 'QUEUE_UNAVAILABLE'
         | 'TOO_MANY_UPLOADS'
         | 'TENANT_TOO_MANY_UPLOADS'
+        | 'PLAYGROUND_NOT_BUILT'
         | 'INTERNAL';
       /** @example urn:brain-net:sandbox:validation-failed */
       type: string;

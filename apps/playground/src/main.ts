@@ -1,0 +1,252 @@
+import {
+  Sandbox,
+  SandboxError,
+  type ExecuteRequest,
+  type Execution,
+} from '../../../clients/typescript/src';
+import { byId, el } from './dom';
+import { CodeEditor } from './editor';
+import { keyStore } from './key-store';
+import { ResultView } from './result-view';
+
+const SAMPLE_CODE = `# input_data is a global; print, raise, or draw with matplotlib
+import math
+
+values = input_data.get("values", [1, 2, 3])
+total = sum(values)
+print(f"sum = {total}, sqrt = {math.sqrt(total):.3f}")
+`;
+const RECENT_LIMIT = 20;
+
+const runButton = byId('run', HTMLButtonElement);
+const cancelButton = byId('cancel', HTMLButtonElement);
+const notice = byId('notice', HTMLSpanElement);
+const inputData = byId('input-data', HTMLTextAreaElement);
+const stdin = byId('stdin', HTMLTextAreaElement);
+const fileInput = byId('files', HTMLInputElement);
+const runtimeField = byId('runtime-field', HTMLLabelElement);
+const runtimePicker = byId('runtime', HTMLSelectElement);
+const recentList = byId('recent', HTMLOListElement);
+const keyState = byId('key-state', HTMLSpanElement);
+const forgetKey = byId('forget-key', HTMLButtonElement);
+const keyDialog = byId('key-dialog', HTMLDialogElement);
+const keyForm = byId('key-form', HTMLFormElement);
+const keyInput = byId('key-input', HTMLInputElement);
+const keyProblem = byId('key-problem', HTMLParagraphElement);
+
+/** A client with the key as it is now: the key may be set or forgotten at any time. */
+function sandbox(): Sandbox {
+  return new Sandbox({ baseUrl: location.origin, apiKey: keyStore.get() ?? undefined });
+}
+
+const editor = new CodeEditor(byId('editor', HTMLDivElement), SAMPLE_CODE, () => void run());
+const results = new ResultView(sandbox);
+inputData.value = JSON.stringify({ values: [1, 2, 3] });
+
+/** The run in progress: its id once accepted, and how to stop reading its stream. */
+let current: { executionId: string | null; readonly stop: AbortController } | null = null;
+
+function say(message: string): void {
+  notice.textContent = message;
+}
+
+/** A failed call as one line; a 401 also asks for a key (again). */
+function reportFailure(error: unknown): void {
+  if (error instanceof SandboxError) {
+    say(`${error.code ?? error.status ?? 'error'}: ${error.message}`);
+    if (error.status === 401) askForKey(error.message);
+  } else {
+    say(String(error));
+  }
+}
+
+function askForKey(problem?: string): void {
+  keyProblem.hidden = !problem;
+  keyProblem.textContent = problem ?? '';
+  if (!keyDialog.open) keyDialog.showModal();
+  keyInput.focus();
+}
+
+function showKeyState(): void {
+  const hasKey = keyStore.get() !== null;
+  keyState.textContent = hasKey ? 'API key set for this tab' : '';
+  forgetKey.hidden = !hasKey;
+}
+
+/** The request as the form has it; null (and a notice) when input_data is not a JSON object. */
+function requestOf(files: ExecuteRequest['files']): ExecuteRequest | null {
+  let input: unknown = {};
+  if (inputData.value.trim() !== '') {
+    try {
+      input = JSON.parse(inputData.value);
+    } catch (error: unknown) {
+      say(`input_data is not JSON: ${(error as Error).message}`);
+      return null;
+    }
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    say('input_data must be a JSON object');
+    return null;
+  }
+  return {
+    code: editor.code,
+    input_data: input as Record<string, unknown>,
+    ...(stdin.value !== '' ? { stdin: stdin.value } : {}),
+    ...(files && files.length > 0 ? { files } : {}),
+    ...(runtimePicker.value ? { runtime: runtimePicker.value } : {}),
+    debug_mode: true,
+  };
+}
+
+function setRunning(running: boolean): void {
+  runButton.disabled = running;
+  cancelButton.disabled = !running;
+}
+
+async function run(): Promise<void> {
+  if (current) return;
+  say('');
+  editor.markFailingLine(null);
+  const stop = new AbortController();
+  current = { executionId: null, stop };
+  setRunning(true);
+  results.clear();
+  try {
+    const client = sandbox();
+    // Attached files go up first; the request names them by file_id, under their own names.
+    const uploads = await Promise.all(
+      [...(fileInput.files ?? [])].map(async (file) => ({
+        path: file.name,
+        file_id: (await client.upload(file, file.name)).file_id,
+      })),
+    );
+    const request = requestOf(uploads);
+    if (!request) return;
+    const { execution_id: executionId } = await client.submit(request);
+    current.executionId = executionId;
+    results.status(executionId, 'queued');
+    let finished: Execution | null = null;
+    for await (const event of client.stream(executionId, { signal: stop.signal })) {
+      if (event.type === 'output') results.append(event.stream, event.data);
+      else if (event.type === 'status') results.status(executionId, event.status);
+      else finished = event.result;
+    }
+    if (finished) await showFinished(client, finished, true);
+  } catch (error: unknown) {
+    if (!stop.signal.aborted) reportFailure(error);
+  } finally {
+    current = null;
+    setRunning(false);
+    void refreshRecent();
+  }
+}
+
+/** The result, with the debug record's timings and resource use, and the failing line marked. */
+async function showFinished(client: Sandbox, result: Execution, printed: boolean): Promise<void> {
+  const record = await client.debug(result.execution_id).catch(() => null);
+  results.show(result, record, printed);
+  editor.markFailingLine(result.debug_info.exceptions[0]?.line ?? null);
+}
+
+async function cancel(): Promise<void> {
+  const executionId = current?.executionId;
+  if (!executionId) return;
+  cancelButton.disabled = true;
+  // The stream carries on to the cancelled result; a run that ended first is no error here.
+  await sandbox()
+    .cancel(executionId)
+    .catch((error: unknown) => {
+      if (!(error instanceof SandboxError && error.code === 'EXECUTION_ALREADY_FINISHED')) {
+        reportFailure(error);
+      }
+    });
+}
+
+/** Opens a past execution: its code, inputs and result, as if it had just run. */
+async function reopen(executionId: string): Promise<void> {
+  if (current) return;
+  say('');
+  try {
+    const client = sandbox();
+    const [record, result] = await Promise.all([
+      client.debug(executionId),
+      client.get(executionId),
+    ]);
+    editor.code = record.code ?? '# the code of this execution was pruned from the store';
+    inputData.value = record.input_data ? JSON.stringify(record.input_data, null, 2) : '';
+    stdin.value = record.stdin ?? '';
+    results.clear();
+    results.show(result, record, false);
+    editor.markFailingLine(result.debug_info.exceptions[0]?.line ?? null);
+  } catch (error: unknown) {
+    reportFailure(error);
+  }
+}
+
+async function refreshRecent(): Promise<void> {
+  try {
+    const page = await sandbox().executions({ limit: RECENT_LIMIT });
+    recentList.replaceChildren(
+      ...page.items.map((item) => {
+        const open = el(
+          'button',
+          { title: item.error ?? item.execution_id },
+          el('span', { className: `badge ${item.status}`, text: item.status }),
+          el('span', { text: new Date(item.created_at).toLocaleTimeString() }),
+          el('span', { className: 'muted', text: item.execution_id.slice(0, 8) }),
+        );
+        open.type = 'button';
+        open.dataset.executionId = item.execution_id;
+        open.addEventListener('click', () => void reopen(item.execution_id));
+        return el('li', {}, open);
+      }),
+    );
+  } catch (error: unknown) {
+    reportFailure(error);
+  }
+}
+
+/** The runtimes to pick from, shown only when there is a choice. */
+async function loadRuntimes(): Promise<void> {
+  const { items: runtimes, default: fallback } = await sandbox().runtimes();
+  runtimePicker.replaceChildren(
+    ...runtimes.map((runtime) => {
+      const python = runtime.python_version ? ` (Python ${runtime.python_version})` : '';
+      const option = el('option', { text: `${runtime.name}${python}` });
+      option.value = runtime.name;
+      option.selected = runtime.name === fallback;
+      return option;
+    }),
+  );
+  runtimeField.hidden = runtimes.length < 2;
+}
+
+/** What the page needs from the service before the first run; a 401 asks for the key. */
+async function start(): Promise<void> {
+  showKeyState();
+  try {
+    await loadRuntimes();
+    await refreshRecent();
+  } catch (error: unknown) {
+    reportFailure(error);
+  }
+}
+
+runButton.addEventListener('click', () => void run());
+cancelButton.addEventListener('click', () => void cancel());
+byId('refresh-recent', HTMLButtonElement).addEventListener('click', () => void refreshRecent());
+forgetKey.addEventListener('click', () => {
+  keyStore.forget();
+  showKeyState();
+  askForKey();
+});
+keyForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  keyStore.set(keyInput.value.trim());
+  keyInput.value = '';
+  keyDialog.close();
+  say('');
+  void start();
+});
+
+void start();

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** One file of the page, held in memory: a few hundred KiB, read once at boot. */
+export interface PlaygroundAsset {
+  readonly body: Buffer;
+  readonly contentType: string;
+  /** A strong validator from the bytes, so a browser revalidates cheaply (304). */
+  readonly etag: string;
+}
+
+/** The files `npm run build` bundles into dist/playground (scripts/build-playground.mjs). */
+export const PLAYGROUND_FILES = {
+  'index.html': 'text/html; charset=utf-8',
+  'playground.js': 'text/javascript; charset=utf-8',
+  'playground.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
+} as const;
+
+export type PlaygroundFile = keyof typeof PLAYGROUND_FILES;
+
+/**
+ * Where the bundle is: dist/playground of the checkout. The compiled service runs from
+ * dist/apps/sandbox/src/playground, the sources (specs, ts-node) from
+ * apps/sandbox/src/playground: four levels up is dist/ in one case, the checkout in the other.
+ */
+export function playgroundBundleDir(): string | null {
+  const up = resolve(__dirname, '..', '..', '..', '..');
+  const candidates = [join(up, 'playground'), join(up, 'dist', 'playground')];
+  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? null;
+}
+
+/** The page's files from `dir`, or null when one is missing (the bundle was not built). */
+export function loadPlaygroundAssets(
+  dir: string | null,
+): ReadonlyMap<PlaygroundFile, PlaygroundAsset> | null {
+  if (dir === null) return null;
+  const assets = new Map<PlaygroundFile, PlaygroundAsset>();
+  for (const [name, contentType] of Object.entries(PLAYGROUND_FILES) as [
+    PlaygroundFile,
+    string,
+  ][]) {
+    const path = join(dir, name);
+    if (!existsSync(path)) return null;
+    const body = readFileSync(path);
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+    assets.set(name, { body, contentType, etag });
+  }
+  return assets;
+}
