@@ -20,6 +20,9 @@ const CHROMIUM = '/usr/bin/chromium';
 /** Where the screenshots are kept for a person to look at after the run. */
 const ARTIFACTS = join(ROOT, 'test', 'artifacts', 'playground');
 const KEY = 'playground-key-0123456789';
+const DEFAULT_IMAGE = process.env.SANDBOX_IMAGE ?? 'brain-net-sandbox-runtime:3.11';
+const MINIMAL_IMAGE = process.env.SANDBOX_MINIMAL_IMAGE ?? 'brain-net-sandbox-runtime-minimal:3.11';
+const RUNTIMES = `python-3.11=${DEFAULT_IMAGE},python-3.11-minimal=${MINIMAL_IMAGE}`;
 const RUN_TIMEOUT_MS = 45_000;
 
 /** The text of the element, '' when it is absent. */
@@ -75,47 +78,66 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+/** A new tab, with what it requested and the errors it logged, both checked by the specs. */
+async function openTab(browser: Browser): Promise<{
+  page: Page;
+  requested: string[];
+  pageErrors: string[];
+}> {
+  const page = await browser.newPage();
+  const requested: string[] = [];
+  const pageErrors: string[] = [];
+  page.on('request', (request) => requested.push(request.url()));
+  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  page.on('console', (message) => {
+    // A 401 the page answers by asking for the key is logged by the browser itself.
+    if (message.type() === 'error' && !/status of 401/.test(message.text())) {
+      pageErrors.push(message.text());
+    }
+  });
+  return { page, requested, pageErrors };
+}
+
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: scripts/ensure-ready.sh --with-browser installs it`);
+  }
+  // The page as `npm run build` bundles it, from these sources.
+  execFileSync(process.execPath, ['scripts/build-playground.mjs'], { cwd: ROOT });
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Root in CI: chromium's own sandbox needs a user namespace it may not get.
+    args: ['--no-sandbox', '--disable-gpu', '--window-size=1400,1000'],
+    defaultViewport: { width: 1400, height: 1000 },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
 /** Issue 18: the playground page, driven in Debian's chromium against the real engine. */
 describe('GET /playground in a real browser (AUTH_MODE=api-key, real Docker engine)', () => {
   let directory: string;
   let sandbox: SandboxApp;
-  let browser: Browser;
   let page: Page;
-  /** Requests the page made, and what it logged as errors: both checked at the end. */
-  const requested: string[] = [];
-  const pageErrors: string[] = [];
+  let requested: string[];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: scripts/ensure-ready.sh --with-browser installs it`);
-    }
-    // The page as `npm run build` bundles it, from these sources.
-    execFileSync(process.execPath, ['scripts/build-playground.mjs'], { cwd: ROOT });
-    rmSync(ARTIFACTS, { recursive: true, force: true });
-    mkdirSync(ARTIFACTS, { recursive: true });
     directory = mkdtempSync(join(tmpdir(), 'sandbox-playground-'));
     const keysFile = writeKeysFile(directory, [keyEntry('person', KEY, 'tenant-p')]);
     sandbox = await startSandboxApp({ AUTH_MODE: 'api-key', API_KEYS_FILE: keysFile });
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // Root in CI: chromium's own sandbox needs a user namespace it may not get.
-      args: ['--no-sandbox', '--disable-gpu', '--window-size=1400,1000'],
-      defaultViewport: { width: 1400, height: 1000 },
-    });
-    page = await browser.newPage();
-    page.on('request', (request) => requested.push(request.url()));
-    page.on('pageerror', (error) => pageErrors.push(String(error)));
-    page.on('console', (message) => {
-      // A 401 the page answers by asking for the key is logged by the browser itself.
-      if (message.type() === 'error' && !/status of 401/.test(message.text())) {
-        pageErrors.push(message.text());
-      }
-    });
+    ({ page, requested, pageErrors } = await openTab(browser));
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await page?.close();
     await sandbox?.close();
     await sandbox?.containersSettle();
     rmSync(directory, { recursive: true, force: true });
@@ -346,6 +368,77 @@ describe('GET /playground in a real browser (AUTH_MODE=api-key, real Docker engi
       (url) => !url.startsWith(`${sandbox.url}/`) && !url.startsWith('blob:'),
     );
     expect(elsewhere).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('GET /playground with auth off and two runtimes (real Docker engine)', () => {
+  let sandbox: SandboxApp;
+  let page: Page;
+  let requested: string[];
+  let pageErrors: string[];
+
+  beforeAll(async () => {
+    sandbox = await startSandboxApp({ SANDBOX_RUNTIMES: RUNTIMES });
+    ({ page, requested, pageErrors } = await openTab(browser));
+    await page.goto(`${sandbox.url}/playground`, { waitUntil: 'networkidle0' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await page?.close();
+    await sandbox?.close();
+    await sandbox?.containersSettle();
+  });
+
+  it('asks for no key, and offers the runtimes to pick from, the default first', async () => {
+    await page.waitForFunction(() => document.querySelectorAll('#runtime option').length === 2);
+    expect(await page.$('#key-dialog[open]')).toBeNull();
+    expect(await page.$eval('button#forget-key', (button) => button.hidden)).toBe(true);
+    expect(await page.$eval('label#runtime-field', (field) => field.hidden)).toBe(false);
+    const options = await page.$$eval('#runtime option', (all) =>
+      all.map((option) => [option.value, option.selected]),
+    );
+    expect(options).toEqual([
+      ['python-3.11', true],
+      ['python-3.11-minimal', false],
+    ]);
+  });
+
+  it('runs in the runtime picked, and names the one that has a missing module', async () => {
+    await typeCode(page, 'import pandas\nprint(pandas.__version__)');
+    await page.select('#runtime', 'python-3.11-minimal');
+    expect(await runAndWait(page)).toBe('failed');
+    expect(await textOf(page, '#summary')).toContain('python-3.11-minimal');
+    expect(await textOf(page, '#error strong')).toBe(
+      "ModuleNotFoundError: No module named 'pandas'",
+    );
+    expect(await textOf(page, '#error p')).toBe(
+      'pandas is in the runtime python-3.11: pick it above.',
+    );
+    await screenshot(page, '7-module-hint');
+    await page.select('#runtime', 'python-3.11');
+    expect(await runAndWait(page)).toBe('completed');
+    expect(await textOf(page, '#output')).toMatch(/^\d+\.\d+/);
+  });
+
+  it('sends nothing while input_data is not a JSON object, and says why', async () => {
+    const executesBefore = requested.filter((url) => url.endsWith('/execute')).length;
+    for (const [text, notice] of [
+      ['{"n": ', /^input_data is not JSON: /],
+      ['[1, 2]', /^input_data must be a JSON object$/],
+    ] as const) {
+      await setField(page, '#input-data', text);
+      await page.click('#run');
+      await page.waitForFunction(
+        (pattern) => new RegExp(pattern).test(document.querySelector('#notice')?.textContent ?? ''),
+        {},
+        notice.source,
+      );
+      await page.waitForFunction(
+        () => !document.querySelector<HTMLButtonElement>('#run')?.disabled,
+      );
+    }
+    expect(requested.filter((url) => url.endsWith('/execute')).length).toBe(executesBefore);
     expect(pageErrors).toEqual([]);
   });
 });
