@@ -1,10 +1,20 @@
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Response } from 'express';
+import { gunzipSync } from 'node:zlib';
+import type { Request, Response } from 'express';
 import { DomainError } from '../errors/domain-error';
 import { loadPlaygroundAssets, PLAYGROUND_FILES } from './playground-assets';
 import { PlaygroundController } from './playground.controller';
+
+/** A request with these headers, as Express would hand it to the controller. */
+function requestWith(headers: Record<string, string> = {}): Request {
+  return {
+    headers,
+    acceptsEncodings: (...encodings: string[]) =>
+      encodings.find((encoding) => (headers['accept-encoding'] ?? 'identity').includes(encoding)),
+  } as unknown as Request;
+}
 
 /** A response that records what the controller set on it. */
 function recordingResponse() {
@@ -46,20 +56,38 @@ describe('the playground page and its files', () => {
   it('serves the page with its policy, and 304 for the validator the browser holds', () => {
     const controller = new PlaygroundController(loadPlaygroundAssets(dir));
     const first = recordingResponse();
-    controller.page(undefined, first.response);
+    controller.page(requestWith(), first.response);
     expect(first.sent.status).toBe(200);
+    expect(String(first.sent.body)).toBe('<index.html>');
+    expect(first.sent.headers['content-encoding']).toBeUndefined();
     expect(first.sent.headers['content-security-policy']).toContain("default-src 'none'");
     expect(first.sent.headers['x-content-type-options']).toBe('nosniff');
     const again = recordingResponse();
-    controller.page(first.sent.headers['etag'], again.response);
+    controller.page(requestWith({ 'if-none-match': first.sent.headers['etag'] }), again.response);
     expect(again.sent.status).toBe(304);
     expect(again.sent.body).toBeUndefined();
+  });
+
+  it('sends the gzip form to a browser that takes it, under a validator of its own', () => {
+    const controller = new PlaygroundController(loadPlaygroundAssets(dir));
+    const plain = recordingResponse();
+    controller.asset('playground.js', requestWith(), plain.response);
+    const gzipped = recordingResponse();
+    controller.asset(
+      'playground.js',
+      requestWith({ 'accept-encoding': 'gzip, br' }),
+      gzipped.response,
+    );
+    expect(gzipped.sent.headers['content-encoding']).toBe('gzip');
+    expect(gzipped.sent.headers['vary']).toBe('Accept-Encoding');
+    expect(gunzipSync(gzipped.sent.body as Buffer).toString()).toBe('<playground.js>');
+    expect(gzipped.sent.headers['etag']).not.toBe(plain.sent.headers['etag']);
   });
 
   it('serves only the bundle’s files, never the page under another name', () => {
     const controller = new PlaygroundController(loadPlaygroundAssets(dir));
     for (const name of ['index.html', '..', 'secrets.txt']) {
-      expect(() => controller.asset(name, undefined, recordingResponse().response)).toThrow(
+      expect(() => controller.asset(name, requestWith(), recordingResponse().response)).toThrow(
         expect.objectContaining({ code: 'ROUTE_NOT_FOUND' }) as DomainError,
       );
     }
@@ -67,7 +95,7 @@ describe('the playground page and its files', () => {
 
   it('answers PLAYGROUND_NOT_BUILT when the bundle was not built', () => {
     const controller = new PlaygroundController(null);
-    expect(() => controller.page(undefined, recordingResponse().response)).toThrow(
+    expect(() => controller.page(requestWith(), recordingResponse().response)).toThrow(
       expect.objectContaining({ code: 'PLAYGROUND_NOT_BUILT' }) as DomainError,
     );
   });

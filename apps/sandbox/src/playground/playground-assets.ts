@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
-/** One file of the page, held in memory: a few hundred KiB, read once at boot. */
+/** One file of the page, held in memory: a few hundred KiB, read and gzipped once at boot. */
 export interface PlaygroundAsset {
   readonly body: Buffer;
   readonly contentType: string;
   /** A strong validator from the bytes, so a browser revalidates cheaply (304). */
   readonly etag: string;
+  /** The same file gzipped once at boot, with a validator of its own. */
+  readonly gzip: { readonly body: Buffer; readonly etag: string };
 }
 
 /** The files `npm run build` bundles into dist/playground (scripts/build-playground.mjs). */
@@ -31,6 +34,10 @@ export function playgroundBundleDir(): string | null {
   return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? null;
 }
 
+function validatorOf(bytes: Buffer): string {
+  return `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`;
+}
+
 /** The page's files from `dir`, or null when one is missing (the bundle was not built). */
 export function loadPlaygroundAssets(
   dir: string | null,
@@ -44,8 +51,13 @@ export function loadPlaygroundAssets(
     const path = join(dir, name);
     if (!existsSync(path)) return null;
     const body = readFileSync(path);
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-    assets.set(name, { body, contentType, etag });
+    const gzipped = gzipSync(body, { level: 9 });
+    assets.set(name, {
+      body,
+      contentType,
+      etag: validatorOf(body),
+      gzip: { body: gzipped, etag: validatorOf(gzipped) },
+    });
   }
   return assets;
 }
