@@ -421,6 +421,35 @@ describe('GET /playground with auth off and two runtimes (real Docker engine)', 
     expect(await textOf(page, '#output')).toMatch(/^\d+\.\d+/);
   });
 
+  it('profiles a run on request: the functions that took the time, by name and line', async () => {
+    await typeCode(
+      page,
+      [
+        'def slow_sum(n):',
+        '    return sum(i * i for i in range(n))',
+        'print(slow_sum(300000))',
+      ].join('\n'),
+    );
+    await page.click('#profile');
+    expect(await runAndWait(page)).toBe('completed');
+    const functions = await page.$$eval('#profile-result table.functions tbody tr', (rows) =>
+      rows.map((row) =>
+        [...row.querySelectorAll('td')].slice(0, 2).map((cell) => cell.textContent),
+      ),
+    );
+    expect(functions).toContainEqual(['slow_sum', 'main.py:1']);
+    expect(await textOf(page, '#profile-result')).toMatch(/^Peak traced memory /);
+    await screenshot(page, '8-profile');
+    await page.click('#profile');
+  });
+
+  it('stops a run at the timeout the person sets', async () => {
+    await typeCode(page, 'import time\ntime.sleep(30)');
+    await setField(page, '#timeout', '1');
+    expect(await runAndWait(page)).toBe('timeout');
+    await setField(page, '#timeout', '');
+  });
+
   it('sends nothing while input_data is not a JSON object, and says why', async () => {
     const executesBefore = requested.filter((url) => url.endsWith('/execute')).length;
     for (const [text, notice] of [

@@ -24,6 +24,8 @@ const notice = byId('notice', HTMLSpanElement);
 const inputData = byId('input-data', HTMLTextAreaElement);
 const stdin = byId('stdin', HTMLTextAreaElement);
 const fileInput = byId('files', HTMLInputElement);
+const profile = byId('profile', HTMLInputElement);
+const timeout = byId('timeout', HTMLInputElement);
 const runtimeField = byId('runtime-field', HTMLLabelElement);
 const runtimePicker = byId('runtime', HTMLSelectElement);
 const recentList = byId('recent', HTMLOListElement);
@@ -94,6 +96,9 @@ function requestOf(files: ExecuteRequest['files']): ExecuteRequest | null {
     ...(stdin.value !== '' ? { stdin: stdin.value } : {}),
     ...(files && files.length > 0 ? { files } : {}),
     ...(runtimePicker.value ? { runtime: runtimePicker.value } : {}),
+    // The service checks the range (TIMEOUT_OUT_OF_RANGE names it); empty is its default.
+    ...(timeout.value !== '' ? { timeout: Number(timeout.value) } : {}),
+    ...(profile.checked ? { profile: true } : {}),
     debug_mode: true,
   };
 }

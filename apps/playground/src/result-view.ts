@@ -5,6 +5,10 @@ import { byId, bytes, el } from './dom';
 type Variable = components['schemas']['VariableDto'];
 type Preview = components['schemas']['VariablePreviewDto'];
 type ExceptionInfo = components['schemas']['ExceptionInfoDto'];
+type Profile = components['schemas']['ProfileDto'];
+
+/** Rows of a profile's lists shown: the slowest functions, the biggest allocations. */
+const PROFILE_ROWS = 10;
 
 /** What the result view fetches with the caller's key: an <img> or a link could not send it. */
 export interface ResultBytes {
@@ -19,6 +23,8 @@ export class ResultView {
   private readonly error = byId('error', HTMLDivElement);
   private readonly figuresSection = byId('figures-section', HTMLDivElement);
   private readonly figures = byId('figures', HTMLDivElement);
+  private readonly profileSection = byId('profile-section', HTMLDivElement);
+  private readonly profile = byId('profile-result', HTMLDivElement);
   private readonly variablesSection = byId('variables-section', HTMLDivElement);
   private readonly variables = byId('variables', HTMLDivElement);
   private readonly filesSection = byId('files-section', HTMLDivElement);
@@ -36,10 +42,15 @@ export class ResultView {
     this.output.replaceChildren();
     this.error.hidden = true;
     this.error.replaceChildren();
-    for (const section of [this.figuresSection, this.variablesSection, this.filesSection]) {
-      section.hidden = true;
-    }
+    const sections = [
+      this.figuresSection,
+      this.profileSection,
+      this.variablesSection,
+      this.filesSection,
+    ];
+    for (const section of sections) section.hidden = true;
     this.figures.replaceChildren();
+    this.profile.replaceChildren();
     this.variables.replaceChildren();
     this.files.replaceChildren();
   }
@@ -70,6 +81,7 @@ export class ResultView {
     }
     if (result.truncated) this.append('stderr', '\n[output cut at MAX_OUTPUT_BYTES]\n');
     this.showError(result);
+    this.showProfile(result.debug_info.profile);
     this.showVariables(result.debug_info.variables_after);
     this.showFigures(result);
     this.showFiles(result);
@@ -96,6 +108,47 @@ export class ResultView {
         }),
       );
     }
+  }
+
+  /** The functions that took the time, the lines that held the memory, the slow imports. */
+  private showProfile(profile: Profile | null): void {
+    if (!profile) return;
+    this.profileSection.hidden = false;
+    if (profile.error) this.profile.append(el('p', { className: 'muted', text: profile.error }));
+    this.profile.append(
+      el('p', { text: `Peak traced memory ${bytes(profile.peak_traced_bytes)}` }),
+      table(
+        'functions',
+        ['Function', 'Where', 'Calls', 'Self ms', 'Total ms'],
+        profile.functions
+          .slice(0, PROFILE_ROWS)
+          .map((fn) => [
+            fn.function,
+            `${fn.file}:${fn.line ?? '?'}`,
+            String(fn.calls),
+            String(round(fn.self_ms)),
+            String(round(fn.cumulative_ms)),
+          ]),
+      ),
+      table(
+        'allocations',
+        ['Line', 'Source', 'Bytes held'],
+        profile.allocations
+          .slice(0, PROFILE_ROWS)
+          .map((site) => [
+            `${site.file}:${site.line ?? '?'}`,
+            site.source ?? '',
+            bytes(site.bytes),
+          ]),
+      ),
+      table(
+        'imports',
+        ['Import', 'ms'],
+        profile.imports
+          .slice(0, PROFILE_ROWS)
+          .map((entry) => [entry.module, String(round(entry.ms))]),
+      ),
+    );
   }
 
   private showVariables(variables: Record<string, Variable> | null): void {
@@ -212,6 +265,17 @@ export class ResultView {
       button.disabled = false;
     }
   }
+}
+
+/** A table with a header row; empty rows make no table. */
+function table(className: string, headers: string[], rows: string[][]): HTMLElement | string {
+  if (rows.length === 0) return '';
+  return el(
+    'table',
+    { className },
+    el('thead', {}, el('tr', {}, ...headers.map((text) => el('th', { text })))),
+    el('tbody', {}, ...rows.map((row) => el('tr', {}, ...row.map((text) => el('td', { text }))))),
+  );
 }
 
 function badge(status: string): HTMLElement {
