@@ -9,6 +9,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { keyEntry, writeKeysFile } from './support/api-keys';
@@ -96,6 +98,45 @@ async function openTab(browser: Browser): Promise<{
     }
   });
   return { page, requested, pageErrors };
+}
+
+/**
+ * A reverse proxy on loopback that serves `target` under `/sandbox`, as an ingress with a
+ * path prefix does: it strips the prefix and streams both ways (live output included).
+ */
+async function prefixProxy(target: string): Promise<{ url: string; close(): Promise<void> }> {
+  const upstream = new URL(target);
+  const server = createServer((request, response) => {
+    const path = request.url ?? '/';
+    if (!path.startsWith('/sandbox/')) {
+      response.writeHead(404).end();
+      return;
+    }
+    const forwarded = httpRequest(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: request.method,
+        path: path.slice('/sandbox'.length),
+        headers: request.headers,
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    forwarded.on('error', () => response.destroy());
+    request.pipe(forwarded);
+  });
+  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/sandbox`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolveClose) => server.close(() => resolveClose()));
+    },
+  };
 }
 
 let browser: Browser;
@@ -448,6 +489,40 @@ describe('GET /playground with auth off and two runtimes (real Docker engine)', 
     await setField(page, '#timeout', '1');
     expect(await runAndWait(page)).toBe('timeout');
     await setField(page, '#timeout', '');
+  });
+
+  it('works behind a proxy that serves the service under a path prefix', async () => {
+    const proxy = await prefixProxy(sandbox.url);
+    const tab = await openTab(browser);
+    try {
+      // With a trailing slash, the relative redirect lands on the page under the prefix.
+      await tab.page.goto(`${proxy.url}/playground/`, { waitUntil: 'networkidle0' });
+      expect(tab.page.url()).toBe(`${proxy.url}/playground`);
+      await tab.page.waitForFunction(
+        () => document.querySelectorAll('#runtime option').length === 2,
+      );
+      await typeCode(
+        tab.page,
+        'import time\nprint("through", flush=True)\ntime.sleep(1)\nprint("the proxy")',
+      );
+      await tab.page.click('#run');
+      // Live through the proxy too: the first line before the run ends.
+      await tab.page.waitForFunction(
+        () =>
+          /^running/.test(document.querySelector('#summary')?.textContent ?? '') &&
+          (document.querySelector('#output')?.textContent ?? '') === 'through\n',
+      );
+      await tab.page.waitForFunction(
+        () => /^completed/.test(document.querySelector('#summary')?.textContent ?? ''),
+        { timeout: RUN_TIMEOUT_MS },
+      );
+      expect(await textOf(tab.page, '#output')).toBe('through\nthe proxy\n');
+      expect(tab.requested.filter((url) => !url.startsWith(`${proxy.url}/`))).toEqual([]);
+      expect(tab.pageErrors).toEqual([]);
+    } finally {
+      await tab.page.close();
+      await proxy.close();
+    }
   });
 
   it('sends nothing while input_data is not a JSON object, and says why', async () => {

@@ -36,9 +36,15 @@ const keyForm = byId('key-form', HTMLFormElement);
 const keyInput = byId('key-input', HTMLInputElement);
 const keyProblem = byId('key-problem', HTMLParagraphElement);
 
+/**
+ * Where the API is: where this page is, without its own name, so a proxy that serves the
+ * service under a path prefix (https://host/sandbox/playground) serves the page's calls too.
+ */
+const API_BASE_URL = new URL('.', location.href).href;
+
 /** A client with the key as it is now: the key may be set or forgotten at any time. */
 function sandbox(): Sandbox {
-  return new Sandbox({ baseUrl: location.origin, apiKey: keyStore.get() ?? undefined });
+  return new Sandbox({ baseUrl: API_BASE_URL, apiKey: keyStore.get() ?? undefined });
 }
 
 const editor = new CodeEditor(byId('editor', HTMLDivElement), SAMPLE_CODE, () => void run());

@@ -8,9 +8,10 @@ import { loadPlaygroundAssets, PLAYGROUND_FILES } from './playground-assets';
 import { PlaygroundController } from './playground.controller';
 
 /** A request with these headers, as Express would hand it to the controller. */
-function requestWith(headers: Record<string, string> = {}): Request {
+function requestWith(headers: Record<string, string> = {}, path = '/playground'): Request {
   return {
     headers,
+    path,
     acceptsEncodings: (...encodings: string[]) =>
       encodings.find((encoding) => (headers['accept-encoding'] ?? 'identity').includes(encoding)),
   } as unknown as Request;
@@ -20,6 +21,10 @@ function requestWith(headers: Record<string, string> = {}): Request {
 function recordingResponse() {
   const sent = { status: 0, headers: {} as Record<string, string>, body: undefined as unknown };
   const response = {
+    redirect: (code: number, location: string) => {
+      sent.status = code;
+      sent.headers['location'] = location;
+    },
     setHeader: (name: string, value: string) => (sent.headers[name.toLowerCase()] = value),
     status: (code: number) => ((sent.status = code), response),
     end: (body?: unknown) => void (sent.body = body),
@@ -66,6 +71,13 @@ describe('the playground page and its files', () => {
     controller.page(requestWith({ 'if-none-match': first.sent.headers['etag'] }), again.response);
     expect(again.sent.status).toBe(304);
     expect(again.sent.body).toBeUndefined();
+  });
+
+  it('sends /playground/ to /playground, relatively, as its files are named relatively', () => {
+    const controller = new PlaygroundController(loadPlaygroundAssets(dir));
+    const sent = recordingResponse();
+    controller.page(requestWith({}, '/playground/'), sent.response);
+    expect(sent.sent).toMatchObject({ status: 301, headers: { location: '../playground' } });
   });
 
   it('sends the gzip form to a browser that takes it, under a validator of its own', () => {

@@ -32,6 +32,12 @@ export class PlaygroundController {
 
   @Get()
   page(@Req() request: Request, @Res() response: Response): void {
+    // The page names its files relative to itself: from /playground/ they would be missed.
+    // The redirect is relative too, so it holds under a proxy's path prefix.
+    if (request.path.endsWith('/')) {
+      response.redirect(301, '../playground');
+      return;
+    }
     this.send('index.html', request, response);
   }
 
