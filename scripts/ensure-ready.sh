@@ -5,7 +5,8 @@
 # python3 (--with-harness-libraries: the harness specs' figures and previews), the
 # runtime image, the minimal runtime image (--with-minimal-runtime: the runtimes specs
 # run in it), Debian's chromium (--with-browser: the playground's browser spec drives
-# it), the compiled service and its playground page (--build). Each is installed or built only where it
+# it), Debian's mypy (--with-type-checkers: CI checks the Python client's types), the
+# compiled service and its playground page (--build). Each is installed or built only where it
 # is missing or out of date, with one line per step and its duration. An engine that answers is never touched; where
 # none answers, a Debian machine run as root gets Debian's (scripts/provision-engine.sh),
 # and any other stops with the one command to run.
@@ -16,6 +17,7 @@ with_redis=false
 with_minimal_runtime=false
 with_harness_libraries=false
 with_browser=false
+with_type_checkers=false
 build=false
 for option in "$@"; do
   case "$option" in
@@ -23,9 +25,10 @@ for option in "$@"; do
     --with-minimal-runtime) with_minimal_runtime=true ;;
     --with-harness-libraries) with_harness_libraries=true ;;
     --with-browser) with_browser=true ;;
+    --with-type-checkers) with_type_checkers=true ;;
     --build) build=true ;;
     *)
-      echo "ensure-ready: unknown option $option (--with-redis, --with-minimal-runtime, --with-harness-libraries, --with-browser, --build)" >&2
+      echo "ensure-ready: unknown option $option (--with-redis, --with-minimal-runtime, --with-harness-libraries, --with-browser, --with-type-checkers, --build)" >&2
       exit 2
       ;;
   esac
@@ -90,6 +93,15 @@ if $with_browser && ! command -v chromium >/dev/null 2>&1; then
   fi
   step "chromium (Debian's package: the playground's browser spec)" \
     bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends chromium >/dev/null"
+fi
+
+if $with_type_checkers && ! /usr/bin/python3 -m mypy --version >/dev/null 2>&1; then
+  if ! can_provision; then
+    echo "ensure-ready: CI checks the Python client with Debian's mypy; install it with: sudo apt-get install python3-mypy" >&2
+    exit 1
+  fi
+  step "mypy (Debian's package: the Python client's types)" \
+    bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends python3-mypy >/dev/null"
 fi
 
 image_state="$(bash scripts/build-runtime-image.sh --check)"

@@ -99,7 +99,7 @@ class Sandbox:
             if execution.finished:
                 return execution
             execution_id = execution.execution_id
-        return self._poll(lambda: self.get(execution_id), lambda found: found.finished)
+        return self._poll(lambda: self.get(execution_id), _finished)
 
     def submit(
         self,
@@ -210,10 +210,7 @@ class Sandbox:
                 if first_page is None
                 else first_page["batch_id"]
             )
-            first_page = self._poll(
-                lambda: self._batch_page(batch_id, 1),
-                lambda page: page["status"] == "finished",
-            )
+            first_page = self._poll(lambda: self._batch_page(batch_id, 1), _batch_finished)
         return self._whole_batch(first_page)
 
     def upload(
@@ -366,6 +363,14 @@ class Sandbox:
                     error.code, error.reason, error.headers, error.read()
                 ) from None
         return response
+
+
+def _finished(execution: Execution) -> bool:
+    return execution.finished
+
+
+def _batch_finished(page: JsonObject) -> bool:
+    return bool(page["status"] == "finished")
 
 
 def _execute_body(code: str | None, options: ExecuteOptions) -> dict[str, Any]:
