@@ -32,14 +32,22 @@ const failingLine = StateField.define<DecorationSet>({
 export class CodeEditor {
   private readonly view: EditorView;
 
-  constructor(parent: HTMLElement, doc: string, onRun: () => void) {
+  constructor(parent: HTMLElement, doc: string, onRun: () => void, onEdit: () => void) {
     const runKey: Extension = Prec.highest(
       keymap.of([{ key: 'Mod-Enter', run: () => (onRun(), true) }]),
     );
     this.view = new EditorView({
       parent,
       doc,
-      extensions: [basicSetup, python(), failingLine, runKey],
+      extensions: [
+        basicSetup,
+        python(),
+        failingLine,
+        runKey,
+        EditorView.updateListener.of((update) => {
+          if (update.docChanged) onEdit();
+        }),
+      ],
     });
   }
 

@@ -6,7 +6,7 @@ import {
 } from '../../../clients/typescript/src';
 import { byId, el } from './dom';
 import { CodeEditor } from './editor';
-import { keyStore } from './key-store';
+import { draftStore, keyStore } from './key-store';
 import { ResultView } from './result-view';
 
 const SAMPLE_CODE = `# input_data is a global; print, raise, or draw with matplotlib
@@ -47,9 +47,31 @@ function sandbox(): Sandbox {
   return new Sandbox({ baseUrl: API_BASE_URL, apiKey: keyStore.get() ?? undefined });
 }
 
-const editor = new CodeEditor(byId('editor', HTMLDivElement), SAMPLE_CODE, () => void run());
+/** Keeps what the person wrote across a reload of the tab. */
+function saveDraft(): void {
+  draftStore.set({
+    code: editor.code,
+    inputData: inputData.value,
+    stdin: stdin.value,
+    timeout: timeout.value,
+    profile: profile.checked,
+  });
+}
+
+const draft = draftStore.get();
+const editor = new CodeEditor(
+  byId('editor', HTMLDivElement),
+  draft?.code ?? SAMPLE_CODE,
+  () => void run(),
+  saveDraft,
+);
 const results = new ResultView(sandbox);
-inputData.value = JSON.stringify({ values: [1, 2, 3] });
+inputData.value = draft?.inputData ?? JSON.stringify({ values: [1, 2, 3] });
+stdin.value = draft?.stdin ?? '';
+timeout.value = draft?.timeout ?? '';
+profile.checked = draft?.profile ?? false;
+for (const field of [inputData, stdin, timeout, profile])
+  field.addEventListener('input', saveDraft);
 
 /** The run in progress: its id once accepted, and how to stop reading its stream. */
 let current: { executionId: string | null; readonly stop: AbortController } | null = null;
@@ -186,6 +208,7 @@ async function reopen(executionId: string): Promise<void> {
     editor.code = record.code ?? '# the code of this execution was pruned from the store';
     inputData.value = record.input_data ? JSON.stringify(record.input_data, null, 2) : '';
     stdin.value = record.stdin ?? '';
+    saveDraft();
     results.clear();
     results.show(result, record, false);
     editor.markFailingLine(result.debug_info.exceptions[0]?.line ?? null);
