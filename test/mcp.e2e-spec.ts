@@ -293,3 +293,29 @@ describe('MCP at /mcp (AUTH_MODE=none)', () => {
     }
   });
 });
+
+describe('MCP at /mcp behind an ingress (PUBLIC_URL)', () => {
+  let sandbox: SandboxApp;
+
+  beforeAll(async () => {
+    sandbox = await startSandboxApp({ PUBLIC_URL: 'https://sandbox.invalid/prefix/' });
+  });
+
+  afterAll(async () => {
+    await sandbox.close();
+    await sandbox.containersSettle();
+  });
+
+  it('links the files written under out/ where callers reach the service, not where it listens', async () => {
+    const client = await connect(sandbox.url);
+    try {
+      const result = await call(client, 'run_python', {
+        code: 'import os\nos.makedirs("out")\nopen("out/a.txt", "w").write("a")',
+      });
+      const link = `https://sandbox.invalid/prefix/execution/${executionIdOf(result)}/files/a.txt`;
+      expect(textOf(result)).toContain(`out/a.txt (1 byte, text/plain): ${link}`);
+    } finally {
+      await client.close();
+    }
+  });
+});

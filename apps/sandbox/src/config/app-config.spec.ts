@@ -126,6 +126,26 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SANDBOX_USER: '0:0' })).toThrow(/SANDBOX_USER must not be root/);
   });
 
+  it('takes PUBLIC_URL with a path prefix, without its trailing slash, and refuses what is not one', () => {
+    expect(loadConfig({}).publicUrl).toBeNull();
+    expect(loadConfig({ PUBLIC_URL: 'https://sandbox.example.org/sandbox/' }).publicUrl).toBe(
+      'https://sandbox.example.org/sandbox',
+    );
+    expect(loadConfig({ PUBLIC_URL: 'http://127.0.0.1:8001' }).publicUrl).toBe(
+      'http://127.0.0.1:8001',
+    );
+    for (const bad of [
+      'sandbox.example.org',
+      'ftp://sandbox.example.org',
+      'https://h/?a=1',
+      'https://h/#x',
+    ]) {
+      expect(() => loadConfig({ PUBLIC_URL: bad })).toThrow(
+        /PUBLIC_URL must be an http or https URL/,
+      );
+    }
+  });
+
   it('caps the default timeout at MAX_TIMEOUT', () => {
     expect(loadConfig({ EXECUTION_TIMEOUT: '900', MAX_TIMEOUT: '120' }).defaultTimeoutS).toBe(120);
   });

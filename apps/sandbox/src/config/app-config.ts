@@ -102,6 +102,8 @@ export class AppConfig {
   readonly host: string;
   /** Browser origins CORS lets in (lower case), `*` for any; empty: CORS off. */
   readonly corsOrigins: '*' | readonly string[];
+  /** PUBLIC_URL without a trailing slash; null: links are made from each request. */
+  readonly publicUrl: string | null;
   readonly logLevel: LogLevel;
   readonly defaultTimeoutS: number;
   readonly maxTimeoutS: number;
@@ -176,6 +178,7 @@ export class AppConfig {
         : env.CORS_ORIGINS.split(',')
             .map((origin) => origin.trim().toLowerCase())
             .filter((origin) => origin !== '');
+    this.publicUrl = env.PUBLIC_URL === '' ? null : env.PUBLIC_URL.replace(/\/+$/, '');
     this.logLevel = env.LOG_LEVEL;
     this.defaultTimeoutS = Math.min(env.EXECUTION_TIMEOUT, env.MAX_TIMEOUT);
     this.maxTimeoutS = env.MAX_TIMEOUT;

@@ -30,6 +30,9 @@ export type Role = (typeof ROLES)[number];
 /** An origin as a browser sends it: scheme, host, optional port, nothing after. */
 const ORIGIN = String.raw`https?://[^\s,/]+`;
 /** `*`, or origins separated by commas (with spaces around them or not); empty: off. */
+/** Empty, or an http(s) URL: scheme, host, optional port and path; no query or fragment. */
+export const PUBLIC_URL_PATTERN = /^(https?:\/\/[^\s/?#]+(\/[^\s?#]*)?)?$/;
+
 export const CORS_ORIGINS_PATTERN = new RegExp(String.raw`^(\*|${ORIGIN}(\s*,\s*${ORIGIN})*)?$`);
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -77,6 +80,18 @@ export class EnvironmentVariables implements AuthEnvironment {
       'CORS_ORIGINS must be * or comma-separated origins such as https://app.example.com (scheme, host, optional port; no path)',
   })
   CORS_ORIGINS = '';
+
+  /**
+   * Where callers reach this service, when it is not where requests say: an ingress that
+   * terminates TLS, or serves the service under a path prefix
+   * (`https://sandbox.example.org/sandbox`). The absolute links the service hands out (the
+   * MCP tools' download links) start with it. Unset: the scheme and `Host` of each request.
+   */
+  @Matches(PUBLIC_URL_PATTERN, {
+    message:
+      'PUBLIC_URL must be an http or https URL with an optional path and no query, such as https://sandbox.example.org/sandbox',
+  })
+  PUBLIC_URL = '';
 
   /**
    * Least severe level logged: pino's names, or the seed's `CRITICAL`, `ERROR`, `WARNING`,

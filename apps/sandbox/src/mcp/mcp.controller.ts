@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentCaller, RequireScope } from '../auth/access.decorators';
 import { Caller } from '../auth/caller';
+import { AppConfig } from '../config/app-config';
 import { requestIdOf } from '../http/request-id';
 import { TenantRateLimit } from '../quota/tenant-rate-limit.guard';
 import { McpService } from './mcp.service';
@@ -16,7 +17,10 @@ import { McpService } from './mcp.service';
 @Controller('mcp')
 @RequireScope('execute')
 export class McpController {
-  constructor(private readonly mcp: McpService) {}
+  constructor(
+    private readonly mcp: McpService,
+    private readonly config: AppConfig,
+  ) {}
 
   @Post()
   @TenantRateLimit()
@@ -25,11 +29,10 @@ export class McpController {
     @Res() response: Response,
     @CurrentCaller() caller: Caller,
   ): Promise<void> {
-    const host = request.get('host');
     await this.mcp.handle(request, response, {
       caller,
       requestId: requestIdOf(request),
-      baseUrl: host === undefined ? '' : `${request.protocol}://${host}`,
+      baseUrl: this.config.publicUrl ?? requestBaseUrl(request),
     });
   }
 
@@ -43,6 +46,12 @@ export class McpController {
   delete(@Res() response: Response): void {
     refuseMethod(response);
   }
+}
+
+/** scheme://host as the request reached this process; '' without a Host header. */
+function requestBaseUrl(request: Request): string {
+  const host = request.get('host');
+  return host === undefined ? '' : `${request.protocol}://${host}`;
 }
 
 /** 405 as a JSON-RPC error, which MCP clients expect from a stateless server. */

@@ -28,7 +28,7 @@ import { ToolDescriptions, toolDescriptions } from './tool-descriptions';
 export interface McpCall {
   readonly caller: Caller;
   readonly requestId: string;
-  /** scheme://host where the caller reached the service: download links are made absolute. */
+  /** Where the caller reaches the service (PUBLIC_URL, else the request's scheme://host): download links start with it. */
   readonly baseUrl: string;
 }
 
