@@ -51,6 +51,13 @@ can_provision() {
     case "${DOCKER_HOST:-unix://}" in unix://*) true ;; *) false ;; esac
 }
 
+# apt_install <package...>: Debian's packages, quietly, without their recommendations.
+apt_install() {
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 \
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "dependencies (npm ci, about 2 min the first time)" npm ci --no-audit --no-fund
 fi
@@ -83,7 +90,7 @@ if $with_harness_libraries && can_provision &&
   ! dpkg-query -W -f='${Status}\n' $harness_libraries 2>/dev/null |
   awk '$3 != "installed" { missing = 1 } END { exit !(NR == 3 && !missing) }'; then
   step "numpy, pandas and matplotlib for Debian's python3 (the harness specs)" \
-    bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends $harness_libraries >/dev/null"
+    apt_install $harness_libraries
 fi
 
 if $with_browser && ! command -v chromium >/dev/null 2>&1; then
@@ -92,7 +99,7 @@ if $with_browser && ! command -v chromium >/dev/null 2>&1; then
     exit 1
   fi
   step "chromium (Debian's package: the playground's browser spec)" \
-    bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends chromium >/dev/null"
+    apt_install chromium
 fi
 
 if $with_type_checkers && ! /usr/bin/python3 -m mypy --version >/dev/null 2>&1; then
@@ -101,7 +108,7 @@ if $with_type_checkers && ! /usr/bin/python3 -m mypy --version >/dev/null 2>&1; 
     exit 1
   fi
   step "mypy (Debian's package: the Python client's types)" \
-    bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends python3-mypy >/dev/null"
+    apt_install python3-mypy
 fi
 
 image_state="$(bash scripts/build-runtime-image.sh --check)"

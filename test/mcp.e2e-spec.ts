@@ -57,6 +57,19 @@ describe('MCP at /mcp (AUTH_MODE=api-key, real Docker engine)', () => {
   let sandbox: SandboxApp;
   let alice: Client;
 
+  /** A raw POST /mcp with alice's key: for bodies the SDK's client would not send. */
+  function postAsAlice(body: string): Promise<Response> {
+    return fetch(`${sandbox.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${KEYS.alice}`,
+        Accept: 'application/json, text/event-stream',
+        'Content-Type': 'application/json',
+      },
+      body,
+    });
+  }
+
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'sandbox-mcp-'));
     const keysFile = writeKeysFile(directory, [
@@ -203,15 +216,9 @@ describe('MCP at /mcp (AUTH_MODE=api-key, real Docker engine)', () => {
     // Sent by hand: the SDK's client cannot even serialise a value this deep.
     const depth = 200_000;
     const inputData = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
-    const answer = await fetch(`${sandbox.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${KEYS.alice}`,
-        Accept: 'application/json, text/event-stream',
-        'Content-Type': 'application/json',
-      },
-      body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"run_python","arguments":{"code":"print(1)","input_data":${inputData}}}}`,
-    });
+    const answer = await postAsAlice(
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"run_python","arguments":{"code":"print(1)","input_data":${inputData}}}}`,
+    );
     // Refused at the door, as POST /execute's body would be: walked, never parsed.
     expect(answer.status).toBe(400);
     expect(answer.headers.get('content-type')).toContain('application/problem+json');
@@ -220,14 +227,8 @@ describe('MCP at /mcp (AUTH_MODE=api-key, real Docker engine)', () => {
   });
 
   it('refuses input_data of more values than a parsed field may hold: bulk data goes as a file', async () => {
-    const answer = await fetch(`${sandbox.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${KEYS.alice}`,
-        Accept: 'application/json, text/event-stream',
-        'Content-Type': 'application/json',
-      },
-      body: JSON.stringify({
+    const answer = await postAsAlice(
+      JSON.stringify({
         jsonrpc: '2.0',
         id: 1,
         method: 'tools/call',
@@ -236,7 +237,7 @@ describe('MCP at /mcp (AUTH_MODE=api-key, real Docker engine)', () => {
           arguments: { code: 'print(1)', input_data: new Array(MAX_PARSED_MEMBER_VALUES).fill(0) },
         },
       }),
-    });
+    );
     expect(answer.status).toBe(413);
     expect(await answer.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });

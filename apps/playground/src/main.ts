@@ -1,6 +1,7 @@
 import {
   Sandbox,
   SandboxError,
+  type DebugRecord,
   type ExecuteRequest,
   type Execution,
 } from '../../../clients/typescript/src';
@@ -73,8 +74,8 @@ profile.checked = draft?.profile ?? false;
 for (const field of [inputData, stdin, timeout, profile])
   field.addEventListener('input', saveDraft);
 
-/** The run in progress: its id once accepted, and how to stop reading its stream. */
-let current: { executionId: string | null; readonly stop: AbortController } | null = null;
+/** The run in progress, with its id once accepted (Cancel needs it). */
+let current: { executionId: string | null } | null = null;
 
 function say(message: string): void {
   notice.textContent = message;
@@ -103,8 +104,11 @@ function showKeyState(): void {
   forgetKey.hidden = !hasKey;
 }
 
-/** The request as the form has it; null (and a notice) when input_data is not a JSON object. */
-function requestOf(files: ExecuteRequest['files']): ExecuteRequest | null {
+/**
+ * The request as the form has it, its attachments aside; null (and a notice) when
+ * input_data is not a JSON object.
+ */
+function requestOf(): ExecuteRequest | null {
   let input: unknown = {};
   if (inputData.value.trim() !== '') {
     try {
@@ -122,7 +126,6 @@ function requestOf(files: ExecuteRequest['files']): ExecuteRequest | null {
     code: editor.code,
     input_data: input as Record<string, unknown>,
     ...(stdin.value !== '' ? { stdin: stdin.value } : {}),
-    ...(files && files.length > 0 ? { files } : {}),
     ...(runtimePicker.value ? { runtime: runtimePicker.value } : {}),
     // The service checks the range (TIMEOUT_OUT_OF_RANGE names it); empty is its default.
     ...(timeout.value !== '' ? { timeout: Number(timeout.value) } : {}),
@@ -139,34 +142,39 @@ function setRunning(running: boolean): void {
 async function run(): Promise<void> {
   if (current) return;
   say('');
+  // Checked before anything is uploaded or started.
+  const request = requestOf();
+  if (!request) return;
   editor.markFailingLine(null);
-  const stop = new AbortController();
-  current = { executionId: null, stop };
+  current = { executionId: null };
   setRunning(true);
   results.clear();
   try {
     const client = sandbox();
     // Attached files go up first; the request names them by file_id, under their own names.
-    const uploads = await Promise.all(
+    const files = await Promise.all(
       [...(fileInput.files ?? [])].map(async (file) => ({
         path: file.name,
         file_id: (await client.upload(file, file.name)).file_id,
       })),
     );
-    const request = requestOf(uploads);
-    if (!request) return;
-    const { execution_id: executionId } = await client.submit(request);
+    const { execution_id: executionId } = await client.submit(
+      files.length > 0 ? { ...request, files } : request,
+    );
     current.executionId = executionId;
     results.status(executionId, 'queued');
     let finished: Execution | null = null;
-    for await (const event of client.stream(executionId, { signal: stop.signal })) {
+    for await (const event of client.stream(executionId)) {
       if (event.type === 'output') results.append(event.stream, event.data);
       else if (event.type === 'status') results.status(executionId, event.status);
       else finished = event.result;
     }
-    if (finished) await showFinished(client, finished, true);
+    if (finished) {
+      // The debug record adds the timings and resource use; the result stands without it.
+      present(finished, await client.debug(executionId).catch(() => null), true);
+    }
   } catch (error: unknown) {
-    if (!stop.signal.aborted) reportFailure(error);
+    reportFailure(error);
   } finally {
     current = null;
     setRunning(false);
@@ -174,9 +182,8 @@ async function run(): Promise<void> {
   }
 }
 
-/** The result, with the debug record's timings and resource use, and the failing line marked. */
-async function showFinished(client: Sandbox, result: Execution, printed: boolean): Promise<void> {
-  const record = await client.debug(result.execution_id).catch(() => null);
+/** A finished execution in the result view, its failing line marked in the editor. */
+function present(result: Execution, record: DebugRecord | null, printed: boolean): void {
   results.show(result, record, printed);
   editor.markFailingLine(result.debug_info.exceptions[0]?.line ?? null);
 }
@@ -210,8 +217,7 @@ async function reopen(executionId: string): Promise<void> {
     stdin.value = record.stdin ?? '';
     saveDraft();
     results.clear();
-    results.show(result, record, false);
-    editor.markFailingLine(result.debug_info.exceptions[0]?.line ?? null);
+    present(result, record, false);
   } catch (error: unknown) {
     reportFailure(error);
   }

@@ -1,5 +1,4 @@
-import type { components } from '../../../clients/typescript/src';
-import type { DebugRecord, Execution } from '../../../clients/typescript/src';
+import type { components, DebugRecord, Execution } from '../../../clients/typescript/src';
 import { byId, bytes, el } from './dom';
 
 type Variable = components['schemas']['VariableDto'];

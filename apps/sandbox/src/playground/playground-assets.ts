@@ -23,6 +23,12 @@ export const PLAYGROUND_FILES = {
 
 export type PlaygroundFile = keyof typeof PLAYGROUND_FILES;
 
+/** The page's files, or null when the bundle was not built (GET /playground then says so). */
+export type PlaygroundAssets = ReadonlyMap<PlaygroundFile, PlaygroundAsset> | null;
+
+/** The injection token of the page's files, read once at boot by PlaygroundModule. */
+export const PLAYGROUND_ASSETS = Symbol('PLAYGROUND_ASSETS');
+
 /**
  * Where the bundle is: dist/playground of the checkout. The compiled service runs from
  * dist/apps/sandbox/src/playground, the sources (specs, ts-node) from
@@ -39,9 +45,7 @@ function validatorOf(bytes: Buffer): string {
 }
 
 /** The page's files from `dir`, or null when one is missing (the bundle was not built). */
-export function loadPlaygroundAssets(
-  dir: string | null,
-): ReadonlyMap<PlaygroundFile, PlaygroundAsset> | null {
+export function loadPlaygroundAssets(dir: string | null): PlaygroundAssets {
   if (dir === null) return null;
   const assets = new Map<PlaygroundFile, PlaygroundAsset>();
   for (const [name, contentType] of Object.entries(PLAYGROUND_FILES) as [

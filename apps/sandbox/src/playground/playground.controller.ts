@@ -3,8 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../auth/access.decorators';
 import { DomainError } from '../errors/domain-error';
-import { PLAYGROUND_ASSETS, type PlaygroundAssets } from './playground-assets.provider';
-import type { PlaygroundFile } from './playground-assets';
+import { PLAYGROUND_ASSETS, type PlaygroundAssets, type PlaygroundFile } from './playground-assets';
 
 /**
  * The page's own rules: its script and styles from this origin only, images from this

@@ -1,6 +1,10 @@
 import { Logger, Module } from '@nestjs/common';
-import { loadPlaygroundAssets, playgroundBundleDir } from './playground-assets';
-import { PLAYGROUND_ASSETS, type PlaygroundAssets } from './playground-assets.provider';
+import {
+  loadPlaygroundAssets,
+  PLAYGROUND_ASSETS,
+  playgroundBundleDir,
+  type PlaygroundAssets,
+} from './playground-assets';
 import { PlaygroundController } from './playground.controller';
 
 /** GET /playground: the page people run code from, over the same API as every other caller. */
